@@ -1,8 +1,9 @@
 //! [`Engine`]: picks the GPU or the CPU backend and offers the simple blocking calls.
 
 use crate::array::{Array, ArrayView, Element, Shape};
-use crate::cpu::{self, CpuPlan};
+use crate::cpu::CpuPlan;
 use crate::error::{Error, Result};
+use crate::plan_cache::PlanCache;
 use crate::spec::{Mode, Op, Plan};
 use std::fmt;
 use std::str::FromStr;
@@ -60,6 +61,7 @@ enum Active {
 #[derive(Clone)]
 pub struct Engine {
     active: Active,
+    plans: PlanCache,
 }
 
 impl Default for Engine {
@@ -78,6 +80,7 @@ impl Engine {
     pub fn cpu() -> Engine {
         Engine {
             active: Active::Cpu,
+            plans: PlanCache::default(),
         }
     }
 
@@ -155,7 +158,12 @@ impl Engine {
         b.validate("second input")?;
         let plan = Plan::new(op, mode, a.shape(), b.shape())?;
         match &self.active {
-            Active::Cpu => Ok(cpu::execute(&plan, a, b)),
+            Active::Cpu => {
+                let cpu = self
+                    .plans
+                    .get_or_build(&plan, || Ok::<_, Error>(CpuPlan::<T>::new(&plan)))?;
+                Ok(cpu.execute(a, b))
+            }
         }
     }
 

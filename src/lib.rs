@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cpu;
 pub mod engine;
 pub mod error;
+mod plan_cache;
 pub mod reference;
 pub mod spec;
 

@@ -12,7 +12,5 @@ use crate::spec::Plan;
 
 /// One-shot: correlate or convolve `a` and `b` as `plan` says.
 pub fn execute<T: Element>(plan: &Plan, a: ArrayView<'_, T>, b: ArrayView<'_, T>) -> Array<T> {
-    let mut cpu = CpuPlan::<T>::new(plan);
-    cpu.set_template(b);
-    cpu.run(a)
+    CpuPlan::<T>::new(plan).execute(a, b)
 }

@@ -173,12 +173,31 @@ impl<T: Element> CpuPlan<T> {
         self.run_varying(b, Kept::First)
     }
 
+    /// One-shot: correlate `a` with `b` without keeping either (the plan stays shareable).
+    pub fn execute(&self, a: ArrayView<'_, T>, b: ArrayView<'_, T>) -> Array<T> {
+        assert_eq!(
+            a.shape(),
+            self.plan.a,
+            "input shape differs from the plan's"
+        );
+        assert_eq!(
+            b.shape(),
+            self.plan.b,
+            "template shape differs from the plan's"
+        );
+        self.run_with(a, &self.spectrum(b), Kept::Second)
+    }
+
     fn run_varying(&self, x: ArrayView<'_, T>, expect: Kept) -> Array<T> {
         let (kept, spectrum) = self
             .kept
             .as_ref()
             .expect("set_template or set_scene before run");
         assert_eq!(*kept, expect, "the plan keeps the other argument");
+        self.run_with(x, spectrum, *kept)
+    }
+
+    fn run_with(&self, x: ArrayView<'_, T>, spectrum: &[Complex<T::Real>], kept: Kept) -> Array<T> {
         // A second caller running the same plan at once gets fresh buffers instead of waiting.
         let cached = self.workspace.try_lock().ok().and_then(|mut w| w.take());
         let mut work = cached.unwrap_or_else(|| Workspace {
@@ -187,7 +206,7 @@ impl<T: Element> CpuPlan<T> {
         });
         self.row_forward(x, &mut work.rows);
         let rows_in = x.shape().rows();
-        self.column_pass(&work.rows, rows_in, spectrum, *kept, &mut work.inverse);
+        self.column_pass(&work.rows, rows_in, spectrum, kept, &mut work.inverse);
         let out = self.row_inverse(&work.inverse);
         if let Ok(mut slot) = self.workspace.try_lock() {
             *slot = Some(work);
