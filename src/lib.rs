@@ -1,5 +1,7 @@
 pub mod array;
 pub mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod spec;
 
 pub use array::{Array, ArrayView, Element, Real, Shape};

@@ -1,0 +1,222 @@
+//! Shared helpers of the GPU tests: the adapter guard, seeded inputs and f64 oracles.
+#![allow(dead_code)]
+
+use num_complex::Complex;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rustfft::FftPlanner;
+use std::sync::OnceLock;
+use xcorr::gpu::GpuContext;
+use xcorr::spec::{Mode, Op, Plan};
+use xcorr::Shape;
+
+pub type C32 = Complex<f32>;
+pub type C64 = Complex<f64>;
+
+/// The test binary's shared context, or `None` (and a message) when there is no adapter.
+/// With `XCORR_REQUIRE_GPU=1` a missing adapter fails the test instead.
+pub fn context() -> Option<GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    CTX.get_or_init(|| match GpuContext::new() {
+        Ok(ctx) => {
+            eprintln!("GPU tests on {}", ctx.describe());
+            Some(ctx)
+        }
+        Err(e) => {
+            if std::env::var("XCORR_REQUIRE_GPU").as_deref() == Ok("1") {
+                panic!("XCORR_REQUIRE_GPU=1 but no GPU context: {e}");
+            }
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    })
+    .clone()
+}
+
+/// Seeded complex values, uniform in [-1, 1)², never all zero.
+pub fn random(seed: u64, n: usize) -> Vec<C32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            Complex::new(
+                rng.random_range(-1.0f32..1.0),
+                rng.random_range(-1.0f32..1.0),
+            )
+        })
+        .collect()
+}
+
+pub fn widen(v: &[C32]) -> Vec<C64> {
+    v.iter()
+        .map(|c| Complex::new(c.re as f64, c.im as f64))
+        .collect()
+}
+
+/// ‖out − ref‖ / ‖ref‖; NaN anywhere in `out` gives NaN.
+pub fn rel_l2(out: &[C32], reference: &[C64]) -> f64 {
+    assert_eq!(out.len(), reference.len(), "output length");
+    let mut err = 0.0;
+    let mut norm = 0.0;
+    for (o, r) in out.iter().zip(reference) {
+        let d = Complex::new(o.re as f64, o.im as f64) - r;
+        err += d.norm_sqr();
+        norm += r.norm_sqr();
+    }
+    (err / norm).sqrt()
+}
+
+/// 2-D forward DFT in f64 (rustfft along rows, then columns).
+pub fn fft2(data: &[C64], shape: Shape) -> Vec<C64> {
+    fft2_dir(data, shape, false)
+}
+
+pub fn fft2_dir(data: &[C64], shape: Shape, inverse: bool) -> Vec<C64> {
+    let [rows, cols] = shape.axes();
+    let mut planner = FftPlanner::new();
+    let mut out = data.to_vec();
+    let plan = |p: &mut FftPlanner<f64>, n| {
+        if inverse {
+            p.plan_fft_inverse(n)
+        } else {
+            p.plan_fft_forward(n)
+        }
+    };
+    let row_fft = plan(&mut planner, cols);
+    for row in out.chunks_exact_mut(cols) {
+        row_fft.process(row);
+    }
+    if rows > 1 {
+        let col_fft = plan(&mut planner, rows);
+        let mut column = vec![Complex::new(0.0, 0.0); rows];
+        for c in 0..cols {
+            for r in 0..rows {
+                column[r] = out[r * cols + c];
+            }
+            col_fft.process(&mut column);
+            for r in 0..rows {
+                out[r * cols + c] = column[r];
+            }
+        }
+    }
+    out
+}
+
+/// The value of one output lag `(kr, kc)` by the definition (DESIGN.md §1): correlation
+/// `Σ_n a[n + k]·conj(b[n])`, convolution `Σ_n a[n]·b[k − n]`; circular mode reads a modulo
+/// its size, b zero-padded.
+fn direct_at(
+    op: Op,
+    circular: bool,
+    a: &[C64],
+    sa: Shape,
+    b: &[C64],
+    sb: Shape,
+    k: [isize; 2],
+) -> C64 {
+    let [na_r, na_c] = sa.axes().map(|v| v as isize);
+    let [nb_r, nb_c] = sb.axes().map(|v| v as isize);
+    let mut sum = Complex::new(0.0, 0.0);
+    for br in 0..nb_r {
+        for bc in 0..nb_c {
+            let (mut r, mut c) = match op {
+                Op::Correlate => (br + k[0], bc + k[1]),
+                Op::Convolve => (k[0] - br, k[1] - bc),
+            };
+            if circular {
+                r = r.rem_euclid(na_r);
+                c = c.rem_euclid(na_c);
+            } else if r < 0 || r >= na_r || c < 0 || c >= na_c {
+                continue;
+            }
+            let av = a[(r * na_c + c) as usize];
+            let bv = b[(br * nb_c + bc) as usize];
+            sum += match op {
+                Op::Correlate => av * bv.conj(),
+                Op::Convolve => av * bv,
+            };
+        }
+    }
+    sum
+}
+
+/// The whole output of `plan` by direct sums: O(out · |b|), for small and medium sizes.
+pub fn direct(plan: &Plan, a: &[C64], b: &[C64]) -> Vec<C64> {
+    let [out_r, out_c] = plan.out.axes();
+    let mut out = Vec::with_capacity(plan.out.len());
+    for i in 0..out_r {
+        for j in 0..out_c {
+            let k = [
+                plan.axes[0].first + i as isize,
+                plan.axes[1].first + j as isize,
+            ];
+            out.push(direct_at(
+                plan.op,
+                plan.mode.is_circular(),
+                a,
+                plan.a,
+                b,
+                plan.b,
+                k,
+            ));
+        }
+    }
+    out
+}
+
+/// The whole output of `plan` through f64 FFTs, independent of the plan's own transform
+/// sizes: linear modes transform at N + M − 1 (no wrap at all) and index lags directly;
+/// circular mode at N exactly.
+pub fn via_fft(plan: &Plan, a: &[C64], b: &[C64]) -> Vec<C64> {
+    let circular = plan.mode.is_circular();
+    let [na, nb] = [plan.a.axes(), plan.b.axes()];
+    let len = [0, 1].map(|i| if circular { na[i] } else { na[i] + nb[i] - 1 });
+    let shape = Shape::d2(len[0], len[1]);
+    let place = |src: &[C64], s: [usize; 2]| {
+        let mut v = vec![Complex::new(0.0, 0.0); shape.len()];
+        for r in 0..s[0] {
+            for c in 0..s[1] {
+                v[r * len[1] + c] = src[r * s[1] + c];
+            }
+        }
+        v
+    };
+    let fa = fft2(&place(a, na), shape);
+    let fb = fft2(&place(b, nb), shape);
+    let prod: Vec<C64> = fa
+        .iter()
+        .zip(&fb)
+        .map(|(x, y)| match plan.op {
+            Op::Correlate => x * y.conj(),
+            Op::Convolve => x * y,
+        })
+        .collect();
+    let scale = 1.0 / shape.len() as f64;
+    let circ: Vec<C64> = fft2_dir(&prod, shape, true)
+        .into_iter()
+        .map(|v| v * scale)
+        .collect();
+    let [out_r, out_c] = plan.out.axes();
+    let mut out = Vec::with_capacity(plan.out.len());
+    for i in 0..out_r {
+        for j in 0..out_c {
+            // Circular: lag k sits at k mod N. Linear: correlation lag k sits at k mod L
+            // (negative lags wrap to the end); convolution index k at k.
+            let k = [
+                plan.axes[0].first + i as isize,
+                plan.axes[1].first + j as isize,
+            ];
+            let r = k[0].rem_euclid(len[0] as isize) as usize;
+            let c = k[1].rem_euclid(len[1] as isize) as usize;
+            out.push(circ[r * len[1] + c]);
+        }
+    }
+    out
+}
+
+pub const ALL_MODES: [Mode; 5] = [
+    Mode::Full,
+    Mode::Same,
+    Mode::Valid,
+    Mode::Circular { centred: false },
+    Mode::Circular { centred: true },
+];
