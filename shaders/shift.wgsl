@@ -1,8 +1,8 @@
 // Moving data between a compact row-major array and the FFT work buffer.
 //
 // * `pad`: the zero-padded copy of an input (src_rows × src_cols, compact) into the top-left
-//   corner of the rows × cols transform region of the work buffer (row pitch dst_row_stride),
-//   folded modulo rows × cols where the input is the larger.
+//   corner of the rows × cols transform region of the work buffer (row pitch dst_row_stride)
+//   (spec.rs makes the transform hold both inputs, so nothing ever folds).
 // * `gather`: the output window, out[i, j] = circ[(first_r + i) mod src_rows,
 //   (first_c + j) mod src_cols], for rows × cols outputs. One circular read covers every
 //   mode's window and fftshift/ifftshift at odd and even sizes alike (spec.rs decides
@@ -34,14 +34,9 @@ fn pad(@builtin(global_invocation_id) gid: vec3<u32>,
     }
     let r = g / params.cols;
     let c = g - r * params.cols;
-    // Usually one term (or none: the zero padding). An input longer than the transform
-    // along an axis (`same` mode with a larger second input) wraps around and adds up,
-    // which is exactly what a circular correlation of that length sees.
     var v = vec2<f32>(0.0, 0.0);
-    for (var sr = r; sr < params.src_rows; sr += params.rows) {
-        for (var sc = c; sc < params.src_cols; sc += params.cols) {
-            v += src[sr * params.src_row_stride + sc];
-        }
+    if (r < params.src_rows && c < params.src_cols) {
+        v = src[r * params.src_row_stride + c];
     }
     dst[r * params.dst_row_stride + c] = v;
 }

@@ -6,9 +6,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rustfft::FftPlanner;
 use std::sync::OnceLock;
+use xcorr::gpu::CorrelationPlan;
 use xcorr::gpu::GpuContext;
 use xcorr::spec::{Mode, Op, Plan};
-use xcorr::Shape;
+use xcorr::{reference, ArrayView, Shape};
 
 pub type C32 = Complex<f32>;
 pub type C64 = Complex<f64>;
@@ -101,72 +102,21 @@ pub fn fft2_dir(data: &[C64], shape: Shape, inverse: bool) -> Vec<C64> {
     out
 }
 
-/// The value of one output lag `(kr, kc)` by the definition (DESIGN.md §1): correlation
-/// `Σ_n a[n + k]·conj(b[n])`, convolution `Σ_n a[n]·b[k − n]`; circular mode reads a modulo
-/// its size, b zero-padded.
-fn direct_at(
-    op: Op,
-    circular: bool,
-    a: &[C64],
-    sa: Shape,
-    b: &[C64],
-    sb: Shape,
-    k: [isize; 2],
-) -> C64 {
-    let [na_r, na_c] = sa.axes().map(|v| v as isize);
-    let [nb_r, nb_c] = sb.axes().map(|v| v as isize);
-    let mut sum = Complex::new(0.0, 0.0);
-    for br in 0..nb_r {
-        for bc in 0..nb_c {
-            let (mut r, mut c) = match op {
-                Op::Correlate => (br + k[0], bc + k[1]),
-                Op::Convolve => (k[0] - br, k[1] - bc),
-            };
-            if circular {
-                r = r.rem_euclid(na_r);
-                c = c.rem_euclid(na_c);
-            } else if r < 0 || r >= na_r || c < 0 || c >= na_c {
-                continue;
-            }
-            let av = a[(r * na_c + c) as usize];
-            let bv = b[(br * nb_c + bc) as usize];
-            sum += match op {
-                Op::Correlate => av * bv.conj(),
-                Op::Convolve => av * bv,
-            };
-        }
-    }
-    sum
-}
-
-/// The whole output of `plan` by direct sums: O(out · |b|), for small and medium sizes.
-pub fn direct(plan: &Plan, a: &[C64], b: &[C64]) -> Vec<C64> {
-    let [out_r, out_c] = plan.out.axes();
-    let mut out = Vec::with_capacity(plan.out.len());
-    for i in 0..out_r {
-        for j in 0..out_c {
-            let k = [
-                plan.axes[0].first + i as isize,
-                plan.axes[1].first + j as isize,
-            ];
-            out.push(direct_at(
-                plan.op,
-                plan.mode.is_circular(),
-                a,
-                plan.a,
-                b,
-                plan.b,
-                k,
-            ));
-        }
-    }
-    out
+/// The whole output of `plan` by direct sums (`xcorr::reference`, written independently of
+/// `spec`): the ground truth for small and medium sizes.
+pub fn direct(plan: &Plan, a: &[C32], b: &[C32]) -> Vec<C64> {
+    let a = ArrayView::new(a, plan.a).unwrap();
+    let b = ArrayView::new(b, plan.b).unwrap();
+    reference::compute(plan.op, plan.mode, a, b)
+        .unwrap()
+        .into_vec()
 }
 
 /// The whole output of `plan` through f64 FFTs, independent of the plan's own transform
 /// sizes: linear modes transform at N + M − 1 (no wrap at all) and index lags directly;
 /// circular mode at N exactly.
-pub fn via_fft(plan: &Plan, a: &[C64], b: &[C64]) -> Vec<C64> {
+pub fn via_fft(plan: &Plan, a: &[C32], b: &[C32]) -> Vec<C64> {
+    let (a, b) = (&widen(a)[..], &widen(b)[..]);
     let circular = plan.mode.is_circular();
     let [na, nb] = [plan.a.axes(), plan.b.axes()];
     let len = [0, 1].map(|i| if circular { na[i] } else { na[i] + nb[i] - 1 });
@@ -220,3 +170,12 @@ pub const ALL_MODES: [Mode; 5] = [
     Mode::Circular { centred: false },
     Mode::Circular { centred: true },
 ];
+
+/// Run `plan` on the GPU the way a user would (plan, template, run), with the work and
+/// output buffers poisoned first so unwritten elements show as NaN.
+pub fn gpu_run(ctx: &GpuContext, plan: &Plan, a: &[C32], b: &[C32]) -> Vec<C32> {
+    let mut gpu = CorrelationPlan::new(ctx, plan).unwrap();
+    gpu.set_template(b).unwrap();
+    gpu.poison();
+    gpu.run(a).unwrap()
+}
