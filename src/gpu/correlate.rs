@@ -324,7 +324,9 @@ impl CorrelationPlan {
                 )));
             }
         }
-        self.ctx.scoped("encoding a correlation", || {
+        // Bind first, record after: a bad buffer is reported before the caller's encoder
+        // is touched.
+        let (pad, gather) = self.ctx.scoped("binding the caller's buffers", || {
             let pad = self.uniforms.bind(
                 &self.ctx,
                 Kernel::Pad,
@@ -343,9 +345,10 @@ impl CorrelationPlan {
                     binding(output, self.output_bytes()),
                 ],
             );
-            self.record_run(encoder, &pad, &gather);
-            Ok(())
-        })
+            Ok((pad, gather))
+        })?;
+        self.record_run(encoder, &pad, &gather);
+        Ok(())
     }
 
     /// Test aid: fill the work and output buffers with NaN, so that any element a run fails

@@ -34,6 +34,12 @@ pub fn context() -> Option<GpuContext> {
     .clone()
 }
 
+/// A context of its own (its counters see no other test's work), or `None` as [`context`].
+pub fn own_context() -> Option<GpuContext> {
+    context()?;
+    Some(GpuContext::new().unwrap())
+}
+
 /// Seeded complex values, uniform in [-1, 1)², never all zero.
 pub fn random(seed: u64, n: usize) -> Vec<C32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
