@@ -5,6 +5,8 @@ pub mod bench;
 pub mod cpu;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 mod plan_cache;
 pub mod reference;
 pub mod spec;
