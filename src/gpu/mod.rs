@@ -23,6 +23,7 @@ mod program;
 pub use context::{list_adapters, BufferStats, GpuContext};
 pub use correlate::{compute, CorrelationPlan};
 pub use fft::fft_forward;
+pub(crate) use program::complex_bytes;
 
 impl GpuContext {
     /// How many compute pipelines have been compiled on this context's device (each kernel
