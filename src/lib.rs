@@ -1,5 +1,6 @@
 pub mod array;
 pub mod error;
+pub mod io;
 pub mod spec;
 
 pub use array::{Array, ArrayView, Element, Real, Shape};
