@@ -18,11 +18,19 @@ pub struct Shape {
 impl Shape {
     /// A 1-D shape of `len` elements.
     pub const fn d1(len: usize) -> Self {
-        Shape { rows: 1, cols: len, ndim: 1 }
+        Shape {
+            rows: 1,
+            cols: len,
+            ndim: 1,
+        }
     }
     /// A 2-D shape of `rows × cols` elements.
     pub const fn d2(rows: usize, cols: usize) -> Self {
-        Shape { rows, cols, ndim: 2 }
+        Shape {
+            rows,
+            cols,
+            ndim: 2,
+        }
     }
     /// Build from a dimension list as numpy writes it (`[n]` or `[rows, cols]`).
     pub fn from_dims(dims: &[usize]) -> Result<Self> {
@@ -66,7 +74,11 @@ impl Shape {
     }
     /// The same dimensionality as `self`, with new per-axis sizes.
     pub(crate) fn with_axes(&self, axes: [usize; 2]) -> Self {
-        Shape { rows: axes[0], cols: axes[1], ndim: self.ndim }
+        Shape {
+            rows: axes[0],
+            cols: axes[1],
+            ndim: self.ndim,
+        }
     }
     /// Row-major index of `(row, col)` as text, for error messages.
     pub(crate) fn describe_index(&self, flat: usize) -> String {
@@ -197,12 +209,18 @@ impl<'a, T: Element> ArrayView<'a, T> {
         self.data[row * self.shape.cols + col]
     }
     pub fn to_owned(&self) -> Array<T> {
-        Array { data: self.data.to_vec(), shape: self.shape }
+        Array {
+            data: self.data.to_vec(),
+            shape: self.shape,
+        }
     }
     /// Refuse empty arrays and non-finite values, naming the input as `what`.
     pub fn validate(&self, what: &str) -> Result<()> {
         if self.shape.is_empty() {
-            return Err(Error::Empty { what: what.to_string(), shape: self.shape.to_string() });
+            return Err(Error::Empty {
+                what: what.to_string(),
+                shape: self.shape.to_string(),
+            });
         }
         if let Some(i) = self.data.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
@@ -241,7 +259,10 @@ impl<T: Element> Array<T> {
     }
     /// An array of zeros.
     pub fn zeros(shape: Shape) -> Self {
-        Array { data: vec![T::default(); shape.len()], shape }
+        Array {
+            data: vec![T::default(); shape.len()],
+            shape,
+        }
     }
     /// An array whose element `(row, col)` is `f(row, col)`.
     pub fn from_fn(shape: Shape, mut f: impl FnMut(usize, usize) -> T) -> Self {
@@ -254,7 +275,10 @@ impl<T: Element> Array<T> {
         Array { data, shape }
     }
     pub fn view(&self) -> ArrayView<'_, T> {
-        ArrayView { data: &self.data, shape: self.shape }
+        ArrayView {
+            data: &self.data,
+            shape: self.shape,
+        }
     }
     pub fn shape(&self) -> Shape {
         self.shape
@@ -278,13 +302,19 @@ impl<T: Element> Array<T> {
     }
     /// Apply `f` to every element.
     pub fn map<U: Element>(&self, f: impl FnMut(&T) -> U) -> Array<U> {
-        Array { data: self.data.iter().map(f).collect(), shape: self.shape }
+        Array {
+            data: self.data.iter().map(f).collect(),
+            shape: self.shape,
+        }
     }
     /// Reversed along every axis (`b[::-1, ::-1]`).
     pub fn flipped(&self) -> Self {
         let mut data = self.data.clone();
         data.reverse();
-        Array { data, shape: self.shape }
+        Array {
+            data,
+            shape: self.shape,
+        }
     }
 }
 

@@ -113,8 +113,8 @@ pub struct AxisPlan {
     pub out_len: usize,
     /// Lag (correlation) or sum index (convolution) of output element 0.
     pub first: isize,
-    /// The smallest circular length whose window is free of aliasing; for circular mode
-    /// the only allowed length, `n`.
+    /// The smallest circular length whose window is free of aliasing and that holds both
+    /// inputs; for circular mode the only allowed length, `n`.
     pub min_len: usize,
     /// Circular mode: the transform length must be exactly `n`.
     pub exact: bool,
@@ -173,7 +173,10 @@ impl Plan {
         }
         for (what, s) in [("first input", a), ("second input", b)] {
             if s.is_empty() {
-                return Err(Error::Empty { what: what.into(), shape: s.to_string() });
+                return Err(Error::Empty {
+                    what: what.into(),
+                    shape: s.to_string(),
+                });
             }
         }
         let (na, nb) = (a.axes(), b.axes());
@@ -200,7 +203,14 @@ impl Plan {
         }
         let axes = [0, 1].map(|i| axis_plan(op, mode, na[i], nb[i]));
         let out = a.with_axes([axes[0].out_len, axes[1].out_len]);
-        Ok(Plan { op, mode, a, b, out, axes })
+        Ok(Plan {
+            op,
+            mode,
+            a,
+            b,
+            out,
+            axes,
+        })
     }
 
     /// Transform lengths per axis, `pick` choosing among the allowed ones (see
@@ -228,13 +238,29 @@ fn axis_plan(op: Op, mode: Mode, n: usize, m: usize) -> AxisPlan {
                 Op::Correlate => -centre,
                 Op::Convolve => centre,
             };
-            return AxisPlan { n, m, out_len: n, first, min_len: n, exact: true };
+            return AxisPlan {
+                n,
+                m,
+                out_len: n,
+                first,
+                min_len: n,
+                exact: true,
+            };
         }
     };
     let last = first + out_len as isize - 1;
     // A lag k lands on k mod L; lags k ± L must fall outside [lo, hi] for every k in the window.
-    let min_len = (hi - first + 1).max(last - lo + 1) as usize;
-    AxisPlan { n, m, out_len, first, min_len, exact: false }
+    // Both inputs must also fit unfolded (only `same` with M > 2N needs this), so backends
+    // can always zero-pad rather than fold.
+    let min_len = ((hi - first + 1).max(last - lo + 1) as usize).max(n).max(m);
+    AxisPlan {
+        n,
+        m,
+        out_len,
+        first,
+        min_len,
+        exact: false,
+    }
 }
 
 /// Per numpy axis, the lag (correlation) or sum index (convolution) of each output element:
@@ -301,7 +327,10 @@ mod tests {
         assert_eq!(p.axes[1].min_len, 13);
         assert_eq!(p.axes[1].first, -3);
         let p = Plan::new(Op::Correlate, Mode::Valid, Shape::d1(10), Shape::d1(4)).unwrap();
-        assert_eq!((p.axes[1].first, p.axes[1].out_len, p.axes[1].min_len), (0, 7, 10));
+        assert_eq!(
+            (p.axes[1].first, p.axes[1].out_len, p.axes[1].min_len),
+            (0, 7, 10)
+        );
         let p = Plan::new(Op::Correlate, Mode::Valid, Shape::d1(4), Shape::d1(10)).unwrap();
         assert_eq!((p.axes[1].first, p.axes[1].out_len), (-6, 7));
     }
