@@ -35,6 +35,9 @@ use std::path::{Path, PathBuf};
 /// Image file extensions that [`read_input`] hands to [`read_image`] (lower case).
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif"];
 
+/// The first bytes of every `.npy` file.
+const NPY_MAGIC: &[u8] = b"\x93NUMPY";
+
 /// Height in pixels of the strip that [`write_heatmap_png`] draws for a 1-D array.
 pub const STRIP_HEIGHT: u32 = 32;
 
@@ -230,9 +233,28 @@ fn parent_dir(path: &Path) -> PathBuf {
 pub fn read_npy(path: impl AsRef<Path>) -> Result<AnyArray> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| file_error(path, io_message(&e)))?;
+    if bytes.is_empty() {
+        return Err(file_error(path, "empty file (0 bytes), not a .npy array"));
+    }
+    let header_cut_short = || file_error(path, "truncated: the file ends inside the .npy header");
+    if !bytes.starts_with(NPY_MAGIC) {
+        return Err(if NPY_MAGIC.starts_with(&bytes) {
+            header_cut_short()
+        } else {
+            file_error(
+                path,
+                "not a .npy file (it does not start with the npy magic bytes)",
+            )
+        });
+    }
     let mut cursor = Cursor::new(&bytes[..]);
-    let header = NpyHeader::from_reader(&mut cursor)
-        .map_err(|e| file_error(path, format!("not a valid .npy file ({e})")))?;
+    let header = NpyHeader::from_reader(&mut cursor).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            header_cut_short()
+        } else {
+            file_error(path, format!("not a valid .npy file ({e})"))
+        }
+    })?;
     let data = &bytes[cursor.position() as usize..];
 
     let dims = header.shape().to_vec();
@@ -428,6 +450,9 @@ pub fn read_image(path: impl AsRef<Path>) -> Result<Array<f32>> {
         .map_err(|e| file_error(path, io_message(&e)))?;
     let img = reader.decode().map_err(|e| {
         let message = match e {
+            image::ImageError::IoError(io) if io.kind() == io::ErrorKind::UnexpectedEof => {
+                "truncated image (the file ends early)".to_string()
+            }
             image::ImageError::IoError(io) => io_message(&io),
             image::ImageError::Unsupported(u) => format!("unsupported image ({u})"),
             other => format!("cannot decode image ({other})"),
@@ -438,7 +463,13 @@ pub fn read_image(path: impl AsRef<Path>) -> Result<Array<f32>> {
     if width == 0 || height == 0 {
         return Err(file_error(path, format!("empty image ({width}x{height})")));
     }
-    let gray = img.to_luma32f().into_raw();
+    // The luma weights sum to 1 only up to rounding: white can come out as 1.0000001.
+    let gray: Vec<f32> = img
+        .to_luma32f()
+        .into_raw()
+        .into_iter()
+        .map(|v| v.clamp(0.0, 1.0))
+        .collect();
     Ok(Array::new(gray, Shape::d2(height, width)).expect("luma buffer is width*height"))
 }
 

@@ -257,6 +257,7 @@ fn bad_inputs_give_one_line_exit_2_and_no_output() {
     );
     let full = npy_bytes("<f4", false, &[4, 4], &f32_le(&[1.0; 16]));
     let truncated = write("truncated.npy", full[..full.len() - 6].to_vec());
+    let short = write("short.npy", full[..30].to_vec());
     let corrupt = write("corrupt.npy", b"PK\x03\x04 this is a zip, not npy".to_vec());
     let int64 = write("int64.npy", npy_bytes("<i8", false, &[4], &[0; 32]));
     let cube = write(
@@ -297,9 +298,17 @@ fn bad_inputs_give_one_line_exit_2_and_no_output() {
         &["truncated.npy", "truncated"],
     );
     run_fails(
+        args!["correlate", short, good, "-o", out],
+        &out,
+        &[
+            "short.npy",
+            "truncated: the file ends inside the .npy header",
+        ],
+    );
+    run_fails(
         args!["correlate", corrupt, good, "-o", out],
         &out,
-        &["corrupt.npy", "not a valid .npy file"],
+        &["corrupt.npy", "not a .npy file"],
     );
     run_fails(
         args!["correlate", int64, good, "-o", out],

@@ -245,22 +245,30 @@ fn truncated_data() {
 fn corrupt_or_truncated_header() {
     let dir = tempfile::tempdir().unwrap();
     let full = npy_bytes("<f4", false, &[4, 4], &f32_le(&[1.0; 16]));
-    let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("text", b"this is not an npy file at all".to_vec()),
-        ("zero length", vec![]),
-        ("half header", full[..40].to_vec()),
+    let bad_dict: Vec<u8> = npy_bytes("<f4", false, &[4], &[])
+        .iter()
+        .map(|&b| if b == b'{' { b'[' } else { b })
+        .collect();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
         (
-            "bad dict",
-            npy_bytes("<f4", false, &[4], &[])
-                .iter()
-                .map(|&b| if b == b'{' { b'[' } else { b })
-                .collect(),
+            b"this is not an npy file at all".to_vec(),
+            "not a .npy file (it does not start with the npy magic bytes)",
         ),
+        (vec![], "empty file (0 bytes), not a .npy array"),
+        (
+            full[..4].to_vec(),
+            "truncated: the file ends inside the .npy header",
+        ),
+        (
+            full[..40].to_vec(),
+            "truncated: the file ends inside the .npy header",
+        ),
+        (bad_dict, "not a valid .npy file ("),
     ];
-    for (what, bytes) in cases {
+    for (bytes, expect) in cases {
         let p = write_bytes(dir.path(), "c.npy", &bytes);
         let msg = file_message(read_npy(&p).unwrap_err(), &p);
-        assert!(msg.starts_with("not a valid .npy file"), "{what}: {msg}");
+        assert!(msg.starts_with(expect), "{msg}");
     }
 }
 
@@ -411,6 +419,11 @@ fn corrupt_image_is_refused() {
     let p = write_bytes(dir.path(), "broken.png", b"\x89PNG\r\n\x1a\nnot really");
     let msg = file_message(read_input(&p).unwrap_err(), &p);
     assert!(msg.starts_with("cannot decode image"), "{msg}");
+    // A real photograph cut short.
+    let bytes = std::fs::read(data_file("coins.png")).unwrap();
+    let p = write_bytes(dir.path(), "short.png", &bytes[..5000]);
+    let msg = file_message(read_input(&p).unwrap_err(), &p);
+    assert_eq!(msg, "truncated image (the file ends early)");
 }
 
 #[test]

@@ -34,7 +34,9 @@ enum Command {
     /// .png (a turbo heatmap; magnitude for complex results).
     ///
     /// Correlation conjugates B: out[k] = sum_n A[n + k] * conj(B[n]), as numpy and scipy
-    /// do, so if A contains B shifted by s the peak is at lag s.
+    /// do, so if A contains B shifted by s the peak is at lag s. The correlation is not
+    /// normalised: to find where a crop B sits in A, subtract B's mean first, or bright
+    /// regions of A win over the true position.
     Correlate(CorrelateArgs),
     /// List the backends this build and machine offer.
     Info,
@@ -271,7 +273,7 @@ impl Job<'_> {
             "peak"
         };
         Ok(format!(
-            "wrote {} ({what}, shape {}): {op_name} {} {} x {} {}, on {}; {peak_name} {} at {at}, {lag_name} {lag}",
+            "wrote {} ({what}, shape {}): {op_name} {} {} x {} in {} on {}; {peak_name} {} at {at}, {lag_name} {lag}",
             self.out.display(),
             out.shape(),
             self.mode,
