@@ -1,8 +1,14 @@
+#![doc = include_str!("../README.md")]
+
 pub mod array;
+pub mod bench;
 pub mod cpu;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod io;
+mod plan_cache;
 pub mod reference;
 pub mod spec;
 

@@ -1,0 +1,225 @@
+//! The device: our own (adapter request) or the caller's, plus what every plan shares.
+
+use super::pipelines::PipelineCache;
+use crate::error::{Error, Result};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A wgpu device and queue with the pipeline cache built on them. Cheap to clone (an `Arc`).
+///
+/// ```no_run
+/// let ctx = xcorr::gpu::GpuContext::new()?;
+/// println!("running on {}", ctx.describe());
+/// # Ok::<(), xcorr::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct GpuContext {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    pub(crate) info: wgpu::AdapterInfo,
+    pub(crate) limits: wgpu::Limits,
+    pub(crate) pipelines: PipelineCache,
+    buffers_created: AtomicU64,
+    bytes_created: AtomicU64,
+}
+
+/// How many buffers (and bytes) this context has created so far; a plan that is running
+/// should not move these numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferStats {
+    pub buffers: u64,
+    pub bytes: u64,
+}
+
+impl GpuContext {
+    /// Request an adapter (high performance preferred) and a device with the adapter's own
+    /// limits, blocking. `WGPU_BACKEND` and the other wgpu environment variables apply.
+    pub fn new() -> Result<Self> {
+        pollster::block_on(Self::new_async())
+    }
+
+    /// [`GpuContext::new`] without blocking.
+    pub async fn new_async() -> Result<Self> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::BackendUnavailable(format!("no GPU adapter found: {e}")))?;
+        // The adapter's own limits are never worse than wgpu's defaults where the hardware
+        // can do better (bigger buffers and bindings, more workgroups), so ask for all of them.
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("xcorr"),
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::BackendUnavailable(format!("GPU device request failed: {e}")))?;
+        Self::from_device(device, queue)
+    }
+
+    /// Adopt a device and queue the caller created (a render app's, say). Plans respect the
+    /// limits that device was created with.
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Result<Self> {
+        let info = device.adapter_info();
+        let limits = device.limits();
+        let pipelines = PipelineCache::new(&device, &limits)?;
+        Ok(GpuContext {
+            inner: Arc::new(Inner {
+                device,
+                queue,
+                info,
+                limits,
+                pipelines,
+                buffers_created: AtomicU64::new(0),
+                bytes_created: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// One line: adapter name and backend, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) via Vulkan`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} via {}",
+            self.inner.info.name,
+            backend_name(self.inner.info.backend)
+        )
+    }
+
+    pub fn device(&self) -> &wgpu::Device {
+        &self.inner.device
+    }
+
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.inner.queue
+    }
+
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.inner.info
+    }
+
+    /// The limits of the device (what plans are checked against).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.inner.limits
+    }
+
+    /// The limits that decide which jobs fit, as one line.
+    pub fn describe_limits(&self) -> String {
+        describe_limits(&self.inner.limits)
+    }
+
+    /// Buffers created through this context so far.
+    pub fn buffer_stats(&self) -> BufferStats {
+        BufferStats {
+            buffers: self.inner.buffers_created.load(Ordering::Relaxed),
+            bytes: self.inner.bytes_created.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Every buffer of the crate is made here, so that [`GpuContext::buffer_stats`] counts it.
+    pub(crate) fn create_buffer(
+        &self,
+        label: &str,
+        size: u64,
+        usage: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
+        self.inner.buffers_created.fetch_add(1, Ordering::Relaxed);
+        self.inner.bytes_created.fetch_add(size, Ordering::Relaxed);
+        self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Run `f` inside validation and out-of-memory error scopes, turning what they catch
+    /// into [`Error::Gpu`] instead of wgpu's default (a panic).
+    pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let device = &self.inner.device;
+        let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = f();
+        // wgpu-core reports errors as they happen, so these futures are already resolved.
+        let validation = pollster::block_on(validation.pop());
+        let oom = pollster::block_on(oom.pop());
+        if let Some(e) = validation.or(oom) {
+            return Err(Error::Gpu(format!("{what}: {e}")));
+        }
+        result
+    }
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.describe())
+            .finish()
+    }
+}
+
+fn backend_name(b: wgpu::Backend) -> &'static str {
+    match b {
+        wgpu::Backend::Vulkan => "Vulkan",
+        wgpu::Backend::Metal => "Metal",
+        wgpu::Backend::Dx12 => "DX12",
+        wgpu::Backend::Gl => "OpenGL",
+        wgpu::Backend::BrowserWebGpu => "WebGPU",
+        _ => "no-op backend",
+    }
+}
+
+fn describe_limits(l: &wgpu::Limits) -> String {
+    format!(
+        "max buffer {}, max storage binding {}, {} workgroups per dimension, {} invocations per \
+         workgroup",
+        bytes(l.max_buffer_size),
+        bytes(l.max_storage_buffer_binding_size),
+        l.max_compute_workgroups_per_dimension,
+        l.max_compute_invocations_per_workgroup
+    )
+}
+
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if v.fract() == 0.0 {
+        format!("{v} {}", UNITS[unit])
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// Every adapter wgpu can see, one line each: name, backend, device type and the limits
+/// that decide which jobs fit. Empty when there is none.
+pub fn list_adapters() -> Vec<String> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    adapters
+        .iter()
+        .map(|a| {
+            let info = a.get_info();
+            format!(
+                "{} via {} ({:?}): {}",
+                info.name,
+                backend_name(info.backend),
+                info.device_type,
+                describe_limits(&a.limits())
+            )
+        })
+        .collect()
+}

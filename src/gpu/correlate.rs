@@ -1,0 +1,433 @@
+//! The correlation plan: buffers, tables and dispatches for one [`Plan`], built once.
+
+use super::context::GpuContext;
+use super::fft::FftLayout;
+use super::pipelines::Kernel;
+use super::program::{
+    binding, check_buffer, complex_bytes, read_back, record, Buf, Dispatch, Slot, Step, Uniforms,
+    ELEM,
+};
+use crate::error::{Error, Result};
+use crate::spec::{next_pow2, wrap, Op, Plan};
+use num_complex::Complex;
+
+/// Correlation (or convolution) of many inputs against one template on the GPU.
+///
+/// Built once for a [`Plan`]: buffers, twiddle and chirp tables, bind groups and the list of
+/// dispatches all live as long as the plan. [`set_template`](Self::set_template) transforms
+/// the second input once and keeps its spectrum on the device; every
+/// [`run`](Self::run) then uploads one input, runs the FFTs, the spectrum product and the
+/// inverse FFTs, gathers the output window and reads it back, creating no buffers.
+///
+/// Linear modes transform at the next power of two per axis; circular mode transforms at the
+/// input's own size, through Bluestein's algorithm where that is not a power of two.
+///
+/// ```no_run
+/// use num_complex::Complex;
+/// use xcorr::gpu::{CorrelationPlan, GpuContext};
+/// use xcorr::spec::Plan;
+/// use xcorr::{Mode, Op, Shape};
+///
+/// let ctx = GpuContext::new()?;
+/// let plan = Plan::new(Op::Correlate, Mode::Full, Shape::d1(1000), Shape::d1(64))?;
+/// let mut gpu = CorrelationPlan::new(&ctx, &plan)?;
+/// gpu.set_template(&vec![Complex::new(1.0, 0.0); 64])?;
+/// for _ in 0..10 {
+///     let signal = vec![Complex::new(0.5, 0.0); 1000];
+///     let out = gpu.run(&signal)?;
+///     assert_eq!(out.len(), plan.out.len());
+/// }
+/// # Ok::<(), xcorr::Error>(())
+/// ```
+pub struct CorrelationPlan {
+    ctx: GpuContext,
+    plan: Plan,
+    /// Transform shape per axis, and the work buffer's (larger on Bluestein axes).
+    logical: [usize; 2],
+    padded: [usize; 2],
+    input: wgpu::Buffer,
+    x: wgpu::Buffer,
+    y: wgpu::Buffer,
+    template: wgpu::Buffer,
+    output: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    tables: wgpu::Buffer,
+    uniforms: Uniforms,
+    /// Pad the template, transform it; the spectrum ends in `template_at`, to be copied.
+    template_prog: Vec<Dispatch>,
+    template_at: Buf,
+    /// The run: pad (input → X), `middle` (FFT, product, inverse FFT), gather (→ output).
+    pad_slot: Slot,
+    pad_own: Dispatch,
+    middle: Vec<Dispatch>,
+    gather_slot: Slot,
+    gather_from: Buf,
+    gather_own: Dispatch,
+    has_template: bool,
+}
+
+impl CorrelationPlan {
+    /// Build the plan: check it against the device's limits, create buffers, tables and
+    /// bind groups. Fails with [`Error::DeviceLimit`] when a buffer or dispatch cannot fit.
+    pub fn new(ctx: &GpuContext, plan: &Plan) -> Result<Self> {
+        let fft = FftLayout::new(plan.fft_shape(next_pow2));
+        let (logical, padded) = (fft.logical, fft.padded);
+        let work_bytes = fft.work_len() as u64 * ELEM;
+        let input_bytes = plan.a.len().max(plan.b.len()) as u64 * ELEM;
+        let out_bytes = plan.out.len() as u64 * ELEM;
+        let table_bytes = fft.tables.len() as u64 * ELEM;
+        for bytes in [work_bytes, input_bytes, out_bytes, table_bytes] {
+            check_buffer(ctx, bytes, true)?;
+        }
+
+        // Steps first: their dispatch sizes are checked before any buffer exists.
+        let pad = |shape: crate::Shape| Step {
+            kernel: Kernel::Pad,
+            bufs: vec![Buf::Input, Buf::X],
+            params: [
+                logical[0] as u32,
+                logical[1] as u32,
+                shape.rows() as u32,
+                shape.cols() as u32,
+                shape.cols() as u32,
+                padded[1] as u32,
+                0,
+                0,
+            ],
+            threads: (logical[0] * logical[1]) as u64,
+        };
+        let mut template_steps = vec![pad(plan.b)];
+        let template_at = fft.steps(false, Buf::X, &mut template_steps);
+
+        let pad_a = pad(plan.a);
+        let mut middle = Vec::new();
+        let at = fft.steps(false, Buf::X, &mut middle);
+        middle.push(Step {
+            kernel: Kernel::Spectrum {
+                conj: plan.op == Op::Correlate,
+            },
+            bufs: vec![at, Buf::Template],
+            params: [
+                logical[1] as u32,
+                logical[1] as u32,
+                1,
+                padded[1] as u32,
+                logical[0] as u32,
+                0,
+                (1.0 / (logical[0] * logical[1]) as f64 as f32).to_bits(),
+                0,
+            ],
+            threads: (logical[0] * logical[1]) as u64,
+        });
+        let gather_from = fft.steps(true, at, &mut middle);
+        let [out_rows, out_cols] = plan.out.axes();
+        let gather = Step {
+            kernel: Kernel::Gather,
+            bufs: vec![gather_from, Buf::Output],
+            params: [
+                out_rows as u32,
+                out_cols as u32,
+                logical[0] as u32,
+                logical[1] as u32,
+                padded[1] as u32,
+                out_cols as u32,
+                wrap(plan.axes[0].first, logical[0]) as u32,
+                wrap(plan.axes[1].first, logical[1]) as u32,
+            ],
+            threads: plan.out.len() as u64,
+        };
+
+        let all: Vec<&Step> = template_steps
+            .iter()
+            .chain([&pad_a])
+            .chain(&middle)
+            .chain([&gather])
+            .collect();
+        ctx.scoped("building a correlation plan", || {
+            let (uniforms, slots) = Uniforms::new(ctx, &all)?;
+            use wgpu::BufferUsages as U;
+            let work = U::STORAGE | U::COPY_SRC | U::COPY_DST;
+            let input = ctx.create_buffer("xcorr input", input_bytes, U::STORAGE | U::COPY_DST);
+            let x = ctx.create_buffer("xcorr work x", work_bytes, work);
+            let y = ctx.create_buffer("xcorr work y", work_bytes, work);
+            let template =
+                ctx.create_buffer("xcorr template", work_bytes, U::STORAGE | U::COPY_DST);
+            let output = ctx.create_buffer("xcorr output", out_bytes, work);
+            let staging = ctx.create_buffer("xcorr staging", out_bytes, U::MAP_READ | U::COPY_DST);
+            let tables = ctx.create_buffer("xcorr tables", table_bytes, U::STORAGE | U::COPY_DST);
+            ctx.queue()
+                .write_buffer(&tables, 0, bytemuck::cast_slice(&fft.tables));
+
+            let resolve = |b: Buf| match b {
+                Buf::Input => &input,
+                Buf::X => &x,
+                Buf::Y => &y,
+                Buf::Template => &template,
+                Buf::Output => &output,
+                Buf::Tables => &tables,
+            };
+            let bind = |step: &Step, slot: Slot| {
+                let buffers: Vec<_> = step
+                    .bufs
+                    .iter()
+                    .map(|&b| resolve(b).as_entire_buffer_binding())
+                    .collect();
+                uniforms.bind(ctx, step.kernel, slot, &buffers)
+            };
+            let mut slots = slots.into_iter();
+            let template_prog: Vec<_> = template_steps
+                .iter()
+                .map(|s| bind(s, slots.next().unwrap()))
+                .collect();
+            let pad_slot = slots.next().unwrap();
+            let pad_own = bind(&pad_a, pad_slot);
+            let middle: Vec<_> = middle
+                .iter()
+                .map(|s| bind(s, slots.next().unwrap()))
+                .collect();
+            let gather_slot = slots.next().unwrap();
+            let gather_own = bind(&gather, gather_slot);
+            Ok(CorrelationPlan {
+                ctx: ctx.clone(),
+                plan: *plan,
+                logical,
+                padded,
+                input,
+                x,
+                y,
+                template,
+                output,
+                staging,
+                tables,
+                uniforms,
+                template_prog,
+                template_at,
+                pad_slot,
+                pad_own,
+                middle,
+                gather_slot,
+                gather_from,
+                gather_own,
+                has_template: false,
+            })
+        })
+    }
+
+    /// The shapes this plan was built for.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The transform size per axis, `[rows, cols]` (the power of two for linear modes, the
+    /// input's size for circular mode).
+    pub fn fft_shape(&self) -> [usize; 2] {
+        self.logical
+    }
+
+    /// Bytes [`encode`](Self::encode) reads from the caller's input buffer.
+    pub fn input_bytes(&self) -> u64 {
+        self.plan.a.len() as u64 * ELEM
+    }
+
+    /// Bytes [`encode`](Self::encode) writes to the caller's output buffer.
+    pub fn output_bytes(&self) -> u64 {
+        self.plan.out.len() as u64 * ELEM
+    }
+
+    /// Transform the template `b` (row-major, shape `plan.b`) and keep its spectrum on the
+    /// device for every later run. Returns once the work is submitted.
+    pub fn set_template(&mut self, b: &[Complex<f32>]) -> Result<()> {
+        check_len("template", b.len(), self.plan.b)?;
+        self.ctx.scoped("transforming the template", || {
+            self.ctx
+                .queue()
+                .write_buffer(&self.input, 0, complex_bytes(b));
+            let mut encoder = self
+                .ctx
+                .device()
+                .create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                record(&mut pass, &self.template_prog);
+            }
+            encoder.copy_buffer_to_buffer(
+                self.buffer(self.template_at),
+                0,
+                &self.template,
+                0,
+                None,
+            );
+            self.ctx.queue().submit([encoder.finish()]);
+            Ok(())
+        })?;
+        self.has_template = true;
+        Ok(())
+    }
+
+    /// Correlate `a` (row-major, shape `plan.a`) with the template; blocks until the result
+    /// is back (row-major, shape `plan.out`).
+    pub fn run(&mut self, a: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
+        pollster::block_on(self.run_async(a))
+    }
+
+    /// [`run`](Self::run) as a future. On native backends it still waits for the GPU inside
+    /// (wgpu only completes the readback when the device is polled).
+    pub async fn run_async(&mut self, a: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
+        check_len("input", a.len(), self.plan.a)?;
+        self.check_template()?;
+        self.ctx.scoped("running a correlation plan", || {
+            self.ctx
+                .queue()
+                .write_buffer(&self.input, 0, complex_bytes(a));
+            let mut encoder = self
+                .ctx
+                .device()
+                .create_command_encoder(&Default::default());
+            self.record_run(&mut encoder, &self.pad_own, &self.gather_own);
+            encoder.copy_buffer_to_buffer(&self.output, 0, &self.staging, 0, None);
+            self.ctx.queue().submit([encoder.finish()]);
+            Ok(())
+        })?;
+        read_back(&self.ctx, &self.staging).await
+    }
+
+    /// Record the whole correlation into the caller's `encoder`, reading `input` and writing
+    /// `output`, so that data already on the GPU never visits the host.
+    ///
+    /// Layout of both buffers: row-major complex f32, each element two `f32` (re, im), i.e.
+    /// a WGSL `array<vec2<f32>>`. `input` holds `plan.a` (at least
+    /// [`input_bytes`](Self::input_bytes), from offset 0), `output` receives `plan.out` (at
+    /// least [`output_bytes`](Self::output_bytes)); both need `BufferUsages::STORAGE` and must
+    /// come from this context's device. The template must be set. Nothing runs until the
+    /// caller submits the encoder; the plan's work buffers are in use until then, so do not
+    /// interleave with [`run`](Self::run) on the same plan between encode and submit.
+    pub fn encode(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        input: &wgpu::Buffer,
+        output: &wgpu::Buffer,
+    ) -> Result<()> {
+        self.check_template()?;
+        for (what, buffer, bytes) in [
+            ("input", input, self.input_bytes()),
+            ("output", output, self.output_bytes()),
+        ] {
+            if buffer.size() < bytes {
+                return Err(Error::InvalidArgument(format!(
+                    "{what} buffer holds {} bytes, the plan needs {bytes}",
+                    buffer.size()
+                )));
+            }
+            if !buffer.usage().contains(wgpu::BufferUsages::STORAGE) {
+                return Err(Error::InvalidArgument(format!(
+                    "{what} buffer needs BufferUsages::STORAGE"
+                )));
+            }
+        }
+        // Bind first, record after: a bad buffer is reported before the caller's encoder
+        // is touched.
+        let (pad, gather) = self.ctx.scoped("binding the caller's buffers", || {
+            let pad = self.uniforms.bind(
+                &self.ctx,
+                Kernel::Pad,
+                self.pad_slot,
+                &[
+                    binding(input, self.input_bytes()),
+                    self.x.as_entire_buffer_binding(),
+                ],
+            );
+            let gather = self.uniforms.bind(
+                &self.ctx,
+                Kernel::Gather,
+                self.gather_slot,
+                &[
+                    self.buffer(self.gather_from).as_entire_buffer_binding(),
+                    binding(output, self.output_bytes()),
+                ],
+            );
+            Ok((pad, gather))
+        })?;
+        self.record_run(encoder, &pad, &gather);
+        Ok(())
+    }
+
+    /// Test aid: fill the work and output buffers with NaN, so that any element a run fails
+    /// to write shows up in its result.
+    #[doc(hidden)]
+    pub fn poison(&self) {
+        let nan =
+            vec![f32::NAN; (self.padded[0] * self.padded[1] * 2).max(self.plan.out.len() * 2)];
+        let bytes: &[u8] = bytemuck::cast_slice(&nan);
+        let q = self.ctx.queue();
+        q.write_buffer(&self.x, 0, &bytes[..self.x.size() as usize]);
+        q.write_buffer(&self.y, 0, &bytes[..self.y.size() as usize]);
+        q.write_buffer(&self.output, 0, &bytes[..self.output.size() as usize]);
+    }
+
+    fn record_run(&self, encoder: &mut wgpu::CommandEncoder, pad: &Dispatch, gather: &Dispatch) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("xcorr correlation"),
+            timestamp_writes: None,
+        });
+        record(
+            &mut pass,
+            std::iter::once(pad).chain(&self.middle).chain([gather]),
+        );
+    }
+
+    fn buffer(&self, b: Buf) -> &wgpu::Buffer {
+        match b {
+            Buf::Input => &self.input,
+            Buf::X => &self.x,
+            Buf::Y => &self.y,
+            Buf::Template => &self.template,
+            Buf::Output => &self.output,
+            Buf::Tables => &self.tables,
+        }
+    }
+
+    fn check_template(&self) -> Result<()> {
+        if self.has_template {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(
+                "set_template must be called before running a correlation plan".into(),
+            ))
+        }
+    }
+}
+
+impl std::fmt::Debug for CorrelationPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CorrelationPlan")
+            .field("plan", &self.plan)
+            .field("fft_shape", &self.logical)
+            .field("work_shape", &self.padded)
+            .finish()
+    }
+}
+
+fn check_len(what: &str, len: usize, shape: crate::Shape) -> Result<()> {
+    if len != shape.len() {
+        return Err(Error::LengthMismatch {
+            shape: format!("{shape} ({what})"),
+            expected: shape.len(),
+            got: len,
+        });
+    }
+    Ok(())
+}
+
+/// One-shot correlation (or convolution) of `a` with `b` as `plan` says: builds a
+/// [`CorrelationPlan`], sets `b` as its template and runs `a`. Build the plan yourself to
+/// correlate many inputs.
+pub fn compute(
+    ctx: &GpuContext,
+    plan: &Plan,
+    a: &[Complex<f32>],
+    b: &[Complex<f32>],
+) -> Result<Vec<Complex<f32>>> {
+    let mut gpu = CorrelationPlan::new(ctx, plan)?;
+    gpu.set_template(b)?;
+    gpu.run(a)
+}

@@ -1,0 +1,33 @@
+//! The GPU backend: WGSL compute shaders through wgpu, on any adapter wgpu reaches (Vulkan,
+//! Metal, DX12, GL; Mesa's software Vulkan driver, lavapipe, without a GPU).
+//!
+//! * [`GpuContext`] owns (or adopts) a device and queue and the pipeline cache.
+//! * [`CorrelationPlan`] is one correlation or convolution, built once for a
+//!   [`spec::Plan`](crate::spec::Plan): its template's spectrum stays on the device and
+//!   every run only uploads, dispatches and reads back; [`CorrelationPlan::encode`] records
+//!   the work into the caller's command encoder on the caller's buffers instead.
+//! * [`compute`] is the one-shot call.
+//!
+//! Data is complex f32 on the device. Transforms are radix-2 Stockham passes
+//! (`shaders/stockham.wgsl`) with host-computed f64 twiddles; linear modes pad to powers of
+//! two, circular mode at other sizes uses Bluestein's chirp-z transform on the same passes.
+//! Output element `i` along an axis is read from circular index `(first + i) mod L` of the
+//! inverse transform (`shaders/shift.wgsl`), with `first` from [`crate::spec`].
+
+mod context;
+mod correlate;
+mod fft;
+mod pipelines;
+mod program;
+
+pub use context::{list_adapters, BufferStats, GpuContext};
+pub use correlate::{compute, CorrelationPlan};
+pub use fft::fft_forward;
+
+impl GpuContext {
+    /// How many compute pipelines have been compiled on this context's device (each kernel
+    /// and constant set once).
+    pub fn pipeline_count(&self) -> usize {
+        self.inner.pipelines.len()
+    }
+}

@@ -1,0 +1,169 @@
+//! Shader modules, bind group layouts and compute pipelines: built once per device, keyed by
+//! kernel and its pipeline-overridable constants.
+
+use crate::error::Result;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+const STOCKHAM: &str = include_str!("../../shaders/stockham.wgsl");
+const SPECTRUM: &str = include_str!("../../shaders/spectrum.wgsl");
+const SHIFT: &str = include_str!("../../shaders/shift.wgsl");
+
+/// One compute kernel with its overridable constants (the workgroup size is per device).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Kernel {
+    /// One radix-2 Stockham pass (stockham.wgsl).
+    Stockham { inverse: bool },
+    /// `data *= conj(t)` or `data *= t`, scaled (spectrum.wgsl).
+    Spectrum { conj: bool },
+    /// Bluestein's chirp multiply with zero fill (spectrum.wgsl).
+    Chirp,
+    /// Zero-padded copy into the work buffer (shift.wgsl).
+    Pad,
+    /// Circular gather of the output window (shift.wgsl).
+    Gather,
+}
+
+/// How a kernel's bindings are laid out; `bind` in the plan follows the same order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// src (read), dst (read-write), table (read), params.
+    Stockham,
+    /// data (read-write), table (read), params.
+    Pointwise,
+    /// src (read), dst (read-write), params.
+    Shift,
+}
+
+impl Kernel {
+    pub(crate) fn layout(self) -> Layout {
+        match self {
+            Kernel::Stockham { .. } => Layout::Stockham,
+            Kernel::Spectrum { .. } | Kernel::Chirp => Layout::Pointwise,
+            Kernel::Pad | Kernel::Gather => Layout::Shift,
+        }
+    }
+
+    fn source(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Kernel::Stockham { .. } => ("stockham", STOCKHAM, "main"),
+            Kernel::Spectrum { .. } => ("spectrum", SPECTRUM, "spectrum"),
+            Kernel::Chirp => ("spectrum", SPECTRUM, "chirp"),
+            Kernel::Pad => ("shift", SHIFT, "pad"),
+            Kernel::Gather => ("shift", SHIFT, "gather"),
+        }
+    }
+}
+
+pub(crate) struct PipelineCache {
+    /// Invocations per workgroup, the `WG` override of every kernel.
+    pub(crate) workgroup_size: u32,
+    layouts: [(wgpu::BindGroupLayout, wgpu::PipelineLayout); 3],
+    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<(Kernel, u32), Arc<wgpu::ComputePipeline>>>,
+}
+
+impl PipelineCache {
+    pub(crate) fn new(device: &wgpu::Device, limits: &wgpu::Limits) -> Result<Self> {
+        let workgroup_size = 256
+            .min(limits.max_compute_invocations_per_workgroup)
+            .min(limits.max_compute_workgroup_size_x)
+            .max(1);
+        use wgpu::BufferBindingType::{Storage, Uniform};
+        let read = Storage { read_only: true };
+        let write = Storage { read_only: false };
+        let layouts = [
+            [read, write, read, Uniform].as_slice(),
+            [write, read, Uniform].as_slice(),
+            [read, write, Uniform].as_slice(),
+        ]
+        .map(|bindings| make_layout(device, bindings));
+        Ok(PipelineCache {
+            workgroup_size,
+            layouts,
+            modules: Mutex::new(HashMap::new()),
+            pipelines: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub(crate) fn bind_group_layout(&self, layout: Layout) -> &wgpu::BindGroupLayout {
+        &self.layouts[layout as usize].0
+    }
+
+    /// How many pipelines have been compiled on this device.
+    pub(crate) fn len(&self) -> usize {
+        self.pipelines.lock().unwrap().len()
+    }
+
+    /// The pipeline for `kernel`, compiled on first use.
+    pub(crate) fn get(&self, device: &wgpu::Device, kernel: Kernel) -> Arc<wgpu::ComputePipeline> {
+        let key = (kernel, self.workgroup_size);
+        if let Some(p) = self.pipelines.lock().unwrap().get(&key) {
+            return p.clone();
+        }
+        let (file, text, entry) = kernel.source();
+        let module = {
+            let mut modules = self.modules.lock().unwrap();
+            modules
+                .entry(file)
+                .or_insert_with(|| {
+                    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(file),
+                        source: wgpu::ShaderSource::Wgsl(text.into()),
+                    })
+                })
+                .clone()
+        };
+        let mut constants = vec![("WG", self.workgroup_size as f64)];
+        match kernel {
+            Kernel::Stockham { inverse } => constants.push(("INVERSE", inverse as u8 as f64)),
+            Kernel::Spectrum { conj } => constants.push(("CONJ", conj as u8 as f64)),
+            _ => {}
+        }
+        let pipeline = Arc::new(
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&self.layouts[kernel.layout() as usize].1),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            }),
+        );
+        self.pipelines.lock().unwrap().insert(key, pipeline.clone());
+        pipeline
+    }
+}
+
+fn make_layout(
+    device: &wgpu::Device,
+    bindings: &[wgpu::BufferBindingType],
+) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+    let entries: Vec<_> = bindings
+        .iter()
+        .enumerate()
+        .map(|(i, &ty)| wgpu::BindGroupLayoutEntry {
+            binding: i as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        })
+        .collect();
+    let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("xcorr"),
+        entries: &entries,
+    });
+    let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("xcorr"),
+        bind_group_layouts: &[Some(&bgl)],
+        immediate_size: 0,
+    });
+    (bgl, pl)
+}

@@ -1,0 +1,246 @@
+//! A plan's work as a list of dispatches, built once: parameters in one uniform buffer, one
+//! bind group per dispatch. Also the limit checks, upload and readback helpers.
+
+use super::context::GpuContext;
+use super::pipelines::{Kernel, Layout};
+use crate::error::{Error, Result};
+use num_complex::Complex;
+use std::sync::Arc;
+
+/// Bytes per complex f32 element on the device (`vec2<f32>`).
+pub(crate) const ELEM: u64 = 8;
+
+/// The buffers a step can name; a plan resolves them to its own `wgpu::Buffer`s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Buf {
+    /// Upload buffer for the inputs (compact, row-major).
+    Input,
+    /// The two ping-pong work buffers of the FFT.
+    X,
+    Y,
+    /// The template's spectrum.
+    Template,
+    /// The compact output.
+    Output,
+    /// Twiddle and chirp tables.
+    Tables,
+}
+
+/// One dispatch before it is bound: kernel, buffers in binding order, parameters.
+#[derive(Clone, Debug)]
+pub(crate) struct Step {
+    pub kernel: Kernel,
+    pub bufs: Vec<Buf>,
+    pub params: [u32; 8],
+    /// Invocations needed (one per butterfly or element).
+    pub threads: u64,
+}
+
+/// A bound dispatch, ready to record.
+pub(crate) struct Dispatch {
+    pipeline: Arc<wgpu::ComputePipeline>,
+    bind_group: wgpu::BindGroup,
+    groups: [u32; 2],
+}
+
+/// Where a step's parameters live in the uniform buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slot {
+    offset: u64,
+    groups: [u32; 2],
+}
+
+const PARAM_BYTES: u64 = 32;
+
+/// The parameters of every step of a plan in one uniform buffer, each at an offset aligned
+/// as the device requires. Written once, when the plan is built.
+pub(crate) struct Uniforms {
+    buffer: wgpu::Buffer,
+}
+
+impl Uniforms {
+    /// Check every step's dispatch size, then create and fill the buffer; the slots come
+    /// back in the order of `steps`.
+    pub(crate) fn new(ctx: &GpuContext, steps: &[&Step]) -> Result<(Uniforms, Vec<Slot>)> {
+        let align = (ctx.limits().min_uniform_buffer_offset_alignment as u64).max(PARAM_BYTES);
+        let mut slots = Vec::with_capacity(steps.len());
+        for (i, s) in steps.iter().enumerate() {
+            slots.push(Slot {
+                offset: i as u64 * align,
+                groups: groups_for(ctx, s.threads)?,
+            });
+        }
+        let size = (steps.len().max(1) as u64) * align;
+        check_buffer(ctx, size, false)?;
+        let buffer = ctx.create_buffer(
+            "xcorr params",
+            size,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        );
+        let mut bytes = vec![0u8; size as usize];
+        for (s, slot) in steps.iter().zip(&slots) {
+            let at = slot.offset as usize;
+            bytes[at..at + PARAM_BYTES as usize].copy_from_slice(bytemuck::cast_slice(&s.params));
+        }
+        ctx.queue().write_buffer(&buffer, 0, &bytes);
+        Ok((Uniforms { buffer }, slots))
+    }
+
+    /// Bind `step` to concrete buffers (in its binding order) and its parameter slot.
+    pub(crate) fn bind(
+        &self,
+        ctx: &GpuContext,
+        kernel: Kernel,
+        slot: Slot,
+        buffers: &[wgpu::BufferBinding<'_>],
+    ) -> Dispatch {
+        let pipelines = &ctx.inner.pipelines;
+        let layout = kernel.layout();
+        debug_assert_eq!(
+            buffers.len(),
+            if layout == Layout::Stockham { 3 } else { 2 }
+        );
+        let mut entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: wgpu::BindingResource::Buffer(b.clone()),
+            })
+            .collect();
+        entries.push(wgpu::BindGroupEntry {
+            binding: buffers.len() as u32,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &self.buffer,
+                offset: slot.offset,
+                size: wgpu::BufferSize::new(PARAM_BYTES),
+            }),
+        });
+        let bind_group = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: pipelines.bind_group_layout(layout),
+            entries: &entries,
+        });
+        Dispatch {
+            pipeline: pipelines.get(ctx.device(), kernel),
+            bind_group,
+            groups: slot.groups,
+        }
+    }
+}
+
+/// Record dispatches in order. One compute pass holds them all: wgpu makes every dispatch
+/// its own usage scope, so each one sees the writes of the one before.
+pub(crate) fn record<'a>(
+    pass: &mut wgpu::ComputePass<'_>,
+    dispatches: impl IntoIterator<Item = &'a Dispatch>,
+) {
+    for d in dispatches {
+        pass.set_pipeline(&d.pipeline);
+        pass.set_bind_group(0, &d.bind_group, &[]);
+        pass.dispatch_workgroups(d.groups[0], d.groups[1], 1);
+    }
+}
+
+/// Workgroups for `threads` invocations: along x up to the per-dimension limit, the rest
+/// along y (the kernels rebuild a linear index from both).
+fn groups_for(ctx: &GpuContext, threads: u64) -> Result<[u32; 2]> {
+    let wg = ctx.inner.pipelines.workgroup_size as u64;
+    let max = ctx.limits().max_compute_workgroups_per_dimension as u64;
+    let groups = threads.div_ceil(wg).max(1);
+    if groups <= max {
+        return Ok([groups as u32, 1]);
+    }
+    let y = groups.div_ceil(max);
+    if y > max {
+        return Err(Error::DeviceLimit {
+            limit: "max_compute_workgroups_per_dimension".into(),
+            needed: y,
+            allowed: max,
+        });
+    }
+    Ok([max as u32, y as u32])
+}
+
+/// Refuse a buffer the device cannot hold (or bind as storage), naming the limit.
+pub(crate) fn check_buffer(ctx: &GpuContext, bytes: u64, storage: bool) -> Result<()> {
+    let limits = ctx.limits();
+    if bytes > limits.max_buffer_size {
+        return Err(Error::DeviceLimit {
+            limit: "max_buffer_size".into(),
+            needed: bytes,
+            allowed: limits.max_buffer_size,
+        });
+    }
+    if storage && bytes > limits.max_storage_buffer_binding_size {
+        return Err(Error::DeviceLimit {
+            limit: "max_storage_buffer_binding_size".into(),
+            needed: bytes,
+            allowed: limits.max_storage_buffer_binding_size,
+        });
+    }
+    // The kernels index with u32 (WGSL has no 64-bit integers by default).
+    let elements = bytes / ELEM;
+    if elements > u32::MAX as u64 {
+        return Err(Error::DeviceLimit {
+            limit: "u32 element index".into(),
+            needed: elements,
+            allowed: u32::MAX as u64,
+        });
+    }
+    Ok(())
+}
+
+/// A storage buffer binding of the first `bytes` of `buffer`.
+pub(crate) fn binding(buffer: &wgpu::Buffer, bytes: u64) -> wgpu::BufferBinding<'_> {
+    wgpu::BufferBinding {
+        buffer,
+        offset: 0,
+        size: wgpu::BufferSize::new(bytes),
+    }
+}
+
+/// The bytes of complex f32 data as the device stores them (re, im interleaved).
+pub(crate) fn complex_bytes(data: &[Complex<f32>]) -> &[u8] {
+    // SAFETY: `Complex<f32>` is `#[repr(C)]` with two f32 fields and no padding, so the slice
+    // is `2 * len` valid f32 values; every byte of an f32 is initialised.
+    unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<u8>(), std::mem::size_of_val(data)) }
+}
+
+/// Map `staging` (MAP_READ) and copy it out as complex f32. The map completes when the
+/// queue has finished the work before it, so this waits (`poll`) for the GPU on native; the
+/// oneshot channel carries the callback's verdict back into the async caller.
+pub(crate) async fn read_back(
+    ctx: &GpuContext,
+    staging: &wgpu::Buffer,
+) -> Result<Vec<Complex<f32>>> {
+    let slice = staging.slice(..);
+    let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = sender.send(r);
+    });
+    ctx.device()
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+    match receiver.receive().await {
+        Some(Ok(())) => {}
+        Some(Err(e)) => return Err(Error::Gpu(format!("reading results back: {e}"))),
+        None => {
+            return Err(Error::Gpu(
+                "reading results back: map callback dropped".into(),
+            ))
+        }
+    }
+    let out = {
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("reading results back: {e}")))?;
+        let floats: &[f32] = bytemuck::cast_slice(&view);
+        floats
+            .chunks_exact(2)
+            .map(|c| Complex::new(c[0], c[1]))
+            .collect()
+    };
+    staging.unmap();
+    Ok(out)
+}

@@ -1,0 +1,179 @@
+//! GPU correlation and convolution against f64 oracles: every op × mode, 1-D and 2-D, odd,
+//! even, prime and power-of-two sizes, Bluestein sizes in circular mode, and a few large
+//! images. Bound: relative L2 error ≤ 1e-5.
+
+mod gpu_support;
+
+use gpu_support::*;
+use xcorr::spec::{Op, Plan};
+use xcorr::Shape;
+
+const BOUND: f64 = 1e-5;
+
+/// Every op × mode the shapes allow; returns the lines of failures.
+fn sweep(
+    pairs: &[(Shape, Shape)],
+    seed: u64,
+    oracle: fn(&Plan, &[C32], &[C32]) -> Vec<C64>,
+) -> Vec<String> {
+    let Some(ctx) = context() else {
+        return Vec::new();
+    };
+    let mut failures = Vec::new();
+    let mut worst: f64 = 0.0;
+    let mut cases = 0;
+    for (i, &(sa, sb)) in pairs.iter().enumerate() {
+        let a = random(seed + 2 * i as u64, sa.len());
+        let b = random(seed + 2 * i as u64 + 1, sb.len());
+        for op in [Op::Correlate, Op::Convolve] {
+            for mode in ALL_MODES {
+                let Ok(plan) = Plan::new(op, mode, sa, sb) else {
+                    continue;
+                };
+                let out = gpu_run(&ctx, &plan, &a, &b);
+                let err = rel_l2(&out, &oracle(&plan, &a, &b));
+                cases += 1;
+                worst = worst.max(err);
+                if !(err <= BOUND) {
+                    failures.push(format!("{op:?} {mode} a {sa} b {sb}: rel L2 {err:.2e}"));
+                }
+            }
+        }
+    }
+    println!("{cases} cases, worst rel L2 {worst:.2e}");
+    failures
+}
+
+#[test]
+fn every_op_and_mode_1d() {
+    let pairs: Vec<(Shape, Shape)> = [
+        (1, 1),
+        (2, 1),
+        (5, 3),
+        (7, 4),
+        (4, 7),
+        (8, 8),
+        (16, 5),
+        (17, 6),
+        (31, 32),
+        (64, 13),
+        (100, 37),
+        (128, 128),
+        (129, 64),
+        (3, 20),
+        (1000, 1),
+    ]
+    .into_iter()
+    .map(|(n, m)| (Shape::d1(n), Shape::d1(m)))
+    .collect();
+    let failures = sweep(&pairs, 1, direct);
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn every_op_and_mode_2d() {
+    let pairs = [
+        (Shape::d2(1, 1), Shape::d2(1, 1)),
+        (Shape::d2(5, 7), Shape::d2(3, 2)),
+        (Shape::d2(7, 9), Shape::d2(4, 3)),
+        (Shape::d2(8, 8), Shape::d2(3, 3)),
+        (Shape::d2(16, 12), Shape::d2(5, 6)),
+        (Shape::d2(13, 17), Shape::d2(13, 17)),
+        (Shape::d2(3, 4), Shape::d2(6, 5)),
+        (Shape::d2(1, 31), Shape::d2(1, 8)),
+        (Shape::d2(32, 1), Shape::d2(7, 1)),
+        (Shape::d2(33, 31), Shape::d2(8, 8)),
+        (Shape::d2(64, 64), Shape::d2(16, 16)),
+    ];
+    let failures = sweep(&pairs, 100, direct);
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Circular mode at lengths that are not powers of two runs Bluestein's algorithm.
+#[test]
+fn bluestein_sizes() {
+    let pairs = [
+        (Shape::d1(127), Shape::d1(127)),
+        (Shape::d1(129), Shape::d1(17)),
+        (Shape::d1(1000), Shape::d1(1000)),
+        (Shape::d1(4099), Shape::d1(4099)),
+        (Shape::d1(4099), Shape::d1(10)),
+        (Shape::d2(127, 129), Shape::d2(127, 129)),
+        (Shape::d2(127, 129), Shape::d2(9, 10)),
+        (Shape::d2(12, 64), Shape::d2(5, 5)),
+    ];
+    let failures = sweep(&pairs, 200, direct);
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The FFT oracle used for the large cases agrees with the direct sums.
+#[test]
+fn fft_oracle_matches_direct_sums() {
+    for (i, (sa, sb)) in [
+        (Shape::d2(9, 12), Shape::d2(4, 5)),
+        (Shape::d1(30), Shape::d1(7)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let a = random(300 + i as u64, sa.len());
+        let b = random(400 + i as u64, sb.len());
+        for op in [Op::Correlate, Op::Convolve] {
+            for mode in ALL_MODES {
+                let plan = Plan::new(op, mode, sa, sb).unwrap();
+                let d = direct(&plan, &a, &b);
+                let f = via_fft(&plan, &a, &b);
+                let err: f64 = d
+                    .iter()
+                    .zip(&f)
+                    .map(|(x, y)| (x - y).norm())
+                    .fold(0.0, f64::max);
+                assert!(err < 1e-9, "{op:?} {mode}: {err}");
+            }
+        }
+    }
+}
+
+/// Megapixel images (linear modes pad them to 2048 × 2048), against the f64 FFT oracle.
+#[test]
+fn large_images() {
+    let Some(ctx) = context() else { return };
+    let cases = [
+        (
+            Op::Correlate,
+            xcorr::Mode::Same,
+            Shape::d2(1024, 1024),
+            Shape::d2(31, 31),
+        ),
+        (
+            Op::Convolve,
+            xcorr::Mode::Full,
+            Shape::d2(1000, 1024),
+            Shape::d2(64, 33),
+        ),
+        (
+            Op::Correlate,
+            xcorr::Mode::CIRCULAR_CENTRED,
+            Shape::d2(1024, 1024),
+            Shape::d2(1024, 1024),
+        ),
+        (
+            Op::Correlate,
+            xcorr::Mode::Valid,
+            Shape::d1(1 << 20),
+            Shape::d1(1000),
+        ),
+    ];
+    for (i, &(op, mode, sa, sb)) in cases.iter().enumerate() {
+        let plan = Plan::new(op, mode, sa, sb).unwrap();
+        let a = random(500 + i as u64, sa.len());
+        let b = random(600 + i as u64, sb.len());
+        let out = gpu_run(&ctx, &plan, &a, &b);
+        let err = rel_l2(&out, &via_fft(&plan, &a, &b));
+        println!("{op:?} {mode} a {sa} b {sb}: rel L2 {err:.2e}");
+        assert!(
+            err <= BOUND,
+            "{op:?} {mode} a {sa} b {sb}: rel L2 {err:.2e}"
+        );
+    }
+}

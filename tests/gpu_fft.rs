@@ -1,0 +1,66 @@
+//! The GPU FFT on its own against rustfft in f64: every power of two from 2 to 2^20 in 1-D,
+//! squares up to 2048 × 2048 in 2-D, and Bluestein lengths. Prints the measured tables.
+
+mod gpu_support;
+
+use gpu_support::*;
+use xcorr::gpu::fft_forward;
+use xcorr::Shape;
+
+const BOUND: f64 = 1e-6;
+
+fn measure(shape: Shape, seed: u64) -> f64 {
+    let ctx = match context() {
+        Some(c) => c,
+        None => return 0.0,
+    };
+    let data = random(seed, shape.len());
+    let out = fft_forward(&ctx, &data, shape).unwrap();
+    rel_l2(&out, &fft2(&widen(&data), shape))
+}
+
+fn check_table(title: &str, shapes: &[Shape]) {
+    if context().is_none() {
+        return;
+    }
+    // One print per table: the tests run in parallel.
+    let mut table = format!("{title}\n| shape | rel L2 |\n| --- | --- |\n");
+    let mut worst = Vec::new();
+    for (i, &s) in shapes.iter().enumerate() {
+        let err = measure(s, 100 + i as u64);
+        table += &format!("| {s} | {err:.2e} |\n");
+        if !(err <= BOUND) {
+            worst.push(format!("{s}: {err:.2e}"));
+        }
+    }
+    println!("{table}");
+    assert!(worst.is_empty(), "rel L2 above {BOUND}: {worst:?}");
+}
+
+#[test]
+fn fft_1d_powers_of_two() {
+    let shapes: Vec<Shape> = (1..=20).map(|p| Shape::d1(1 << p)).collect();
+    check_table("1-D forward FFT vs rustfft f64", &shapes);
+}
+
+#[test]
+fn fft_2d_powers_of_two() {
+    let mut shapes: Vec<Shape> = (1..=11).map(|p| Shape::d2(1 << p, 1 << p)).collect();
+    shapes.extend([
+        Shape::d2(2, 1024),
+        Shape::d2(1024, 4),
+        Shape::d2(64, 256),
+        Shape::d2(1, 64),
+    ]);
+    check_table("2-D forward FFT vs rustfft f64", &shapes);
+}
+
+#[test]
+fn fft_bluestein_lengths() {
+    let mut shapes: Vec<Shape> = [3, 5, 6, 7, 12, 127, 129, 1000, 4099]
+        .into_iter()
+        .map(Shape::d1)
+        .collect();
+    shapes.extend([Shape::d2(127, 129), Shape::d2(3, 64), Shape::d2(100, 1)]);
+    check_table("Bluestein forward DFT vs rustfft f64", &shapes);
+}
