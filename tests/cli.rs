@@ -452,10 +452,12 @@ fn gpu_request_runs_or_fails_cleanly() {
     if result.status.success() {
         assert!(out.exists());
     } else {
+        // Graphics drivers may print their own lines while the GPU is probed; xcorr's own
+        // message is the last line.
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert_eq!(result.status.code(), Some(2));
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with("xcorr: error: "), "{stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(last.starts_with("xcorr: error: "), "{stderr}");
         assert!(!out.exists());
     }
 }

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use xcorr::io::{self, AnyArray, OutputKind};
-use xcorr::spec::lags;
+use xcorr::spec::{lags, Plan};
 use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Result, Shape};
 
 #[derive(Parser)]
@@ -112,7 +112,10 @@ impl From<BackendArg> for Backend {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // Only xcorr's own warnings unless RUST_LOG asks for more: wgpu logs failed probes of
+    // backends it does not end up using (e.g. OpenGL on a headless machine) as errors.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("xcorr=warn"))
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Correlate(args) => correlate(args),
@@ -161,16 +164,18 @@ fn correlate(args: CorrelateArgs) -> Result<()> {
     } else {
         Op::Correlate
     };
-    // Everything that can be checked cheaply is checked before the inputs are read.
+    // Everything that can be checked cheaply is checked before the inputs are read, and the
+    // inputs before a backend is started: probing for a GPU is slow, and graphics drivers
+    // may print their own lines on stderr while it runs.
     let kind = io::check_output_path(&args.output)?;
-    let engine = Engine::with_backend(args.backend.into())?;
-
     let a = io::read_input(&args.a)?;
     let b = io::read_input(&args.b)?;
     let what_a = format!("first input '{}'", args.a.display());
     let what_b = format!("second input '{}'", args.b.display());
     check_finite(&a, &what_a)?;
     check_finite(&b, &what_b)?;
+    Plan::new(op, mode, a.shape(), b.shape())?;
+    let engine = Engine::with_backend(args.backend.into())?;
 
     let job = Job {
         engine: &engine,
