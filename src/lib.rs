@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod io;
 mod plan_cache;
 pub mod reference;
 pub mod spec;

@@ -1,1 +1,455 @@
-fn main() {}
+//! The `xcorr` command line: correlate or convolve two files, list the backends, run a demo.
+//!
+//! Every failure prints one line, `xcorr: error: <message>`, on stderr and exits with code 2
+//! (clap's usage errors too); nothing is written then, and an existing output is left as it
+//! was.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use xcorr::io::{self, AnyArray, OutputKind};
+use xcorr::spec::{lags, Plan};
+use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Result, Shape};
+
+#[derive(Parser)]
+#[command(
+    name = "xcorr",
+    version,
+    about = "Cross-correlation and convolution of signals and images through FFTs",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Cross-correlate (or convolve) A with B and write the result to OUT.
+    ///
+    /// A and B are .npy files (float32, float64, complex64, complex128, uint8; 1-D or 2-D)
+    /// or images (PNG, JPEG, TIFF, BMP, GIF; read as grayscale in [0, 1]). If either is
+    /// complex both are treated as complex; if either is float64 the computation runs in
+    /// float64, else in float32. OUT ends in .npy (the numbers, as float32 or complex64) or
+    /// .png (a turbo heatmap; magnitude for complex results).
+    ///
+    /// Correlation conjugates B: out[k] = sum_n A[n + k] * conj(B[n]), as numpy and scipy
+    /// do, so if A contains B shifted by s the peak is at lag s. The correlation is not
+    /// normalised: to find where a crop B sits in A, subtract B's mean first, or bright
+    /// regions of A win over the true position.
+    Correlate(CorrelateArgs),
+    /// List the backends this build and machine offer.
+    Info,
+    /// Hide a patch in a generated scene and find it again by correlation.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct CorrelateArgs {
+    /// First input: .npy or image.
+    a: PathBuf,
+    /// Second input (the template or kernel): .npy or image.
+    b: PathBuf,
+    /// Which part of the result to keep (scipy.signal's modes, plus circular).
+    #[arg(long, value_enum, default_value_t = ModeArg::Full)]
+    mode: ModeArg,
+    /// Convolve instead of correlating (flip B, no conjugate).
+    #[arg(long)]
+    convolve: bool,
+    /// With --mode circular: B's origin is its centre element, so the zero lag sits at
+    /// B's centre (correlating with a centred impulse returns A).
+    #[arg(long, visible_alias = "centred")]
+    centered: bool,
+    /// Where to compute.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    backend: BackendArg,
+    /// Output file: .npy or .png.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    output: PathBuf,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Where to write the heatmap of the correlation (.png, or .npy for the numbers).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "OUT",
+        default_value = "xcorr-demo.png"
+    )]
+    output: PathBuf,
+    /// Seed of the generated scene and of where the patch is hidden.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Where to compute.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    backend: BackendArg,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ModeArg {
+    Full,
+    Same,
+    Valid,
+    Circular,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BackendArg {
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Backend {
+        match b {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Cpu => Backend::Cpu,
+            BackendArg::Gpu => Backend::Gpu,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    // Only xcorr's own warnings unless RUST_LOG asks for more: wgpu logs failed probes of
+    // backends it does not end up using (e.g. OpenGL on a headless machine) as errors.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("xcorr=warn"))
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Correlate(args) => correlate(args),
+        Command::Info => {
+            info();
+            Ok(())
+        }
+        Command::Demo(args) => demo(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, whatever the message holds.
+            let message = e.to_string().replace('\n', " ");
+            eprintln!("xcorr: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn info() {
+    println!("xcorr {}", env!("CARGO_PKG_VERSION"));
+    println!("backends:");
+    for line in Engine::available_backends() {
+        println!("  {line}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// correlate
+
+fn correlate(args: CorrelateArgs) -> Result<()> {
+    let mode = match (args.mode, args.centered) {
+        (ModeArg::Full, false) => Mode::Full,
+        (ModeArg::Same, false) => Mode::Same,
+        (ModeArg::Valid, false) => Mode::Valid,
+        (ModeArg::Circular, centred) => Mode::Circular { centred },
+        (_, true) => {
+            return Err(Error::InvalidArgument(
+                "--centered only applies to --mode circular".into(),
+            ))
+        }
+    };
+    let op = if args.convolve {
+        Op::Convolve
+    } else {
+        Op::Correlate
+    };
+    // Everything that can be checked cheaply is checked before the inputs are read, and the
+    // inputs before a backend is started: probing for a GPU is slow, and graphics drivers
+    // may print their own lines on stderr while it runs.
+    let kind = io::check_output_path(&args.output)?;
+    let a = io::read_input(&args.a)?;
+    let b = io::read_input(&args.b)?;
+    let what_a = format!("first input '{}'", args.a.display());
+    let what_b = format!("second input '{}'", args.b.display());
+    check_finite(&a, &what_a)?;
+    check_finite(&b, &what_b)?;
+    Plan::new(op, mode, a.shape(), b.shape())?;
+    let engine = Engine::with_backend(args.backend.into())?;
+
+    let job = Job {
+        engine: &engine,
+        op,
+        mode,
+        out: &args.output,
+        kind,
+    };
+    let summary = match (
+        a.is_complex() || b.is_complex(),
+        a.is_double() || b.is_double(),
+    ) {
+        (false, false) => job.run(&a.to_f32()?, &b.to_f32()?),
+        (false, true) => job.run(&a.to_f64()?, &b.to_f64()?),
+        (true, false) => job.run(&a.to_c32(), &b.to_c32()),
+        (true, true) => job.run(&a.to_c64(), &b.to_c64()),
+    }
+    .map_err(|e| name_inputs(e, &what_a, &what_b))?;
+    println!("{summary}");
+    Ok(())
+}
+
+/// Refuse NaN and infinities, naming the file and the index.
+fn check_finite(x: &AnyArray, what: &str) -> Result<()> {
+    match x {
+        AnyArray::F32(a) => a.view().validate(what),
+        AnyArray::F64(a) => a.view().validate(what),
+        AnyArray::C32(a) => a.view().validate(what),
+        AnyArray::C64(a) => a.view().validate(what),
+    }
+}
+
+/// The engine names its inputs "first input" and "second input"; say which files those are.
+fn name_inputs(e: Error, what_a: &str, what_b: &str) -> Error {
+    let rename = |what: String| match what.as_str() {
+        "first input" => what_a.to_string(),
+        "second input" => what_b.to_string(),
+        _ => what,
+    };
+    match e {
+        Error::NonFinite { what, value, index } => Error::NonFinite {
+            what: rename(what),
+            value,
+            index,
+        },
+        Error::Empty { what, shape } => Error::Empty {
+            what: rename(what),
+            shape,
+        },
+        other => other,
+    }
+}
+
+struct Job<'p> {
+    engine: &'p Engine,
+    op: Op,
+    mode: Mode,
+    out: &'p Path,
+    kind: OutputKind,
+}
+
+impl Job<'_> {
+    /// Compute, write, and describe what was done in one line.
+    fn run<T: Element>(&self, a: &Array<T>, b: &Array<T>) -> Result<String> {
+        let out = self.engine.compute(self.op, a, b, self.mode)?;
+        match self.kind {
+            OutputKind::Npy => io::write_npy(self.out, &out)?,
+            OutputKind::Png => io::write_heatmap_png(self.out, &out)?,
+        }
+        let what = match self.kind {
+            OutputKind::Npy if T::IS_COMPLEX => "complex64",
+            OutputKind::Npy => "float32",
+            OutputKind::Png if T::IS_COMPLEX => "heatmap of |result|",
+            OutputKind::Png => "heatmap",
+        };
+        let (index, score) = peak(&out);
+        let lag_name = match self.op {
+            Op::Correlate => "lag",
+            Op::Convolve => "sum index",
+        };
+        let axis_lags = lags(self.op, self.mode, a.shape(), b.shape())?;
+        let (at, lag) = if out.shape().ndim() == 1 {
+            (
+                format!("[{}]", index.1),
+                format!("{}", axis_lags[0][index.1]),
+            )
+        } else {
+            (
+                format!("[{}, {}]", index.0, index.1),
+                format!("({}, {})", axis_lags[0][index.0], axis_lags[1][index.1]),
+            )
+        };
+        let op_name = match self.op {
+            Op::Correlate => "correlate",
+            Op::Convolve => "convolve",
+        };
+        let peak_name = if T::IS_COMPLEX {
+            "peak |value|"
+        } else {
+            "peak"
+        };
+        Ok(format!(
+            "wrote {} ({what}, shape {}): {op_name} {} {} x {} in {} on {}; {peak_name} {} at {at}, {lag_name} {lag}",
+            self.out.display(),
+            out.shape(),
+            self.mode,
+            a.shape(),
+            b.shape(),
+            <T::Real as xcorr::Real>::NAME,
+            self.engine.backend_name(),
+            format_score(score),
+        ))
+    }
+}
+
+/// The largest value (real results) or magnitude (complex results): `((row, col), score)`.
+/// The first one wins a tie.
+fn peak<T: Element>(out: &Array<T>) -> ((usize, usize), f64) {
+    let score = |v: &T| {
+        if T::IS_COMPLEX {
+            v.abs_f64()
+        } else {
+            xcorr::Real::to_f64(v.to_complex().re)
+        }
+    };
+    let mut best = (0, f64::NEG_INFINITY);
+    for (i, v) in out.data().iter().enumerate() {
+        let s = score(v);
+        if s > best.1 {
+            best = (i, s);
+        }
+    }
+    let cols = out.shape().cols();
+    ((best.0 / cols, best.0 % cols), best.1)
+}
+
+fn format_score(v: f64) -> String {
+    if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) {
+        format!("{v:.4e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// demo
+
+const SCENE: usize = 256;
+const PATCH: usize = 32;
+
+/// Generate a smooth random scene, paste a patch of finer-grained texture into it at a
+/// seeded spot, and find the patch again: zero-mean both, correlate in `valid` mode, take
+/// the argmax. The patch has the scene's brightness and contrast, so it does not stand out
+/// by level, only by its texture, which is what the correlation matches.
+fn demo(args: DemoArgs) -> Result<()> {
+    io::check_output_path(&args.output)?;
+    let engine = Engine::with_backend(args.backend.into())?;
+    let mut rng = SplitMix64(args.seed);
+
+    let mut scene = normalised(box_blur(noise(&mut rng, SCENE, SCENE), SCENE, SCENE, 4, 3));
+    let patch = normalised(box_blur(noise(&mut rng, PATCH, PATCH), PATCH, PATCH, 1, 1));
+    let span = (SCENE - PATCH + 1) as u64;
+    let hidden = ((rng.next() % span) as usize, (rng.next() % span) as usize);
+    for r in 0..PATCH {
+        for c in 0..PATCH {
+            scene[(hidden.0 + r) * SCENE + c + hidden.1] = patch[r * PATCH + c];
+        }
+    }
+    println!(
+        "scene: {SCENE}x{SCENE} smooth random texture (seed {}); hid a {PATCH}x{PATCH} patch of \
+         finer texture with its top-left corner at row {}, col {}",
+        args.seed, hidden.0, hidden.1
+    );
+
+    let scene = Array::new(zero_mean(scene), Shape::d2(SCENE, SCENE))?;
+    let template = Array::new(zero_mean(patch), Shape::d2(PATCH, PATCH))?;
+    let out = engine.correlate(&scene, &template, Mode::Valid)?;
+    let ((row, col), score) = peak(&out);
+    // Valid mode with the scene first: output index (r, c) is lag (r, c), the template's
+    // top-left corner in the scene.
+    let axis_lags = lags(Op::Correlate, Mode::Valid, scene.shape(), template.shape())?;
+    let found = (axis_lags[0][row] as usize, axis_lags[1][col] as usize);
+    let runner_up = best_outside(&out, (row, col), PATCH);
+    println!(
+        "found it at row {}, col {} (correlation {}, best elsewhere {}) on {}",
+        found.0,
+        found.1,
+        format_score(score),
+        format_score(runner_up),
+        engine.backend_name()
+    );
+    if found != hidden {
+        return Err(Error::InvalidArgument(format!(
+            "demo failed: the patch was hidden at {hidden:?} but found at {found:?}"
+        )));
+    }
+    io::write_output(&args.output, &out)?;
+    println!(
+        "wrote {} ({} correlation map)",
+        args.output.display(),
+        out.shape()
+    );
+    Ok(())
+}
+
+/// The largest value farther than `radius` (on either axis) from `at`.
+fn best_outside(out: &Array<f32>, at: (usize, usize), radius: usize) -> f64 {
+    let cols = out.shape().cols();
+    out.data()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (i / cols).abs_diff(at.0) > radius || (i % cols).abs_diff(at.1) > radius)
+        .map(|(_, &v)| v as f64)
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// A small, fast, seedable generator (SplitMix64): the demo needs no dependency for this.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [-1, 1).
+    fn uniform(&mut self) -> f32 {
+        ((self.next() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}
+
+fn noise(rng: &mut SplitMix64, rows: usize, cols: usize) -> Vec<f32> {
+    (0..rows * cols).map(|_| rng.uniform()).collect()
+}
+
+/// `passes` box blurs of half-width `radius` along both axes, wrapping at the edges (so the
+/// texture has the same statistics everywhere).
+fn box_blur(mut v: Vec<f32>, rows: usize, cols: usize, radius: usize, passes: usize) -> Vec<f32> {
+    let width = (2 * radius + 1) as f32;
+    for _ in 0..passes {
+        let mut h = vec![0.0; v.len()];
+        for r in 0..rows {
+            for c in 0..cols {
+                let s: f32 = (0..=2 * radius)
+                    .map(|k| v[r * cols + (c + cols + k - radius) % cols])
+                    .sum();
+                h[r * cols + c] = s / width;
+            }
+        }
+        for r in 0..rows {
+            for c in 0..cols {
+                let s: f32 = (0..=2 * radius)
+                    .map(|k| h[((r + rows + k - radius) % rows) * cols + c])
+                    .sum();
+                v[r * cols + c] = s / width;
+            }
+        }
+    }
+    v
+}
+
+/// Scaled into [0, 1] like an image.
+fn normalised(v: Vec<f32>) -> Vec<f32> {
+    let (lo, hi) = v
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &x| {
+            (l.min(x), h.max(x))
+        });
+    v.into_iter().map(|x| (x - lo) / (hi - lo)).collect()
+}
+
+fn zero_mean(v: Vec<f32>) -> Vec<f32> {
+    let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+    v.into_iter().map(|x| x - mean as f32).collect()
+}

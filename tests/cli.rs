@@ -1,0 +1,500 @@
+//! The `xcorr` command line, run as a user would: real photographs, every output kind, and
+//! every kind of bad input (one line on stderr, exit code 2, no output file).
+
+mod npy_support;
+
+use assert_cmd::Command;
+use npy_support::{descr_of, f32_le, f64_le, npy_bytes};
+use num_complex::Complex;
+use std::path::{Path, PathBuf};
+use xcorr::io::{read_image, read_npy, write_npy_any, AnyArray};
+use xcorr::{Array, Shape};
+
+fn data_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn xcorr() -> Command {
+    Command::cargo_bin("xcorr").unwrap()
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn run_ok(args: &[&std::ffi::OsStr]) -> String {
+    let out = xcorr().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "xcorr {:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout_of(&out)
+}
+
+/// Run a command that must fail: exit code 2, exactly one line on stderr of the form
+/// `xcorr: error: ...` containing every one of `needles`, and no `out` file afterwards.
+fn run_fails(args: &[&std::ffi::OsStr], out: &Path, needles: &[&str]) -> String {
+    let result = xcorr().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+    assert_eq!(result.status.code(), Some(2), "xcorr {args:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "not one line: {stderr:?}");
+    assert!(stderr.starts_with("xcorr: error: "), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "{stderr:?} lacks {n:?}");
+    }
+    assert!(!out.exists(), "{} was written", out.display());
+    assert!(result.stdout.is_empty(), "stdout: {}", stdout_of(&result));
+    stderr
+}
+
+macro_rules! args {
+    ($($a:expr),* $(,)?) => { &[$(std::ffi::OsStr::new(&$a)),*] };
+}
+
+fn argmax(a: &Array<f32>) -> (usize, usize) {
+    let i = a
+        .data()
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &v)| if v > a.data()[m] { i } else { m });
+    (i / a.shape().cols(), i % a.shape().cols())
+}
+
+/// Cut `rows × cols` at `(r0, c0)` out of `img`.
+fn crop(img: &Array<f32>, r0: usize, c0: usize, rows: usize, cols: usize) -> Array<f32> {
+    Array::from_fn(Shape::d2(rows, cols), |r, c| img.at(r0 + r, c0 + c))
+}
+
+#[test]
+fn photograph_against_its_own_crop_peaks_at_the_crop() {
+    let dir = tempfile::tempdir().unwrap();
+    let coins = data_file("coins.png");
+    let image = read_image(&coins).unwrap();
+    // A 48×64 window over one coin, at row 130, col 200, with its mean subtracted: plain
+    // correlation with a raw crop peaks where the photograph is brightest, not where the crop
+    // came from (for coins.png, 11 of 255 crops of this size were found that way, 144 with the
+    // mean removed); finding templates robustly is what normalised template matching is for.
+    let (r0, c0) = (130, 200);
+    let patch = crop(&image, r0, c0, 48, 64);
+    let mean = patch.data().iter().sum::<f32>() / patch.data().len() as f32;
+    let template = dir.path().join("crop.npy");
+    write_npy_any(&template, &AnyArray::F32(patch.map(|&v| v - mean))).unwrap();
+
+    let out = dir.path().join("valid.npy");
+    let stdout = run_ok(args![
+        "correlate",
+        coins,
+        template,
+        "--mode",
+        "valid",
+        "-o",
+        out
+    ]);
+    let result = read_npy(&out).unwrap().to_f32().unwrap();
+    assert_eq!(result.shape(), Shape::d2(303 - 48 + 1, 384 - 64 + 1));
+    assert_eq!(argmax(&result), (r0, c0));
+    assert!(
+        stdout.contains(&format!("at [{r0}, {c0}], lag ({r0}, {c0})")),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+
+    // In full mode the peak's index moves by (M − 1) but its lag stays the crop's offset.
+    let out = dir.path().join("full.npy");
+    let stdout = run_ok(args![
+        "correlate",
+        coins,
+        template,
+        "-o",
+        out,
+        "--backend",
+        "cpu"
+    ]);
+    let result = read_npy(&out).unwrap().to_f32().unwrap();
+    assert_eq!(result.shape(), Shape::d2(303 + 48 - 1, 384 + 64 - 1));
+    assert_eq!(argmax(&result), (r0 + 47, c0 + 63));
+    assert!(stdout.contains(&format!("lag ({r0}, {c0})")), "{stdout}");
+}
+
+#[test]
+fn colour_photograph_as_png_heatmap() {
+    let dir = tempfile::tempdir().unwrap();
+    let astronaut = data_file("astronaut.png");
+    let image = read_image(&astronaut).unwrap();
+    let template = dir.path().join("face.npy");
+    // float64 template: the computation runs in float64, the file is still float32.
+    let face = crop(&image, 90, 180, 40, 40).map(|&v| v as f64);
+    write_npy_any(&template, &AnyArray::F64(face)).unwrap();
+    let out = dir.path().join("heat.png");
+    let stdout = run_ok(args![
+        "correlate",
+        astronaut,
+        template,
+        "--mode",
+        "same",
+        "-o",
+        out
+    ]);
+    let png = image::open(&out).unwrap();
+    assert_eq!((png.width(), png.height()), (512, 512));
+    assert!(
+        stdout.contains("heatmap") && stdout.contains("float64"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn small_1d_result_has_numpys_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.npy");
+    let b = dir.path().join("b.npy");
+    std::fs::write(&a, npy_bytes("<f4", false, &[3], &f32_le(&[1.0, 2.0, 3.0]))).unwrap();
+    std::fs::write(&b, npy_bytes("<f4", false, &[3], &f32_le(&[0.0, 1.0, 0.5]))).unwrap();
+    let out = dir.path().join("out.npy");
+    let stdout = run_ok(args!["correlate", a, b, "-o", out]);
+    // numpy.correlate([1, 2, 3], [0, 1, 0.5], "full")
+    let expect = [0.5f32, 2.0, 3.5, 3.0, 0.0];
+    let got = read_npy(&out).unwrap().to_f32().unwrap();
+    assert_eq!(got.shape(), Shape::d1(5));
+    for (g, e) in got.data().iter().zip(expect) {
+        assert!((g - e).abs() < 1e-5, "{:?}", got.data());
+    }
+    assert!(stdout.contains("peak 3.5000 at [2], lag 0"), "{stdout}");
+
+    // numpy.convolve([1, 2, 3], [0, 1, 0.5], "same") = [1, 2.5, 4]
+    let stdout = run_ok(args![
+        "correlate",
+        a,
+        b,
+        "--convolve",
+        "--mode",
+        "same",
+        "-o",
+        out
+    ]);
+    let got = read_npy(&out).unwrap().to_f32().unwrap();
+    for (g, e) in got.data().iter().zip([1.0, 2.5, 4.0]) {
+        assert!((g - e).abs() < 1e-5, "{:?}", got.data());
+    }
+    assert!(stdout.contains("convolve same"), "{stdout}");
+
+    // A 1-D heatmap is a strip.
+    let png = dir.path().join("strip.png");
+    run_ok(args!["correlate", a, b, "-o", png]);
+    let img = image::open(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (5, xcorr::io::STRIP_HEIGHT));
+}
+
+#[test]
+fn complex_input_makes_complex_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.npy");
+    let b = dir.path().join("b.npy");
+    let signal: Vec<Complex<f64>> = (0..16)
+        .map(|i| Complex::new((i as f64 * 0.4).cos(), (i as f64 * 0.9).sin()))
+        .collect();
+    write_npy_any(&a, &AnyArray::C64(Array::from_vec(signal.clone()))).unwrap();
+    // b = a[5..9] as float32 real: promoted to complex.
+    let part: Vec<f64> = signal[5..9].iter().map(|c| c.re).collect();
+    std::fs::write(&b, npy_bytes("<f8", false, &[4], &f64_le(&part))).unwrap();
+    let out = dir.path().join("out.npy");
+    let stdout = run_ok(args!["correlate", a, b, "--mode", "circular", "-o", out]);
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(descr_of(&bytes), "<c8");
+    assert_eq!(read_npy(&out).unwrap().shape(), Shape::d1(16));
+    assert!(
+        stdout.contains("complex64") && stdout.contains("peak |value|"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn centred_circular_with_an_impulse_returns_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.npy");
+    let b = dir.path().join("b.npy");
+    let image = Array::from_fn(Shape::d2(6, 7), |r, c| ((r * 7 + c * 3) % 11) as f32);
+    write_npy_any(&a, &AnyArray::F32(image.clone())).unwrap();
+    // 3×4 impulse at its centre element (1, 2).
+    let impulse = Array::from_fn(
+        Shape::d2(3, 4),
+        |r, c| if (r, c) == (1, 2) { 1.0f32 } else { 0.0 },
+    );
+    write_npy_any(&b, &AnyArray::F32(impulse)).unwrap();
+    let out = dir.path().join("out.npy");
+    run_ok(args![
+        "correlate",
+        a,
+        b,
+        "--mode",
+        "circular",
+        "--centered",
+        "-o",
+        out
+    ]);
+    let got = read_npy(&out).unwrap().to_f32().unwrap();
+    for (g, e) in got.data().iter().zip(image.data()) {
+        assert!((g - e).abs() < 1e-4, "{:?}", got.data());
+    }
+}
+
+#[test]
+fn bad_inputs_give_one_line_exit_2_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let write = |name: &str, bytes: Vec<u8>| {
+        let p = d.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let good = write(
+        "good.npy",
+        npy_bytes("<f4", false, &[4, 4], &f32_le(&[1.0; 16])),
+    );
+    let full = npy_bytes("<f4", false, &[4, 4], &f32_le(&[1.0; 16]));
+    let truncated = write("truncated.npy", full[..full.len() - 6].to_vec());
+    let short = write("short.npy", full[..30].to_vec());
+    let corrupt = write("corrupt.npy", b"PK\x03\x04 this is a zip, not npy".to_vec());
+    let int64 = write("int64.npy", npy_bytes("<i8", false, &[4], &[0; 32]));
+    let cube = write(
+        "cube.npy",
+        npy_bytes("<f4", false, &[2, 3, 4], &f32_le(&[0.5; 24])),
+    );
+    let empty = write("empty.npy", npy_bytes("<f4", false, &[0, 3], &[]));
+    let tall = write(
+        "tall.npy",
+        npy_bytes("<f4", false, &[33, 17], &f32_le(&[0.25; 33 * 17])),
+    );
+    let wide = write(
+        "wide.npy",
+        npy_bytes("<f4", false, &[20, 40], &f32_le(&[0.75; 20 * 40])),
+    );
+    let line = write(
+        "line.npy",
+        npy_bytes("<f4", false, &[5], &f32_le(&[1.0; 5])),
+    );
+    let mut v = vec![1.0f32; 16];
+    v[6] = f32::NAN;
+    let nan = write("nan.npy", npy_bytes("<f4", false, &[4, 4], &f32_le(&v)));
+    v[6] = 1.0;
+    v[13] = f32::INFINITY;
+    let inf = write("inf.npy", npy_bytes("<f4", false, &[4, 4], &f32_le(&v)));
+    let missing = d.join("missing.npy");
+    let out = d.join("out.npy");
+    let coins = data_file("coins.png");
+
+    run_fails(
+        args!["correlate", missing, good, "-o", out],
+        &out,
+        &["missing.npy", "no such file"],
+    );
+    run_fails(
+        args!["correlate", good, truncated, "-o", out],
+        &out,
+        &["truncated.npy", "truncated"],
+    );
+    run_fails(
+        args!["correlate", short, good, "-o", out],
+        &out,
+        &[
+            "short.npy",
+            "truncated: the file ends inside the .npy header",
+        ],
+    );
+    run_fails(
+        args!["correlate", corrupt, good, "-o", out],
+        &out,
+        &["corrupt.npy", "not a .npy file"],
+    );
+    run_fails(
+        args!["correlate", int64, good, "-o", out],
+        &out,
+        &["int64.npy", "unsupported dtype int64"],
+    );
+    run_fails(
+        args!["correlate", cube, good, "-o", out],
+        &out,
+        &["cube.npy", "3-D", "(2, 3, 4)"],
+    );
+    run_fails(
+        args!["correlate", good, empty, "-o", out],
+        &out,
+        &["empty.npy", "empty array of shape (0, 3)"],
+    );
+    run_fails(
+        args!["correlate", tall, wide, "--mode", "valid", "-o", out],
+        &out,
+        &["valid mode", "(33, 17)", "(20, 40)"],
+    );
+    run_fails(
+        args!["correlate", good, coins, "--mode", "circular", "-o", out],
+        &out,
+        &["circular mode", "no larger", "(4, 4)", "(303, 384)"],
+    );
+    run_fails(
+        args!["correlate", good, line, "-o", out],
+        &out,
+        &["same number of dimensions"],
+    );
+    run_fails(
+        args!["correlate", good, good, "--centered", "-o", out],
+        &out,
+        &["--centered", "circular"],
+    );
+    run_fails(
+        args![
+            "correlate",
+            good,
+            good,
+            "--mode",
+            "same",
+            "--centred",
+            "-o",
+            out
+        ],
+        &out,
+        &["--centered"],
+    );
+    let txt = d.join("out.txt");
+    run_fails(
+        args!["correlate", good, good, "-o", txt],
+        &txt,
+        &["out.txt", "unknown output type '.txt'"],
+    );
+    let nodir = d.join("no/such/dir/out.npy");
+    run_fails(
+        args!["correlate", good, good, "-o", nodir],
+        &nodir,
+        &["does not exist"],
+    );
+    run_fails(
+        args!["correlate", nan, good, "-o", out],
+        &out,
+        &["first input", "nan.npy", "NaN", "[1, 2]"],
+    );
+    run_fails(
+        args!["correlate", good, inf, "-o", out],
+        &out,
+        &["second input", "inf.npy", "inf", "[3, 1]"],
+    );
+    let csv = write("table.csv", b"1,2\n3,4\n".to_vec());
+    run_fails(
+        args!["correlate", csv, good, "-o", out],
+        &out,
+        &["table.csv", "unknown file type '.csv'"],
+    );
+}
+
+#[test]
+fn a_failed_run_leaves_an_existing_output_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.npy");
+    std::fs::write(&out, b"previous result").unwrap();
+    let result = xcorr()
+        .args(args![
+            "correlate",
+            dir.path().join("missing.npy"),
+            data_file("coins.png"),
+            "-o",
+            out
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(2));
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous result");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "temporary files left behind");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.npy");
+    let coins = data_file("coins.png");
+    for args in [
+        &args!["correlate", coins, coins, "--mode", "diagonal", "-o", out][..],
+        &args!["correlate", coins, coins][..],
+        &args!["correlate", coins, "-o", out][..],
+        &args!["correlate", coins, coins, "--backend", "tpu", "-o", out][..],
+        &args!["frobnicate"][..],
+    ] {
+        let result = xcorr().args(args).output().unwrap();
+        assert_eq!(result.status.code(), Some(2), "{args:?}");
+        assert!(!out.exists());
+    }
+    xcorr().arg("--help").assert().success();
+    xcorr().args(["correlate", "--help"]).assert().success();
+}
+
+#[test]
+fn gpu_request_runs_or_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.npy");
+    let coins = data_file("coins.png");
+    let result = xcorr()
+        .args(args![
+            "correlate",
+            coins,
+            coins,
+            "--mode",
+            "same",
+            "--backend",
+            "gpu",
+            "-o",
+            out
+        ])
+        .output()
+        .unwrap();
+    if result.status.success() {
+        assert!(out.exists());
+    } else {
+        // Graphics drivers may print their own lines while the GPU is probed; xcorr's own
+        // message is the last line.
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2));
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(last.starts_with("xcorr: error: "), "{stderr}");
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn info_lists_the_cpu() {
+    let out = xcorr().arg("info").output().unwrap();
+    assert!(out.status.success());
+    assert!(stdout_of(&out).contains("cpu"), "{}", stdout_of(&out));
+}
+
+#[test]
+fn demo_finds_what_it_hid() {
+    let dir = tempfile::tempdir().unwrap();
+    for seed in [7u64, 1, 2, 3, 1234] {
+        let out = dir.path().join(format!("demo-{seed}.png"));
+        let stdout = run_ok(args!["demo", "--seed", seed.to_string(), "-o", out]);
+        let hidden = stdout
+            .lines()
+            .find_map(|l| {
+                l.split_once("top-left corner at ")
+                    .map(|(_, t)| t.to_string())
+            })
+            .unwrap_or_else(|| panic!("{stdout}"));
+        assert!(
+            stdout.contains(&format!("found it at {hidden} ")),
+            "{stdout}"
+        );
+        let img = image::open(&out).unwrap();
+        assert_eq!((img.width(), img.height()), (225, 225));
+    }
+    // The default output name, in the working directory.
+    let stdout = xcorr()
+        .arg("demo")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(stdout.status.success());
+    assert!(dir.path().join("xcorr-demo.png").exists());
+}

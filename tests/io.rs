@@ -1,0 +1,542 @@
+//! `.npy` and image files: round trips, numpy's layouts, and every way a file can be wrong.
+
+mod npy_support;
+
+use npy_support::{descr_of, f32_le, f64_be, f64_le, npy_bytes};
+use num_complex::Complex;
+use std::path::{Path, PathBuf};
+use xcorr::io::{
+    check_output_path, read_image, read_input, read_npy, write_heatmap_png, write_npy,
+    write_npy_any, AnyArray, OutputKind, STRIP_HEIGHT,
+};
+use xcorr::{Array, Error, Shape};
+
+fn data_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// Deterministic values that are not all alike: a few digits after the point, both signs.
+fn wiggle(i: usize) -> f64 {
+    ((i as f64) * 0.7311).sin() * 3.0 + (i % 5) as f64 * 0.25
+}
+
+fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// The message of an error that must be `Error::File` for `path`.
+fn file_message(err: Error, path: &Path) -> String {
+    match err {
+        Error::File { path: p, message } => {
+            assert_eq!(p, path.display().to_string());
+            message
+        }
+        other => panic!("expected Error::File, got {other:?}"),
+    }
+}
+
+fn all_dtypes(shape: Shape) -> Vec<AnyArray> {
+    let re = |r: usize, c: usize| wiggle(r * 31 + c);
+    let im = |r: usize, c: usize| wiggle(r * 17 + c + 1000);
+    vec![
+        AnyArray::F32(Array::from_fn(shape, |r, c| re(r, c) as f32)),
+        AnyArray::F64(Array::from_fn(shape, re)),
+        AnyArray::C32(Array::from_fn(shape, |r, c| {
+            Complex::new(re(r, c) as f32, im(r, c) as f32)
+        })),
+        AnyArray::C64(Array::from_fn(shape, |r, c| {
+            Complex::new(re(r, c), im(r, c))
+        })),
+    ]
+}
+
+#[test]
+fn round_trip_every_dtype_1d_and_2d() {
+    let dir = tempfile::tempdir().unwrap();
+    for shape in [
+        Shape::d1(7),
+        Shape::d2(3, 5),
+        Shape::d2(1, 4),
+        Shape::d2(6, 1),
+    ] {
+        for a in all_dtypes(shape) {
+            let path = dir.path().join(format!("{}.npy", a.dtype_name()));
+            write_npy_any(&path, &a).unwrap();
+            let back = read_npy(&path).unwrap();
+            assert_eq!(back, a, "{} {}", a.dtype_name(), shape);
+            assert_eq!(back.shape().ndim(), shape.ndim());
+        }
+    }
+}
+
+#[test]
+fn written_headers_carry_numpy_dtypes() {
+    let dir = tempfile::tempdir().unwrap();
+    let expect = [
+        ("float32", "<f4"),
+        ("float64", "<f8"),
+        ("complex64", "<c8"),
+        ("complex128", "<c16"),
+    ];
+    for (a, (name, descr)) in all_dtypes(Shape::d2(2, 3)).iter().zip(expect) {
+        assert_eq!(a.dtype_name(), name);
+        let path = dir.path().join("x.npy");
+        write_npy_any(&path, a).unwrap();
+        assert_eq!(descr_of(&std::fs::read(&path).unwrap()), descr);
+    }
+}
+
+#[test]
+fn results_are_written_as_float32_or_complex64() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.npy");
+    let real = Array::from_fn(Shape::d2(4, 3), |r, c| wiggle(r * 3 + c));
+    write_npy(&path, &real).unwrap();
+    assert_eq!(descr_of(&std::fs::read(&path).unwrap()), "<f4");
+    assert_eq!(
+        read_npy(&path).unwrap(),
+        AnyArray::F32(real.map(|&v| v as f32))
+    );
+
+    let complex = Array::from_fn(Shape::d1(5), |_, c| Complex::new(wiggle(c), -wiggle(c + 9)));
+    write_npy(&path, &complex).unwrap();
+    assert_eq!(descr_of(&std::fs::read(&path).unwrap()), "<c8");
+    assert_eq!(
+        read_npy(&path).unwrap(),
+        AnyArray::C32(complex.map(|v| Complex::new(v.re as f32, v.im as f32)))
+    );
+}
+
+#[test]
+fn reads_numpy_layouts_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let v: Vec<f64> = (0..6).map(wiggle).collect();
+
+    let p = write_bytes(
+        dir.path(),
+        "f4.npy",
+        &npy_bytes(
+            "<f4",
+            false,
+            &[2, 3],
+            &f32_le(&v.iter().map(|&x| x as f32).collect::<Vec<_>>()),
+        ),
+    );
+    let a = read_npy(&p).unwrap();
+    assert_eq!(a.shape(), Shape::d2(2, 3));
+    assert_eq!(a.to_f32().unwrap().at(1, 2), v[5] as f32);
+
+    let p = write_bytes(
+        dir.path(),
+        "f8.npy",
+        &npy_bytes("<f8", false, &[6], &f64_le(&v)),
+    );
+    assert_eq!(
+        read_npy(&p).unwrap(),
+        AnyArray::F64(Array::from_vec(v.clone()))
+    );
+
+    // Big-endian data is byte-swapped on reading.
+    let p = write_bytes(
+        dir.path(),
+        "be.npy",
+        &npy_bytes(">f8", false, &[2, 3], &f64_be(&v)),
+    );
+    assert_eq!(
+        read_npy(&p).unwrap(),
+        AnyArray::F64(Array::new(v.clone(), Shape::d2(2, 3)).unwrap())
+    );
+
+    // complex64: re, im pairs of float32.
+    let pairs: Vec<f32> = vec![1.0, -2.0, 3.5, 0.25];
+    let p = write_bytes(
+        dir.path(),
+        "c8.npy",
+        &npy_bytes("<c8", false, &[2], &f32_le(&pairs)),
+    );
+    assert_eq!(
+        read_npy(&p).unwrap(),
+        AnyArray::C32(Array::from_vec(vec![
+            Complex::new(1.0, -2.0),
+            Complex::new(3.5, 0.25)
+        ]))
+    );
+    let p = write_bytes(
+        dir.path(),
+        "c16.npy",
+        &npy_bytes("<c16", false, &[1, 1], &f64_le(&[7.0, -8.0])),
+    );
+    assert_eq!(
+        read_npy(&p).unwrap(),
+        AnyArray::C64(Array::new(vec![Complex::new(7.0, -8.0)], Shape::d2(1, 1)).unwrap())
+    );
+}
+
+#[test]
+fn uint8_reads_as_float32_raw_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes: Vec<u8> = vec![0, 1, 127, 128, 254, 255];
+    let p = write_bytes(
+        dir.path(),
+        "u8.npy",
+        &npy_bytes("|u1", false, &[3, 2], &bytes),
+    );
+    let a = read_npy(&p).unwrap();
+    assert_eq!(a.dtype_name(), "float32");
+    assert_eq!(
+        a.to_f32().unwrap().data(),
+        &[0.0, 1.0, 127.0, 128.0, 254.0, 255.0]
+    );
+}
+
+#[test]
+fn fortran_order_is_transposed_to_row_major() {
+    let dir = tempfile::tempdir().unwrap();
+    // np.asfortranarray(np.arange(6.0).reshape(2, 3)) stores the columns: 0 3 1 4 2 5.
+    let stored = [0.0, 3.0, 1.0, 4.0, 2.0, 5.0];
+    let p = write_bytes(
+        dir.path(),
+        "f.npy",
+        &npy_bytes("<f8", true, &[2, 3], &f64_le(&stored)),
+    );
+    let a = read_npy(&p).unwrap().to_f64().unwrap();
+    assert_eq!(a.shape(), Shape::d2(2, 3));
+    assert_eq!(a.data(), &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    // 1-D Fortran order is the same as C order.
+    let p = write_bytes(
+        dir.path(),
+        "f1.npy",
+        &npy_bytes("<f8", true, &[3], &f64_le(&[1.0, 2.0, 3.0])),
+    );
+    assert_eq!(
+        read_npy(&p).unwrap().to_f64().unwrap().data(),
+        &[1.0, 2.0, 3.0]
+    );
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("nope.npy");
+    let msg = file_message(read_npy(&p).unwrap_err(), &p);
+    assert_eq!(msg, "no such file");
+    let p = dir.path().join("nope.png");
+    assert_eq!(
+        file_message(read_input(&p).unwrap_err(), &p),
+        "no such file"
+    );
+}
+
+#[test]
+fn truncated_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = npy_bytes("<f4", false, &[4, 4], &f32_le(&[1.0; 16]));
+    let p = write_bytes(dir.path(), "t.npy", &full[..full.len() - 5]);
+    let msg = file_message(read_npy(&p).unwrap_err(), &p);
+    assert!(msg.starts_with("truncated"), "{msg}");
+    assert!(msg.contains("64 bytes") && msg.contains("59"), "{msg}");
+}
+
+#[test]
+fn corrupt_or_truncated_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = npy_bytes("<f4", false, &[4, 4], &f32_le(&[1.0; 16]));
+    let bad_dict: Vec<u8> = npy_bytes("<f4", false, &[4], &[])
+        .iter()
+        .map(|&b| if b == b'{' { b'[' } else { b })
+        .collect();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            b"this is not an npy file at all".to_vec(),
+            "not a .npy file (it does not start with the npy magic bytes)",
+        ),
+        (vec![], "empty file (0 bytes), not a .npy array"),
+        (
+            full[..4].to_vec(),
+            "truncated: the file ends inside the .npy header",
+        ),
+        (
+            full[..40].to_vec(),
+            "truncated: the file ends inside the .npy header",
+        ),
+        (bad_dict, "not a valid .npy file ("),
+    ];
+    for (bytes, expect) in cases {
+        let p = write_bytes(dir.path(), "c.npy", &bytes);
+        let msg = file_message(read_npy(&p).unwrap_err(), &p);
+        assert!(msg.starts_with(expect), "{msg}");
+    }
+}
+
+#[test]
+fn unsupported_dtypes_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for (descr, size, name) in [
+        ("<i8", 8, "int64"),
+        ("<i4", 4, "int32"),
+        ("<f2", 2, "float16"),
+        ("|b1", 1, "bool"),
+        ("<u2", 2, "uint16"),
+    ] {
+        let p = write_bytes(
+            dir.path(),
+            "d.npy",
+            &npy_bytes(descr, false, &[3], &vec![0u8; 3 * size]),
+        );
+        let msg = file_message(read_npy(&p).unwrap_err(), &p);
+        assert!(
+            msg.starts_with(&format!("unsupported dtype {name} ('{descr}')")),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn three_d_and_zero_d_are_refused_with_their_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_bytes(
+        dir.path(),
+        "3d.npy",
+        &npy_bytes("<f4", false, &[2, 3, 4], &f32_le(&[0.5; 24])),
+    );
+    let msg = file_message(read_npy(&p).unwrap_err(), &p);
+    assert_eq!(
+        msg,
+        "3-D array of shape (2, 3, 4); xcorr reads 1-D or 2-D arrays"
+    );
+    let p = write_bytes(
+        dir.path(),
+        "0d.npy",
+        &npy_bytes("<f4", false, &[], &f32_le(&[0.5])),
+    );
+    let msg = file_message(read_npy(&p).unwrap_err(), &p);
+    assert!(msg.starts_with("0-D array of shape ()"), "{msg}");
+}
+
+#[test]
+fn empty_arrays_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for shape in [&[0usize][..], &[0, 5], &[3, 0]] {
+        let p = write_bytes(dir.path(), "e.npy", &npy_bytes("<f8", false, shape, &[]));
+        let msg = file_message(read_npy(&p).unwrap_err(), &p);
+        assert!(msg.starts_with("empty array of shape"), "{msg}");
+    }
+}
+
+#[test]
+fn unknown_extensions() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_bytes(dir.path(), "table.csv", b"1,2,3\n");
+    let msg = file_message(read_input(&p).unwrap_err(), &p);
+    assert!(
+        msg.starts_with("unknown file type '.csv' (expected .npy or an image"),
+        "{msg}"
+    );
+    let p = write_bytes(dir.path(), "noext", b"");
+    assert!(file_message(read_input(&p).unwrap_err(), &p).starts_with("no file extension"));
+}
+
+#[test]
+fn photographs_become_gray_in_unit_range() {
+    // coins.png: 384 wide, 303 high, 8-bit gray.
+    let coins = read_image(data_file("coins.png")).unwrap();
+    assert_eq!(coins.shape(), Shape::d2(303, 384));
+    let (lo, hi) = min_max(coins.data());
+    assert!(lo >= 0.0 && hi <= 1.0 && hi - lo > 0.5, "{lo} {hi}");
+    // Values are the 8-bit levels over 255.
+    assert!(coins
+        .data()
+        .iter()
+        .all(|&v| ((v * 255.0).round() - v * 255.0).abs() < 1e-3));
+    // astronaut.png: 512×512 RGB.
+    let astro = read_input(data_file("astronaut.png")).unwrap();
+    assert_eq!(astro.dtype_name(), "float32");
+    assert_eq!(astro.shape(), Shape::d2(512, 512));
+    let (lo, hi) = min_max(astro.to_f32().unwrap().data());
+    assert!(lo >= 0.0 && hi <= 1.0 && hi - lo > 0.5, "{lo} {hi}");
+}
+
+fn min_max(v: &[f32]) -> (f32, f32) {
+    v.iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &x| {
+            (l.min(x), h.max(x))
+        })
+}
+
+#[test]
+fn every_image_format_reads_with_rows_as_height() {
+    let dir = tempfile::tempdir().unwrap();
+    // 5 wide, 3 high; white at (row 1, col 4), black elsewhere.
+    let img = image::RgbImage::from_fn(5, 3, |x, y| {
+        if (x, y) == (4, 1) {
+            image::Rgb([255, 255, 255])
+        } else {
+            image::Rgb([0, 0, 0])
+        }
+    });
+    for ext in ["png", "jpg", "tif", "bmp", "gif", "PNG"] {
+        let p = dir.path().join(format!("im.{ext}"));
+        img.save(&p).unwrap();
+        let a = read_input(&p).unwrap().to_f32().unwrap();
+        assert_eq!(a.shape(), Shape::d2(3, 5), "{ext}");
+        let (lo, hi) = min_max(a.data());
+        assert!(lo >= 0.0 && hi <= 1.0, "{ext}");
+        // JPEG blurs a single pixel; the brightest pixel stays where it was.
+        let argmax = a
+            .data()
+            .iter()
+            .enumerate()
+            .fold(0, |m, (i, &v)| if v > a.data()[m] { i } else { m });
+        assert_eq!(argmax, 5 + 4, "{ext}");
+    }
+}
+
+#[test]
+fn colour_becomes_luma() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("rgb.png");
+    image::RgbImage::from_fn(3, 1, |x, _| {
+        let mut px = [0u8; 3];
+        px[x as usize] = 255;
+        image::Rgb(px)
+    })
+    .save(&p)
+    .unwrap();
+    let a = read_image(&p).unwrap();
+    // Rec. 709 weights: green dominates, then red, then blue.
+    let d = a.data();
+    assert!(d[1] > d[0] && d[0] > d[2] && d[2] > 0.0, "{d:?}");
+    assert!((d[0] + d[1] + d[2] - 1.0).abs() < 0.01, "{d:?}");
+}
+
+#[test]
+fn corrupt_image_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_bytes(dir.path(), "broken.png", b"\x89PNG\r\n\x1a\nnot really");
+    let msg = file_message(read_input(&p).unwrap_err(), &p);
+    assert!(msg.starts_with("cannot decode image"), "{msg}");
+    // A real photograph cut short.
+    let bytes = std::fs::read(data_file("coins.png")).unwrap();
+    let p = write_bytes(dir.path(), "short.png", &bytes[..5000]);
+    let msg = file_message(read_input(&p).unwrap_err(), &p);
+    assert_eq!(msg, "truncated image (the file ends early)");
+}
+
+#[test]
+fn output_paths_are_checked_before_work() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        check_output_path(dir.path().join("a.npy")).unwrap(),
+        OutputKind::Npy
+    );
+    assert_eq!(
+        check_output_path(dir.path().join("a.PNG")).unwrap(),
+        OutputKind::Png
+    );
+    assert_eq!(check_output_path("relative.npy").unwrap(), OutputKind::Npy);
+    let p = dir.path().join("a.jpg");
+    assert_eq!(
+        file_message(check_output_path(&p).unwrap_err(), &p),
+        "unknown output type '.jpg' (expected .npy or .png)"
+    );
+    let p = dir.path().join("a");
+    assert!(file_message(check_output_path(&p).unwrap_err(), &p).contains("extension"));
+    let p = dir.path().join("missing-dir/a.npy");
+    assert!(file_message(check_output_path(&p).unwrap_err(), &p).contains("does not exist"));
+    let p = dir.path().join("sub.npy");
+    std::fs::create_dir(&p).unwrap();
+    assert!(file_message(check_output_path(&p).unwrap_err(), &p).contains("directory"));
+}
+
+fn decode_png(path: &Path) -> image::RgbImage {
+    image::open(path).unwrap().to_rgb8()
+}
+
+#[test]
+fn heatmap_2d_uses_turbo_from_min_to_max() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("h.png");
+    let a = Array::from_fn(Shape::d2(4, 6), |r, c| (r * 6 + c) as f32 - 3.0);
+    write_heatmap_png(&p, &a).unwrap();
+    let img = decode_png(&p);
+    assert_eq!(img.dimensions(), (6, 4));
+    let turbo = |t: f64| {
+        let c = colorous::TURBO.eval_continuous(t);
+        image::Rgb([c.r, c.g, c.b])
+    };
+    assert_eq!(*img.get_pixel(0, 0), turbo(0.0));
+    assert_eq!(*img.get_pixel(5, 3), turbo(1.0));
+    assert_ne!(img.get_pixel(0, 0), img.get_pixel(5, 3));
+}
+
+#[test]
+fn heatmap_of_flat_array_is_one_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("flat.png");
+    write_heatmap_png(&p, &Array::from_fn(Shape::d2(3, 3), |_, _| 2.5f64)).unwrap();
+    let img = decode_png(&p);
+    let first = *img.get_pixel(0, 0);
+    assert!(img.pixels().all(|px| *px == first));
+}
+
+#[test]
+fn heatmap_of_1d_is_a_strip_and_complex_uses_magnitude() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("strip.png");
+    // Magnitudes 0, 5, 1: the middle column is the maximum although its real part is -3.
+    let a = Array::from_vec(vec![
+        Complex::new(0.0f32, 0.0),
+        Complex::new(-3.0, 4.0),
+        Complex::new(1.0, 0.0),
+    ]);
+    write_heatmap_png(&p, &a).unwrap();
+    let img = decode_png(&p);
+    assert_eq!(img.dimensions(), (3, STRIP_HEIGHT));
+    let top = colorous::TURBO.eval_continuous(1.0);
+    assert_eq!(
+        *img.get_pixel(1, STRIP_HEIGHT - 1),
+        image::Rgb([top.r, top.g, top.b])
+    );
+    assert_eq!(img.get_pixel(0, 0), img.get_pixel(0, STRIP_HEIGHT - 1));
+}
+
+#[test]
+fn writes_replace_atomically_and_leave_no_temporaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("out.npy");
+    std::fs::write(&p, b"old").unwrap();
+    write_npy(&p, &Array::from_vec(vec![1.0f32, 2.0])).unwrap();
+    assert_eq!(
+        read_npy(&p).unwrap(),
+        AnyArray::F32(Array::from_vec(vec![1.0, 2.0]))
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("out.npy")]);
+
+    // A failed write (no such directory) creates nothing.
+    let bad = dir.path().join("missing/out.npy");
+    assert!(write_npy(&bad, &Array::from_vec(vec![1.0f32])).is_err());
+    assert!(!bad.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn written_files_get_ordinary_permissions() {
+    // NamedTempFile alone would leave 0600; results should look like any file the user
+    // creates (0666 less the umask).
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    std::fs::File::create(&plain).unwrap();
+    let p = dir.path().join("perm.npy");
+    write_npy(&p, &Array::from_vec(vec![1.0f32])).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&p), mode(&plain));
+}
