@@ -1,5 +1,6 @@
 //! The GPU FFT on its own against rustfft in f64: every power of two from 2 to 2^20 in 1-D,
 //! squares up to 2048 × 2048 in 2-D, and Bluestein lengths. Prints the measured tables.
+#![cfg(feature = "gpu")]
 
 mod gpu_support;
 
