@@ -1,11 +1,20 @@
 //! [`Engine`]: picks the GPU or the CPU backend and offers the simple blocking calls.
 
+#[cfg(feature = "gpu")]
+use crate::array::Real;
 use crate::array::{Array, ArrayView, Element, Shape};
-use crate::cpu::{self, CpuPlan};
+use crate::cpu::CpuPlan;
 use crate::error::{Error, Result};
+#[cfg(feature = "gpu")]
+use crate::gpu::{CorrelationPlan, GpuContext};
+use crate::plan_cache::PlanCache;
 use crate::spec::{Mode, Op, Plan};
+#[cfg(feature = "gpu")]
+use num_complex::Complex;
 use std::fmt;
 use std::str::FromStr;
+#[cfg(feature = "gpu")]
+use std::sync::Mutex;
 
 /// Which backend an [`Engine`] should use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -45,6 +54,8 @@ impl fmt::Display for Backend {
 #[derive(Clone)]
 enum Active {
     Cpu,
+    #[cfg(feature = "gpu")]
+    Gpu(GpuContext),
 }
 
 /// Correlation and convolution with blocking calls.
@@ -60,6 +71,10 @@ enum Active {
 #[derive(Clone)]
 pub struct Engine {
     active: Active,
+    /// `Auto` engines hand f64 work to the CPU; an explicit GPU engine refuses it.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+    requested: Backend,
+    plans: PlanCache,
 }
 
 impl Default for Engine {
@@ -78,6 +93,8 @@ impl Engine {
     pub fn cpu() -> Engine {
         Engine {
             active: Active::Cpu,
+            requested: Backend::Cpu,
+            plans: PlanCache::default(),
         }
     }
 
@@ -85,29 +102,129 @@ impl Engine {
     pub fn with_backend(backend: Backend) -> Result<Engine> {
         match backend {
             Backend::Cpu => Ok(Engine::cpu()),
+            #[cfg(feature = "gpu")]
+            Backend::Auto => match GpuContext::new() {
+                Ok(ctx) => {
+                    log::info!("xcorr: using the GPU: {}", ctx.describe());
+                    Ok(Engine::from_gpu(ctx, Backend::Auto))
+                }
+                Err(e) => {
+                    log::info!("xcorr: {e}; using the CPU");
+                    Ok(Engine {
+                        requested: Backend::Auto,
+                        ..Engine::cpu()
+                    })
+                }
+            },
+            #[cfg(not(feature = "gpu"))]
             Backend::Auto => {
-                log::info!("xcorr: no GPU backend in this build; using the CPU");
-                Ok(Engine::cpu())
+                log::info!("xcorr: built without the GPU backend; using the CPU");
+                Ok(Engine {
+                    requested: Backend::Auto,
+                    ..Engine::cpu()
+                })
             }
+            #[cfg(feature = "gpu")]
+            Backend::Gpu => Ok(Engine::from_gpu(GpuContext::new()?, Backend::Gpu)),
+            #[cfg(not(feature = "gpu"))]
             Backend::Gpu => Err(Error::BackendUnavailable(
-                "the GPU backend is not available in this build".into(),
+                "the GPU backend is not available in this build (built without feature `gpu`)"
+                    .into(),
             )),
         }
     }
 
-    /// What this engine runs on, e.g. `"cpu"`.
+    /// An engine on a GPU context the caller made, e.g. from its own `wgpu::Device` and
+    /// `Queue` through [`GpuContext::from_device`].
+    #[cfg(feature = "gpu")]
+    pub fn with_gpu_context(ctx: GpuContext) -> Engine {
+        Engine::from_gpu(ctx, Backend::Gpu)
+    }
+
+    #[cfg(feature = "gpu")]
+    fn from_gpu(ctx: GpuContext, requested: Backend) -> Engine {
+        Engine {
+            active: Active::Gpu(ctx),
+            requested,
+            plans: PlanCache::default(),
+        }
+    }
+
+    /// The GPU context this engine runs on, if it runs on one.
+    #[cfg(feature = "gpu")]
+    pub fn gpu_context(&self) -> Option<&GpuContext> {
+        match &self.active {
+            Active::Gpu(ctx) => Some(ctx),
+            Active::Cpu => None,
+        }
+    }
+
+    /// What this engine runs on, e.g. `"cpu (2 threads)"` or `"gpu: llvmpipe via Vulkan"`.
     pub fn backend_name(&self) -> String {
         match &self.active {
             Active::Cpu => format!("cpu ({} threads)", rayon::current_num_threads()),
+            #[cfg(feature = "gpu")]
+            Active::Gpu(ctx) => format!("gpu: {}", ctx.describe()),
         }
+    }
+
+    /// `"cpu"` or `"gpu"`: the short name benchmarks and JSON output use.
+    pub fn backend_label(&self) -> &'static str {
+        match &self.active {
+            Active::Cpu => "cpu",
+            #[cfg(feature = "gpu")]
+            Active::Gpu(_) => "gpu",
+        }
+    }
+
+    /// Whether this engine runs on the CPU.
+    pub fn is_cpu(&self) -> bool {
+        matches!(self.active, Active::Cpu)
     }
 
     /// One line per backend this build and machine offer, for `xcorr info`.
     pub fn available_backends() -> Vec<String> {
-        vec![format!(
+        let mut lines = vec![format!(
             "cpu: rustfft/realfft, f32 and f64, {} threads",
             rayon::current_num_threads()
-        )]
+        )];
+        #[cfg(feature = "gpu")]
+        {
+            let adapters = crate::gpu::list_adapters();
+            if adapters.is_empty() {
+                lines.push(
+                    "gpu: no adapter found (install a Vulkan driver, e.g. mesa-vulkan-drivers)"
+                        .into(),
+                );
+            }
+            lines.extend(adapters.into_iter().map(|a| format!("gpu: {a}")));
+        }
+        #[cfg(not(feature = "gpu"))]
+        lines.push("gpu: not in this build (feature `gpu` off)".into());
+        lines
+    }
+
+    /// Where work on element type `T` runs: the GPU computes in f32, so f64 work goes to the
+    /// CPU on an `Auto` engine and is refused by an explicit GPU engine.
+    fn route<T: Element>(&self) -> Result<Route<'_>> {
+        match &self.active {
+            Active::Cpu => Ok(Route::Cpu),
+            #[cfg(feature = "gpu")]
+            Active::Gpu(ctx) => {
+                if std::mem::size_of::<T::Real>() == 4 {
+                    Ok(Route::Gpu(ctx))
+                } else if self.requested == Backend::Auto {
+                    log::debug!("xcorr: f64 input runs on the CPU (the GPU computes in f32)");
+                    Ok(Route::Cpu)
+                } else {
+                    Err(Error::InvalidArgument(
+                        "the GPU backend computes in f32; pass f32 data or use the CPU backend \
+                         for f64"
+                            .into(),
+                    ))
+                }
+            }
+        }
     }
 
     /// Cross-correlate: `out[k] = Σ_n a[n + k] · conj(b[n])` (see [`crate::spec`]).
@@ -142,8 +259,27 @@ impl Engine {
         a.validate("first input")?;
         b.validate("second input")?;
         let plan = Plan::new(op, mode, a.shape(), b.shape())?;
-        match &self.active {
-            Active::Cpu => Ok(cpu::execute(&plan, a, b)),
+        match self.route::<T>()? {
+            Route::Cpu => {
+                let cpu = self
+                    .plans
+                    .get_or_build(&plan, || Ok::<_, Error>(CpuPlan::<T>::new(&plan)))?;
+                Ok(cpu.execute(a, b))
+            }
+            #[cfg(feature = "gpu")]
+            Route::Gpu(ctx) => {
+                let gpu = self
+                    .plans
+                    .get_or_build(&plan, || CorrelationPlan::new(ctx, &plan).map(Mutex::new))?;
+                let mut gpu = gpu
+                    .lock()
+                    .map_err(|_| Error::Gpu("a plan's lock was poisoned".into()))?;
+                gpu.set_template(&to_c32(b.data()))?;
+                let out = gpu.run(&to_c32(a.data()))?;
+                Array::new(from_c32(&out), plan.out)
+            }
+            #[cfg(not(feature = "gpu"))]
+            Route::Never(_) => unreachable!(),
         }
     }
 
@@ -171,12 +307,20 @@ impl Engine {
         let b = b.into();
         b.validate("second input")?;
         let plan = Plan::new(op, mode, a_shape, b.shape())?;
-        let inner = match &self.active {
-            Active::Cpu => {
+        let inner = match self.route::<T>()? {
+            Route::Cpu => {
                 let mut cpu = CpuPlan::new(&plan);
                 cpu.set_template(b);
                 PreparedInner::Cpu(cpu)
             }
+            #[cfg(feature = "gpu")]
+            Route::Gpu(ctx) => {
+                let mut gpu = CorrelationPlan::new(ctx, &plan)?;
+                gpu.set_template(&to_c32(b.data()))?;
+                PreparedInner::Gpu(Mutex::new(gpu))
+            }
+            #[cfg(not(feature = "gpu"))]
+            Route::Never(_) => unreachable!(),
         };
         Ok(Prepared { plan, inner })
     }
@@ -184,6 +328,41 @@ impl Engine {
 
 enum PreparedInner<T: Element> {
     Cpu(CpuPlan<T>),
+    #[cfg(feature = "gpu")]
+    Gpu(Mutex<CorrelationPlan>),
+}
+
+enum Route<'a> {
+    Cpu,
+    #[cfg(feature = "gpu")]
+    Gpu(&'a GpuContext),
+    #[cfg(not(feature = "gpu"))]
+    #[allow(dead_code)]
+    Never(std::marker::PhantomData<&'a ()>),
+}
+
+/// The GPU works on complex f32; real inputs get a zero imaginary part.
+#[cfg(feature = "gpu")]
+fn to_c32<T: Element>(x: &[T]) -> Vec<Complex<f32>> {
+    x.iter()
+        .map(|v| {
+            let c = v.to_complex();
+            Complex::new(c.re.to_f64() as f32, c.im.to_f64() as f32)
+        })
+        .collect()
+}
+
+/// Back to `T`; real outputs keep the real part.
+#[cfg(feature = "gpu")]
+fn from_c32<T: Element>(x: &[Complex<f32>]) -> Vec<T> {
+    x.iter()
+        .map(|c| {
+            T::from_complex(Complex::new(
+                T::Real::from_f64(c.re as f64),
+                T::Real::from_f64(c.im as f64),
+            ))
+        })
+        .collect()
 }
 
 /// A second argument prepared once (its spectrum kept), run against many first arguments.
@@ -211,6 +390,14 @@ impl<T: Element> Prepared<T> {
         a.validate("first input")?;
         match &self.inner {
             PreparedInner::Cpu(cpu) => Ok(cpu.run(a)),
+            #[cfg(feature = "gpu")]
+            PreparedInner::Gpu(gpu) => {
+                let mut gpu = gpu
+                    .lock()
+                    .map_err(|_| Error::Gpu("a plan's lock was poisoned".into()))?;
+                let out = gpu.run(&to_c32(a.data()))?;
+                Array::new(from_c32(&out), self.plan.out)
+            }
         }
     }
 }

@@ -1,9 +1,13 @@
+#![doc = include_str!("../README.md")]
+
 pub mod array;
+pub mod bench;
 pub mod cpu;
 pub mod engine;
 pub mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+mod plan_cache;
 pub mod reference;
 pub mod spec;
 

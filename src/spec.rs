@@ -103,7 +103,7 @@ impl FromStr for Mode {
 }
 
 /// The arithmetic of one axis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AxisPlan {
     /// Length of `a` along this axis.
     pub n: usize,
@@ -150,7 +150,7 @@ pub fn wrap(i: isize, len: usize) -> usize {
 }
 
 /// Everything a backend needs to know about one call's shapes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Plan {
     pub op: Op,
     pub mode: Mode,

@@ -1,0 +1,44 @@
+//! A small cache of built plans, so repeated one-shot calls of the same shapes skip FFT
+//! planning and reuse their work buffers (as rustfft's planner caches its FFTs).
+
+use crate::spec::Plan;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Plans kept at most; past that the cache starts over. Big plans hold big work buffers
+/// (about 100 MB for two 2048² inputs in `full` mode), so the count stays small.
+const CAPACITY: usize = 8;
+
+type Key = (Plan, TypeId);
+
+/// Shared between clones of an engine.
+#[derive(Clone, Default)]
+pub(crate) struct PlanCache {
+    plans: Arc<Mutex<HashMap<Key, Arc<dyn Any + Send + Sync>>>>,
+}
+
+impl PlanCache {
+    /// The cached plan of type `P` for `plan`, built by `build` on a miss.
+    pub(crate) fn get_or_build<P, E>(
+        &self,
+        plan: &Plan,
+        build: impl FnOnce() -> Result<P, E>,
+    ) -> Result<Arc<P>, E>
+    where
+        P: Any + Send + Sync,
+    {
+        let key = (*plan, TypeId::of::<P>());
+        if let Some(found) = self.plans.lock().expect("plan cache lock").get(&key) {
+            return Ok(Arc::clone(found).downcast::<P>().expect("keyed by type"));
+        }
+        // Build outside the lock: planning a large GPU job takes a while.
+        let built = Arc::new(build()?);
+        let mut plans = self.plans.lock().expect("plan cache lock");
+        if plans.len() >= CAPACITY {
+            plans.clear();
+        }
+        plans.insert(key, built.clone());
+        Ok(built)
+    }
+}
