@@ -35,7 +35,7 @@ fn sweep(
                 let err = rel_l2(&out, &oracle(&plan, &a, &b));
                 cases += 1;
                 worst = worst.max(err);
-                if !(err <= BOUND) {
+                if err.is_nan() || err > BOUND {
                     failures.push(format!("{op:?} {mode} a {sa} b {sb}: rel L2 {err:.2e}"));
                 }
             }
