@@ -1,6 +1,7 @@
 //! Plans as objects: repeated runs, no allocation after building, the encode API on the
 //! caller's buffers, async runs, bad calls, and device limits (on devices adopted with
 //! deliberately small limits).
+#![cfg(feature = "gpu")]
 
 mod gpu_support;
 
