@@ -22,7 +22,8 @@ pub struct Measurement {
 /// How long to spend on each case.
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
-    /// At least this many timed runs (after one warm-up run)...
+    /// At least this many timed runs (after one warm-up run; one if the warm-up alone
+    /// outlasted `time`)...
     pub min_runs: usize,
     /// ...and at most this many...
     pub max_runs: usize,
@@ -46,11 +47,18 @@ pub type Case<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
 /// Time `case`: one warm-up run (pipelines compile, buffers are allocated), then runs until
 /// the budget is met; the median in milliseconds.
 pub fn time_case(case: &mut Case<'_>, budget: Budget) -> Result<(f64, usize)> {
+    let warm_up = Instant::now();
     case()?;
+    // A case slower than the whole budget (a big job on a software GPU driver) is timed
+    // once, so that a full run stays within minutes.
+    let min_runs = if warm_up.elapsed() > budget.time {
+        1
+    } else {
+        budget.min_runs
+    };
     let mut times = Vec::new();
     let start = Instant::now();
-    while times.len() < budget.min_runs
-        || (times.len() < budget.max_runs && start.elapsed() < budget.time)
+    while times.len() < min_runs || (times.len() < budget.max_runs && start.elapsed() < budget.time)
     {
         let t = Instant::now();
         case()?;

@@ -42,6 +42,40 @@ enum Command {
     Info,
     /// Hide a patch in a generated scene and find it again by correlation.
     Demo(DemoArgs),
+    /// Time the standard workloads (W1-W6, FFT) on random data (fixed seed); print the
+    /// median milliseconds per workload and backend.
+    ///
+    /// W1 same correlation, 1024x1024 image with a 64x64 template; W2 full correlation of
+    /// two 2048x2048 images; W3 circular centred correlation, 512x512; W4 template matching
+    /// ccoeff-normed, 1024x1024 scene, 64x64 template; W5 tracking, 100 frames of 640x480
+    /// with a cached 48x48 template, ccorr-normed; W6 registration of two 1024x1024 images,
+    /// upsample 100; FFTn a bare n x n complex FFT. "gpu-resident" rows time the GPU with the
+    /// data already on the device (no upload or readback).
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Which backends to time: auto (the engine's choice), cpu, gpu, or all.
+    #[arg(long, value_enum, default_value_t = BenchBackend::All)]
+    backend: BenchBackend,
+    /// Print {"device": ..., "results": [{"workload", "backend", "median_ms", "runs"}]}.
+    #[arg(long)]
+    json: bool,
+    /// Only these workloads (e.g. --workload W1 --workload FFT1024).
+    #[arg(long = "workload", value_name = "NAME")]
+    workloads: Vec<String>,
+    /// Stop timing a case after this many seconds of runs (at least 3 runs each).
+    #[arg(long, default_value_t = 1.0)]
+    seconds: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BenchBackend {
+    Auto,
+    Cpu,
+    Gpu,
+    All,
 }
 
 #[derive(Args)]
@@ -124,6 +158,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Demo(args) => demo(args),
+        Command::Bench(args) => bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -134,6 +169,70 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    use xcorr::bench::{self, Budget, WORKLOADS};
+    for w in &args.workloads {
+        if !WORKLOADS.contains(&w.as_str()) {
+            return Err(Error::InvalidArgument(format!(
+                "unknown workload '{w}' (expected one of {})",
+                WORKLOADS.join(", ")
+            )));
+        }
+    }
+    if !(args.seconds > 0.0 && args.seconds.is_finite()) {
+        return Err(Error::InvalidArgument(
+            "--seconds must be a positive number".into(),
+        ));
+    }
+    let engines = match args.backend {
+        BenchBackend::Auto => vec![Engine::new()],
+        BenchBackend::Cpu => vec![Engine::cpu()],
+        BenchBackend::Gpu => vec![Engine::with_backend(Backend::Gpu)?],
+        BenchBackend::All => {
+            let mut engines = vec![Engine::cpu()];
+            match Engine::with_backend(Backend::Gpu) {
+                Ok(gpu) => engines.push(gpu),
+                Err(e) => eprintln!("xcorr: bench: no GPU ({e}); timing the CPU only"),
+            }
+            engines
+        }
+    };
+    let device = engines
+        .iter()
+        .map(|e| e.backend_name())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let workloads: Vec<&str> = if args.workloads.is_empty() {
+        WORKLOADS.to_vec()
+    } else {
+        args.workloads.iter().map(String::as_str).collect()
+    };
+    let budget = Budget {
+        time: std::time::Duration::from_secs_f64(args.seconds),
+        ..Budget::default()
+    };
+    if !args.json {
+        println!("device: {device}");
+        println!(
+            "{:<9} {:<13} {:>12} {:>5}",
+            "workload", "backend", "median ms", "runs"
+        );
+    }
+    let json = args.json;
+    let results = bench::run(&engines, &workloads, budget, |m| {
+        if !json {
+            println!(
+                "{:<9} {:<13} {:>12.3} {:>5}",
+                m.workload, m.backend, m.median_ms, m.runs
+            );
+        }
+    })?;
+    if json {
+        println!("{}", bench::to_json(&device, &results));
+    }
+    Ok(())
 }
 
 fn info() {
