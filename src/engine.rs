@@ -311,13 +311,13 @@ impl Engine {
             Route::Cpu => {
                 let mut cpu = CpuPlan::new(&plan);
                 cpu.set_template(b);
-                PreparedInner::Cpu(cpu)
+                PreparedInner::Cpu(Box::new(cpu))
             }
             #[cfg(feature = "gpu")]
             Route::Gpu(ctx) => {
                 let mut gpu = CorrelationPlan::new(ctx, &plan)?;
                 gpu.set_template(&to_c32(b.data()))?;
-                PreparedInner::Gpu(Mutex::new(gpu))
+                PreparedInner::Gpu(Box::new(Mutex::new(gpu)))
             }
             #[cfg(not(feature = "gpu"))]
             Route::Never(_) => unreachable!(),
@@ -327,9 +327,9 @@ impl Engine {
 }
 
 enum PreparedInner<T: Element> {
-    Cpu(CpuPlan<T>),
+    Cpu(Box<CpuPlan<T>>),
     #[cfg(feature = "gpu")]
-    Gpu(Mutex<CorrelationPlan>),
+    Gpu(Box<Mutex<CorrelationPlan>>),
 }
 
 enum Route<'a> {
