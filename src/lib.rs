@@ -2,10 +2,17 @@ pub mod array;
 pub mod cpu;
 pub mod engine;
 pub mod error;
+pub mod matching;
+pub mod peaks;
 pub mod reference;
+pub mod registration;
 pub mod spec;
+pub mod window_sums;
 
 pub use array::{Array, ArrayView, Element, Real, Shape};
 pub use engine::{Backend, Engine, Prepared};
 pub use error::{Error, Result};
 pub use spec::{Mode, Op};
+pub use matching::{match_template, Method, Scene, Tracker};
+pub use peaks::{Extremum, Peak};
+pub use registration::{register, RegisterOptions, Registrar, Registration};
