@@ -102,6 +102,18 @@ impl Engine {
         }
     }
 
+    /// `"cpu"` or `"gpu"`: the short name benchmarks and JSON output use.
+    pub fn backend_label(&self) -> &'static str {
+        match &self.active {
+            Active::Cpu => "cpu",
+        }
+    }
+
+    /// Whether this engine runs on the CPU.
+    pub fn is_cpu(&self) -> bool {
+        matches!(self.active, Active::Cpu)
+    }
+
     /// One line per backend this build and machine offer, for `xcorr info`.
     pub fn available_backends() -> Vec<String> {
         vec![format!(

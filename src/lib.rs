@@ -1,4 +1,7 @@
+#![doc = include_str!("../README.md")]
+
 pub mod array;
+pub mod bench;
 pub mod cpu;
 pub mod engine;
 pub mod error;

@@ -1,4 +1,11 @@
-//! A reusable CPU correlation plan: FFTs planned once, the template's spectrum kept.
+//! A reusable CPU correlation plan: FFTs planned once, one argument's spectrum kept.
+//!
+//! The 2-D transform runs rows first (real-to-complex for real data), then columns. Columns
+//! are processed in blocks of [`BLOCK`]: a block is gathered from the row spectra into a
+//! small contiguous buffer, transformed, multiplied by the kept spectrum, inverse-transformed
+//! and scattered to the rows the output window needs, all while it sits in cache. No
+//! full-size transposed copy of the spectrum is ever made, and only the output rows are
+//! inverse-transformed along the rows.
 
 use crate::array::{Array, ArrayView, Element, Real};
 use crate::spec::{next_smooth, Op, Plan};
@@ -8,7 +15,11 @@ use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// Columns transformed together: 16 complex f64 columns of a 1024-point transform fill
+/// 256 KiB, about one core's L2 cache.
+const BLOCK: usize = 16;
 
 /// Transforms along a row (the last axis): real-to-complex for real data (half the work),
 /// complex for complex data.
@@ -23,11 +34,25 @@ enum RowTransforms<R: Real> {
     },
 }
 
+/// Which argument's spectrum the plan keeps.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kept {
+    /// The second argument (a template correlated against many inputs).
+    Second,
+    /// The first argument (a scene searched with many templates).
+    First,
+}
+
+/// Buffers reused from call to call, so a warm plan allocates nothing large.
+struct Workspace<R> {
+    /// Row spectra of the varying input, row-major (`rows_in × width`).
+    rows: Vec<Complex<R>>,
+    /// The output rows' spectra after the column pass, by column block
+    /// (`blocks × out_rows × BLOCK`).
+    inverse: Vec<Complex<R>>,
+}
+
 /// A correlation (or convolution) of fixed shapes, planned once and run many times.
-///
-/// Spectra are stored column-major (`width × Lr`): after the row transforms each column of
-/// the spectrum is transformed in place as one contiguous run, which is what the column
-/// FFTs want, and the spectrum product needs no layout at all.
 ///
 /// ```
 /// use xcorr::{cpu::CpuPlan, spec::Plan, Array, Mode, Op, Shape};
@@ -47,7 +72,11 @@ pub struct CpuPlan<T: Element> {
     rows: RowTransforms<T::Real>,
     col_forward: Arc<dyn Fft<T::Real>>,
     col_inverse: Arc<dyn Fft<T::Real>>,
-    template: Option<Vec<Complex<T::Real>>>,
+    /// For output row `i`, the row of the circular result it reads.
+    source_rows: Vec<usize>,
+    /// The kept argument's spectrum, column-major (`width × Lr`), and which argument it is.
+    kept: Option<(Kept, Vec<Complex<T::Real>>)>,
+    workspace: Mutex<Option<Workspace<T::Real>>>,
     _element: PhantomData<T>,
 }
 
@@ -73,6 +102,7 @@ impl<T: Element> CpuPlan<T> {
         } else {
             len[1] / 2 + 1
         };
+        let row_axis = plan.axes[0];
         CpuPlan {
             plan: *plan,
             len,
@@ -80,7 +110,11 @@ impl<T: Element> CpuPlan<T> {
             rows,
             col_forward: planner.plan_fft_forward(len[0]),
             col_inverse: planner.plan_fft_inverse(len[0]),
-            template: None,
+            source_rows: (0..row_axis.out_len)
+                .map(|i| row_axis.source(i, len[0]))
+                .collect(),
+            kept: None,
+            workspace: Mutex::new(None),
             _element: PhantomData,
         }
     }
@@ -103,7 +137,18 @@ impl<T: Element> CpuPlan<T> {
             self.plan.b,
             "template shape differs from the plan's"
         );
-        self.template = Some(self.spectrum(b));
+        self.kept = Some((Kept::Second, self.spectrum(b)));
+    }
+
+    /// Transform the first argument once; later [`run_template`](Self::run_template) calls
+    /// correlate it with many second arguments. Panics if `a`'s shape is not the plan's.
+    pub fn set_scene(&mut self, a: ArrayView<'_, T>) {
+        assert_eq!(
+            a.shape(),
+            self.plan.a,
+            "scene shape differs from the plan's"
+        );
+        self.kept = Some((Kept::First, self.spectrum(a)));
     }
 
     /// Correlate `a` with the template. Panics without a template or if `a`'s shape is not
@@ -114,118 +159,211 @@ impl<T: Element> CpuPlan<T> {
             self.plan.a,
             "input shape differs from the plan's"
         );
-        let template = self.template.as_ref().expect("set_template before run");
-        let mut spectrum = self.spectrum(a);
-        let conjugate = self.plan.op == Op::Correlate;
-        spectrum
-            .par_iter_mut()
-            .zip(template.par_iter())
-            .for_each(|(x, t)| {
-                *x = if conjugate { *x * t.conj() } else { *x * t };
-            });
-        self.inverse_window(spectrum)
+        self.run_varying(a, Kept::Second)
     }
 
-    /// The 2-D spectrum of `x` zero-padded to `len`, column-major (`width × Lr`).
-    fn spectrum(&self, x: ArrayView<'_, T>) -> Vec<Complex<T::Real>> {
-        let [lr, lc] = self.len;
+    /// Correlate the scene with `b`. Panics without a scene or if `b`'s shape is not the
+    /// plan's.
+    pub fn run_template(&self, b: ArrayView<'_, T>) -> Array<T> {
+        assert_eq!(
+            b.shape(),
+            self.plan.b,
+            "template shape differs from the plan's"
+        );
+        self.run_varying(b, Kept::First)
+    }
+
+    fn run_varying(&self, x: ArrayView<'_, T>, expect: Kept) -> Array<T> {
+        let (kept, spectrum) = self
+            .kept
+            .as_ref()
+            .expect("set_template or set_scene before run");
+        assert_eq!(*kept, expect, "the plan keeps the other argument");
+        // A second caller running the same plan at once gets fresh buffers instead of waiting.
+        let cached = self.workspace.try_lock().ok().and_then(|mut w| w.take());
+        let mut work = cached.unwrap_or_else(|| Workspace {
+            rows: Vec::new(),
+            inverse: Vec::new(),
+        });
+        self.row_forward(x, &mut work.rows);
+        let rows_in = x.shape().rows();
+        self.column_pass(&work.rows, rows_in, spectrum, *kept, &mut work.inverse);
+        let out = self.row_inverse(&work.inverse);
+        if let Ok(mut slot) = self.workspace.try_lock() {
+            *slot = Some(work);
+        }
+        out
+    }
+
+    /// Row transforms of `x` zero-padded to `Lc`: `rows_in × width`, row-major.
+    fn row_forward(&self, x: ArrayView<'_, T>, out: &mut Vec<Complex<T::Real>>) {
+        let [_, lc] = self.len;
         let width = self.width;
         let [rows_in, cols_in] = x.shape().axes();
         let zero = Complex::<T::Real>::zero();
-
-        let mut row_spectra = vec![zero; rows_in * width];
+        out.clear();
+        out.resize(rows_in * width, zero);
         let data = x.data();
         match &self.rows {
             RowTransforms::Real { forward, .. } => {
-                row_spectra.par_chunks_mut(width).enumerate().for_each_init(
+                out.par_chunks_mut(width).enumerate().for_each_init(
                     || (vec![T::Real::zero(); lc], forward.make_scratch_vec()),
-                    |(signal, scratch), (r, out)| {
+                    |(signal, scratch), (r, spectrum)| {
                         let row = &data[r * cols_in..(r + 1) * cols_in];
                         for (s, v) in signal.iter_mut().zip(row) {
                             *s = v.to_complex().re;
                         }
                         signal[cols_in..].fill(T::Real::zero());
                         forward
-                            .process_with_scratch(signal, out, scratch)
+                            .process_with_scratch(signal, spectrum, scratch)
                             .expect("buffer lengths match the plan");
                     },
                 );
             }
             RowTransforms::Complex { forward, .. } => {
-                row_spectra.par_chunks_mut(width).enumerate().for_each_init(
+                out.par_chunks_mut(width).enumerate().for_each_init(
                     || vec![zero; forward.get_inplace_scratch_len()],
-                    |scratch, (r, out)| {
+                    |scratch, (r, spectrum)| {
                         let row = &data[r * cols_in..(r + 1) * cols_in];
-                        for (s, v) in out.iter_mut().zip(row) {
+                        for (s, v) in spectrum.iter_mut().zip(row) {
                             *s = v.to_complex();
                         }
-                        out[cols_in..].fill(zero);
-                        forward.process_with_scratch(out, scratch);
+                        spectrum[cols_in..].fill(zero);
+                        forward.process_with_scratch(spectrum, scratch);
                     },
                 );
             }
         }
+    }
 
-        // Column-major, zero-padded to Lr: rows past the input stay zero.
+    /// The full 2-D spectrum of `x`, column-major (`width × Lr`): what a plan keeps.
+    fn spectrum(&self, x: ArrayView<'_, T>) -> Vec<Complex<T::Real>> {
+        let lr = self.len[0];
+        let width = self.width;
+        let rows_in = x.shape().rows();
+        let mut rows = Vec::new();
+        self.row_forward(x, &mut rows);
+        let zero = Complex::<T::Real>::zero();
         let mut columns = vec![zero; width * lr];
+        let fft = &self.col_forward;
         columns
-            .par_chunks_mut(lr)
+            .par_chunks_mut(lr * BLOCK)
             .enumerate()
-            .for_each(|(k, column)| {
-                for r in 0..rows_in {
-                    column[r] = row_spectra[r * width + k];
-                }
-            });
-        if lr > 1 {
-            let fft = &self.col_forward;
-            columns.par_chunks_mut(lr).for_each_init(
+            .for_each_init(
                 || vec![zero; fft.get_inplace_scratch_len()],
-                |scratch, column| fft.process_with_scratch(column, scratch),
+                |scratch, (block, chunk)| {
+                    let k0 = block * BLOCK;
+                    for (dk, column) in chunk.chunks_mut(lr).enumerate() {
+                        for r in 0..rows_in {
+                            column[r] = rows[r * width + k0 + dk];
+                        }
+                    }
+                    if lr > 1 {
+                        fft.process_with_scratch(chunk, scratch);
+                    }
+                },
             );
-        }
         columns
     }
 
-    /// Inverse-transform a column-major spectrum and read the plan's output window.
-    fn inverse_window(&self, mut columns: Vec<Complex<T::Real>>) -> Array<T> {
-        let [lr, lc] = self.len;
+    /// For each block of columns of the varying input's row spectra: column FFTs, product
+    /// with the kept spectrum, inverse column FFTs, and the output rows kept in `inverse`
+    /// (`blocks × out_rows × BLOCK`).
+    fn column_pass(
+        &self,
+        rows: &[Complex<T::Real>],
+        rows_in: usize,
+        kept_spectrum: &[Complex<T::Real>],
+        kept: Kept,
+        inverse: &mut Vec<Complex<T::Real>>,
+    ) {
+        let lr = self.len[0];
         let width = self.width;
+        let out_rows = self.source_rows.len();
+        let blocks = width.div_ceil(BLOCK);
         let zero = Complex::<T::Real>::zero();
-        if lr > 1 {
-            let fft = &self.col_inverse;
-            columns.par_chunks_mut(lr).for_each_init(
-                || vec![zero; fft.get_inplace_scratch_len()],
-                |scratch, column| fft.process_with_scratch(column, scratch),
+        inverse.clear();
+        inverse.resize(blocks * out_rows * BLOCK, zero);
+        // correlate: A · conj(B); convolve: A · B. Which of the two is kept decides what
+        // gets conjugated.
+        let correlate = self.plan.op == Op::Correlate;
+        let (fwd, inv) = (&self.col_forward, &self.col_inverse);
+        let scratch_len = fwd
+            .get_inplace_scratch_len()
+            .max(inv.get_inplace_scratch_len());
+        inverse
+            .par_chunks_mut(out_rows * BLOCK)
+            .enumerate()
+            .for_each_init(
+                || (vec![zero; lr * BLOCK], vec![zero; scratch_len]),
+                |(columns, scratch), (block, out)| {
+                    let k0 = block * BLOCK;
+                    let count = BLOCK.min(width - k0);
+                    let columns = &mut columns[..lr * count];
+                    for (dk, column) in columns.chunks_mut(lr).enumerate() {
+                        for r in 0..rows_in {
+                            column[r] = rows[r * width + k0 + dk];
+                        }
+                        column[rows_in..].fill(zero);
+                    }
+                    if lr > 1 {
+                        fwd.process_with_scratch(columns, scratch);
+                    }
+                    let kept_block = &kept_spectrum[k0 * lr..(k0 + count) * lr];
+                    for (x, k) in columns.iter_mut().zip(kept_block) {
+                        *x = match (correlate, kept) {
+                            (true, Kept::Second) => *x * k.conj(),
+                            (true, Kept::First) => *k * x.conj(),
+                            (false, _) => *x * k,
+                        };
+                    }
+                    if lr > 1 {
+                        inv.process_with_scratch(columns, scratch);
+                    }
+                    for (i, &src) in self.source_rows.iter().enumerate() {
+                        for dk in 0..count {
+                            out[i * BLOCK + dk] = columns[dk * lr + src];
+                        }
+                    }
+                },
             );
-        }
-        let scale = T::Real::from_f64(1.0 / (lr * lc) as f64);
-        let [row_axis, col_axis] = self.plan.axes;
+    }
+
+    /// Inverse row transforms of the output rows, read through the column window, scaled.
+    fn row_inverse(&self, inverse: &[Complex<T::Real>]) -> Array<T> {
+        let lc = self.len[1];
+        let width = self.width;
+        let out_rows = self.source_rows.len();
+        let zero = Complex::<T::Real>::zero();
+        let scale = T::Real::from_f64(1.0 / (self.len[0] * lc) as f64);
+        let col_axis = self.plan.axes[1];
         let out_cols = self.plan.out.cols();
+        let gather_row = |i: usize, row: &mut [Complex<T::Real>]| {
+            for (block, chunk) in row.chunks_mut(BLOCK).enumerate() {
+                let start = (block * out_rows + i) * BLOCK;
+                chunk.copy_from_slice(&inverse[start..start + chunk.len()]);
+            }
+        };
         let mut out = vec![T::default(); self.plan.out.len()];
-        // Only the rows inside the output window are inverse-transformed.
         match &self.rows {
-            RowTransforms::Real { inverse, .. } => {
+            RowTransforms::Real { inverse: c2r, .. } => {
                 out.par_chunks_mut(out_cols).enumerate().for_each_init(
                     || {
                         (
                             vec![zero; width],
                             vec![T::Real::zero(); lc],
-                            inverse.make_scratch_vec(),
+                            c2r.make_scratch_vec(),
                         )
                     },
                     |(spectrum, signal, scratch), (i, out_row)| {
-                        let r = row_axis.source(i, lr);
-                        for (k, s) in spectrum.iter_mut().enumerate() {
-                            *s = columns[k * lr + r];
-                        }
+                        gather_row(i, spectrum);
                         // A real row's spectrum has real DC (and Nyquist) terms; rounding
                         // leaves tiny imaginary parts there, which the c2r transform rejects.
                         spectrum[0].im = T::Real::zero();
                         if lc % 2 == 0 {
                             spectrum[width - 1].im = T::Real::zero();
                         }
-                        inverse
-                            .process_with_scratch(spectrum, signal, scratch)
+                        c2r.process_with_scratch(spectrum, signal, scratch)
                             .expect("buffer lengths match the plan");
                         for (j, o) in out_row.iter_mut().enumerate() {
                             let v = signal[col_axis.source(j, lc)] * scale;
@@ -234,20 +372,12 @@ impl<T: Element> CpuPlan<T> {
                     },
                 );
             }
-            RowTransforms::Complex { inverse, .. } => {
+            RowTransforms::Complex { inverse: fft, .. } => {
                 out.par_chunks_mut(out_cols).enumerate().for_each_init(
-                    || {
-                        (
-                            vec![zero; width],
-                            vec![zero; inverse.get_inplace_scratch_len()],
-                        )
-                    },
+                    || (vec![zero; width], vec![zero; fft.get_inplace_scratch_len()]),
                     |(row, scratch), (i, out_row)| {
-                        let r = row_axis.source(i, lr);
-                        for (k, s) in row.iter_mut().enumerate() {
-                            *s = columns[k * lr + r];
-                        }
-                        inverse.process_with_scratch(row, scratch);
+                        gather_row(i, row);
+                        fft.process_with_scratch(row, scratch);
                         for (j, o) in out_row.iter_mut().enumerate() {
                             *o = T::from_complex(row[col_axis.source(j, lc)] * scale);
                         }

@@ -1,0 +1,165 @@
+//! The standard workloads (W1–W6, FFT) timed in-process: what `xcorr bench` runs.
+//!
+//! Inputs are seeded random data, plans are built before timing, and each case reports the
+//! median of its runs. Criterion benches in `benches/` time the same workloads.
+
+use crate::array::{Array, Shape};
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::spec::Mode;
+use num_complex::Complex;
+use std::time::{Duration, Instant};
+
+/// One timed case: a workload on one backend.
+#[derive(Clone, Debug)]
+pub struct Measurement {
+    pub workload: String,
+    pub backend: String,
+    pub median_ms: f64,
+    pub runs: usize,
+}
+
+/// How long to spend on each case.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// At least this many timed runs (after one warm-up run)...
+    pub min_runs: usize,
+    /// ...and at most this many...
+    pub max_runs: usize,
+    /// ...stopping early once the timed runs add up to this.
+    pub time: Duration,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            min_runs: 3,
+            max_runs: 15,
+            time: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A prepared case: calling it runs the workload once.
+pub type Case<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
+
+/// Time `case`: one warm-up run (pipelines compile, buffers are allocated), then runs until
+/// the budget is met; the median in milliseconds.
+pub fn time_case(case: &mut Case<'_>, budget: Budget) -> Result<(f64, usize)> {
+    case()?;
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < budget.min_runs
+        || (times.len() < budget.max_runs && start.elapsed() < budget.time)
+    {
+        let t = Instant::now();
+        case()?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], times.len()))
+}
+
+/// Seeded values in [0, 1): a cheap generator, so benchmarks need no rand dependency.
+pub fn random_image(shape: Shape, seed: u64) -> Array<f32> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    Array::from_fn(shape, |_, _| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    })
+}
+
+/// The names of the standard workloads, in order.
+pub const WORKLOADS: [&str; 9] = [
+    "W1", "W2", "W3", "W4", "W5", "W6", "FFT1024", "FFT2048", "FFT4096",
+];
+
+/// Build the case for `workload` on `engine`, or `None` if the engine cannot run it.
+pub fn build_case<'a>(workload: &str, engine: &'a Engine) -> Result<Option<Case<'a>>> {
+    let case: Case<'a> = match workload {
+        "W1" => {
+            let image = random_image(Shape::d2(1024, 1024), 1);
+            let template = random_image(Shape::d2(64, 64), 2);
+            Box::new(move || engine.correlate(&image, &template, Mode::Same).map(drop))
+        }
+        "W2" => {
+            let a = random_image(Shape::d2(2048, 2048), 3);
+            let b = random_image(Shape::d2(2048, 2048), 4);
+            Box::new(move || engine.correlate(&a, &b, Mode::Full).map(drop))
+        }
+        "W3" => {
+            let a = random_image(Shape::d2(512, 512), 5);
+            let b = random_image(Shape::d2(512, 512), 6);
+            Box::new(move || engine.correlate(&a, &b, Mode::CIRCULAR_CENTRED).map(drop))
+        }
+        "FFT1024" | "FFT2048" | "FFT4096" => {
+            let n: usize = workload[3..].parse().expect("size in the name");
+            return fft_case(engine, n);
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(case))
+}
+
+/// A bare 2-D complex FFT of `n × n` (forward, unnormalised).
+fn fft_case(engine: &Engine, n: usize) -> Result<Option<Case<'_>>> {
+    let image = random_image(Shape::d2(n, n), 7);
+    let mut data: Vec<Complex<f32>> = image.data().iter().map(|&v| Complex::new(v, 0.0)).collect();
+    if engine.is_cpu() {
+        let fft = crate::cpu::Fft2::<f32>::new(n, n, false);
+        return Ok(Some(Box::new(move || {
+            fft.process(&mut data);
+            Ok(())
+        })));
+    }
+    Ok(None)
+}
+
+/// Run every workload in `workloads` on every engine, calling `report` after each case.
+pub fn run(
+    engines: &[Engine],
+    workloads: &[&str],
+    budget: Budget,
+    mut report: impl FnMut(&Measurement),
+) -> Result<Vec<Measurement>> {
+    let mut results = Vec::new();
+    for workload in workloads {
+        for engine in engines {
+            let Some(mut case) = build_case(workload, engine)? else {
+                continue;
+            };
+            let (median_ms, runs) = time_case(&mut case, budget)?;
+            let m = Measurement {
+                workload: workload.to_string(),
+                backend: engine.backend_label().to_string(),
+                median_ms,
+                runs,
+            };
+            report(&m);
+            results.push(m);
+        }
+    }
+    Ok(results)
+}
+
+/// The results as the JSON object `xcorr bench --json` prints.
+pub fn to_json(device: &str, results: &[Measurement]) -> String {
+    let rows: Vec<String> = results
+        .iter()
+        .map(|m| {
+            format!(
+                "{{\"workload\": \"{}\", \"backend\": \"{}\", \"median_ms\": {:.3}, \"runs\": {}}}",
+                m.workload, m.backend, m.median_ms, m.runs
+            )
+        })
+        .collect();
+    format!(
+        "{{\"device\": \"{}\", \"results\": [{}]}}",
+        device.replace('\\', "\\\\").replace('"', "\\\""),
+        rows.join(", ")
+    )
+}
