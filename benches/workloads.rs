@@ -21,7 +21,9 @@ fn workloads(c: &mut Criterion) {
     let engines = engines();
     for workload in WORKLOADS {
         let mut group = c.benchmark_group(workload);
-        group.sample_size(10).measurement_time(Duration::from_secs(5));
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(5));
         for engine in &engines {
             let Some(mut case) = build_case(workload, engine).expect("workload builds") else {
                 continue;

@@ -2,6 +2,7 @@
 
 pub mod array;
 pub mod bench;
+pub mod cli_vision;
 pub mod cpu;
 pub mod engine;
 pub mod error;
@@ -15,7 +16,7 @@ pub mod window_sums;
 pub use array::{Array, ArrayView, Element, Real, Shape};
 pub use engine::{Backend, Engine, Prepared};
 pub use error::{Error, Result};
-pub use spec::{Mode, Op};
 pub use matching::{match_template, Method, Scene, Tracker};
 pub use peaks::{Extremum, Peak};
 pub use registration::{register, RegisterOptions, Registrar, Registration};
+pub use spec::{Mode, Op};

@@ -65,7 +65,9 @@
 //! ```
 //! use xcorr::matching::{match_template, Method};
 //! use xcorr::{peaks, Array, Engine, Shape};
-//! let scene = Array::from_fn(Shape::d2(20, 24), |r, c| ((r * 7 + c * 13) % 17) as f32 / 17.0);
+//! // Pseudo-random texture, so that the template occurs once.
+//! let texture = |r: usize, c: usize| ((r * 97 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
+//! let scene = Array::from_fn(Shape::d2(20, 24), |r, c| texture(r, c) as f32 / 1024.0);
 //! let template = Array::from_fn(Shape::d2(4, 5), |r, c| scene.at(9 + r, 11 + c));
 //! let map = match_template(&Engine::cpu(), &scene, &template, Method::CCoeffNormed).unwrap();
 //! assert_eq!(map.shape(), Shape::d2(17, 20));
@@ -207,7 +209,8 @@ pub fn match_template<'a, T: Sample>(
 /// ```
 /// use xcorr::matching::{Method, Scene};
 /// use xcorr::{Array, Engine, Shape};
-/// let image = Array::from_fn(Shape::d2(30, 40), |r, c| ((r * r + 3 * c) % 23) as f64);
+/// let texture = |r: usize, c: usize| ((r * 97 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
+/// let image = Array::from_fn(Shape::d2(30, 40), |r, c| texture(r, c) as f64);
 /// let scene = Scene::new(&Engine::cpu(), &image).unwrap();
 /// for (y, x, h, w) in [(3, 5, 4, 4), (20, 30, 6, 9)] {
 ///     let template = Array::from_fn(Shape::d2(h, w), |r, c| image.at(y + r, x + c));
@@ -321,7 +324,8 @@ impl<T: Sample> Tracker<T> {
         }
         check_fits(frame_shape, template.shape())?;
         let [fr, fc] = frame_shape.axes();
-        let prepared = engine.prepare(Op::Correlate, Mode::Valid, Shape::d2(fr, fc), &tpl.centred)?;
+        let prepared =
+            engine.prepare(Op::Correlate, Mode::Valid, Shape::d2(fr, fc), &tpl.centred)?;
         Ok(Tracker {
             method,
             frame_shape,
@@ -347,7 +351,9 @@ impl<T: Sample> Tracker<T> {
         let stats = SceneStats::new(frame)?;
         let centred = stats.centred(frame);
         let numerator = self.prepared.run(&centred)?;
-        let sums = stats.table.windows(self.template.shape[0], self.template.shape[1]);
+        let sums = stats
+            .table
+            .windows(self.template.shape[0], self.template.shape[1]);
         combine(
             self.method,
             |i| real_to(numerator.data()[i]),
@@ -369,7 +375,12 @@ fn best_refined<T: Sample>(map: &Array<T>, method: Method) -> Result<Peak> {
     let extremum = method.extremum();
     let mut peak = peaks::best(map.view(), extremum)
         .ok_or_else(|| Error::InvalidArgument("empty match map".into()))?;
-    peak.subpixel = Some(peaks::refine_parabola(map.view(), peak.row, peak.col, extremum));
+    peak.subpixel = Some(peaks::refine_parabola(
+        map.view(),
+        peak.row,
+        peak.col,
+        extremum,
+    ));
     Ok(peak)
 }
 
@@ -525,7 +536,12 @@ fn combine<T: Sample>(
             Method::CCoeff => q,
             Method::CCoeffNormed => {
                 let variance = (s2 - s1 * s1 / n).max(0.0); // Σ I'²
-                normalised(q, tpl.energy_centred * variance, tpl_flat, variance <= win_floor)
+                normalised(
+                    q,
+                    tpl.energy_centred * variance,
+                    tpl_flat,
+                    variance <= win_floor,
+                )
             }
             Method::CCorr => q + tpl.mean * s1 + n * c * tpl.mean,
             Method::CCorrNormed => normalised(

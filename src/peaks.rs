@@ -188,9 +188,9 @@ pub fn top_k<T: Element>(map: ArrayView<'_, T>, options: &PeakOptions) -> Vec<Pe
             break;
         };
         let at = (index / cols, index % cols);
-        let suppressed = kept.iter().any(|p| {
-            options.distance.between(at, (p.row, p.col)) < options.min_distance
-        });
+        let suppressed = kept
+            .iter()
+            .any(|p| options.distance.between(at, (p.row, p.col)) < options.min_distance);
         if suppressed {
             continue;
         }

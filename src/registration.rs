@@ -403,7 +403,12 @@ impl Transforms {
         self.apply(x, &self.row_inverse, &self.col_inverse)
     }
 
-    fn apply(&self, mut x: Vec<C64>, rows: &Arc<dyn Fft<f64>>, cols: &Arc<dyn Fft<f64>>) -> Vec<C64> {
+    fn apply(
+        &self,
+        mut x: Vec<C64>,
+        rows: &Arc<dyn Fft<f64>>,
+        cols: &Arc<dyn Fft<f64>>,
+    ) -> Vec<C64> {
         let [nr, nc] = self.shape;
         x.par_chunks_mut(nc).for_each_init(
             || vec![C64::new(0.0, 0.0); rows.get_inplace_scratch_len()],

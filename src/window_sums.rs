@@ -94,7 +94,10 @@ impl SummedArea {
     /// `(Σ, Σ²)` of the `h × w` window with top-left corner `(r, c)`. Panics if it does not
     /// fit in the image.
     pub fn window(&self, r: usize, c: usize, h: usize, w: usize) -> (f64, f64) {
-        assert!(r + h <= self.rows && c + w <= self.cols, "window outside image");
+        assert!(
+            r + h <= self.rows && c + w <= self.cols,
+            "window outside image"
+        );
         let stride = self.cols + 1;
         let corners = |t: &[f64]| {
             t[(r + h) * stride + c + w] - t[r * stride + c + w] - t[(r + h) * stride + c]
@@ -139,7 +142,9 @@ mod tests {
 
     #[test]
     fn matches_direct_sums() {
-        let image = Array::from_fn(Shape::d2(7, 9), |r, c| ((r * 31 + c * 17) % 11) as f64 - 3.0);
+        let image = Array::from_fn(Shape::d2(7, 9), |r, c| {
+            ((r * 31 + c * 17) % 11) as f64 - 3.0
+        });
         let table = SummedArea::new(image.view(), 1.5);
         for (h, w) in [(1, 1), (3, 4), (7, 9), (2, 9)] {
             let sums = table.windows(h, w);
