@@ -1,0 +1,320 @@
+//! The logic of the `xcorr match` and `xcorr register` subcommands, for the binary to call.
+//!
+//! The binary parses the arguments (embedding [`MatchArgs`] / [`RegisterArgs`] with
+//! `#[command(flatten)]` or as subcommand variants), loads the files, builds the [`Engine`]
+//! from `--backend`, calls [`run_match`] / [`run_register`], prints the returned text and —
+//! for `match` — writes [`MatchOutput::map`] to `-o MAP.npy` and a colour rendering of
+//! [`heatmap_values`] to `--heatmap MAP.png`. Nothing here touches files.
+//!
+//! # Output
+//!
+//! `xcorr match` prints one line per match, best first: `row col score` (the template's
+//! top-left corner in the scene). With `--json`, one object:
+//!
+//! ```json
+//! {"method": "ccoeff-normed", "shape": [106, 89],
+//!  "matches": [{"row": 50, "col": 61, "score": 1, "position": [50.02, 61.0]}]}
+//! ```
+//!
+//! `shape` is the score map's `(H − h + 1, W − w + 1)`; `position` is the match refined to
+//! subpixel precision by a parabola fit per axis (see [`crate::peaks::refine_parabola`]).
+//!
+//! `xcorr register` prints the shift `dy dx` (rounded to the upsampling's precision). With
+//! `--json`: `{"shift": [dy, dx], "error": e, "peak": p}`, the fields of
+//! [`Registration`](crate::registration::Registration).
+
+use crate::array::{Array, ArrayView, Real};
+use crate::engine::{Backend, Engine};
+use crate::error::{Error, Result};
+use crate::matching::{match_template, Method, Sample};
+use crate::peaks::{self, Distance, Peak, PeakOptions};
+use crate::registration::{RegisterOptions, Registrar, Registration, Window};
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// `xcorr match SCENE TEMPLATE`: find a template in a scene.
+#[derive(clap::Args, Clone, Debug)]
+pub struct MatchArgs {
+    /// Scene: an image file or a 2-D .npy array.
+    pub scene: PathBuf,
+    /// Template: an image file or a 2-D .npy array, no larger than the scene.
+    pub template: PathBuf,
+    /// sqdiff, sqdiff-normed, ccorr, ccorr-normed, ccoeff or ccoeff-normed (OpenCV's
+    /// formulas; best is the minimum for sqdiff*).
+    #[arg(long, default_value = "ccoeff-normed")]
+    pub method: Method,
+    /// Report the K best matches.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub top: usize,
+    /// Matches closer than D pixels (Chebyshev distance) to a better one are dropped;
+    /// default: half the template's smaller side, at least 1.
+    #[arg(long, value_name = "D")]
+    pub min_distance: Option<f64>,
+    /// Write the score map as .npy.
+    #[arg(short = 'o', long = "output", value_name = "MAP.npy")]
+    pub output: Option<PathBuf>,
+    /// Write the score map as a colour image (best matches brightest).
+    #[arg(long, value_name = "MAP.png")]
+    pub heatmap: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// auto, cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    pub backend: Backend,
+}
+
+/// `xcorr register REFERENCE MOVING`: the shift that registers MOVING with REFERENCE.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RegisterArgs {
+    /// Reference image (image file or 2-D .npy).
+    pub reference: PathBuf,
+    /// Moving image, the same shape as the reference.
+    pub moving: PathBuf,
+    /// Subpixel precision of 1/N pixel (1: integer shifts).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub upsample: usize,
+    /// hann or none.
+    #[arg(long, default_value = "none")]
+    pub window: Window,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// auto, cpu or gpu. Registration currently computes its spectra in f64 on the CPU
+    /// whatever the backend.
+    #[arg(long, default_value = "auto")]
+    pub backend: Backend,
+}
+
+/// What `xcorr match` produced: the text to print, the score map (for `-o`) and the matches.
+pub struct MatchOutput<T> {
+    pub text: String,
+    pub map: Array<T>,
+    pub matches: Vec<Peak>,
+}
+
+/// Match `template` in `scene` as `args` say; returns the text to print and the map.
+pub fn run_match<'a, T: Sample>(
+    engine: &Engine,
+    scene: impl Into<ArrayView<'a, T>>,
+    template: impl Into<ArrayView<'a, T>>,
+    args: &MatchArgs,
+) -> Result<MatchOutput<T>> {
+    let template = template.into();
+    if args.top == 0 {
+        return Err(Error::InvalidArgument("--top must be at least 1".into()));
+    }
+    let min_distance = match args.min_distance {
+        Some(d) if !(d.is_finite() && d >= 0.0) => {
+            return Err(Error::InvalidArgument(format!(
+                "--min-distance must be a non-negative number, got {d}"
+            )))
+        }
+        Some(d) => d,
+        None => {
+            let [h, w] = template.shape().axes();
+            (h.min(w).div_ceil(2)).max(1) as f64
+        }
+    };
+    let map = match_template(engine, scene, template, args.method)?;
+    let options = PeakOptions {
+        count: args.top,
+        min_distance,
+        distance: Distance::Chebyshev,
+        extremum: args.method.extremum(),
+        subpixel: true,
+    };
+    let matches = peaks::top_k(map.view(), &options);
+    let score = |p: &Peak| <T as Real>::from_f64(p.score);
+    let mut text = String::new();
+    if args.json {
+        let dims = map.shape().dims();
+        let shape: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+        let items: Vec<String> = matches
+            .iter()
+            .map(|p| {
+                let (y, x) = p.position();
+                format!(
+                    "{{\"row\": {}, \"col\": {}, \"score\": {}, \"position\": [{}, {}]}}",
+                    p.row,
+                    p.col,
+                    json_number(Real::to_f64(score(p))),
+                    json_number(y),
+                    json_number(x)
+                )
+            })
+            .collect();
+        writeln!(
+            text,
+            "{{\"method\": \"{}\", \"shape\": [{}], \"matches\": [{}]}}",
+            args.method,
+            shape.join(", "),
+            items.join(", ")
+        )
+        .expect("writing to a String");
+    } else {
+        for p in &matches {
+            writeln!(text, "{} {} {}", p.row, p.col, score(p)).expect("writing to a String");
+        }
+    }
+    Ok(MatchOutput { text, map, matches })
+}
+
+/// The map rescaled to `[0, 1]` with the best score at 1 (flipped for `sqdiff*`), for
+/// colouring. A constant map becomes all 1.
+pub fn heatmap_values<T: Sample>(map: &Array<T>, method: Method) -> Array<f32> {
+    let values: Vec<f64> = map.data().iter().map(|&v| Real::to_f64(v)).collect();
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let span = hi - lo;
+    let flip = method.extremum() == peaks::Extremum::Min;
+    Array::new(
+        values
+            .iter()
+            .map(|&v| {
+                let t = if span > 0.0 { (v - lo) / span } else { 1.0 };
+                (if flip && span > 0.0 { 1.0 - t } else { t }) as f32
+            })
+            .collect(),
+        map.shape(),
+    )
+    .expect("same shape")
+}
+
+/// Register `moving` with `reference` as `args` say; returns the text to print and the result.
+pub fn run_register<'a, T: Sample>(
+    reference: impl Into<ArrayView<'a, T>>,
+    moving: impl Into<ArrayView<'a, T>>,
+    args: &RegisterArgs,
+) -> Result<(String, Registration)> {
+    let options = RegisterOptions {
+        upsample: args.upsample,
+        window: args.window,
+        ..Default::default()
+    };
+    let found = Registrar::new(reference, &options)?.register(moving)?;
+    let (dy, dx) = found.shift;
+    let text = if args.json {
+        format!(
+            "{{\"shift\": [{}, {}], \"error\": {}, \"peak\": {}}}\n",
+            json_number(dy),
+            json_number(dx),
+            json_number(found.error),
+            json_number(found.peak)
+        )
+    } else {
+        // Enough decimals for a step of 1/upsample.
+        let decimals = (args.upsample as f64).log10().ceil().max(0.0) as usize;
+        format!("{:.*} {:.*}\n", decimals, dy + 0.0, decimals, dx + 0.0)
+    };
+    Ok((text, found))
+}
+
+/// A finite f64 as a JSON number (shortest round-trip form; `-0` as `0`).
+fn json_number(v: f64) -> String {
+    debug_assert!(v.is_finite());
+    format!("{}", v + 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::array::Shape;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    enum Cli {
+        Match(MatchArgs),
+        Register(RegisterArgs),
+    }
+
+    fn match_args(extra: &[&str]) -> MatchArgs {
+        let mut argv = vec!["xcorr", "match", "s.npy", "t.npy"];
+        argv.extend(extra);
+        match Cli::try_parse_from(argv).unwrap() {
+            Cli::Match(m) => m,
+            Cli::Register(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn arguments_parse_with_defaults() {
+        let m = match_args(&[]);
+        assert_eq!(m.method, Method::CCoeffNormed);
+        assert_eq!((m.top, m.min_distance, m.json), (1, None, false));
+        assert_eq!(m.backend, Backend::Auto);
+        let m = match_args(&[
+            "--method",
+            "sqdiff",
+            "--top",
+            "3",
+            "--min-distance",
+            "4",
+            "-o",
+            "m.npy",
+            "--json",
+        ]);
+        assert_eq!(m.method, Method::SqDiff);
+        assert_eq!((m.top, m.min_distance, m.json), (3, Some(4.0), true));
+        assert_eq!(m.output.unwrap(), PathBuf::from("m.npy"));
+        assert!(Cli::try_parse_from(["xcorr", "match", "a", "b", "--method", "ncc"]).is_err());
+        let Cli::Register(r) = Cli::try_parse_from([
+            "xcorr",
+            "register",
+            "a",
+            "b",
+            "--upsample",
+            "100",
+            "--window",
+            "hann",
+        ])
+        .unwrap() else {
+            unreachable!()
+        };
+        assert_eq!((r.upsample, r.window), (100, Window::Hann));
+    }
+
+    /// Pseudo-random values in [0, 1).
+    fn texture(r: usize, c: usize) -> f32 {
+        (((r * 97 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as f32 / 1024.0
+    }
+
+    #[test]
+    fn match_text_and_json() {
+        let scene = Array::from_fn(Shape::d2(20, 20), texture);
+        let template = Array::from_fn(Shape::d2(4, 4), |r, c| scene.at(5 + r, 9 + c));
+        let engine = Engine::cpu();
+        let out = run_match(&engine, &scene, &template, &match_args(&["--top", "2"])).unwrap();
+        assert_eq!(out.map.shape(), Shape::d2(17, 17));
+        let first = out.text.lines().next().unwrap();
+        assert!(first.starts_with("5 9 "), "{first}");
+        assert_eq!(out.text.lines().count(), 2);
+        let out = run_match(&engine, &scene, &template, &match_args(&["--json"])).unwrap();
+        assert!(out.text.starts_with("{\"method\": \"ccoeff-normed\", \"shape\": [17, 17], \"matches\": [{\"row\": 5, \"col\": 9, \"score\": "), "{}", out.text);
+        let heat = heatmap_values(&out.map, Method::CCoeffNormed);
+        assert_eq!(heat.at(5, 9), 1.0);
+    }
+
+    #[test]
+    fn register_text_and_json() {
+        let a = Array::from_fn(Shape::d2(16, 16), |r, c| texture(r, c) as f64);
+        let b = Array::from_fn(Shape::d2(16, 16), |r, c| a.at((r + 14) % 16, (c + 3) % 16));
+        let Cli::Register(mut args) =
+            Cli::try_parse_from(["xcorr", "register", "a", "b", "--upsample", "100"]).unwrap()
+        else {
+            unreachable!()
+        };
+        let (text, _) = run_register(&a, &b, &args).unwrap();
+        assert_eq!(text, "-2.00 3.00\n");
+        args.json = true;
+        let (text, _) = run_register(&a, &b, &args).unwrap();
+        assert!(
+            text.starts_with("{\"shift\": [-2, 3], \"error\": "),
+            "{text}"
+        );
+        assert!(text.contains("\"peak\": "));
+    }
+}

@@ -1,0 +1,592 @@
+//! Template matching with OpenCV's six `matchTemplate` methods.
+//!
+//! For a scene `I` of `H × W` and a template `T` of `h × w` the result has shape
+//! `(H − h + 1, W − w + 1)`; element `(y, x)` scores the template placed with its top-left
+//! corner at `(y, x)`. With `Σ` over the template's pixels `(i, j)`, `I_w` the window of the
+//! scene under it, `T̄` and `Ī_w` their means and `T' = T − T̄`, `I' = I_w − Ī_w`:
+//!
+//! | method | formula | best |
+//! | --- | --- | --- |
+//! | `sqdiff` | `Σ (T − I_w)²` | min |
+//! | `sqdiff-normed` | `Σ (T − I_w)² / √(Σ T² · Σ I_w²)`, capped at 1 as OpenCV does | min |
+//! | `ccorr` | `Σ T · I_w` | max |
+//! | `ccorr-normed` | `Σ T · I_w / √(Σ T² · Σ I_w²)` | max |
+//! | `ccoeff` | `Σ T' · I'` | max |
+//! | `ccoeff-normed` | `Σ T' · I' / √(Σ T'² · Σ I'²)` | max |
+//!
+//! # How it is computed
+//!
+//! Only one sum couples the template to the scene: `Q = Σ T' · (I_w − c)`, a valid-mode
+//! cross-correlation of the scene minus a constant `c` (its mean) with the zero-mean template.
+//! That goes through the FFT, on whatever backend the [`Engine`] has. Every method is then `Q`
+//! plus per-window sums `Σ (I_w − c)` and `Σ (I_w − c)²` — read from summed-area tables in
+//! f64 ([`crate::window_sums`]) — and a few template constants, combined in f64. Centring
+//! both inputs keeps the FFT's rounding small (it scales with the inputs' magnitude, and an
+//! image's mean is most of it) and removes most of the cancellation in `sqdiff`.
+//!
+//! # Flat windows and flat templates
+//!
+//! A normalised method divides by a norm that vanishes on a flat (`ccoeff-normed`) or zero
+//! (`ccorr-normed`, `sqdiff-normed`) window or template. The result is then a documented
+//! finite number, never NaN or infinity:
+//!
+//! | case | `ccoeff-normed`, `ccorr-normed` | `sqdiff-normed` | OpenCV 4.x / 5.0 |
+//! | --- | --- | --- | --- |
+//! | window degenerate, template not | 0 | 1 | same |
+//! | template degenerate, window not | 0 | 1 | same, except `ccoeff-normed`: 1 everywhere |
+//! | both degenerate | 1 | 0 | `ccoeff-normed` 1; `ccorr-normed` 0; `sqdiff-normed` 1 |
+//!
+//! The rule: when exactly one side has no pattern there is no match (the worst normalised
+//! score: 0 for the correlations, which is what OpenCV returns; 1 for `sqdiff-normed`, its
+//! cap); when both have none they are equal in the sense the method measures (a flat
+//! template "is" a flat window up to brightness; a zero template is a zero window), so the
+//! score is perfect. OpenCV instead fills the whole `ccoeff-normed` map with 1 for a flat
+//! template, which ranks every placement as a perfect match, and scores two zero patches as
+//! no match; we depart from it there on purpose.
+//!
+//! "Degenerate" means the energy in question (`Σ T'²` or `Σ I'²` for `ccoeff-normed`, `Σ T²`
+//! or `Σ I_w²` otherwise) is at most `n · (100 ε · a)²` (the values vary by less than about
+//! 100 ε of their magnitude `a`, the largest |value| of the template or the scene; `ε` is
+//! the element type's machine epsilon, `n = h·w`), plus, for windows, the rounding noise of
+//! the summed-area tables. Below that, the FFT numerator is rounding noise and so would be
+//! the ratio.
+//!
+//! Normalised scores are clamped to their mathematical range (`[−1, 1]`, and `[0, 1]` for
+//! `sqdiff-normed`, whose values above 1 OpenCV also reports as 1), and `sqdiff` to `≥ 0`:
+//! rounding can step just outside.
+//!
+//! # Reuse
+//!
+//! * [`match_template`]: one scene, one template.
+//! * [`Scene`]: one scene, many templates: the scene's spectrum and summed-area tables are
+//!   computed once.
+//! * [`Tracker`]: one template, many frames of one shape: the template's spectrum is kept.
+//!
+//! ```
+//! use xcorr::matching::{match_template, Method};
+//! use xcorr::{peaks, Array, Engine, Shape};
+//! // Pseudo-random texture, so that the template occurs once.
+//! let texture = |r: usize, c: usize| ((r * 97 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
+//! let scene = Array::from_fn(Shape::d2(20, 24), |r, c| texture(r, c) as f32 / 1024.0);
+//! let template = Array::from_fn(Shape::d2(4, 5), |r, c| scene.at(9 + r, 11 + c));
+//! let map = match_template(&Engine::cpu(), &scene, &template, Method::CCoeffNormed).unwrap();
+//! assert_eq!(map.shape(), Shape::d2(17, 20));
+//! let best = peaks::best(map.view(), Method::CCoeffNormed.extremum()).unwrap();
+//! assert_eq!((best.row, best.col), (9, 11));
+//! assert!((best.score - 1.0).abs() < 1e-4);
+//! ```
+
+use crate::array::{Array, ArrayView, Element, Real, Shape};
+use crate::engine::{Engine, Prepared};
+use crate::error::{Error, Result};
+use crate::peaks::{self, Extremum, Peak};
+use crate::spec::{next_smooth, Mode, Op};
+use crate::window_sums::{SummedArea, WindowSums};
+use std::fmt;
+use std::str::FromStr;
+
+/// A real element type the matcher works in: `f32` or `f64`.
+pub trait Sample: Element<Real = Self> + Real {}
+impl<T: Element<Real = T> + Real> Sample for T {}
+
+fn real_to<T: Sample>(v: T) -> f64 {
+    Real::to_f64(v)
+}
+
+fn real_from<T: Sample>(v: f64) -> T {
+    <T as Real>::from_f64(v)
+}
+
+/// OpenCV's `matchTemplate` methods (see the module docs for the formulas).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Method {
+    SqDiff,
+    SqDiffNormed,
+    CCorr,
+    CCorrNormed,
+    CCoeff,
+    #[default]
+    CCoeffNormed,
+}
+
+impl Method {
+    /// All six, in OpenCV's order (`TM_SQDIFF` = 0 … `TM_CCOEFF_NORMED` = 5).
+    pub const ALL: [Method; 6] = [
+        Method::SqDiff,
+        Method::SqDiffNormed,
+        Method::CCorr,
+        Method::CCorrNormed,
+        Method::CCoeff,
+        Method::CCoeffNormed,
+    ];
+
+    /// The name used on the command line: `sqdiff`, `sqdiff-normed`, …
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::SqDiff => "sqdiff",
+            Method::SqDiffNormed => "sqdiff-normed",
+            Method::CCorr => "ccorr",
+            Method::CCorrNormed => "ccorr-normed",
+            Method::CCoeff => "ccoeff",
+            Method::CCoeffNormed => "ccoeff-normed",
+        }
+    }
+
+    pub fn is_normed(&self) -> bool {
+        matches!(
+            self,
+            Method::SqDiffNormed | Method::CCorrNormed | Method::CCoeffNormed
+        )
+    }
+
+    /// Which end of the score range is the best match: the minimum for `sqdiff*`.
+    pub fn extremum(&self) -> Extremum {
+        match self {
+            Method::SqDiff | Method::SqDiffNormed => Extremum::Min,
+            _ => Extremum::Max,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Method {
+    type Err = Error;
+    /// Accepts the names of [`Method::name`], case-insensitively, with `_` for `-` and an
+    /// optional `tm_` prefix (`TM_CCOEFF_NORMED`).
+    fn from_str(s: &str) -> Result<Method> {
+        let key = s.trim().to_ascii_lowercase().replace('_', "-");
+        let key = key.strip_prefix("tm-").unwrap_or(&key);
+        Method::ALL
+            .into_iter()
+            .find(|m| m.name() == key)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "unknown method '{s}' (expected sqdiff, sqdiff-normed, ccorr, ccorr-normed, \
+                     ccoeff or ccoeff-normed)"
+                ))
+            })
+    }
+}
+
+/// One scene, one template: the `(H − h + 1, W − w + 1)` map of `method`'s scores.
+pub fn match_template<'a, T: Sample>(
+    engine: &Engine,
+    scene: impl Into<ArrayView<'a, T>>,
+    template: impl Into<ArrayView<'a, T>>,
+    method: Method,
+) -> Result<Array<T>> {
+    let (scene, template) = (scene.into(), template.into());
+    let tpl = TemplateStats::new(template)?;
+    let stats = SceneStats::new(scene)?;
+    check_fits(scene.shape(), template.shape())?;
+    let centred = stats.centred(scene);
+    let numerator = engine.correlate(&centred, &tpl.centred, Mode::Valid)?;
+    let sums = stats.table.windows(tpl.shape[0], tpl.shape[1]);
+    combine(
+        method,
+        |i| real_to(numerator.data()[i]),
+        &sums,
+        &stats,
+        &tpl,
+        out_shape(scene.shape(), template.shape()),
+    )
+}
+
+/// One scene, many templates: keeps the scene's spectrum and its summed-area tables.
+///
+/// The engine caches the spectrum of a correlation's *second* argument, so the scene is
+/// prepared as the second argument of a circular correlation at a padded size `L ≥ (H, W)`
+/// (2,3,5,7-smooth), and each zero-padded template is the first. For real data
+/// `corr(T, I)[−k] = corr(I, T)[k]`, and `L ≥ H, W` keeps the lags of the valid window free of
+/// wrap-around, so the valid map is read from the circular result at `(−k) mod L`. This runs
+/// on any backend the engine has, and one padded size serves every template size.
+///
+/// ```
+/// use xcorr::matching::{Method, Scene};
+/// use xcorr::{Array, Engine, Shape};
+/// let texture = |r: usize, c: usize| ((r * 97 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
+/// let image = Array::from_fn(Shape::d2(30, 40), |r, c| texture(r, c) as f64);
+/// let scene = Scene::new(&Engine::cpu(), &image).unwrap();
+/// for (y, x, h, w) in [(3, 5, 4, 4), (20, 30, 6, 9)] {
+///     let template = Array::from_fn(Shape::d2(h, w), |r, c| image.at(y + r, x + c));
+///     let best = scene.best(&template, Method::SqDiff).unwrap();
+///     assert_eq!((best.row, best.col), (y, x));
+/// }
+/// ```
+pub struct Scene<T: Sample> {
+    shape: Shape,
+    padded: [usize; 2],
+    stats: SceneStats,
+    prepared: Prepared<T>,
+}
+
+impl<T: Sample> Scene<T> {
+    /// Transform the scene once (validates it: non-empty, finite).
+    pub fn new<'a>(engine: &Engine, scene: impl Into<ArrayView<'a, T>>) -> Result<Self> {
+        let scene = scene.into();
+        let stats = SceneStats::new(scene)?;
+        let [h, w] = scene.shape().axes();
+        let padded = [next_smooth(h), next_smooth(w)];
+        let centred = stats.centred(scene);
+        let padded_scene = pad(centred.view(), padded);
+        let prepared = engine.prepare(
+            Op::Correlate,
+            Mode::CIRCULAR,
+            Shape::d2(padded[0], padded[1]),
+            &padded_scene,
+        )?;
+        Ok(Scene {
+            shape: scene.shape(),
+            padded,
+            stats,
+            prepared,
+        })
+    }
+
+    /// The scene's shape.
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// The map of `method`'s scores for `template` (same result as [`match_template`]).
+    pub fn match_template<'a>(
+        &self,
+        template: impl Into<ArrayView<'a, T>>,
+        method: Method,
+    ) -> Result<Array<T>> {
+        let template = template.into();
+        let tpl = TemplateStats::new(template)?;
+        check_fits(self.shape, template.shape())?;
+        let circular = self.prepared.run(&pad(tpl.centred.view(), self.padded))?;
+        let [lr, lc] = self.padded;
+        let out = out_shape(self.shape, template.shape());
+        let out_cols = out.cols();
+        let data = circular.data();
+        let numerator = |i: usize| {
+            let (r, c) = (i / out_cols, i % out_cols);
+            real_to(data[((lr - r) % lr) * lc + (lc - c) % lc])
+        };
+        let sums = self.stats.table.windows(tpl.shape[0], tpl.shape[1]);
+        combine(method, numerator, &sums, &self.stats, &tpl, out)
+    }
+
+    /// The best match of `template` with its parabola-refined subpixel offset.
+    pub fn best<'a>(&self, template: impl Into<ArrayView<'a, T>>, method: Method) -> Result<Peak> {
+        let map = self.match_template(template, method)?;
+        best_refined(&map, method)
+    }
+}
+
+/// One template, many frames of one shape: keeps the template's spectrum (through
+/// [`Engine::prepare`]); each frame costs one forward and one inverse transform plus O(H·W)
+/// window sums.
+///
+/// ```
+/// use xcorr::matching::{Method, Tracker};
+/// use xcorr::{Array, Engine, Shape};
+/// let template = Array::from_fn(Shape::d2(5, 5), |r, c| ((r * 5 + c) % 7) as f32);
+/// let tracker = Tracker::new(&Engine::cpu(), &template, Shape::d2(32, 32), Method::CCoeffNormed).unwrap();
+/// for step in 0..3 {
+///     let mut frame = Array::from_fn(Shape::d2(32, 32), |r, c| ((r * 3 + c * 11) % 5) as f32 * 0.1);
+///     for r in 0..5 {
+///         for c in 0..5 {
+///             frame.data_mut()[(4 + step + r) * 32 + 6 + 2 * step + c] = template.at(r, c);
+///         }
+///     }
+///     let peak = tracker.track(&frame).unwrap();
+///     assert_eq!((peak.row, peak.col), (4 + step, 6 + 2 * step));
+/// }
+/// ```
+pub struct Tracker<T: Sample> {
+    method: Method,
+    frame_shape: Shape,
+    template: TemplateStats<T>,
+    prepared: Prepared<T>,
+}
+
+impl<T: Sample> Tracker<T> {
+    /// Prepare `template` for frames of `frame_shape`.
+    pub fn new<'a>(
+        engine: &Engine,
+        template: impl Into<ArrayView<'a, T>>,
+        frame_shape: Shape,
+        method: Method,
+    ) -> Result<Self> {
+        let template = template.into();
+        let tpl = TemplateStats::new(template)?;
+        if frame_shape.ndim() != template.shape().ndim() {
+            return Err(dims_error(frame_shape, template.shape()));
+        }
+        check_fits(frame_shape, template.shape())?;
+        let [fr, fc] = frame_shape.axes();
+        let prepared =
+            engine.prepare(Op::Correlate, Mode::Valid, Shape::d2(fr, fc), &tpl.centred)?;
+        Ok(Tracker {
+            method,
+            frame_shape,
+            template: tpl,
+            prepared,
+        })
+    }
+
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The map of scores for one frame.
+    pub fn match_frame<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Array<T>> {
+        let frame = frame.into();
+        if frame.shape() != self.frame_shape {
+            return Err(Error::ShapeMismatch(format!(
+                "frame has shape {}, but the tracker was prepared for {}",
+                frame.shape(),
+                self.frame_shape
+            )));
+        }
+        let stats = SceneStats::new(frame)?;
+        let centred = stats.centred(frame);
+        let numerator = self.prepared.run(&centred)?;
+        let sums = stats
+            .table
+            .windows(self.template.shape[0], self.template.shape[1]);
+        combine(
+            self.method,
+            |i| real_to(numerator.data()[i]),
+            &sums,
+            &stats,
+            &self.template,
+            out_shape(self.frame_shape, self.template.original_shape),
+        )
+    }
+
+    /// The best match in one frame, with its parabola-refined subpixel offset.
+    pub fn track<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Peak> {
+        let map = self.match_frame(frame)?;
+        best_refined(&map, self.method)
+    }
+}
+
+fn best_refined<T: Sample>(map: &Array<T>, method: Method) -> Result<Peak> {
+    let extremum = method.extremum();
+    let mut peak = peaks::best(map.view(), extremum)
+        .ok_or_else(|| Error::InvalidArgument("empty match map".into()))?;
+    peak.subpixel = Some(peaks::refine_parabola(
+        map.view(),
+        peak.row,
+        peak.col,
+        extremum,
+    ));
+    Ok(peak)
+}
+
+/// A template as the matcher needs it: zero-mean (as a 2-D array in the element type) and its
+/// f64 statistics.
+struct TemplateStats<T: Sample> {
+    original_shape: Shape,
+    shape: [usize; 2],
+    /// `T − T̄`, always 2-D.
+    centred: Array<T>,
+    n: f64,
+    mean: f64,
+    /// `Σ (T − T̄)²`.
+    energy_centred: f64,
+    /// The largest |T|.
+    scale: f64,
+}
+
+impl<T: Sample> TemplateStats<T> {
+    fn new(template: ArrayView<'_, T>) -> Result<Self> {
+        template.validate("template")?;
+        let values: Vec<f64> = template.data().iter().map(|v| real_to(*v)).collect();
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let centred: Vec<f64> = values.iter().map(|v| v - mean).collect();
+        let energy_centred = centred.iter().map(|v| v * v).sum();
+        let scale = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let [h, w] = template.shape().axes();
+        Ok(TemplateStats {
+            original_shape: template.shape(),
+            shape: [h, w],
+            centred: Array::new(
+                centred.into_iter().map(real_from::<T>).collect(),
+                Shape::d2(h, w),
+            )?,
+            n,
+            mean,
+            energy_centred,
+            scale,
+        })
+    }
+}
+
+/// A scene (or frame) as the matcher needs it: its mean, its scale and summed-area tables of
+/// the centred values.
+struct SceneStats {
+    mean: f64,
+    /// The largest |I|.
+    scale: f64,
+    table: SummedArea,
+}
+
+impl SceneStats {
+    fn new<T: Sample>(scene: ArrayView<'_, T>) -> Result<Self> {
+        scene.validate("scene")?;
+        let data = scene.data();
+        let mean = data.iter().map(|v| real_to(*v)).sum::<f64>() / data.len() as f64;
+        let scale = data.iter().fold(0.0f64, |m, v| m.max(real_to(*v).abs()));
+        Ok(SceneStats {
+            mean,
+            scale,
+            table: SummedArea::new(scene, mean),
+        })
+    }
+
+    /// `I − c` as a 2-D array in the element type.
+    fn centred<T: Sample>(&self, scene: ArrayView<'_, T>) -> Array<T> {
+        let [h, w] = scene.shape().axes();
+        let data = scene
+            .data()
+            .iter()
+            .map(|v| real_from::<T>(real_to(*v) - self.mean))
+            .collect();
+        Array::new(data, Shape::d2(h, w)).expect("same length")
+    }
+
+    /// The rounding noise of a window energy read from the tables: a generous bound on the
+    /// error of four-corner differences of prefix sums over the whole image.
+    fn table_noise(&self) -> f64 {
+        let [h, w] = self.table.image_shape();
+        64.0 * f64::EPSILON * (h * w) as f64 * self.scale * self.scale
+    }
+}
+
+fn dims_error(scene: Shape, template: Shape) -> Error {
+    Error::Dimensions(format!(
+        "scene and template must have the same number of dimensions, got {}-D {scene} and \
+         {}-D {template}",
+        scene.ndim(),
+        template.ndim()
+    ))
+}
+
+fn check_fits(scene: Shape, template: Shape) -> Result<()> {
+    if scene.ndim() != template.ndim() {
+        return Err(dims_error(scene, template));
+    }
+    let (s, t) = (scene.axes(), template.axes());
+    if t[0] > s[0] || t[1] > s[1] {
+        return Err(Error::ShapeMismatch(format!(
+            "template {template} is larger than the scene {scene} along at least one axis"
+        )));
+    }
+    Ok(())
+}
+
+fn out_shape(scene: Shape, template: Shape) -> Shape {
+    let (s, t) = (scene.axes(), template.axes());
+    let dims = if scene.ndim() == 1 {
+        vec![s[1] - t[1] + 1]
+    } else {
+        vec![s[0] - t[0] + 1, s[1] - t[1] + 1]
+    };
+    Shape::from_dims(&dims).expect("1-D or 2-D")
+}
+
+/// `x` (2-D) zero-padded at its end to `len`.
+fn pad<T: Sample>(x: ArrayView<'_, T>, len: [usize; 2]) -> Array<T> {
+    let cols = x.shape().cols();
+    let mut out = Array::zeros(Shape::d2(len[0], len[1]));
+    for (r, row) in x.data().chunks(cols).enumerate() {
+        out.data_mut()[r * len[1]..r * len[1] + cols].copy_from_slice(row);
+    }
+    out
+}
+
+/// Combine the FFT numerator `Q = Σ T'·(I_w − c)` with the window sums and template
+/// constants into `method`'s scores (module docs), in f64.
+fn combine<T: Sample>(
+    method: Method,
+    numerator: impl Fn(usize) -> f64,
+    sums: &WindowSums,
+    scene: &SceneStats,
+    tpl: &TemplateStats<T>,
+    shape: Shape,
+) -> Result<Array<T>> {
+    debug_assert_eq!(sums.shape[0] * sums.shape[1], shape.len());
+    let n = tpl.n;
+    let c = scene.mean;
+    let d = c - tpl.mean;
+    let energy = tpl.energy_centred + n * tpl.mean * tpl.mean; // Σ T²
+    let tol = 100.0 * real_to(<T as num_traits::Float>::epsilon());
+    let tpl_floor = n * (tol * tpl.scale).powi(2);
+    let win_floor = n * (tol * scene.scale).powi(2) + scene.table_noise();
+    let (tpl_flat, tpl_zero) = (tpl.energy_centred <= tpl_floor, energy <= tpl_floor);
+
+    let mut out = Vec::with_capacity(shape.len());
+    for i in 0..shape.len() {
+        let q = numerator(i);
+        let (s1, s2) = (sums.sum[i], sums.sum_sq[i]);
+        let win_energy = (s2 + 2.0 * c * s1 + n * c * c).max(0.0); // Σ I_w²
+        let score = match method {
+            Method::CCoeff => q,
+            Method::CCoeffNormed => {
+                let variance = (s2 - s1 * s1 / n).max(0.0); // Σ I'²
+                normalised(
+                    q,
+                    tpl.energy_centred * variance,
+                    tpl_flat,
+                    variance <= win_floor,
+                )
+            }
+            Method::CCorr => q + tpl.mean * s1 + n * c * tpl.mean,
+            Method::CCorrNormed => normalised(
+                q + tpl.mean * s1 + n * c * tpl.mean,
+                energy * win_energy,
+                tpl_zero,
+                win_energy <= win_floor,
+            ),
+            Method::SqDiff => sqdiff(q, s1, s2, tpl.energy_centred, d, n),
+            Method::SqDiffNormed => {
+                let (tz, wz) = (tpl_zero, win_energy <= win_floor);
+                if tz || wz {
+                    if tz && wz {
+                        0.0
+                    } else {
+                        1.0
+                    }
+                } else {
+                    let raw = sqdiff(q, s1, s2, tpl.energy_centred, d, n);
+                    (raw / (energy * win_energy).sqrt()).clamp(0.0, 1.0)
+                }
+            }
+        };
+        if !score.is_finite() {
+            return Err(Error::NonFinite {
+                what: format!("the {method} map (the inputs' values are too large)"),
+                value: score.to_string(),
+                index: format!("{i}"),
+            });
+        }
+        out.push(real_from::<T>(score));
+    }
+    Array::new(out, shape)
+}
+
+/// `Σ (T − I_w)² = Σ J² − 2Q + Σ T'² + 2d·Σ J + n·d²`, with `J = I_w − c`, `d = c − T̄`.
+fn sqdiff(q: f64, s1: f64, s2: f64, tpl_energy_centred: f64, d: f64, n: f64) -> f64 {
+    (s2 - 2.0 * q + tpl_energy_centred + 2.0 * d * s1 + n * d * d).max(0.0)
+}
+
+/// `num / √den2` clamped to `[−1, 1]`, with the flat rules of the module docs.
+fn normalised(num: f64, den2: f64, tpl_degenerate: bool, win_degenerate: bool) -> f64 {
+    match (tpl_degenerate, win_degenerate) {
+        (true, true) => 1.0,
+        (true, false) | (false, true) => 0.0,
+        (false, false) => (num / den2.sqrt()).clamp(-1.0, 1.0),
+    }
+}

@@ -1,0 +1,270 @@
+//! Peaks of a score map: the best one, the top `k` kept apart by non-maximum suppression, and
+//! subpixel offsets from a parabola fit.
+//!
+//! A [`Peak`] is `(row, col, score)` plus an optional subpixel offset. "Best" is the maximum,
+//! or the minimum for maps whose best score is the lowest (`sqdiff*` template matching):
+//! pass the [`Extremum`]. Non-finite values are never peaks. Ties go to the first index in
+//! row-major order (as numpy's `argmax`).
+//!
+//! ```
+//! use xcorr::peaks::{self, Distance, Extremum, PeakOptions};
+//! use xcorr::{Array, Shape};
+//! let mut map = Array::<f32>::zeros(Shape::d2(10, 10));
+//! for (r, c, v) in [(2, 2, 5.0), (2, 3, 4.0), (7, 8, 3.0)] {
+//!     map.data_mut()[r * 10 + c] = v;
+//! }
+//! let options = PeakOptions { count: 2, min_distance: 2.0, ..PeakOptions::default() };
+//! let found = peaks::top_k(map.view(), &options);
+//! // (2, 3) is within 2 pixels of the better (2, 2): suppressed.
+//! assert_eq!(found.iter().map(|p| (p.row, p.col)).collect::<Vec<_>>(), [(2, 2), (7, 8)]);
+//! ```
+
+use crate::array::{ArrayView, Element, Real};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// Which end of the score range is best.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Extremum {
+    #[default]
+    Max,
+    Min,
+}
+
+impl Extremum {
+    /// Whether score `a` is strictly better than `b`.
+    pub fn better(&self, a: f64, b: f64) -> bool {
+        match self {
+            Extremum::Max => a > b,
+            Extremum::Min => a < b,
+        }
+    }
+}
+
+/// How the minimum distance between peaks is measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Distance {
+    /// `max(|Δrow|, |Δcol|)`: a square neighbourhood, like a maximum filter's.
+    #[default]
+    Chebyshev,
+    /// `√(Δrow² + Δcol²)`: a disc.
+    Euclidean,
+}
+
+impl Distance {
+    pub fn between(&self, a: (usize, usize), b: (usize, usize)) -> f64 {
+        let dr = a.0.abs_diff(b.0) as f64;
+        let dc = a.1.abs_diff(b.1) as f64;
+        match self {
+            Distance::Chebyshev => dr.max(dc),
+            Distance::Euclidean => dr.hypot(dc),
+        }
+    }
+}
+
+/// A peak: integer position, its score and, when refined, a subpixel offset.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Peak {
+    pub row: usize,
+    pub col: usize,
+    pub score: f64,
+    /// `(Δrow, Δcol)`, each in `[−0.5, 0.5]`, from [`refine_parabola`]; `None` if not refined.
+    pub subpixel: Option<(f64, f64)>,
+}
+
+impl Peak {
+    /// The position with the subpixel offset added (the integer position if unrefined).
+    pub fn position(&self) -> (f64, f64) {
+        let (dr, dc) = self.subpixel.unwrap_or((0.0, 0.0));
+        (self.row as f64 + dr, self.col as f64 + dc)
+    }
+}
+
+/// What [`top_k`] looks for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PeakOptions {
+    /// At most this many peaks.
+    pub count: usize,
+    /// Two reported peaks are never closer than this (in `distance`): a candidate closer than
+    /// `min_distance` to a better, already accepted peak is dropped. 0 or 1 suppress nothing.
+    pub min_distance: f64,
+    pub distance: Distance,
+    pub extremum: Extremum,
+    /// Refine each peak with [`refine_parabola`].
+    pub subpixel: bool,
+}
+
+impl Default for PeakOptions {
+    /// One peak, no suppression, Chebyshev distance, maximum, with subpixel offsets.
+    fn default() -> Self {
+        PeakOptions {
+            count: 1,
+            min_distance: 1.0,
+            distance: Distance::Chebyshev,
+            extremum: Extremum::Max,
+            subpixel: true,
+        }
+    }
+}
+
+/// The score of an element: the value of a real element, the magnitude of a complex one.
+fn score<T: Element>(v: T) -> f64 {
+    if T::IS_COMPLEX {
+        v.abs_f64()
+    } else {
+        v.to_complex().re.to_f64()
+    }
+}
+
+/// The best element (first in row-major order among equals); `None` if there is no finite one.
+pub fn best<T: Element>(map: ArrayView<'_, T>, extremum: Extremum) -> Option<Peak> {
+    let cols = map.shape().cols();
+    let mut found: Option<(usize, f64)> = None;
+    for (i, &v) in map.data().iter().enumerate() {
+        let s = score(v);
+        if s.is_finite() && found.is_none_or(|(_, b)| extremum.better(s, b)) {
+            found = Some((i, s));
+        }
+    }
+    found.map(|(i, s)| Peak {
+        row: i / cols,
+        col: i % cols,
+        score: s,
+        subpixel: None,
+    })
+}
+
+/// A candidate in the heap: better scores first, then lower indices.
+struct Candidate {
+    key: f64,
+    index: usize,
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Candidate {}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key
+            .total_cmp(&other.key)
+            .then_with(|| other.index.cmp(&self.index))
+    }
+}
+
+/// Up to `options.count` peaks, best first, by greedy non-maximum suppression: take the best
+/// remaining element; keep it unless it lies closer than `min_distance` to a peak already
+/// kept. So no two reported peaks are closer than `min_distance`, and each is the best
+/// element outside the neighbourhoods of the better ones.
+pub fn top_k<T: Element>(map: ArrayView<'_, T>, options: &PeakOptions) -> Vec<Peak> {
+    let cols = map.shape().cols();
+    let sign = match options.extremum {
+        Extremum::Max => 1.0,
+        Extremum::Min => -1.0,
+    };
+    // A heap builds in O(N) and pops only as many candidates as suppression needs.
+    let mut heap: BinaryHeap<Candidate> = map
+        .data()
+        .iter()
+        .enumerate()
+        .filter_map(|(index, &v)| {
+            let s = score(v);
+            s.is_finite().then_some(Candidate {
+                key: sign * s,
+                index,
+            })
+        })
+        .collect();
+    let mut kept: Vec<Peak> = Vec::with_capacity(options.count);
+    while kept.len() < options.count {
+        let Some(Candidate { key, index }) = heap.pop() else {
+            break;
+        };
+        let at = (index / cols, index % cols);
+        let suppressed = kept
+            .iter()
+            .any(|p| options.distance.between(at, (p.row, p.col)) < options.min_distance);
+        if suppressed {
+            continue;
+        }
+        let subpixel = options
+            .subpixel
+            .then(|| refine_parabola(map, at.0, at.1, options.extremum));
+        kept.push(Peak {
+            row: at.0,
+            col: at.1,
+            score: sign * key,
+            subpixel,
+        });
+    }
+    kept
+}
+
+/// Subpixel offset of the peak at `(row, col)`: per axis, the vertex of the parabola through
+/// the peak and its two neighbours, `δ = (f₋ − f₊) / (2 (f₋ − 2f₀ + f₊))`, clamped to
+/// `[−0.5, 0.5]`. An axis gets 0 where the peak lies on the map's border (no neighbour on one
+/// side), where a neighbour is not finite, or where the curvature is zero or of the wrong
+/// sign for `extremum` (the point is not a peak along that axis).
+pub fn refine_parabola<T: Element>(
+    map: ArrayView<'_, T>,
+    row: usize,
+    col: usize,
+    extremum: Extremum,
+) -> (f64, f64) {
+    let [rows, cols] = map.shape().axes();
+    let at = |r: usize, c: usize| score(map.at(r, c));
+    let centre = at(row, col);
+    let vertex = |minus: f64, plus: f64| {
+        let curvature = minus - 2.0 * centre + plus;
+        let peaked = match extremum {
+            Extremum::Max => curvature < 0.0,
+            Extremum::Min => curvature > 0.0,
+        };
+        if !(minus.is_finite() && plus.is_finite() && peaked) {
+            return 0.0;
+        }
+        ((minus - plus) / (2.0 * curvature)).clamp(-0.5, 0.5)
+    };
+    let dr = if row > 0 && row + 1 < rows {
+        vertex(at(row - 1, col), at(row + 1, col))
+    } else {
+        0.0
+    };
+    let dc = if col > 0 && col + 1 < cols {
+        vertex(at(row, col - 1), at(row, col + 1))
+    } else {
+        0.0
+    };
+    (dr, dc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::array::{Array, Shape};
+
+    #[test]
+    fn parabola_vertex_is_exact_for_a_parabola() {
+        // f(x) = −(x − 0.3)², sampled at −1, 0, 1 around column 5.
+        let map = Array::from_fn(Shape::d2(3, 10), |r, c| {
+            let x = c as f64 - 5.0 - 0.3;
+            let y = r as f64 - 1.0 + 0.2;
+            -(x * x) - y * y
+        });
+        let (dr, dc) = refine_parabola(map.view(), 1, 5, Extremum::Max);
+        assert!((dr + 0.2).abs() < 1e-12 && (dc - 0.3).abs() < 1e-12);
+        // The negated map refines the same way as a minimum.
+        let neg = map.map(|v| -v);
+        let (dr2, dc2) = refine_parabola(neg.view(), 1, 5, Extremum::Min);
+        assert_eq!((dr, dc), (dr2, dc2));
+        // Borders are not refined.
+        assert_eq!(refine_parabola(map.view(), 0, 9, Extremum::Max), (0.0, 0.0));
+    }
+}

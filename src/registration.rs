@@ -1,0 +1,437 @@
+//! Image registration by phase correlation, with subpixel refinement by the upsampled DFT.
+//!
+//! Follows scikit-image's `phase_cross_correlation` (space `"real"`, no masks, no
+//! disambiguation), step for step:
+//!
+//! 1. `X = F(reference) · conj(F(moving))`; with [`Normalization::Phase`] each entry is divided
+//!    by `max(|X|, 100 ε)` (ε of f64), which leaves zeros at zero instead of dividing by them.
+//! 2. The integer peak: the first maximum of `|ifft2(X)|` in row-major order. Per axis of
+//!    length `n`, an index above `n/2` (integer division) wraps to `index − n`.
+//! 3. With `upsample > 1`, the upsampled DFT of Guizar-Sicairos, Thurman & Fienup (Opt. Lett.
+//!    33, 156, 2008): the inverse DFT of `X` evaluated by two small matrix products on a
+//!    `⌈1.5·u⌉²` grid of spacing `1/u` pixels centred on the integer peak (grid index
+//!    `⌊⌈1.5·u⌉/2⌋` is the peak itself). Its first maximum moves the shift by
+//!    `(index − centre)/u`. Frequencies are numpy's `fftfreq` order (the Nyquist term of an
+//!    even axis counts as negative).
+//! 4. Axes of length 1 get shift 0.
+//!
+//! The shift `(dy, dx)` is the one that, applied to `moving`, registers it with `reference`:
+//! if `moving(y, x) = reference(y − a, x − b)` the result is `(−a, −b)`.
+//!
+//! [`Registration::error`] is scikit-image's metric `√|1 − |CC|² / (E_ref · E_mov)|`, with `CC`
+//! the correlation at the refined peak and `E` the spectral energies `Σ|F|²` (both divided by
+//! `N` when `upsample == 1`, as there). With phase normalisation `CC` comes from the
+//! normalised spectrum while the energies do not, so — in scikit-image too — the error is
+//! close to 1 for any ordinary image; it is meaningful with [`Normalization::None`], where it
+//! is 0 for a perfect circular shift. [`Registration::peak`] is `|CC| / N`, the height of the
+//! cross-correlation surface at the refined shift: 1 for a perfect circular shift under phase
+//! normalisation, a good match-quality number in `[0, 1]`.
+//!
+//! Constant images carry no shift information and are refused (scikit-image returns an
+//! arbitrary shift and a NaN or infinite error for them).
+//!
+//! The transforms run in f64 with rustfft on the CPU, whatever the engine: the
+//! [`crate::Engine`] has no phase-normalised correlation yet. [`Registrar`] keeps the
+//! reference's spectrum and the FFT plans for many moving images.
+//!
+//! ```
+//! use xcorr::registration::{register, RegisterOptions};
+//! use xcorr::{Array, Shape};
+//! let reference = Array::from_fn(Shape::d2(32, 32), |r, c| ((r * 7 + c * c) % 13) as f64);
+//! // moving(y, x) = reference(y − 3, x + 5), circularly.
+//! let moving = Array::from_fn(Shape::d2(32, 32), |r, c| reference.at((r + 29) % 32, (c + 5) % 32));
+//! let found = register(&reference, &moving, &RegisterOptions { upsample: 10, ..Default::default() }).unwrap();
+//! assert_eq!(found.shift, (-3.0, 5.0));
+//! assert!((found.peak - 1.0).abs() < 1e-9);
+//! ```
+
+use crate::array::{ArrayView, Element, Real, Shape};
+use crate::error::{Error, Result};
+use num_complex::Complex;
+use rayon::prelude::*;
+use rustfft::{Fft, FftPlanner};
+use std::f64::consts::PI;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+type C64 = Complex<f64>;
+
+/// A window applied to both images before the transforms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Window {
+    /// The images as they are (scikit-image's behaviour).
+    #[default]
+    None,
+    /// Subtract each image's mean, then multiply by the separable periodic Hann window
+    /// `w(i)·w(j)`, `w(n) = 0.5 − 0.5 cos(2πn/N)` (scipy's `hann(N, sym=False)`; 1 for N = 1).
+    /// Damps the edges, whose wrap-around otherwise looks like structure to the FFT; removing
+    /// the mean first keeps the window's own shape out of the correlation.
+    Hann,
+}
+
+impl FromStr for Window {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Window> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(Window::None),
+            "hann" | "hanning" => Ok(Window::Hann),
+            _ => Err(Error::InvalidArgument(format!(
+                "unknown window '{s}' (expected hann or none)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Window::None => "none",
+            Window::Hann => "hann",
+        })
+    }
+}
+
+/// How the cross-power spectrum is normalised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Normalization {
+    /// Divide by the magnitude (floored at 100 ε): phase correlation.
+    #[default]
+    Phase,
+    /// Plain cross-correlation.
+    None,
+}
+
+/// Parameters of a registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RegisterOptions {
+    /// Subpixel precision `1/upsample` pixels; 1 means integer shifts only.
+    pub upsample: usize,
+    pub window: Window,
+    pub normalization: Normalization,
+}
+
+impl Default for RegisterOptions {
+    /// Integer shifts, no window, phase normalisation (scikit-image's defaults).
+    fn default() -> Self {
+        RegisterOptions {
+            upsample: 1,
+            window: Window::None,
+            normalization: Normalization::Phase,
+        }
+    }
+}
+
+/// The result of a registration (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Registration {
+    /// `(dy, dx)`: applied to `moving`, registers it with `reference`.
+    pub shift: (f64, f64),
+    /// scikit-image's error metric, `√|1 − |CC|²/(E_ref·E_mov)|`.
+    pub error: f64,
+    /// `|CC| / N`: the cross-correlation surface's height at the shift.
+    pub peak: f64,
+    /// The phase of `CC` (scikit-image's `phasediff`), radians.
+    pub phase_difference: f64,
+}
+
+/// Register `moving` with `reference` (same shape). See the module docs.
+pub fn register<'a, T: Element>(
+    reference: impl Into<ArrayView<'a, T>>,
+    moving: impl Into<ArrayView<'a, T>>,
+    options: &RegisterOptions,
+) -> Result<Registration> {
+    Registrar::new(reference, options)?.register(moving)
+}
+
+/// A reference image prepared once (its spectrum and the FFT plans kept) to register many
+/// moving images against.
+pub struct Registrar {
+    shape: Shape,
+    options: RegisterOptions,
+    transforms: Transforms,
+    reference: Vec<C64>,
+    /// `Σ |F(reference)|²`.
+    energy: f64,
+}
+
+impl Registrar {
+    pub fn new<'a, T: Element>(
+        reference: impl Into<ArrayView<'a, T>>,
+        options: &RegisterOptions,
+    ) -> Result<Self> {
+        let reference = reference.into();
+        if options.upsample == 0 {
+            return Err(Error::InvalidArgument(
+                "upsample factor must be at least 1".into(),
+            ));
+        }
+        let image = prepare_image(reference, "reference", options.window)?;
+        let transforms = Transforms::new(reference.shape().axes());
+        let spectrum = transforms.forward(image);
+        let energy = spectrum.iter().map(|v| v.norm_sqr()).sum();
+        Ok(Registrar {
+            shape: reference.shape(),
+            options: *options,
+            transforms,
+            reference: spectrum,
+            energy,
+        })
+    }
+
+    /// The shift that registers `moving` with the reference.
+    pub fn register<'a, T: Element>(
+        &self,
+        moving: impl Into<ArrayView<'a, T>>,
+    ) -> Result<Registration> {
+        let moving = moving.into();
+        if moving.shape() != self.shape {
+            return Err(Error::ShapeMismatch(format!(
+                "reference and moving images must have the same shape, got {} and {}",
+                self.shape,
+                moving.shape()
+            )));
+        }
+        let image = prepare_image(moving, "moving image", self.options.window)?;
+        let moving = self.transforms.forward(image);
+        let energy_moving: f64 = moving.iter().map(|v| v.norm_sqr()).sum();
+        let floor = 100.0 * f64::EPSILON;
+        let mut product: Vec<C64> = self
+            .reference
+            .iter()
+            .zip(&moving)
+            .map(|(a, b)| a * b.conj())
+            .collect();
+        if self.options.normalization == Normalization::Phase {
+            for v in product.iter_mut() {
+                *v /= v.norm().max(floor);
+            }
+        }
+
+        let [rows, cols] = self.shape.axes();
+        let n = (rows * cols) as f64;
+        let surface = self.transforms.inverse(product.clone());
+        let (index, _) = first_max_abs(&surface);
+        let wrap = |i: usize, len: usize| {
+            if i > len / 2 {
+                i as f64 - len as f64
+            } else {
+                i as f64
+            }
+        };
+        let mut shift = [wrap(index / cols, rows), wrap(index % cols, cols)];
+
+        let (cc, amp) = if self.options.upsample == 1 {
+            // ifft2 already divides by N; scikit-image divides the energies to match.
+            (surface[index] / n, self.energy * energy_moving / (n * n))
+        } else {
+            let u = self.options.upsample as f64;
+            let region = (1.5 * u).ceil() as usize;
+            let centre = (region / 2) as f64;
+            let grid = upsampled_dft(&product, [rows, cols], region, u, shift, centre);
+            let (best, value) = first_max_abs(&grid);
+            shift[0] += ((best / region) as f64 - centre) / u;
+            shift[1] += ((best % region) as f64 - centre) / u;
+            (value, self.energy * energy_moving)
+        };
+        let peak = if self.options.upsample == 1 {
+            cc.norm()
+        } else {
+            cc.norm() / n
+        };
+        for (axis, len) in [rows, cols].into_iter().enumerate() {
+            if len == 1 {
+                shift[axis] = 0.0;
+            }
+        }
+        let error = if amp > 0.0 {
+            (1.0 - cc.norm_sqr() / amp).abs().sqrt()
+        } else {
+            1.0
+        };
+        Ok(Registration {
+            shift: (shift[0], shift[1]),
+            error,
+            peak,
+            phase_difference: cc.im.atan2(cc.re),
+        })
+    }
+}
+
+/// Validate an image and turn it into f64 complex values, windowed as asked.
+fn prepare_image<T: Element>(x: ArrayView<'_, T>, what: &str, window: Window) -> Result<Vec<C64>> {
+    x.validate(what)?;
+    let values: Vec<C64> = x
+        .data()
+        .iter()
+        .map(|v| {
+            let c = v.to_complex();
+            C64::new(c.re.to_f64(), c.im.to_f64())
+        })
+        .collect();
+    if values.iter().all(|v| *v == values[0]) {
+        return Err(Error::InvalidArgument(format!(
+            "{what} is constant: it carries no shift to measure"
+        )));
+    }
+    Ok(match window {
+        Window::None => values,
+        Window::Hann => {
+            let [rows, cols] = x.shape().axes();
+            let mean = values.iter().sum::<C64>() / values.len() as f64;
+            let (wr, wc) = (hann(rows), hann(cols));
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v - mean) * wr[i / cols] * wc[i % cols])
+                .collect()
+        }
+    })
+}
+
+/// The periodic Hann window of length `n` (1 for `n = 1`).
+pub fn hann(n: usize) -> Vec<f64> {
+    if n == 1 {
+        return vec![1.0];
+    }
+    (0..n)
+        .map(|i| 0.5 - 0.5 * (2.0 * PI * i as f64 / n as f64).cos())
+        .collect()
+}
+
+/// Index and value of the first element of largest magnitude.
+fn first_max_abs(x: &[C64]) -> (usize, C64) {
+    let mut best = 0;
+    let mut best_abs = f64::NEG_INFINITY;
+    for (i, v) in x.iter().enumerate() {
+        let a = v.norm();
+        if a > best_abs {
+            best = i;
+            best_abs = a;
+        }
+    }
+    (best, x[best])
+}
+
+/// numpy's `fftfreq(n)·n`: 0, 1, …, then the negative frequencies (Nyquist negative).
+fn signed_frequency(k: usize, n: usize) -> f64 {
+    if k < n.div_ceil(2) {
+        k as f64
+    } else {
+        k as f64 - n as f64
+    }
+}
+
+/// `Σ_f X[f] · exp(2πi Σ_axis f_axis · p_axis / len_axis)` on the `region × region` grid
+/// `p = shift + (index − centre)/u` (unnormalised inverse DFT at fractional positions), by
+/// two matrix products: along columns first (`rows × region`), then along rows.
+fn upsampled_dft(
+    spectrum: &[C64],
+    [rows, cols]: [usize; 2],
+    region: usize,
+    u: f64,
+    shift: [f64; 2],
+    centre: f64,
+) -> Vec<C64> {
+    let kernel = |len: usize, axis_shift: f64| -> Vec<C64> {
+        // kernel[g * len + k] for grid index g, frequency index k.
+        let mut out = Vec::with_capacity(region * len);
+        for g in 0..region {
+            let position = axis_shift + (g as f64 - centre) / u;
+            for k in 0..len {
+                let angle = 2.0 * PI * signed_frequency(k, len) * position / len as f64;
+                out.push(C64::new(angle.cos(), angle.sin()));
+            }
+        }
+        out
+    };
+    let col_kernel = kernel(cols, shift[1]);
+    let row_kernel = kernel(rows, shift[0]);
+    // half[f_row * region + g_col] = Σ_fc X[f_row, fc] · col_kernel[g_col, fc]
+    let mut half = vec![C64::new(0.0, 0.0); rows * region];
+    half.par_chunks_mut(region)
+        .enumerate()
+        .for_each(|(fr, out)| {
+            let x = &spectrum[fr * cols..(fr + 1) * cols];
+            for (g, o) in out.iter_mut().enumerate() {
+                let k = &col_kernel[g * cols..(g + 1) * cols];
+                *o = x.iter().zip(k).map(|(a, b)| a * b).sum();
+            }
+        });
+    let mut grid = vec![C64::new(0.0, 0.0); region * region];
+    grid.par_chunks_mut(region)
+        .enumerate()
+        .for_each(|(gr, out)| {
+            let k = &row_kernel[gr * rows..(gr + 1) * rows];
+            for (fr, kv) in k.iter().enumerate() {
+                let h = &half[fr * region..(fr + 1) * region];
+                for (o, v) in out.iter_mut().zip(h) {
+                    *o += kv * v;
+                }
+            }
+        });
+    grid
+}
+
+/// 2-D complex FFTs of one shape in f64, planned once.
+struct Transforms {
+    shape: [usize; 2],
+    row_forward: Arc<dyn Fft<f64>>,
+    row_inverse: Arc<dyn Fft<f64>>,
+    col_forward: Arc<dyn Fft<f64>>,
+    col_inverse: Arc<dyn Fft<f64>>,
+}
+
+impl Transforms {
+    fn new(shape: [usize; 2]) -> Self {
+        let mut planner = FftPlanner::new();
+        Transforms {
+            shape,
+            row_forward: planner.plan_fft_forward(shape[1]),
+            row_inverse: planner.plan_fft_inverse(shape[1]),
+            col_forward: planner.plan_fft_forward(shape[0]),
+            col_inverse: planner.plan_fft_inverse(shape[0]),
+        }
+    }
+
+    fn forward(&self, x: Vec<C64>) -> Vec<C64> {
+        self.apply(x, &self.row_forward, &self.col_forward)
+    }
+
+    /// The inverse transform, unnormalised (numpy's `ifft2` times N).
+    fn inverse(&self, x: Vec<C64>) -> Vec<C64> {
+        self.apply(x, &self.row_inverse, &self.col_inverse)
+    }
+
+    fn apply(
+        &self,
+        mut x: Vec<C64>,
+        rows: &Arc<dyn Fft<f64>>,
+        cols: &Arc<dyn Fft<f64>>,
+    ) -> Vec<C64> {
+        let [nr, nc] = self.shape;
+        x.par_chunks_mut(nc).for_each_init(
+            || vec![C64::new(0.0, 0.0); rows.get_inplace_scratch_len()],
+            |scratch, row| rows.process_with_scratch(row, scratch),
+        );
+        if nr > 1 {
+            // Transpose, transform the (now contiguous) columns, transpose back.
+            let mut t = vec![C64::new(0.0, 0.0); nr * nc];
+            for r in 0..nr {
+                for c in 0..nc {
+                    t[c * nr + r] = x[r * nc + c];
+                }
+            }
+            t.par_chunks_mut(nr).for_each_init(
+                || vec![C64::new(0.0, 0.0); cols.get_inplace_scratch_len()],
+                |scratch, col| cols.process_with_scratch(col, scratch),
+            );
+            for r in 0..nr {
+                for c in 0..nc {
+                    x[r * nc + c] = t[c * nr + r];
+                }
+            }
+        }
+        x
+    }
+}

@@ -1,0 +1,168 @@
+//! Sums over every `h × w` window of an image, from summed-area tables in f64.
+//!
+//! Template matching needs, for each placement of the template, the sum and the sum of
+//! squares of the scene pixels under it. A summed-area table (integral image) gives each in
+//! four lookups, so all windows of one size cost O(H·W), whatever the template size.
+//!
+//! The tables hold the image minus an `offset` (the caller picks the scene mean): centred
+//! values keep the table entries, and so the cancellation in the four-corner differences,
+//! small. Everything is f64.
+//!
+//! ```
+//! use xcorr::window_sums::SummedArea;
+//! use xcorr::{Array, Shape};
+//! let image = Array::from_fn(Shape::d2(3, 4), |r, c| (r * 4 + c) as f32);
+//! let table = SummedArea::new(image.view(), 0.0);
+//! let sums = table.windows(2, 2);
+//! assert_eq!(sums.shape, [2, 3]);
+//! // Window at (1, 2): pixels 6, 7, 10, 11.
+//! assert_eq!(sums.sum[1 * 3 + 2], 34.0);
+//! assert_eq!(sums.sum_sq[1 * 3 + 2], 36.0 + 49.0 + 100.0 + 121.0);
+//! ```
+
+use crate::array::{ArrayView, Element, Real};
+
+/// Inclusive prefix sums of `x − offset` and `(x − offset)²`, with a zero first row and
+/// column: entry `(r, c)` of the `(rows + 1) × (cols + 1)` tables sums the pixels above and
+/// left of `(r, c)`.
+#[derive(Clone, Debug)]
+pub struct SummedArea {
+    rows: usize,
+    cols: usize,
+    offset: f64,
+    sum: Vec<f64>,
+    sum_sq: Vec<f64>,
+}
+
+/// The sums of every window of one size: `shape = [H − h + 1, W − w + 1]`, row-major, index =
+/// the window's top-left corner. Values are of `x − offset` (see [`SummedArea::offset`]).
+#[derive(Clone, Debug)]
+pub struct WindowSums {
+    pub shape: [usize; 2],
+    /// Window height and width.
+    pub window: [usize; 2],
+    /// Σ (x − offset) per window.
+    pub sum: Vec<f64>,
+    /// Σ (x − offset)² per window.
+    pub sum_sq: Vec<f64>,
+}
+
+impl SummedArea {
+    /// Tables of `x − offset` (1-D arrays count as one row).
+    pub fn new<T: Element>(x: ArrayView<'_, T>, offset: f64) -> Self {
+        let [rows, cols] = x.shape().axes();
+        let stride = cols + 1;
+        let mut sum = vec![0.0; (rows + 1) * stride];
+        let mut sum_sq = vec![0.0; (rows + 1) * stride];
+        let data = x.data();
+        for r in 0..rows {
+            // Running sums along the row, added to the row above.
+            let (mut s1, mut s2) = (0.0, 0.0);
+            for c in 0..cols {
+                let v = data[r * cols + c].to_complex().re.to_f64() - offset;
+                s1 += v;
+                s2 += v * v;
+                let i = (r + 1) * stride + c + 1;
+                sum[i] = sum[i - stride] + s1;
+                sum_sq[i] = sum_sq[i - stride] + s2;
+            }
+        }
+        SummedArea {
+            rows,
+            cols,
+            offset,
+            sum,
+            sum_sq,
+        }
+    }
+
+    /// `[rows, cols]` of the image.
+    pub fn image_shape(&self) -> [usize; 2] {
+        [self.rows, self.cols]
+    }
+
+    /// The value subtracted from every pixel before summing.
+    pub fn offset(&self) -> f64 {
+        self.offset
+    }
+
+    /// Σ (x − offset)² over the whole image: the scale of the tables' rounding.
+    pub fn total_sum_sq(&self) -> f64 {
+        self.sum_sq[self.sum_sq.len() - 1]
+    }
+
+    /// `(Σ, Σ²)` of the `h × w` window with top-left corner `(r, c)`. Panics if it does not
+    /// fit in the image.
+    pub fn window(&self, r: usize, c: usize, h: usize, w: usize) -> (f64, f64) {
+        assert!(
+            r + h <= self.rows && c + w <= self.cols,
+            "window outside image"
+        );
+        let stride = self.cols + 1;
+        let corners = |t: &[f64]| {
+            t[(r + h) * stride + c + w] - t[r * stride + c + w] - t[(r + h) * stride + c]
+                + t[r * stride + c]
+        };
+        (corners(&self.sum), corners(&self.sum_sq))
+    }
+
+    /// The sums of every `h × w` window. Panics if the window is empty or larger than the
+    /// image.
+    pub fn windows(&self, h: usize, w: usize) -> WindowSums {
+        assert!(
+            h >= 1 && w >= 1 && h <= self.rows && w <= self.cols,
+            "window {h}x{w} does not fit a {}x{} image",
+            self.rows,
+            self.cols
+        );
+        let shape = [self.rows - h + 1, self.cols - w + 1];
+        let mut sum = Vec::with_capacity(shape[0] * shape[1]);
+        let mut sum_sq = Vec::with_capacity(shape[0] * shape[1]);
+        for r in 0..shape[0] {
+            for c in 0..shape[1] {
+                let (s1, s2) = self.window(r, c, h, w);
+                sum.push(s1);
+                // A sum of squares is never negative; the differences can round below zero.
+                sum_sq.push(s2.max(0.0));
+            }
+        }
+        WindowSums {
+            shape,
+            window: [h, w],
+            sum,
+            sum_sq,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::array::{Array, Shape};
+
+    #[test]
+    fn matches_direct_sums() {
+        let image = Array::from_fn(Shape::d2(7, 9), |r, c| {
+            ((r * 31 + c * 17) % 11) as f64 - 3.0
+        });
+        let table = SummedArea::new(image.view(), 1.5);
+        for (h, w) in [(1, 1), (3, 4), (7, 9), (2, 9)] {
+            let sums = table.windows(h, w);
+            for r in 0..sums.shape[0] {
+                for c in 0..sums.shape[1] {
+                    let (mut s1, mut s2) = (0.0, 0.0);
+                    for i in 0..h {
+                        for j in 0..w {
+                            let v = image.at(r + i, c + j) - 1.5;
+                            s1 += v;
+                            s2 += v * v;
+                        }
+                    }
+                    let k = r * sums.shape[1] + c;
+                    assert!((sums.sum[k] - s1).abs() < 1e-9);
+                    assert!((sums.sum_sq[k] - s2).abs() < 1e-9);
+                }
+            }
+        }
+    }
+}

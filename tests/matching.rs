@@ -1,0 +1,351 @@
+//! Template matching against a direct f64 implementation of OpenCV's formulas, on a real
+//! photograph; the reuse paths (Scene, Tracker) against the one-shot call; flat and bad input.
+
+mod vision;
+
+use vision::{all_finite, crop, photo};
+use xcorr::matching::{match_template, Method, Scene, Tracker};
+use xcorr::peaks;
+use xcorr::{Array, Engine, Error, Shape};
+
+/// OpenCV's formulas summed directly in f64 (with its cap of `sqdiff-normed` at 1). Degenerate
+/// windows are not handled: the photographs used here have none.
+fn direct(scene: &Array<f32>, template: &Array<f32>, method: Method) -> Array<f64> {
+    let [sh, sw] = scene.shape().axes();
+    let [th, tw] = template.shape().axes();
+    let t: Vec<f64> = template.data().iter().map(|&v| v as f64).collect();
+    let n = t.len() as f64;
+    let t_mean = t.iter().sum::<f64>() / n;
+    Array::from_fn(Shape::d2(sh - th + 1, sw - tw + 1), |y, x| {
+        let i: Vec<f64> = (0..th * tw)
+            .map(|k| scene.at(y + k / tw, x + k % tw) as f64)
+            .collect();
+        let i_mean = i.iter().sum::<f64>() / n;
+        let dot = |a: &dyn Fn(usize) -> f64, b: &dyn Fn(usize) -> f64| -> f64 {
+            (0..t.len()).map(|k| a(k) * b(k)).sum()
+        };
+        let (tt, ii) = (|k: usize| t[k], |k: usize| i[k]);
+        let (tc, ic) = (|k: usize| t[k] - t_mean, |k: usize| i[k] - i_mean);
+        let sq: f64 = (0..t.len()).map(|k| (t[k] - i[k]).powi(2)).sum();
+        let norm = (dot(&tt, &tt) * dot(&ii, &ii)).sqrt();
+        match method {
+            Method::SqDiff => sq,
+            Method::SqDiffNormed => (sq / norm).min(1.0),
+            Method::CCorr => dot(&tt, &ii),
+            Method::CCorrNormed => dot(&tt, &ii) / norm,
+            Method::CCoeff => dot(&tc, &ic),
+            Method::CCoeffNormed => dot(&tc, &ic) / (dot(&tc, &tc) * dot(&ic, &ic)).sqrt(),
+        }
+    })
+}
+
+/// max |out − ref|, divided by max |ref| for the methods without a fixed scale.
+fn error<T: xcorr::Element + Into<f64>>(
+    out: &Array<T>,
+    reference: &Array<f64>,
+    method: Method,
+) -> f64 {
+    assert_eq!(out.shape(), reference.shape());
+    let err = out
+        .data()
+        .iter()
+        .zip(reference.data())
+        .map(|(&o, r)| (o.into() - r).abs())
+        .fold(0.0, f64::max);
+    if method.is_normed() {
+        err
+    } else {
+        err / reference.data().iter().fold(0.0f64, |m, v| m.max(v.abs()))
+    }
+}
+
+struct Case {
+    scene: Array<f32>,
+    templates: Vec<(&'static str, Array<f32>)>,
+}
+
+/// A 120 × 100 crop of the coins photograph; one template cut from it, one from elsewhere.
+fn coins_case() -> Case {
+    let coins = photo("coins.png");
+    let scene = crop(&coins, 100, 150, 120, 100);
+    let inside = crop(&scene, 50, 61, 15, 12);
+    let elsewhere = crop(&coins, 20, 300, 15, 12);
+    Case {
+        scene,
+        templates: vec![("inside", inside), ("elsewhere", elsewhere)],
+    }
+}
+
+#[test]
+fn every_method_matches_the_direct_formulas_on_a_photograph() {
+    let engine = Engine::cpu();
+    let case = coins_case();
+    let scene64 = case.scene.map(|&v| v as f64);
+    for (name, template) in &case.templates {
+        let template64 = template.map(|&v| v as f64);
+        for method in Method::ALL {
+            let reference = direct(&case.scene, template, method);
+            let out = match_template(&engine, &case.scene, template, method).unwrap();
+            assert!(all_finite(out.data()));
+            let e32 = error(&out, &reference, method);
+            let out64 = match_template(&engine, &scene64, &template64, method).unwrap();
+            let e64 = error(&out64, &reference, method);
+            println!("{name:9} {method:13} f32 {e32:.2e}  f64 {e64:.2e}");
+            assert!(e32 <= 1e-3, "{name} {method}: f32 error {e32:e}");
+            // Far tighter than asked: f32 FFTs sit near 1e-6 here.
+            assert!(e32 <= 2e-5, "{name} {method}: f32 error {e32:e}");
+            assert!(e64 <= 1e-10, "{name} {method}: f64 error {e64:e}");
+        }
+    }
+}
+
+#[test]
+fn scene_and_tracker_agree_with_the_one_shot_call() {
+    let engine = Engine::cpu();
+    let case = coins_case();
+    let scene = Scene::new(&engine, &case.scene).unwrap();
+    for (name, template) in &case.templates {
+        for method in Method::ALL {
+            let once = match_template(&engine, &case.scene, template, method).unwrap();
+            let from_scene = scene.match_template(template, method).unwrap();
+            let tracker = Tracker::new(&engine, template, case.scene.shape(), method).unwrap();
+            let from_tracker = tracker.match_frame(&case.scene).unwrap();
+            let scale = once.data().iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (what, other) in [("scene", &from_scene), ("tracker", &from_tracker)] {
+                assert_eq!(other.shape(), once.shape());
+                let diff = other
+                    .data()
+                    .iter()
+                    .zip(once.data())
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(
+                    diff <= 1e-5 * scale.max(1.0),
+                    "{name} {method} {what}: {diff}"
+                );
+            }
+        }
+    }
+    // Templates of several sizes against one prepared scene.
+    for (h, w) in [(2, 3), (7, 30), (120, 100), (33, 9)] {
+        let template = crop(&case.scene, 120 - h, 100 - w, h, w);
+        let best = scene.best(&template, Method::SqDiff).unwrap();
+        assert_eq!((best.row, best.col), (120 - h, 100 - w), "{h}x{w}");
+    }
+}
+
+#[test]
+fn the_cut_template_is_found_by_every_method_but_the_unnormalised_correlations() {
+    let engine = Engine::cpu();
+    let case = coins_case();
+    let template = &case.templates[0].1;
+    for method in Method::ALL {
+        let map = match_template(&engine, &case.scene, template, method).unwrap();
+        let best = peaks::best(map.view(), method.extremum()).unwrap();
+        // Plain ccorr favours bright windows and plain ccoeff contrasty ones rather than the
+        // best match: OpenCV's behaviour too.
+        if !matches!(method, Method::CCorr | Method::CCoeff) {
+            assert_eq!((best.row, best.col), (50, 61), "{method}");
+        }
+        match method {
+            Method::SqDiff | Method::SqDiffNormed => assert!(best.score < 1e-5),
+            Method::CCorrNormed | Method::CCoeffNormed => assert!((best.score - 1.0).abs() < 1e-5),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn output_shape_and_one_dimensional_inputs() {
+    let engine = Engine::cpu();
+    let scene = Array::from_vec((0..40).map(|i| ((i * 7) % 11) as f64).collect());
+    let template = Array::from_vec(scene.data()[17..23].to_vec());
+    let map = match_template(&engine, &scene, &template, Method::SqDiff).unwrap();
+    assert_eq!(map.shape(), Shape::d1(35));
+    assert_eq!(
+        peaks::best(map.view(), Method::SqDiff.extremum())
+            .unwrap()
+            .col,
+        17
+    );
+    let map = match_template(&engine, &scene, &scene, Method::CCoeffNormed).unwrap();
+    assert_eq!(map.shape(), Shape::d1(1));
+    assert!((map.data()[0] - 1.0).abs() < 1e-12);
+}
+
+/// The values the module docs promise for flat windows and flat or zero templates.
+#[test]
+fn flat_windows_and_templates_give_the_documented_values() {
+    let engine = Engine::cpu();
+    // Left third 0.5 (flat), middle third 0 (zero), right third textured.
+    let scene = Array::from_fn(Shape::d2(12, 30), |r, c| match c {
+        0..10 => 0.5f32,
+        10..20 => 0.0,
+        _ => ((r * 7 + c * 3) % 5) as f32 / 5.0,
+    });
+    let flat = Array::from_fn(Shape::d2(3, 3), |_, _| 0.5f32);
+    let zero = Array::<f32>::zeros(Shape::d2(3, 3));
+    let textured = Array::from_fn(Shape::d2(3, 3), |r, c| {
+        ((r * 7 + c * 3) % 5) as f32 / 5.0 + 0.1
+    });
+    let (in_flat, in_zero, in_texture) = ((4, 2), (4, 13), (4, 22));
+    let at = |map: &Array<f32>, (r, c): (usize, usize)| map.at(r, c);
+    type Expect = [(Method, [f32; 3]); 3];
+    let cases: [(&str, &Array<f32>, Expect); 3] = [
+        (
+            "flat template",
+            &flat,
+            [
+                // flat window: both flat → perfect; zero window is flat too (ccoeff).
+                (Method::CCoeffNormed, [1.0, 1.0, 0.0]),
+                (Method::CCorrNormed, [1.0, 0.0, f32::NAN]),
+                (Method::SqDiffNormed, [0.0, 1.0, f32::NAN]),
+            ],
+        ),
+        (
+            "zero template",
+            &zero,
+            [
+                (Method::CCoeffNormed, [1.0, 1.0, 0.0]),
+                (Method::CCorrNormed, [0.0, 1.0, 0.0]),
+                (Method::SqDiffNormed, [1.0, 0.0, 1.0]),
+            ],
+        ),
+        (
+            "textured template",
+            &textured,
+            [
+                (Method::CCoeffNormed, [0.0, 0.0, f32::NAN]),
+                (Method::CCorrNormed, [f32::NAN, 0.0, f32::NAN]),
+                (Method::SqDiffNormed, [f32::NAN, 1.0, f32::NAN]),
+            ],
+        ),
+    ];
+    for (name, template, expect) in cases {
+        for method in Method::ALL {
+            let map = match_template(&engine, &scene, template, method).unwrap();
+            assert!(all_finite(map.data()), "{name} {method}");
+            if method.is_normed() {
+                let lo = if method == Method::SqDiffNormed {
+                    0.0
+                } else {
+                    -1.0
+                };
+                assert!(
+                    map.data().iter().all(|v| (lo..=1.0).contains(v)),
+                    "{name} {method}"
+                );
+            } else if method == Method::SqDiff {
+                assert!(map.data().iter().all(|&v| v >= 0.0));
+            }
+        }
+        for (method, values) in expect {
+            let map = match_template(&engine, &scene, template, method).unwrap();
+            for (where_, want) in [in_flat, in_zero, in_texture].into_iter().zip(values) {
+                if !want.is_nan() {
+                    let got = at(&map, where_);
+                    assert!(
+                        (got - want).abs() < 1e-6,
+                        "{name} {method} at {where_:?}: {got}"
+                    );
+                }
+            }
+        }
+    }
+    // The plain methods stay exact on flat input: sqdiff of the flat template on the flat
+    // window is 0, ccoeff is 0.
+    let map = match_template(&engine, &scene, &flat, Method::SqDiff).unwrap();
+    assert!(at(&map, in_flat).abs() < 1e-6);
+    let map = match_template(&engine, &scene, &flat, Method::CCoeff).unwrap();
+    assert!(at(&map, in_flat).abs() < 1e-6);
+}
+
+/// Windows that are flat up to rounding (a large offset plus f32 noise far below the data's
+/// precision) still give finite values in range.
+#[test]
+fn near_flat_input_stays_finite() {
+    let engine = Engine::cpu();
+    let scene = Array::from_fn(Shape::d2(40, 40), |r, c| {
+        1000.0f32
+            + if (r * 13 + c * 7) % 17 == 0 {
+                1e-4
+            } else {
+                0.0
+            }
+    });
+    let template = Array::from_fn(Shape::d2(5, 5), |r, c| {
+        1000.0f32 + ((r + c) % 2) as f32 * 6e-5
+    });
+    for method in Method::ALL {
+        let map = match_template(&engine, &scene, &template, method).unwrap();
+        assert!(all_finite(map.data()), "{method}");
+        if method.is_normed() {
+            assert!(
+                map.data().iter().all(|v| (-1.0..=1.0).contains(v)),
+                "{method}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_refused_with_a_clear_error() {
+    let engine = Engine::cpu();
+    let scene = Array::from_fn(Shape::d2(10, 12), |r, c| (r * c) as f32);
+    let big = Array::from_fn(Shape::d2(11, 3), |r, c| (r + c) as f32);
+    let err = match_template(&engine, &scene, &big, Method::CCoeffNormed).unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch(_)), "{err}");
+    assert!(err.to_string().contains("larger than the scene"), "{err}");
+    assert!(Tracker::new(&engine, &big, scene.shape(), Method::SqDiff).is_err());
+    let prepared = Scene::new(&engine, &scene).unwrap();
+    assert!(matches!(
+        prepared.match_template(&big, Method::SqDiff),
+        Err(Error::ShapeMismatch(_))
+    ));
+
+    let empty = Array::<f32>::zeros(Shape::d2(0, 3));
+    let err = match_template(&engine, &scene, &empty, Method::SqDiff).unwrap_err();
+    assert!(matches!(err, Error::Empty { .. }), "{err}");
+    assert!(err.to_string().contains("template"), "{err}");
+
+    let mut nan = Array::from_fn(Shape::d2(3, 3), |r, c| (r + c) as f32);
+    nan.data_mut()[4] = f32::NAN;
+    let err = match_template(&engine, &scene, &nan, Method::SqDiff).unwrap_err();
+    assert!(matches!(err, Error::NonFinite { .. }), "{err}");
+    let mut bad_scene = scene.clone();
+    bad_scene.data_mut()[7] = f32::INFINITY;
+    let small = Array::from_fn(Shape::d2(2, 2), |r, c| (r + c) as f32);
+    let err = match_template(&engine, &bad_scene, &small, Method::SqDiff).unwrap_err();
+    assert!(
+        matches!(err, Error::NonFinite { .. }) && err.to_string().contains("scene"),
+        "{err}"
+    );
+    assert!(Scene::new(&engine, &bad_scene).is_err());
+
+    let one_d = Array::from_vec(vec![1.0f32, 2.0]);
+    let err = match_template(&engine, &scene, &one_d, Method::SqDiff).unwrap_err();
+    assert!(matches!(err, Error::Dimensions(_)), "{err}");
+
+    let tracker = Tracker::new(&engine, &small, scene.shape(), Method::SqDiff).unwrap();
+    let other = Array::<f32>::zeros(Shape::d2(10, 11));
+    assert!(matches!(
+        tracker.match_frame(&other),
+        Err(Error::ShapeMismatch(_))
+    ));
+}
+
+#[test]
+fn method_names_parse() {
+    for method in Method::ALL {
+        assert_eq!(method.name().parse::<Method>().unwrap(), method);
+    }
+    assert_eq!(
+        "TM_CCOEFF_NORMED".parse::<Method>().unwrap(),
+        Method::CCoeffNormed
+    );
+    assert_eq!(
+        "sqdiff_normed".parse::<Method>().unwrap(),
+        Method::SqDiffNormed
+    );
+    assert!("ncc".parse::<Method>().is_err());
+}
