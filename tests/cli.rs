@@ -142,7 +142,7 @@ fn colour_photograph_as_png_heatmap() {
     let png = image::open(&out).unwrap();
     assert_eq!((png.width(), png.height()), (512, 512));
     assert!(
-        stdout.contains("heatmap") && stdout.contains("float64"),
+        stdout.contains("heatmap") && stdout.contains("in float64 on cpu"),
         "{stdout}"
     );
 }

@@ -384,9 +384,22 @@ impl Job<'_> {
             a.shape(),
             b.shape(),
             <T::Real as xcorr::Real>::NAME,
-            self.engine.backend_name(),
+            backend_used::<T>(self.engine),
             format_score(score),
         ))
+    }
+}
+
+/// Where `compute::<T>` ran. The GPU computes in f32, so an auto engine that found a GPU
+/// still sends f64 work to the CPU (an explicit GPU engine refuses it instead).
+fn backend_used<T: Element>(engine: &Engine) -> String {
+    if !engine.is_cpu() && std::mem::size_of::<T::Real>() == 8 {
+        format!(
+            "{}, as the GPU computes in float32",
+            Engine::cpu().backend_name()
+        )
+    } else {
+        engine.backend_name()
     }
 }
 
