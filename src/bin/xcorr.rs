@@ -7,6 +7,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use xcorr::cli_vision::{heatmap_values, run_match, run_register, MatchArgs, RegisterArgs};
 use xcorr::io::{self, AnyArray, OutputKind};
 use xcorr::spec::{lags, Plan};
 use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Result, Shape};
@@ -38,6 +39,12 @@ enum Command {
     /// normalised: to find where a crop B sits in A, subtract B's mean first, or bright
     /// regions of A win over the true position.
     Correlate(CorrelateArgs),
+    /// Find a template in a scene (OpenCV's matchTemplate methods); prints `row col score`
+    /// per match, best first (the template's top-left corner).
+    Match(MatchArgs),
+    /// Register MOVING with REFERENCE by phase correlation; prints the shift `dy dx` that,
+    /// applied to MOVING, aligns it with REFERENCE (scikit-image's sign and order).
+    Register(RegisterArgs),
     /// List the backends this build and machine offer.
     Info,
     /// Hide a patch in a generated scene and find it again by correlation.
@@ -159,6 +166,8 @@ fn main() -> ExitCode {
         }
         Command::Demo(args) => demo(args),
         Command::Bench(args) => bench(args),
+        Command::Match(args) => match_command(args),
+        Command::Register(args) => register_command(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -169,6 +178,81 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A real 2-D input as f32, named by its file in errors.
+fn read_real_image(path: &Path) -> Result<Array<f32>> {
+    let what = format!("'{}'", path.display());
+    let x = io::read_input(path)?;
+    check_finite(&x, &what)?;
+    let x = x
+        .to_f32()
+        .map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))?;
+    if x.shape().ndim() != 2 {
+        return Err(Error::Dimensions(format!(
+            "{what} must be a 2-D image, got shape {}",
+            x.shape()
+        )));
+    }
+    Ok(x)
+}
+
+fn match_command(args: MatchArgs) -> Result<()> {
+    // Output paths are checked before any work, so a typo costs nothing.
+    if let Some(path) = &args.output {
+        if io::check_output_path(path)? != OutputKind::Npy {
+            return Err(Error::InvalidArgument(format!(
+                "-o takes a .npy path for the score map, got '{}' (use --heatmap for .png)",
+                path.display()
+            )));
+        }
+    }
+    if let Some(path) = &args.heatmap {
+        if io::check_output_path(path)? != OutputKind::Png {
+            return Err(Error::InvalidArgument(format!(
+                "--heatmap takes a .png path, got '{}'",
+                path.display()
+            )));
+        }
+    }
+    let scene = read_real_image(&args.scene)?;
+    let template = read_real_image(&args.template)?;
+    // Shapes are checked before a backend starts: a GPU probe is slow and drivers may print.
+    let (s, t) = (scene.shape(), template.shape());
+    if t.rows() > s.rows() || t.cols() > s.cols() {
+        return Err(Error::ShapeMismatch(format!(
+            "template {t} ('{}') is larger than the scene {s} ('{}')",
+            args.template.display(),
+            args.scene.display()
+        )));
+    }
+    let engine = Engine::with_backend(args.backend)?;
+    let found = run_match(&engine, &scene, &template, &args)?;
+    if let Some(path) = &args.output {
+        io::write_npy(path, &found.map)?;
+    }
+    if let Some(path) = &args.heatmap {
+        io::write_heatmap_png(path, &heatmap_values(&found.map, args.method))?;
+    }
+    print!("{}", found.text);
+    Ok(())
+}
+
+fn register_command(args: RegisterArgs) -> Result<()> {
+    let reference = read_real_image(&args.reference)?;
+    let moving = read_real_image(&args.moving)?;
+    if reference.shape() != moving.shape() {
+        return Err(Error::ShapeMismatch(format!(
+            "register needs images of one shape, got {} ('{}') and {} ('{}')",
+            reference.shape(),
+            args.reference.display(),
+            moving.shape(),
+            args.moving.display()
+        )));
+    }
+    let (text, _) = run_register(&reference, &moving, &args)?;
+    print!("{text}");
+    Ok(())
 }
 
 fn bench(args: BenchArgs) -> Result<()> {

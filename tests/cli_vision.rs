@@ -1,0 +1,143 @@
+//! `xcorr match` and `xcorr register` on a real photograph, and their bad input.
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+fn xcorr() -> Command {
+    let mut cmd = Command::cargo_bin("xcorr").unwrap();
+    cmd.env("RUST_LOG", "off");
+    cmd
+}
+
+fn coins() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/coins.png")
+}
+
+/// A crop of the photograph (rows 100..140, cols 200..250) written as .npy.
+fn write_crop(dir: &std::path::Path) -> PathBuf {
+    let img = xcorr::io::read_image(coins()).unwrap();
+    let crop = xcorr::Array::from_fn(xcorr::Shape::d2(40, 50), |r, c| img.at(100 + r, 200 + c));
+    let path = dir.join("crop.npy");
+    xcorr::io::write_npy(&path, &crop).unwrap();
+    path
+}
+
+#[test]
+fn match_finds_a_crop_of_the_photograph() {
+    let dir = tempfile::tempdir().unwrap();
+    let crop = write_crop(dir.path());
+    let map = dir.path().join("map.npy");
+    let heat = dir.path().join("map.png");
+    let out = xcorr()
+        .args([
+            "match",
+            coins().to_str().unwrap(),
+            crop.to_str().unwrap(),
+            "--backend",
+            "cpu",
+        ])
+        .args([
+            "-o",
+            map.to_str().unwrap(),
+            "--heatmap",
+            heat.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let first: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(&first[..2], &["100", "200"], "{text}");
+    assert!(map.exists() && heat.exists());
+    let json = xcorr()
+        .args([
+            "match",
+            coins().to_str().unwrap(),
+            crop.to_str().unwrap(),
+            "--json",
+            "--backend",
+            "cpu",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8(json.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("\"matches\": [{\"row\": 100, \"col\": 200"),
+        "{text}"
+    );
+}
+
+#[test]
+fn register_recovers_an_integer_shift() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = xcorr::io::read_image(coins()).unwrap();
+    let (rows, cols) = (img.shape().rows(), img.shape().cols());
+    // moving = reference rolled by (+5, −9): registering it needs (−5, +9).
+    let moving = xcorr::Array::from_fn(img.shape(), |r, c| {
+        img.at((r + rows - 5) % rows, (c + 9) % cols)
+    });
+    let path = dir.path().join("moving.npy");
+    xcorr::io::write_npy(&path, &moving).unwrap();
+    let out = xcorr()
+        .args([
+            "register",
+            coins().to_str().unwrap(),
+            path.to_str().unwrap(),
+            "--json",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("\"shift\": [-5, 9]"), "{text}");
+}
+
+#[test]
+fn bad_vision_input_exits_2_with_one_line_and_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let crop = write_crop(dir.path());
+    let map = dir.path().join("map.npy");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "match".into(),
+                crop.display().to_string(),
+                coins().display().to_string(),
+                "-o".into(),
+                map.display().to_string(),
+            ],
+            "larger than the scene",
+        ),
+        (
+            vec![
+                "register".into(),
+                coins().display().to_string(),
+                crop.display().to_string(),
+            ],
+            "one shape",
+        ),
+        (
+            vec![
+                "match".into(),
+                coins().display().to_string(),
+                crop.display().to_string(),
+                "-o".into(),
+                dir.path().join("m.png").display().to_string(),
+            ],
+            ".npy",
+        ),
+        (
+            vec![
+                "match".into(),
+                coins().display().to_string(),
+                "missing.npy".into(),
+            ],
+            "missing.npy",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = xcorr().args(&args).assert().code(2);
+        let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!map.exists(), "{args:?} left a file");
+    }
+}
