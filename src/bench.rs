@@ -6,6 +6,8 @@
 use crate::array::{Array, Shape};
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::matching::{match_template, Method, Tracker};
+use crate::registration::{register, RegisterOptions};
 use crate::spec::Mode;
 use num_complex::Complex;
 use std::time::{Duration, Instant};
@@ -103,6 +105,44 @@ pub fn build_case<'a>(workload: &str, engine: &'a Engine) -> Result<Option<Case<
             let a = random_image(Shape::d2(512, 512), 5);
             let b = random_image(Shape::d2(512, 512), 6);
             Box::new(move || engine.correlate(&a, &b, Mode::CIRCULAR_CENTRED).map(drop))
+        }
+        "W4" => {
+            let scene = random_image(Shape::d2(1024, 1024), 8);
+            let template = random_image(Shape::d2(64, 64), 9);
+            Box::new(move || {
+                match_template(engine, &scene, &template, Method::CCoeffNormed).map(drop)
+            })
+        }
+        "W5" => {
+            // 100 frames of 640×480 (rows × cols 480 × 640); the template's spectrum is
+            // prepared once, outside the timed loop.
+            let frames: Vec<Array<f32>> = (0..100)
+                .map(|i| random_image(Shape::d2(480, 640), 100 + i))
+                .collect();
+            let template = random_image(Shape::d2(48, 48), 10);
+            let tracker =
+                Tracker::new(engine, &template, Shape::d2(480, 640), Method::CCorrNormed)?;
+            Box::new(move || {
+                for frame in &frames {
+                    tracker.track(frame)?;
+                }
+                Ok(())
+            })
+        }
+        "W6" => {
+            if !engine.is_cpu() {
+                // Registration computes its spectra in f64 on the CPU whatever the engine.
+                return Ok(None);
+            }
+            let reference = random_image(Shape::d2(1024, 1024), 11);
+            let moving = Array::from_fn(reference.shape(), |r, c| {
+                reference.at((r + 1024 - 7) % 1024, (c + 12) % 1024)
+            });
+            let options = RegisterOptions {
+                upsample: 100,
+                ..Default::default()
+            };
+            Box::new(move || register(&reference, &moving, &options).map(drop))
         }
         "FFT1024" | "FFT2048" | "FFT4096" => {
             let n: usize = workload[3..].parse().expect("size in the name");
