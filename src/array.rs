@@ -225,7 +225,7 @@ impl<'a, T: Element> ArrayView<'a, T> {
         if let Some(i) = self.data.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
                 what: what.to_string(),
-                value: format!("{:?}", self.data[i]),
+                value: describe_value(self.data[i]),
                 index: self.shape.describe_index(i),
             });
         }
@@ -315,6 +315,16 @@ impl<T: Element> Array<T> {
             data,
             shape: self.shape,
         }
+    }
+}
+
+/// `NaN`, `inf`, or `NaN+0i` for complex values: readable in a one-line error.
+fn describe_value<T: Element>(v: T) -> String {
+    let c = v.to_complex();
+    if T::IS_COMPLEX {
+        format!("{}{:+}i", c.re, c.im)
+    } else {
+        format!("{}", c.re)
     }
 }
 
