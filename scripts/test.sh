@@ -5,7 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; then
+have_vulkan_driver() {
+    local f
+    for f in /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json; do
+        [ -e "$f" ] && return 0
+    done
+    return 1
+}
+
+if ! have_vulkan_driver; then
     echo "scripts/test.sh: no Vulkan driver found; installing mesa-vulkan-drivers" >&2
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
