@@ -7,7 +7,7 @@ use crate::array::{Array, Shape};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::matching::{match_template, Method, Tracker};
-use crate::registration::{register, RegisterOptions};
+use crate::registration::{register_with, RegisterOptions};
 use crate::spec::Mode;
 use num_complex::Complex;
 use std::time::{Duration, Instant};
@@ -130,10 +130,6 @@ pub fn build_case<'a>(workload: &str, engine: &'a Engine) -> Result<Option<Case<
             })
         }
         "W6" => {
-            if !engine.is_cpu() {
-                // Registration computes its spectra in f64 on the CPU whatever the engine.
-                return Ok(None);
-            }
             let reference = random_image(Shape::d2(1024, 1024), 11);
             let moving = Array::from_fn(reference.shape(), |r, c| {
                 reference.at((r + 1024 - 7) % 1024, (c + 12) % 1024)
@@ -142,7 +138,7 @@ pub fn build_case<'a>(workload: &str, engine: &'a Engine) -> Result<Option<Case<
                 upsample: 100,
                 ..Default::default()
             };
-            Box::new(move || register(&reference, &moving, &options).map(drop))
+            Box::new(move || register_with(engine, &reference, &moving, &options).map(drop))
         }
         "FFT1024" | "FFT2048" | "FFT4096" => {
             let n: usize = workload[3..].parse().expect("size in the name");

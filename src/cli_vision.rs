@@ -26,9 +26,10 @@
 use crate::array::{Array, ArrayView, Real};
 use crate::engine::{Backend, Engine};
 use crate::error::{Error, Result};
-use crate::matching::{match_template, Method, Sample};
+use crate::matching::{match_peaks, match_template, Method, Sample};
 use crate::peaks::{self, Distance, Peak, PeakOptions};
 use crate::registration::{RegisterOptions, Registrar, Registration, Window};
+
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -80,16 +81,17 @@ pub struct RegisterArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-    /// auto, cpu or gpu. Registration currently computes its spectra in f64 on the CPU
-    /// whatever the backend.
+    /// auto, cpu or gpu. The GPU computes in f32; cpu computes in f64.
     #[arg(long, default_value = "auto")]
     pub backend: Backend,
 }
 
-/// What `xcorr match` produced: the text to print, the score map (for `-o`) and the matches.
+/// What `xcorr match` produced: the text to print, the matches and — when `-o` or
+/// `--heatmap` asked for it — the score map. Without them a GPU engine reads back only the
+/// matches.
 pub struct MatchOutput<T> {
     pub text: String,
-    pub map: Array<T>,
+    pub map: Option<Array<T>>,
     pub matches: Vec<Peak>,
 }
 
@@ -116,7 +118,7 @@ pub fn run_match<'a, T: Sample>(
             (h.min(w).div_ceil(2)).max(1) as f64
         }
     };
-    let map = match_template(engine, scene, template, args.method)?;
+    let scene = scene.into();
     let options = PeakOptions {
         count: args.top,
         min_distance,
@@ -124,12 +126,23 @@ pub fn run_match<'a, T: Sample>(
         extremum: args.method.extremum(),
         subpixel: true,
     };
-    let matches = peaks::top_k(map.view(), &options);
+    let (map, matches) = if args.output.is_some() || args.heatmap.is_some() {
+        let map = match_template(engine, scene, template, args.method)?;
+        let matches = peaks::top_k(map.view(), &options);
+        (Some(map), matches)
+    } else {
+        let matches = match_peaks(engine, scene, template, args.method, &options)?;
+        (None, matches)
+    };
     let score = |p: &Peak| <T as Real>::from_f64(p.score);
     let mut text = String::new();
     if args.json {
-        let dims = map.shape().dims();
-        let shape: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+        let (s, t) = (scene.shape().dims(), template.shape().dims());
+        let shape: Vec<String> = s
+            .iter()
+            .zip(&t)
+            .map(|(s, t)| (s - t + 1).to_string())
+            .collect();
         let items: Vec<String> = matches
             .iter()
             .map(|p| {
@@ -186,6 +199,7 @@ pub fn heatmap_values<T: Sample>(map: &Array<T>, method: Method) -> Array<f32> {
 
 /// Register `moving` with `reference` as `args` say; returns the text to print and the result.
 pub fn run_register<'a, T: Sample>(
+    engine: &Engine,
     reference: impl Into<ArrayView<'a, T>>,
     moving: impl Into<ArrayView<'a, T>>,
     args: &RegisterArgs,
@@ -195,7 +209,7 @@ pub fn run_register<'a, T: Sample>(
         window: args.window,
         ..Default::default()
     };
-    let found = Registrar::new(reference, &options)?.register(moving)?;
+    let found = Registrar::with_engine(engine, reference, &options)?.register(moving)?;
     let (dy, dx) = found.shift;
     let text = if args.json {
         format!(
@@ -288,13 +302,19 @@ mod tests {
         let template = Array::from_fn(Shape::d2(4, 4), |r, c| scene.at(5 + r, 9 + c));
         let engine = Engine::cpu();
         let out = run_match(&engine, &scene, &template, &match_args(&["--top", "2"])).unwrap();
-        assert_eq!(out.map.shape(), Shape::d2(17, 17));
+        assert!(out.map.is_none(), "no -o or --heatmap: only the matches");
         let first = out.text.lines().next().unwrap();
         assert!(first.starts_with("5 9 "), "{first}");
         assert_eq!(out.text.lines().count(), 2);
-        let out = run_match(&engine, &scene, &template, &match_args(&["--json"])).unwrap();
+        let out = run_match(
+            &engine,
+            &scene,
+            &template,
+            &match_args(&["--json", "-o", "m.npy"]),
+        )
+        .unwrap();
         assert!(out.text.starts_with("{\"method\": \"ccoeff-normed\", \"shape\": [17, 17], \"matches\": [{\"row\": 5, \"col\": 9, \"score\": "), "{}", out.text);
-        let heat = heatmap_values(&out.map, Method::CCoeffNormed);
+        let heat = heatmap_values(out.map.as_ref().unwrap(), Method::CCoeffNormed);
         assert_eq!(heat.at(5, 9), 1.0);
     }
 
@@ -307,10 +327,10 @@ mod tests {
         else {
             unreachable!()
         };
-        let (text, _) = run_register(&a, &b, &args).unwrap();
+        let (text, _) = run_register(&Engine::cpu(), &a, &b, &args).unwrap();
         assert_eq!(text, "-2.00 3.00\n");
         args.json = true;
-        let (text, _) = run_register(&a, &b, &args).unwrap();
+        let (text, _) = run_register(&Engine::cpu(), &a, &b, &args).unwrap();
         assert!(
             text.starts_with("{\"shift\": [-2, 3], \"error\": "),
             "{text}"

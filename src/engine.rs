@@ -227,6 +227,16 @@ impl Engine {
         }
     }
 
+    /// The GPU context work on `T` runs on, `None` for the CPU (the same rule as every
+    /// correlation: f64 goes to the CPU on an auto engine and is refused by a GPU engine).
+    #[cfg(feature = "gpu")]
+    pub(crate) fn device_for<T: Element>(&self) -> Result<Option<&GpuContext>> {
+        Ok(match self.route::<T>()? {
+            Route::Cpu => None,
+            Route::Gpu(ctx) => Some(ctx),
+        })
+    }
+
     /// Cross-correlate: `out[k] = Σ_n a[n + k] · conj(b[n])` (see [`crate::spec`]).
     pub fn correlate<'a, T: Element>(
         &self,

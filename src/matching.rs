@@ -79,11 +79,17 @@
 use crate::array::{Array, ArrayView, Element, Real, Shape};
 use crate::engine::{Engine, Prepared};
 use crate::error::{Error, Result};
-use crate::peaks::{self, Extremum, Peak};
+use crate::peaks::{self, Extremum, Peak, PeakOptions};
 use crate::spec::{next_smooth, Mode, Op};
 use crate::window_sums::{SummedArea, WindowSums};
 use std::fmt;
 use std::str::FromStr;
+#[cfg(feature = "gpu")]
+use {
+    crate::gpu::{FrameConstants, GpuContext, MatchPlan, SearchShape, TemplateConstants},
+    num_complex::Complex,
+    std::sync::Mutex,
+};
 
 /// A real element type the matcher works in: `f32` or `f64`.
 pub trait Sample: Element<Real = Self> + Real {}
@@ -174,6 +180,9 @@ impl FromStr for Method {
 }
 
 /// One scene, one template: the `(H − h + 1, W − w + 1)` map of `method`'s scores.
+///
+/// On a GPU engine (f32 data) the whole map is computed on the device (numerator, window
+/// sums, scores) and read back once; see [`match_peaks`] to read back only the peaks.
 pub fn match_template<'a, T: Sample>(
     engine: &Engine,
     scene: impl Into<ArrayView<'a, T>>,
@@ -184,18 +193,76 @@ pub fn match_template<'a, T: Sample>(
     let tpl = TemplateStats::new(template)?;
     let stats = SceneStats::new(scene)?;
     check_fits(scene.shape(), template.shape())?;
+    let out = out_shape(scene.shape(), template.shape());
+    #[cfg(feature = "gpu")]
+    if let Some(ctx) = engine.device_for::<T>()? {
+        let mut plan = device_plan(ctx, scene.shape(), &tpl, method)?;
+        return device_map(&mut plan, scene, &stats, &tpl, method, out);
+    }
     let centred = stats.centred(scene);
     let numerator = engine.correlate(&centred, &tpl.centred, Mode::Valid)?;
-    let sums = stats.table.windows(tpl.shape[0], tpl.shape[1]);
+    let sums = stats.table(scene).windows(tpl.shape[0], tpl.shape[1]);
     combine(
         method,
         |i| real_to(numerator.data()[i]),
         &sums,
         &stats,
         &tpl,
-        out_shape(scene.shape(), template.shape()),
+        out,
     )
 }
+
+/// The best matches of `template` in `scene`: `options.count` peaks at least
+/// `options.min_distance` apart (greedy non-maximum suppression, as [`peaks::top_k`]), best
+/// first, refined to subpixel precision when `options.subpixel`. `options.extremum` is
+/// ignored: the method decides which end is best.
+///
+/// On a GPU engine (f32 data) the peak search runs on the device as well and only the peaks
+/// come back, for up to [`MAX_DEVICE_PEAKS`] peaks (one reduction per peak; more are found on
+/// the host from the read-back map). The results are those of [`match_template`] followed
+/// by [`peaks::top_k`], up to the rounding differences between the backends' maps.
+///
+/// ```
+/// use xcorr::matching::{match_peaks, Method};
+/// use xcorr::peaks::PeakOptions;
+/// use xcorr::{Array, Engine, Shape};
+/// let texture = |r: usize, c: usize| ((r * 97 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
+/// let scene = Array::from_fn(Shape::d2(24, 24), |r, c| texture(r, c) as f32 / 1024.0);
+/// let template = Array::from_fn(Shape::d2(5, 5), |r, c| scene.at(12 + r, 3 + c));
+/// let options = PeakOptions { count: 2, min_distance: 3.0, ..PeakOptions::default() };
+/// let found = match_peaks(&Engine::cpu(), &scene, &template, Method::SqDiff, &options).unwrap();
+/// assert_eq!((found[0].row, found[0].col), (12, 3));
+/// assert_eq!(found.len(), 2);
+/// ```
+pub fn match_peaks<'a, T: Sample>(
+    engine: &Engine,
+    scene: impl Into<ArrayView<'a, T>>,
+    template: impl Into<ArrayView<'a, T>>,
+    method: Method,
+    options: &PeakOptions,
+) -> Result<Vec<Peak>> {
+    let (scene, template) = (scene.into(), template.into());
+    let options = PeakOptions {
+        extremum: method.extremum(),
+        ..*options
+    };
+    #[cfg(feature = "gpu")]
+    if options.count <= MAX_DEVICE_PEAKS {
+        if let Some(ctx) = engine.device_for::<T>()? {
+            let tpl = TemplateStats::new(template)?;
+            let stats = SceneStats::new(scene)?;
+            check_fits(scene.shape(), template.shape())?;
+            let mut plan = device_plan(ctx, scene.shape(), &tpl, method)?;
+            return device_peaks(&mut plan, scene, &stats, &tpl, method, &options);
+        }
+    }
+    let map = match_template(engine, scene, template, method)?;
+    Ok(peaks::top_k(map.view(), &options))
+}
+
+/// The most peaks [`match_peaks`] and [`Tracker::track`] search for on the device; each costs
+/// one pass over the map.
+pub const MAX_DEVICE_PEAKS: usize = 64;
 
 /// One scene, many templates: keeps the scene's spectrum and its summed-area tables.
 ///
@@ -204,7 +271,9 @@ pub fn match_template<'a, T: Sample>(
 /// (2,3,5,7-smooth), and each zero-padded template is the first. For real data
 /// `corr(T, I)[−k] = corr(I, T)[k]`, and `L ≥ H, W` keeps the lags of the valid window free of
 /// wrap-around, so the valid map is read from the circular result at `(−k) mod L`. This runs
-/// on any backend the engine has, and one padded size serves every template size.
+/// on any backend the engine has, and one padded size serves every template size. On a GPU
+/// engine the numerators come from the device and the scores are combined on the host (the
+/// window sums come from the scene's summed-area tables, built once).
 ///
 /// ```
 /// use xcorr::matching::{Method, Scene};
@@ -222,6 +291,7 @@ pub struct Scene<T: Sample> {
     shape: Shape,
     padded: [usize; 2],
     stats: SceneStats,
+    table: SummedArea,
     prepared: Prepared<T>,
 }
 
@@ -243,6 +313,7 @@ impl<T: Sample> Scene<T> {
         Ok(Scene {
             shape: scene.shape(),
             padded,
+            table: stats.table(scene),
             stats,
             prepared,
         })
@@ -271,7 +342,7 @@ impl<T: Sample> Scene<T> {
             let (r, c) = (i / out_cols, i % out_cols);
             real_to(data[((lr - r) % lr) * lc + (lc - c) % lc])
         };
-        let sums = self.stats.table.windows(tpl.shape[0], tpl.shape[1]);
+        let sums = self.table.windows(tpl.shape[0], tpl.shape[1]);
         combine(method, numerator, &sums, &self.stats, &tpl, out)
     }
 
@@ -284,7 +355,8 @@ impl<T: Sample> Scene<T> {
 
 /// One template, many frames of one shape: keeps the template's spectrum (through
 /// [`Engine::prepare`]); each frame costs one forward and one inverse transform plus O(H·W)
-/// window sums.
+/// window sums. On a GPU engine (f32 data) everything per frame runs on the device and
+/// [`track`](Self::track) reads back only the best match.
 ///
 /// ```
 /// use xcorr::matching::{Method, Tracker};
@@ -306,7 +378,13 @@ pub struct Tracker<T: Sample> {
     method: Method,
     frame_shape: Shape,
     template: TemplateStats<T>,
-    prepared: Prepared<T>,
+    backend: TrackerBackend<T>,
+}
+
+enum TrackerBackend<T: Sample> {
+    Host(Prepared<T>),
+    #[cfg(feature = "gpu")]
+    Device(Mutex<MatchPlan>),
 }
 
 impl<T: Sample> Tracker<T> {
@@ -323,6 +401,16 @@ impl<T: Sample> Tracker<T> {
             return Err(dims_error(frame_shape, template.shape()));
         }
         check_fits(frame_shape, template.shape())?;
+        #[cfg(feature = "gpu")]
+        if let Some(ctx) = engine.device_for::<T>()? {
+            let plan = device_plan(ctx, frame_shape, &tpl, method)?;
+            return Ok(Tracker {
+                method,
+                frame_shape,
+                template: tpl,
+                backend: TrackerBackend::Device(Mutex::new(plan)),
+            });
+        }
         let [fr, fc] = frame_shape.axes();
         let prepared =
             engine.prepare(Op::Correlate, Mode::Valid, Shape::d2(fr, fc), &tpl.centred)?;
@@ -330,7 +418,7 @@ impl<T: Sample> Tracker<T> {
             method,
             frame_shape,
             template: tpl,
-            prepared,
+            backend: TrackerBackend::Host(prepared),
         })
     }
 
@@ -338,9 +426,7 @@ impl<T: Sample> Tracker<T> {
         self.method
     }
 
-    /// The map of scores for one frame.
-    pub fn match_frame<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Array<T>> {
-        let frame = frame.into();
+    fn check_frame(&self, frame: ArrayView<'_, T>) -> Result<SceneStats> {
         if frame.shape() != self.frame_shape {
             return Err(Error::ShapeMismatch(format!(
                 "frame has shape {}, but the tracker was prepared for {}",
@@ -348,26 +434,70 @@ impl<T: Sample> Tracker<T> {
                 self.frame_shape
             )));
         }
-        let stats = SceneStats::new(frame)?;
-        let centred = stats.centred(frame);
-        let numerator = self.prepared.run(&centred)?;
-        let sums = stats
-            .table
-            .windows(self.template.shape[0], self.template.shape[1]);
-        combine(
-            self.method,
-            |i| real_to(numerator.data()[i]),
-            &sums,
-            &stats,
-            &self.template,
-            out_shape(self.frame_shape, self.template.original_shape),
-        )
+        SceneStats::new(frame)
+    }
+
+    /// The map of scores for one frame.
+    pub fn match_frame<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Array<T>> {
+        let frame = frame.into();
+        let stats = self.check_frame(frame)?;
+        let out = out_shape(self.frame_shape, self.template.original_shape);
+        match &self.backend {
+            TrackerBackend::Host(prepared) => {
+                let numerator = prepared.run(&stats.centred(frame))?;
+                let sums = stats
+                    .table(frame)
+                    .windows(self.template.shape[0], self.template.shape[1]);
+                combine(
+                    self.method,
+                    |i| real_to(numerator.data()[i]),
+                    &sums,
+                    &stats,
+                    &self.template,
+                    out,
+                )
+            }
+            #[cfg(feature = "gpu")]
+            TrackerBackend::Device(plan) => device_map(
+                &mut *lock(plan)?,
+                frame,
+                &stats,
+                &self.template,
+                self.method,
+                out,
+            ),
+        }
     }
 
     /// The best match in one frame, with its parabola-refined subpixel offset.
     pub fn track<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Peak> {
-        let map = self.match_frame(frame)?;
-        best_refined(&map, self.method)
+        let frame = frame.into();
+        match &self.backend {
+            TrackerBackend::Host(_) => {
+                let map = self.match_frame(frame)?;
+                best_refined(&map, self.method)
+            }
+            #[cfg(feature = "gpu")]
+            TrackerBackend::Device(plan) => {
+                let stats = self.check_frame(frame)?;
+                let options = PeakOptions {
+                    extremum: self.method.extremum(),
+                    ..PeakOptions::default()
+                };
+                let found = device_peaks(
+                    &mut *lock(plan)?,
+                    frame,
+                    &stats,
+                    &self.template,
+                    self.method,
+                    &options,
+                )?;
+                found
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::InvalidArgument("empty match map".into()))
+            }
+        }
     }
 }
 
@@ -424,13 +554,12 @@ impl<T: Sample> TemplateStats<T> {
     }
 }
 
-/// A scene (or frame) as the matcher needs it: its mean, its scale and summed-area tables of
-/// the centred values.
+/// A scene (or frame) as the matcher needs it: its mean (the centring offset) and its scale.
 struct SceneStats {
     mean: f64,
     /// The largest |I|.
     scale: f64,
-    table: SummedArea,
+    shape: [usize; 2],
 }
 
 impl SceneStats {
@@ -442,8 +571,13 @@ impl SceneStats {
         Ok(SceneStats {
             mean,
             scale,
-            table: SummedArea::new(scene, mean),
+            shape: scene.shape().axes(),
         })
+    }
+
+    /// Summed-area tables of the centred scene, in f64.
+    fn table<T: Sample>(&self, scene: ArrayView<'_, T>) -> SummedArea {
+        SummedArea::new(scene, self.mean)
     }
 
     /// `I − c` as a 2-D array in the element type.
@@ -460,9 +594,26 @@ impl SceneStats {
     /// The rounding noise of a window energy read from the tables: a generous bound on the
     /// error of four-corner differences of prefix sums over the whole image.
     fn table_noise(&self) -> f64 {
-        let [h, w] = self.table.image_shape();
+        let [h, w] = self.shape;
         64.0 * f64::EPSILON * (h * w) as f64 * self.scale * self.scale
     }
+}
+
+/// "Values vary by less than 100 ε of their magnitude" (module docs), ε of `T`.
+fn flat_tolerance<T: Sample>() -> f64 {
+    100.0 * real_to(<T as num_traits::Float>::epsilon())
+}
+
+/// `(flat, zero)`: whether the template's centred energy, or its energy, is degenerate.
+fn template_degenerate<T: Sample>(tpl: &TemplateStats<T>) -> (bool, bool) {
+    let floor = tpl.n * (flat_tolerance::<T>() * tpl.scale).powi(2);
+    let energy = tpl.energy_centred + tpl.n * tpl.mean * tpl.mean;
+    (tpl.energy_centred <= floor, energy <= floor)
+}
+
+/// The energy at or below which a window counts as degenerate.
+fn window_floor<T: Sample>(n: f64, scene: &SceneStats) -> f64 {
+    n * (flat_tolerance::<T>() * scene.scale).powi(2) + scene.table_noise()
 }
 
 fn dims_error(scene: Shape, template: Shape) -> Error {
@@ -522,10 +673,8 @@ fn combine<T: Sample>(
     let c = scene.mean;
     let d = c - tpl.mean;
     let energy = tpl.energy_centred + n * tpl.mean * tpl.mean; // Σ T²
-    let tol = 100.0 * real_to(<T as num_traits::Float>::epsilon());
-    let tpl_floor = n * (tol * tpl.scale).powi(2);
-    let win_floor = n * (tol * scene.scale).powi(2) + scene.table_noise();
-    let (tpl_flat, tpl_zero) = (tpl.energy_centred <= tpl_floor, energy <= tpl_floor);
+    let win_floor = window_floor::<T>(n, scene);
+    let (tpl_flat, tpl_zero) = template_degenerate(tpl);
 
     let mut out = Vec::with_capacity(shape.len());
     for i in 0..shape.len() {
@@ -589,4 +738,123 @@ fn normalised(num: f64, den2: f64, tpl_degenerate: bool, win_degenerate: bool) -
         (true, false) | (false, true) => 0.0,
         (false, false) => (num / den2.sqrt()).clamp(-1.0, 1.0),
     }
+}
+
+#[cfg(feature = "gpu")]
+fn lock(plan: &Mutex<MatchPlan>) -> Result<std::sync::MutexGuard<'_, MatchPlan>> {
+    plan.lock()
+        .map_err(|_| Error::Gpu("a matching plan's lock was poisoned".into()))
+}
+
+/// The device plan for one template against frames of `frame_shape`.
+#[cfg(feature = "gpu")]
+fn device_plan<T: Sample>(
+    ctx: &GpuContext,
+    frame_shape: Shape,
+    tpl: &TemplateStats<T>,
+    method: Method,
+) -> Result<MatchPlan> {
+    let centred: Vec<Complex<f32>> = tpl
+        .centred
+        .data()
+        .iter()
+        .map(|v| Complex::new(real_to(*v) as f32, 0.0))
+        .collect();
+    let (flat, zero) = template_degenerate(tpl);
+    let constants = TemplateConstants {
+        method: Method::ALL
+            .iter()
+            .position(|m| *m == method)
+            .expect("listed") as u32,
+        n: tpl.n,
+        mean: tpl.mean,
+        energy_centred: tpl.energy_centred,
+        energy: tpl.energy_centred + tpl.n * tpl.mean * tpl.mean,
+        flat,
+        zero,
+    };
+    MatchPlan::new(ctx, frame_shape.axes(), tpl.shape, &centred, constants)
+}
+
+/// The frame centred on its mean, as the device takes it, and the per-frame constants.
+#[cfg(feature = "gpu")]
+fn device_frame<T: Sample>(
+    frame: ArrayView<'_, T>,
+    stats: &SceneStats,
+    tpl: &TemplateStats<T>,
+) -> (Vec<Complex<f32>>, FrameConstants) {
+    let centred = frame
+        .data()
+        .iter()
+        .map(|v| Complex::new((real_to(*v) - stats.mean) as f32, 0.0))
+        .collect();
+    let constants = FrameConstants {
+        mean: stats.mean,
+        win_floor: window_floor::<T>(tpl.n, stats),
+    };
+    (centred, constants)
+}
+
+#[cfg(feature = "gpu")]
+fn non_finite_map(method: Method, value: f64, index: usize) -> Error {
+    Error::NonFinite {
+        what: format!("the {method} map (the inputs' values are too large)"),
+        value: value.to_string(),
+        index: format!("{index}"),
+    }
+}
+
+#[cfg(feature = "gpu")]
+fn device_map<T: Sample>(
+    plan: &mut MatchPlan,
+    frame: ArrayView<'_, T>,
+    stats: &SceneStats,
+    tpl: &TemplateStats<T>,
+    method: Method,
+    out: Shape,
+) -> Result<Array<T>> {
+    let (centred, constants) = device_frame(frame, stats, tpl);
+    let scores = plan.map(&centred, constants)?;
+    if let Some(i) = scores.iter().position(|v| !v.is_finite()) {
+        return Err(non_finite_map(method, scores[i] as f64, i));
+    }
+    Array::new(
+        scores
+            .into_iter()
+            .map(|v| real_from::<T>(v as f64))
+            .collect(),
+        out,
+    )
+}
+
+#[cfg(feature = "gpu")]
+fn device_peaks<T: Sample>(
+    plan: &mut MatchPlan,
+    frame: ArrayView<'_, T>,
+    stats: &SceneStats,
+    tpl: &TemplateStats<T>,
+    method: Method,
+    options: &PeakOptions,
+) -> Result<Vec<Peak>> {
+    let (centred, constants) = device_frame(frame, stats, tpl);
+    let [rows, cols] = plan.out_shape();
+    let extremum = method.extremum();
+    let sign = if extremum == Extremum::Max { 1.0 } else { -1.0 };
+    let search = SearchShape::new(options, [rows, cols]);
+    let records = plan.peaks(&centred, constants, search, sign)?;
+    records
+        .iter()
+        .map(|r| {
+            let peak = r.to_peak([rows, cols], extremum, options.subpixel);
+            if peak.score.is_finite() {
+                Ok(peak)
+            } else {
+                Err(non_finite_map(
+                    method,
+                    peak.score,
+                    peak.row * cols + peak.col,
+                ))
+            }
+        })
+        .collect()
 }

@@ -60,6 +60,18 @@ impl Distance {
             Distance::Euclidean => dr.hypot(dc),
         }
     }
+
+    /// Whether `a` and `b` are closer than `d`. The Euclidean test compares the integer
+    /// `Δrow² + Δcol²` with `d²`, so that the GPU's peak search (which gets the same
+    /// comparison as integers) draws exactly the same disc.
+    pub fn within(&self, a: (usize, usize), b: (usize, usize), d: f64) -> bool {
+        let dr = a.0.abs_diff(b.0) as f64;
+        let dc = a.1.abs_diff(b.1) as f64;
+        match self {
+            Distance::Chebyshev => dr.max(dc) < d,
+            Distance::Euclidean => dr * dr + dc * dc < d * d,
+        }
+    }
 }
 
 /// A peak: integer position, its score and, when refined, a subpixel offset.
@@ -188,9 +200,11 @@ pub fn top_k<T: Element>(map: ArrayView<'_, T>, options: &PeakOptions) -> Vec<Pe
             break;
         };
         let at = (index / cols, index % cols);
-        let suppressed = kept
-            .iter()
-            .any(|p| options.distance.between(at, (p.row, p.col)) < options.min_distance);
+        let suppressed = kept.iter().any(|p| {
+            options
+                .distance
+                .within(at, (p.row, p.col), options.min_distance)
+        });
         if suppressed {
             continue;
         }
@@ -221,28 +235,31 @@ pub fn refine_parabola<T: Element>(
     let [rows, cols] = map.shape().axes();
     let at = |r: usize, c: usize| score(map.at(r, c));
     let centre = at(row, col);
-    let vertex = |minus: f64, plus: f64| {
-        let curvature = minus - 2.0 * centre + plus;
-        let peaked = match extremum {
-            Extremum::Max => curvature < 0.0,
-            Extremum::Min => curvature > 0.0,
-        };
-        if !(minus.is_finite() && plus.is_finite() && peaked) {
-            return 0.0;
-        }
-        ((minus - plus) / (2.0 * curvature)).clamp(-0.5, 0.5)
-    };
     let dr = if row > 0 && row + 1 < rows {
-        vertex(at(row - 1, col), at(row + 1, col))
+        parabola_vertex(at(row - 1, col), centre, at(row + 1, col), extremum)
     } else {
         0.0
     };
     let dc = if col > 0 && col + 1 < cols {
-        vertex(at(row, col - 1), at(row, col + 1))
+        parabola_vertex(at(row, col - 1), centre, at(row, col + 1), extremum)
     } else {
         0.0
     };
     (dr, dc)
+}
+
+/// One axis of [`refine_parabola`]: the vertex offset of the parabola through
+/// `(−1, minus), (0, centre), (1, plus)`, or 0 where that is not a peak.
+pub(crate) fn parabola_vertex(minus: f64, centre: f64, plus: f64, extremum: Extremum) -> f64 {
+    let curvature = minus - 2.0 * centre + plus;
+    let peaked = match extremum {
+        Extremum::Max => curvature < 0.0,
+        Extremum::Min => curvature > 0.0,
+    };
+    if !(minus.is_finite() && plus.is_finite() && peaked) {
+        return 0.0;
+    }
+    ((minus - plus) / (2.0 * curvature)).clamp(-0.5, 0.5)
 }
 
 #[cfg(test)]

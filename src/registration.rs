@@ -30,9 +30,13 @@
 //! Constant images carry no shift information and are refused (scikit-image returns an
 //! arbitrary shift and a NaN or infinite error for them).
 //!
-//! The transforms run in f64 with rustfft on the CPU, whatever the engine: the
-//! [`crate::Engine`] has no phase-normalised correlation yet. [`Registrar`] keeps the
-//! reference's spectrum and the FFT plans for many moving images.
+//! [`register`] and [`Registrar::new`] run in f64 with rustfft on the CPU.
+//! [`register_with`] and [`Registrar::with_engine`] follow the [`crate::Engine`]: on a GPU
+//! engine (f32 or complex f32 data) the transforms, the cross-power spectrum, the integer
+//! peak search and the upsampled DFT's matrix products run on the device in f32, and only
+//! the peak and the small upsampled grid come back; f64 data stays on the CPU (or is refused
+//! by an explicit GPU engine), as for every correlation. [`Registrar`] keeps the reference's
+//! spectrum (and the FFT plans, or the device plan) for many moving images.
 //!
 //! ```
 //! use xcorr::registration::{register, RegisterOptions};
@@ -46,6 +50,7 @@
 //! ```
 
 use crate::array::{ArrayView, Element, Real, Shape};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use num_complex::Complex;
 use rayon::prelude::*;
@@ -54,6 +59,8 @@ use std::f64::consts::PI;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+#[cfg(feature = "gpu")]
+use {crate::gpu::PhasePlan, num_complex::Complex as C, std::sync::Mutex};
 
 type C64 = Complex<f64>;
 
@@ -135,7 +142,7 @@ pub struct Registration {
     pub phase_difference: f64,
 }
 
-/// Register `moving` with `reference` (same shape). See the module docs.
+/// Register `moving` with `reference` (same shape) on the CPU, in f64. See the module docs.
 pub fn register<'a, T: Element>(
     reference: impl Into<ArrayView<'a, T>>,
     moving: impl Into<ArrayView<'a, T>>,
@@ -144,19 +151,57 @@ pub fn register<'a, T: Element>(
     Registrar::new(reference, options)?.register(moving)
 }
 
+/// [`register`] on the engine's backend (see the module docs).
+///
+/// ```
+/// use xcorr::registration::{register_with, RegisterOptions};
+/// use xcorr::{Array, Engine, Shape};
+/// let reference = Array::from_fn(Shape::d2(32, 32), |r, c| ((r * 7 + c * c) % 13) as f32);
+/// let moving = Array::from_fn(Shape::d2(32, 32), |r, c| reference.at((r + 30) % 32, (c + 3) % 32));
+/// let options = RegisterOptions { upsample: 10, ..Default::default() };
+/// let found = register_with(&Engine::new(), &reference, &moving, &options).unwrap();
+/// assert_eq!(found.shift, (-2.0, 3.0));
+/// ```
+pub fn register_with<'a, T: Element>(
+    engine: &Engine,
+    reference: impl Into<ArrayView<'a, T>>,
+    moving: impl Into<ArrayView<'a, T>>,
+    options: &RegisterOptions,
+) -> Result<Registration> {
+    Registrar::with_engine(engine, reference, options)?.register(moving)
+}
+
 /// A reference image prepared once (its spectrum and the FFT plans kept) to register many
 /// moving images against.
 pub struct Registrar {
     shape: Shape,
     options: RegisterOptions,
-    transforms: Transforms,
-    reference: Vec<C64>,
+    backend: RegistrarBackend,
     /// `Σ |F(reference)|²`.
     energy: f64,
 }
 
+enum RegistrarBackend {
+    Host {
+        transforms: Transforms,
+        reference: Vec<C64>,
+    },
+    #[cfg(feature = "gpu")]
+    Device(Mutex<PhasePlan>),
+}
+
 impl Registrar {
+    /// On the CPU, in f64.
     pub fn new<'a, T: Element>(
+        reference: impl Into<ArrayView<'a, T>>,
+        options: &RegisterOptions,
+    ) -> Result<Self> {
+        Registrar::with_engine(&Engine::cpu(), reference, options)
+    }
+
+    /// On the engine's backend (see the module docs).
+    pub fn with_engine<'a, T: Element>(
+        engine: &Engine,
         reference: impl Into<ArrayView<'a, T>>,
         options: &RegisterOptions,
     ) -> Result<Self> {
@@ -167,14 +212,36 @@ impl Registrar {
             ));
         }
         let image = prepare_image(reference, "reference", options.window)?;
-        let transforms = Transforms::new(reference.shape().axes());
+        let shape = reference.shape();
+        #[cfg(feature = "gpu")]
+        if let Some(ctx) = engine.device_for::<T>()? {
+            let region = if options.upsample > 1 {
+                upsampled_region(options.upsample as f64)
+            } else {
+                0
+            };
+            let phase = options.normalization == Normalization::Phase;
+            let mut plan = PhasePlan::new(ctx, shape.axes(), region, phase)?;
+            plan.set_reference(&to_c32(&image))?;
+            return Ok(Registrar {
+                shape,
+                options: *options,
+                backend: RegistrarBackend::Device(Mutex::new(plan)),
+                energy: parseval_energy(&image),
+            });
+        }
+        #[cfg(not(feature = "gpu"))]
+        let _ = engine;
+        let transforms = Transforms::new(shape.axes());
         let spectrum = transforms.forward(image);
         let energy = spectrum.iter().map(|v| v.norm_sqr()).sum();
         Ok(Registrar {
-            shape: reference.shape(),
+            shape,
             options: *options,
-            transforms,
-            reference: spectrum,
+            backend: RegistrarBackend::Host {
+                transforms,
+                reference: spectrum,
+            },
             energy,
         })
     }
@@ -193,25 +260,11 @@ impl Registrar {
             )));
         }
         let image = prepare_image(moving, "moving image", self.options.window)?;
-        let moving = self.transforms.forward(image);
-        let energy_moving: f64 = moving.iter().map(|v| v.norm_sqr()).sum();
-        let floor = 100.0 * f64::EPSILON;
-        let mut product: Vec<C64> = self
-            .reference
-            .iter()
-            .zip(&moving)
-            .map(|(a, b)| a * b.conj())
-            .collect();
-        if self.options.normalization == Normalization::Phase {
-            for v in product.iter_mut() {
-                *v /= v.norm().max(floor);
-            }
-        }
-
         let [rows, cols] = self.shape.axes();
         let n = (rows * cols) as f64;
-        let surface = self.transforms.inverse(product.clone());
-        let (index, _) = first_max_abs(&surface);
+        let u = self.options.upsample as f64;
+        let region = upsampled_region(u);
+        let centre = (region / 2) as f64;
         let wrap = |i: usize, len: usize| {
             if i > len / 2 {
                 i as f64 - len as f64
@@ -219,20 +272,65 @@ impl Registrar {
                 i as f64
             }
         };
-        let mut shift = [wrap(index / cols, rows), wrap(index % cols, cols)];
-
+        let integer_shift = |index: usize| [wrap(index / cols, rows), wrap(index % cols, cols)];
+        // The correlation at the peak (`cc`), the energies' product it is compared with, the
+        // moving image's energy and the shift.
+        let (cc, energy_moving, mut shift) = match &self.backend {
+            RegistrarBackend::Host {
+                transforms,
+                reference,
+            } => {
+                let moving = transforms.forward(image);
+                let energy_moving: f64 = moving.iter().map(|v| v.norm_sqr()).sum();
+                let mut product: Vec<C64> = reference
+                    .iter()
+                    .zip(&moving)
+                    .map(|(a, b)| a * b.conj())
+                    .collect();
+                if self.options.normalization == Normalization::Phase {
+                    let floor = 100.0 * f64::EPSILON;
+                    for v in product.iter_mut() {
+                        *v /= v.norm().max(floor);
+                    }
+                }
+                let surface = transforms.inverse(product.clone());
+                let (index, _) = first_max_abs(&surface);
+                let mut shift = integer_shift(index);
+                let cc = if self.options.upsample == 1 {
+                    surface[index]
+                } else {
+                    let grid = upsampled_dft(&product, [rows, cols], region, u, shift, centre);
+                    refine(&grid, region, centre, u, &mut shift)
+                };
+                (cc, energy_moving, shift)
+            }
+            #[cfg(feature = "gpu")]
+            RegistrarBackend::Device(plan) => {
+                let mut plan = plan
+                    .lock()
+                    .map_err(|_| Error::Gpu("a registration plan's lock was poisoned".into()))?;
+                let peak = plan.integer_peak(&to_c32(&image))?;
+                let index = peak.index as usize;
+                let mut shift = integer_shift(index);
+                let cc = if self.options.upsample == 1 {
+                    to_c64(plan.value_at(index)?)
+                } else {
+                    let mut kernels = dft_kernel(cols, region, shift[1], centre, u);
+                    kernels.extend(dft_kernel(rows, region, shift[0], centre, u));
+                    let kernels: Vec<C<f32>> = to_c32(&kernels);
+                    let grid: Vec<C64> =
+                        plan.upsampled(&kernels)?.into_iter().map(to_c64).collect();
+                    refine(&grid, region, centre, u, &mut shift)
+                };
+                (cc, parseval_energy(&image), shift)
+            }
+        };
+        // ifft2 divides by N where the upsampled DFT does not; scikit-image divides the
+        // energies to match.
         let (cc, amp) = if self.options.upsample == 1 {
-            // ifft2 already divides by N; scikit-image divides the energies to match.
-            (surface[index] / n, self.energy * energy_moving / (n * n))
+            (cc / n, self.energy * energy_moving / (n * n))
         } else {
-            let u = self.options.upsample as f64;
-            let region = (1.5 * u).ceil() as usize;
-            let centre = (region / 2) as f64;
-            let grid = upsampled_dft(&product, [rows, cols], region, u, shift, centre);
-            let (best, value) = first_max_abs(&grid);
-            shift[0] += ((best / region) as f64 - centre) / u;
-            shift[1] += ((best % region) as f64 - centre) / u;
-            (value, self.energy * energy_moving)
+            (cc, self.energy * energy_moving)
         };
         let peak = if self.options.upsample == 1 {
             cc.norm()
@@ -256,6 +354,36 @@ impl Registrar {
             phase_difference: cc.im.atan2(cc.re),
         })
     }
+}
+
+/// The side of the upsampled grid: `⌈1.5·u⌉`.
+fn upsampled_region(u: f64) -> usize {
+    (1.5 * u).ceil() as usize
+}
+
+/// The first maximum of the upsampled grid moves the shift by `(index − centre)/u`; returns
+/// the grid's value there.
+fn refine(grid: &[C64], region: usize, centre: f64, u: f64, shift: &mut [f64; 2]) -> C64 {
+    let (best, value) = first_max_abs(grid);
+    shift[0] += ((best / region) as f64 - centre) / u;
+    shift[1] += ((best % region) as f64 - centre) / u;
+    value
+}
+
+/// `Σ |F(x)|² = N · Σ |x|²` (Parseval), without the transform.
+#[cfg(feature = "gpu")]
+fn parseval_energy(image: &[C64]) -> f64 {
+    image.len() as f64 * image.iter().map(|v| v.norm_sqr()).sum::<f64>()
+}
+
+#[cfg(feature = "gpu")]
+fn to_c32(x: &[C64]) -> Vec<C<f32>> {
+    x.iter().map(|v| C::new(v.re as f32, v.im as f32)).collect()
+}
+
+#[cfg(feature = "gpu")]
+fn to_c64(v: C<f32>) -> C64 {
+    C64::new(v.re as f64, v.im as f64)
 }
 
 /// Validate an image and turn it into f64 complex values, windowed as asked.
@@ -333,44 +461,99 @@ fn upsampled_dft(
     shift: [f64; 2],
     centre: f64,
 ) -> Vec<C64> {
-    let kernel = |len: usize, axis_shift: f64| -> Vec<C64> {
-        // kernel[g * len + k] for grid index g, frequency index k.
-        let mut out = Vec::with_capacity(region * len);
-        for g in 0..region {
-            let position = axis_shift + (g as f64 - centre) / u;
-            for k in 0..len {
-                let angle = 2.0 * PI * signed_frequency(k, len) * position / len as f64;
-                out.push(C64::new(angle.cos(), angle.sin()));
-            }
+    let col_kernel = dft_kernel(cols, region, shift[1], centre, u);
+    let row_kernel = dft_kernel(rows, region, shift[0], centre, u);
+    // Real and imaginary parts in separate arrays, and the loops ordered so that the
+    // innermost one is a multiply-add over the grid index with no reduction: the compiler
+    // vectorises that (a reduction over the frequencies it may not, without reassociating).
+    // The sums still run over frequencies in order, as before.
+    let (x_re, x_im): (Vec<f64>, Vec<f64>) = spectrum.iter().map(|v| (v.re, v.im)).unzip();
+    // col_t[k * region + g] = col_kernel[g * cols + k]
+    let (mut col_re, mut col_im) = (vec![0.0; cols * region], vec![0.0; cols * region]);
+    for g in 0..region {
+        for k in 0..cols {
+            let v = col_kernel[g * cols + k];
+            col_re[k * region + g] = v.re;
+            col_im[k * region + g] = v.im;
         }
-        out
-    };
-    let col_kernel = kernel(cols, shift[1]);
-    let row_kernel = kernel(rows, shift[0]);
-    // half[f_row * region + g_col] = Σ_fc X[f_row, fc] · col_kernel[g_col, fc]
-    let mut half = vec![C64::new(0.0, 0.0); rows * region];
-    half.par_chunks_mut(region)
+    }
+    // half[f_row * region + g_col] = Σ_fc X[f_row, fc] · col_kernel[g_col, fc], a block of
+    // rows at a time so that each kernel row is read once per block.
+    const BLOCK: usize = 8;
+    let (mut half_re, mut half_im) = (vec![0.0; rows * region], vec![0.0; rows * region]);
+    half_re
+        .par_chunks_mut(BLOCK * region)
+        .zip(half_im.par_chunks_mut(BLOCK * region))
         .enumerate()
-        .for_each(|(fr, out)| {
-            let x = &spectrum[fr * cols..(fr + 1) * cols];
-            for (g, o) in out.iter_mut().enumerate() {
-                let k = &col_kernel[g * cols..(g + 1) * cols];
-                *o = x.iter().zip(k).map(|(a, b)| a * b).sum();
-            }
-        });
-    let mut grid = vec![C64::new(0.0, 0.0); region * region];
-    grid.par_chunks_mut(region)
-        .enumerate()
-        .for_each(|(gr, out)| {
-            let k = &row_kernel[gr * rows..(gr + 1) * rows];
-            for (fr, kv) in k.iter().enumerate() {
-                let h = &half[fr * region..(fr + 1) * region];
-                for (o, v) in out.iter_mut().zip(h) {
-                    *o += kv * v;
+        .for_each(|(block, (out_re, out_im))| {
+            let first = block * BLOCK;
+            for k in 0..cols {
+                let (kr, ki) = (
+                    &col_re[k * region..(k + 1) * region],
+                    &col_im[k * region..(k + 1) * region],
+                );
+                for (j, (o_re, o_im)) in out_re
+                    .chunks_exact_mut(region)
+                    .zip(out_im.chunks_exact_mut(region))
+                    .enumerate()
+                {
+                    let at = (first + j) * cols + k;
+                    multiply_add(o_re, o_im, x_re[at], x_im[at], kr, ki);
                 }
             }
         });
-    grid
+    // grid[g_row * region + g_col] = Σ_fr row_kernel[g_row, fr] · half[fr, g_col]
+    let (mut grid_re, mut grid_im) = (vec![0.0; region * region], vec![0.0; region * region]);
+    grid_re
+        .par_chunks_mut(region)
+        .zip(grid_im.par_chunks_mut(region))
+        .enumerate()
+        .for_each(|(gr, (o_re, o_im))| {
+            for fr in 0..rows {
+                let k = row_kernel[gr * rows + fr];
+                let (h_re, h_im) = (
+                    &half_re[fr * region..(fr + 1) * region],
+                    &half_im[fr * region..(fr + 1) * region],
+                );
+                multiply_add(o_re, o_im, k.re, k.im, h_re, h_im);
+            }
+        });
+    grid_re
+        .into_iter()
+        .zip(grid_im)
+        .map(|(re, im)| C64::new(re, im))
+        .collect()
+}
+
+/// `out += (a_re + i·a_im) · v`, elementwise, on split complex arrays.
+#[inline]
+fn multiply_add(
+    out_re: &mut [f64],
+    out_im: &mut [f64],
+    a_re: f64,
+    a_im: f64,
+    v_re: &[f64],
+    v_im: &[f64],
+) {
+    for (((o_re, o_im), &vr), &vi) in out_re.iter_mut().zip(out_im.iter_mut()).zip(v_re).zip(v_im) {
+        *o_re += a_re * vr - a_im * vi;
+        *o_im += a_re * vi + a_im * vr;
+    }
+}
+
+/// One axis's kernel of the upsampled DFT: `kernel[g · len + k] = exp(2πi · f_k · p_g / len)`
+/// for grid index `g` at position `p_g = axis_shift + (g − centre)/u` and signed frequency
+/// `f_k`, in f64.
+fn dft_kernel(len: usize, region: usize, axis_shift: f64, centre: f64, u: f64) -> Vec<C64> {
+    let mut out = Vec::with_capacity(region * len);
+    for g in 0..region {
+        let position = axis_shift + (g as f64 - centre) / u;
+        for k in 0..len {
+            let angle = 2.0 * PI * signed_frequency(k, len) * position / len as f64;
+            out.push(C64::new(angle.cos(), angle.sin()));
+        }
+    }
+    out
 }
 
 /// 2-D complex FFTs of one shape in f64, planned once.

@@ -228,11 +228,13 @@ fn match_command(args: MatchArgs) -> Result<()> {
     }
     let engine = Engine::with_backend(args.backend)?;
     let found = run_match(&engine, &scene, &template, &args)?;
-    if let Some(path) = &args.output {
-        io::write_npy(path, &found.map)?;
-    }
-    if let Some(path) = &args.heatmap {
-        io::write_heatmap_png(path, &heatmap_values(&found.map, args.method))?;
+    if let Some(map) = &found.map {
+        if let Some(path) = &args.output {
+            io::write_npy(path, map)?;
+        }
+        if let Some(path) = &args.heatmap {
+            io::write_heatmap_png(path, &heatmap_values(map, args.method))?;
+        }
     }
     print!("{}", found.text);
     Ok(())
@@ -250,7 +252,8 @@ fn register_command(args: RegisterArgs) -> Result<()> {
             args.moving.display()
         )));
     }
-    let (text, _) = run_register(&reference, &moving, &args)?;
+    let engine = Engine::with_backend(args.backend)?;
+    let (text, _) = run_register(&engine, &reference, &moving, &args)?;
     print!("{text}");
     Ok(())
 }

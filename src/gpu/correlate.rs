@@ -84,7 +84,7 @@ impl CorrelationPlan {
         let pad = |shape: crate::Shape| Step {
             kernel: Kernel::Pad,
             bufs: vec![Buf::Input, Buf::X],
-            params: [
+            params: vec![
                 logical[0] as u32,
                 logical[1] as u32,
                 shape.rows() as u32,
@@ -105,9 +105,10 @@ impl CorrelationPlan {
         middle.push(Step {
             kernel: Kernel::Spectrum {
                 conj: plan.op == Op::Correlate,
+                phase: false,
             },
             bufs: vec![at, Buf::Template],
-            params: [
+            params: vec![
                 logical[1] as u32,
                 logical[1] as u32,
                 1,
@@ -124,7 +125,7 @@ impl CorrelationPlan {
         let gather = Step {
             kernel: Kernel::Gather,
             bufs: vec![gather_from, Buf::Output],
-            params: [
+            params: vec![
                 out_rows as u32,
                 out_cols as u32,
                 logical[0] as u32,

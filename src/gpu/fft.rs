@@ -155,7 +155,7 @@ impl FftLayout {
             out.push(Step {
                 kernel: Kernel::Stockham { inverse },
                 bufs: vec![at, to, Buf::Tables],
-                params: [
+                params: vec![
                     n as u32,
                     p as u32,
                     g.stride as u32,
@@ -185,7 +185,7 @@ fn chirp_step(at: Buf, count: usize, valid: usize, g: Geometry, table_offset: us
     Step {
         kernel: Kernel::Chirp,
         bufs: vec![at, Buf::Tables],
-        params: [
+        params: vec![
             count as u32,
             valid as u32,
             g.stride as u32,
@@ -263,7 +263,7 @@ pub fn fft_forward(
     let mut steps = vec![Step {
         kernel: Kernel::Pad,
         bufs: vec![Buf::Input, Buf::X],
-        params: [
+        params: vec![
             logical[0] as u32,
             logical[1] as u32,
             logical[0] as u32,
@@ -279,7 +279,7 @@ pub fn fft_forward(
     steps.push(Step {
         kernel: Kernel::Gather,
         bufs: vec![at, Buf::Output],
-        params: [
+        params: vec![
             logical[0] as u32,
             logical[1] as u32,
             logical[0] as u32,

@@ -7,6 +7,10 @@
 //!   every run only uploads, dispatches and reads back; [`CorrelationPlan::encode`] records
 //!   the work into the caller's command encoder on the caller's buffers instead.
 //! * [`compute`] is the one-shot call.
+//! * Template matching and registration have device plans of their own (window sums and
+//!   scores in `shaders/window.wgsl`, peak searches in `shaders/reduce.wgsl`, the upsampled
+//!   DFT in `shaders/dft.wgsl`), reached through [`crate::matching`] and
+//!   [`crate::registration`] with a GPU [`crate::Engine`].
 //!
 //! Data is complex f32 on the device. Transforms are radix-2 Stockham passes
 //! (`shaders/stockham.wgsl`) with host-computed f64 twiddles; linear modes pad to powers of
@@ -17,12 +21,19 @@
 mod context;
 mod correlate;
 mod fft;
+mod match_plan;
+mod peak_search;
+mod phase_plan;
 mod pipelines;
 mod program;
 
 pub use context::{list_adapters, BufferStats, GpuContext};
 pub use correlate::{compute, CorrelationPlan};
 pub use fft::fft_forward;
+pub(crate) use match_plan::{FrameConstants, MatchPlan, TemplateConstants};
+pub use peak_search::find_peaks;
+pub(crate) use peak_search::SearchShape;
+pub(crate) use phase_plan::PhasePlan;
 pub(crate) use program::complex_bytes;
 
 impl GpuContext {

@@ -8,26 +8,53 @@ use std::sync::{Arc, Mutex};
 const STOCKHAM: &str = include_str!("../../shaders/stockham.wgsl");
 const SPECTRUM: &str = include_str!("../../shaders/spectrum.wgsl");
 const SHIFT: &str = include_str!("../../shaders/shift.wgsl");
+const WINDOW: &str = include_str!("../../shaders/window.wgsl");
+const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
+const DFT: &str = include_str!("../../shaders/dft.wgsl");
 
 /// One compute kernel with its overridable constants (the workgroup size is per device).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Kernel {
     /// One radix-2 Stockham pass (stockham.wgsl).
-    Stockham { inverse: bool },
-    /// `data *= conj(t)` or `data *= t`, scaled (spectrum.wgsl).
-    Spectrum { conj: bool },
+    Stockham {
+        inverse: bool,
+    },
+    /// `data *= conj(t)` or `data *= t`, scaled; with `phase`, divided by its magnitude
+    /// (spectrum.wgsl).
+    Spectrum {
+        conj: bool,
+        phase: bool,
+    },
     /// Bluestein's chirp multiply with zero fill (spectrum.wgsl).
     Chirp,
     /// Zero-padded copy into the work buffer (shift.wgsl).
     Pad,
     /// Circular gather of the output window (shift.wgsl).
     Gather,
+    /// Window sums along rows, float-float (window.wgsl).
+    BoxRows,
+    /// Window sums down columns and the matching score (window.wgsl).
+    Combine,
+    /// Peak-search keys from scores (reduce.wgsl).
+    Keys,
+    /// Best (key, index) per workgroup (reduce.wgsl).
+    Partial,
+    /// The best of the partial results, written as a peak record (reduce.wgsl).
+    FinalPeak,
+    /// Remove a peak's neighbourhood from the keys (reduce.wgsl).
+    Suppress,
+    /// |x| of a complex array (dft.wgsl).
+    Magnitude,
+    /// The upsampled DFT's two matrix products (dft.wgsl).
+    DftCols,
+    DftRows,
 }
 
 /// How a kernel's bindings are laid out; `bind` in the plan follows the same order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Layout {
-    /// src (read), dst (read-write), table (read), params.
+    /// src (read), dst (read-write), table (read), params: the Stockham passes and every
+    /// kernel with two inputs.
     Stockham,
     /// data (read-write), table (read), params.
     Pointwise,
@@ -38,9 +65,19 @@ pub(crate) enum Layout {
 impl Kernel {
     pub(crate) fn layout(self) -> Layout {
         match self {
-            Kernel::Stockham { .. } => Layout::Stockham,
+            Kernel::Stockham { .. }
+            | Kernel::Combine
+            | Kernel::FinalPeak
+            | Kernel::DftCols
+            | Kernel::DftRows => Layout::Stockham,
             Kernel::Spectrum { .. } | Kernel::Chirp => Layout::Pointwise,
-            Kernel::Pad | Kernel::Gather => Layout::Shift,
+            Kernel::Pad
+            | Kernel::Gather
+            | Kernel::BoxRows
+            | Kernel::Keys
+            | Kernel::Partial
+            | Kernel::Suppress
+            | Kernel::Magnitude => Layout::Shift,
         }
     }
 
@@ -51,6 +88,15 @@ impl Kernel {
             Kernel::Chirp => ("spectrum", SPECTRUM, "chirp"),
             Kernel::Pad => ("shift", SHIFT, "pad"),
             Kernel::Gather => ("shift", SHIFT, "gather"),
+            Kernel::BoxRows => ("window", WINDOW, "box_rows"),
+            Kernel::Combine => ("window", WINDOW, "combine"),
+            Kernel::Keys => ("reduce", REDUCE, "keys"),
+            Kernel::Partial => ("reduce", REDUCE, "partial"),
+            Kernel::FinalPeak => ("reduce", REDUCE, "final_peak"),
+            Kernel::Suppress => ("reduce", REDUCE, "suppress"),
+            Kernel::Magnitude => ("dft", DFT, "magnitude"),
+            Kernel::DftCols => ("dft", DFT, "dft_cols"),
+            Kernel::DftRows => ("dft", DFT, "dft_rows"),
         }
     }
 }
@@ -117,7 +163,10 @@ impl PipelineCache {
         let mut constants = vec![("WG", self.workgroup_size as f64)];
         match kernel {
             Kernel::Stockham { inverse } => constants.push(("INVERSE", inverse as u8 as f64)),
-            Kernel::Spectrum { conj } => constants.push(("CONJ", conj as u8 as f64)),
+            Kernel::Spectrum { conj, phase } => {
+                constants.push(("CONJ", conj as u8 as f64));
+                constants.push(("PHASE", phase as u8 as f64));
+            }
             _ => {}
         }
         let pipeline = Arc::new(

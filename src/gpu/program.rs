@@ -31,7 +31,8 @@ pub(crate) enum Buf {
 pub(crate) struct Step {
     pub kernel: Kernel,
     pub bufs: Vec<Buf>,
-    pub params: [u32; 8],
+    /// At most [`PARAM_WORDS`] words, laid out as the kernel's `Params` struct.
+    pub params: Vec<u32>,
     /// Invocations needed (one per butterfly or element).
     pub threads: u64,
 }
@@ -50,7 +51,9 @@ pub(crate) struct Slot {
     groups: [u32; 2],
 }
 
-const PARAM_BYTES: u64 = 32;
+/// The largest `Params` struct of any kernel, in 32-bit words.
+pub(crate) const PARAM_WORDS: usize = 32;
+const PARAM_BYTES: u64 = PARAM_WORDS as u64 * 4;
 
 /// The parameters of every step of a plan in one uniform buffer, each at an offset aligned
 /// as the device requires. Written once, when the plan is built.
@@ -79,11 +82,24 @@ impl Uniforms {
         );
         let mut bytes = vec![0u8; size as usize];
         for (s, slot) in steps.iter().zip(&slots) {
+            assert!(
+                s.params.len() <= PARAM_WORDS,
+                "{:?} has too many parameters",
+                s.kernel
+            );
             let at = slot.offset as usize;
-            bytes[at..at + PARAM_BYTES as usize].copy_from_slice(bytemuck::cast_slice(&s.params));
+            bytes[at..at + 4 * s.params.len()].copy_from_slice(bytemuck::cast_slice(&s.params));
         }
         ctx.queue().write_buffer(&buffer, 0, &bytes);
         Ok((Uniforms { buffer }, slots))
+    }
+
+    /// Overwrite the parameters in `slot` (for values that change per run); the write lands
+    /// before the next submitted command buffer runs.
+    pub(crate) fn write(&self, ctx: &GpuContext, slot: Slot, params: &[u32]) {
+        assert!(params.len() <= PARAM_WORDS);
+        ctx.queue()
+            .write_buffer(&self.buffer, slot.offset, bytemuck::cast_slice(params));
     }
 
     /// Bind `step` to concrete buffers (in its binding order) and its parameter slot.
@@ -191,6 +207,11 @@ pub(crate) fn check_buffer(ctx: &GpuContext, bytes: u64, storage: bool) -> Resul
     Ok(())
 }
 
+/// A binding of the whole of `buffer`.
+pub(crate) fn whole(buffer: &wgpu::Buffer) -> wgpu::BufferBinding<'_> {
+    buffer.as_entire_buffer_binding()
+}
+
 /// A storage buffer binding of the first `bytes` of `buffer`.
 pub(crate) fn binding(buffer: &wgpu::Buffer, bytes: u64) -> wgpu::BufferBinding<'_> {
     wgpu::BufferBinding {
@@ -207,13 +228,25 @@ pub(crate) fn complex_bytes(data: &[Complex<f32>]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<u8>(), std::mem::size_of_val(data)) }
 }
 
-/// Map `staging` (MAP_READ) and copy it out as complex f32. The map completes when the
-/// queue has finished the work before it, so this waits (`poll`) for the GPU on native; the
-/// oneshot channel carries the callback's verdict back into the async caller.
+/// Map `staging` (MAP_READ) and copy it out as complex f32.
 pub(crate) async fn read_back(
     ctx: &GpuContext,
     staging: &wgpu::Buffer,
 ) -> Result<Vec<Complex<f32>>> {
+    let pairs: Vec<[f32; 2]> = read_back_as(ctx, staging).await?;
+    Ok(pairs
+        .into_iter()
+        .map(|[re, im]| Complex::new(re, im))
+        .collect())
+}
+
+/// Map `staging` (MAP_READ) and copy it out as `T`s. The map completes when the queue has
+/// finished the work before it, so this waits (`poll`) for the GPU on native; the oneshot
+/// channel carries the callback's verdict back into the async caller.
+pub(crate) async fn read_back_as<T: bytemuck::Pod>(
+    ctx: &GpuContext,
+    staging: &wgpu::Buffer,
+) -> Result<Vec<T>> {
     let slice = staging.slice(..);
     let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -235,11 +268,12 @@ pub(crate) async fn read_back(
         let view = slice
             .get_mapped_range()
             .map_err(|e| Error::Gpu(format!("reading results back: {e}")))?;
-        let floats: &[f32] = bytemuck::cast_slice(&view);
-        floats
-            .chunks_exact(2)
-            .map(|c| Complex::new(c[0], c[1]))
-            .collect()
+        // The mapped bytes need not be aligned for T: copy out bytewise.
+        let len = view.len() / std::mem::size_of::<T>();
+        let mut out = vec![T::zeroed(); len];
+        bytemuck::cast_slice_mut::<T, u8>(&mut out)
+            .copy_from_slice(&view[..len * std::mem::size_of::<T>()]);
+        out
     };
     staging.unmap();
     Ok(out)

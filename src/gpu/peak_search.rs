@@ -1,0 +1,296 @@
+//! The device-side peak search of `shaders/reduce.wgsl`: best element, or top `k` with
+//! non-maximum suppression, recorded into a pass so that only the peak records come back.
+
+use super::context::GpuContext;
+use super::pipelines::Kernel;
+use super::program::{check_buffer, read_back_as, record, whole, Dispatch, Step, Uniforms};
+use crate::array::ArrayView;
+use crate::error::Result;
+use crate::peaks::{parabola_vertex, Distance, Extremum, Peak, PeakOptions};
+
+/// The most workgroups of the first reduction stage; the second stage is one workgroup.
+const MAX_PARTIAL_GROUPS: u64 = 1024;
+
+/// What one search looks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SearchShape {
+    /// How many peaks (rounds of the search).
+    pub rounds: usize,
+    /// Elements within this many rows and columns of a peak are candidates for suppression.
+    pub radius: u32,
+    /// For the Euclidean distance: suppress where `dr² + dc² ≤ max_sq`; otherwise the whole
+    /// square of `radius` (Chebyshev).
+    pub euclidean: Option<u32>,
+}
+
+/// One peak as the device writes it (reduce.wgsl's `PeakRecord`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct PeakRecord {
+    pub key: f32,
+    pub index: u32,
+    pub score: f32,
+    pub found: u32,
+    /// Scores of the neighbours above, below, left and right (the peak's own score where
+    /// the map ends).
+    pub up: f32,
+    pub down: f32,
+    pub left: f32,
+    pub right: f32,
+}
+
+const RECORD_BYTES: u64 = std::mem::size_of::<PeakRecord>() as u64;
+
+/// The buffers and dispatches of one search over a `rows × cols` map.
+pub(crate) struct PeakSearch {
+    shape: SearchShape,
+    sign: f32,
+    peaks: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    dispatches: Vec<Dispatch>,
+    _uniforms: Uniforms,
+    _partials: wgpu::Buffer,
+}
+
+impl PeakSearch {
+    /// Build a search reading `scores` (f32, `rows × cols`, row-major) and using `keys` (as
+    /// many f32) as its scratch copy. With `key_sign`, the search starts by writing
+    /// `key = sign · score`; without, the caller fills `keys` first (`scores` may then be the
+    /// same buffer).
+    pub(crate) fn new(
+        ctx: &GpuContext,
+        scores: &wgpu::Buffer,
+        keys: &wgpu::Buffer,
+        [rows, cols]: [usize; 2],
+        shape: SearchShape,
+        key_sign: Option<f32>,
+    ) -> Result<Self> {
+        let count = (rows * cols) as u64;
+        let wg = ctx.inner.pipelines.workgroup_size as u64;
+        let groups = count.div_ceil(wg).clamp(1, MAX_PARTIAL_GROUPS);
+        let params = |count: u64, slot: usize, sign: f32| {
+            vec![
+                count as u32,
+                rows as u32,
+                cols as u32,
+                slot as u32,
+                shape.radius,
+                shape.euclidean.unwrap_or(0),
+                shape.euclidean.is_some() as u32,
+                sign.to_bits(),
+            ]
+        };
+        let side = 2 * shape.radius as u64 + 1;
+        let mut steps = Vec::new();
+        if let Some(sign) = key_sign {
+            steps.push(Step {
+                kernel: Kernel::Keys,
+                bufs: vec![],
+                params: params(count, 0, sign),
+                threads: count,
+            });
+        }
+        for slot in 0..shape.rounds {
+            steps.push(Step {
+                kernel: Kernel::Partial,
+                bufs: vec![],
+                params: params(count, slot, 1.0),
+                threads: groups * wg,
+            });
+            steps.push(Step {
+                kernel: Kernel::FinalPeak,
+                bufs: vec![],
+                params: params(groups, slot, 1.0),
+                threads: wg,
+            });
+            if slot + 1 < shape.rounds {
+                steps.push(Step {
+                    kernel: Kernel::Suppress,
+                    bufs: vec![],
+                    params: params(count, slot, 1.0),
+                    threads: side * side,
+                });
+            }
+        }
+        ctx.scoped("building a peak search", || {
+            let refs: Vec<&Step> = steps.iter().collect();
+            let (uniforms, slots) = Uniforms::new(ctx, &refs)?;
+            use wgpu::BufferUsages as U;
+            let partials = ctx.create_buffer("xcorr peak partials", groups * 8, U::STORAGE);
+            let record_bytes = shape.rounds.max(1) as u64 * RECORD_BYTES;
+            let peaks = ctx.create_buffer("xcorr peaks", record_bytes, U::STORAGE | U::COPY_SRC);
+            let staging = ctx.create_buffer(
+                "xcorr peaks staging",
+                record_bytes,
+                U::MAP_READ | U::COPY_DST,
+            );
+            let dispatches = steps
+                .iter()
+                .zip(slots)
+                .map(|(step, slot)| {
+                    let buffers = match step.kernel {
+                        Kernel::Keys => vec![whole(scores), whole(keys)],
+                        Kernel::Partial => vec![whole(keys), whole(&partials)],
+                        Kernel::FinalPeak => vec![whole(&partials), whole(&peaks), whole(scores)],
+                        _ => vec![whole(&peaks), whole(keys)],
+                    };
+                    uniforms.bind(ctx, step.kernel, slot, &buffers)
+                })
+                .collect();
+            Ok(PeakSearch {
+                shape,
+                sign: key_sign.unwrap_or(1.0),
+                peaks,
+                staging,
+                dispatches,
+                _uniforms: uniforms,
+                _partials: partials,
+            })
+        })
+    }
+
+    pub(crate) fn shape(&self) -> SearchShape {
+        self.shape
+    }
+
+    /// The sign applied to the scores (1 when the caller fills the keys).
+    pub(crate) fn sign(&self) -> f32 {
+        self.sign
+    }
+
+    /// Record the search into `pass` (after whatever fills the scores or keys).
+    pub(crate) fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        record(pass, &self.dispatches);
+    }
+
+    /// Copy the peak records to the staging buffer (after the pass has ended).
+    pub(crate) fn copy_out(&self, encoder: &mut wgpu::CommandEncoder) {
+        encoder.copy_buffer_to_buffer(&self.peaks, 0, &self.staging, 0, None);
+    }
+
+    /// The records of the submitted search, best first, up to the first round that found
+    /// nothing.
+    pub(crate) async fn read(&self, ctx: &GpuContext) -> Result<Vec<PeakRecord>> {
+        let records: Vec<PeakRecord> = read_back_as(ctx, &self.staging).await?;
+        Ok(records
+            .into_iter()
+            .take(self.shape.rounds)
+            .take_while(|r| r.found != 0)
+            .collect())
+    }
+}
+
+impl SearchShape {
+    /// The suppression neighbourhood of `options` on a `rows × cols` map: every element
+    /// closer than `min_distance` lies within `radius` rows and columns and, for the
+    /// Euclidean distance, has `Δrow² + Δcol² ≤ max_sq`. For integers `k` and `x > 0`,
+    /// `k < x ⟺ k ≤ ⌈x⌉ − 1`, which is the test [`Distance::within`] makes on the host.
+    pub(crate) fn new(options: &PeakOptions, [rows, cols]: [usize; 2]) -> SearchShape {
+        let limit = rows.max(cols) as f64;
+        let below = |x: f64, cap: f64| -> u32 {
+            if x > 0.0 {
+                (x.min(cap).ceil() - 1.0).max(0.0) as u32
+            } else {
+                0
+            }
+        };
+        let d = options.min_distance;
+        SearchShape {
+            rounds: options.count.min(rows * cols),
+            radius: below(d, limit + 1.0),
+            euclidean: (options.distance == Distance::Euclidean)
+                .then(|| below(d * d, 2.0 * limit * limit + 1.0)),
+        }
+    }
+}
+
+impl PeakRecord {
+    /// The record as a [`Peak`] of a `rows × cols` map, with the parabola offsets of
+    /// [`crate::peaks::refine_parabola`] when `subpixel`.
+    pub(crate) fn to_peak(
+        &self,
+        [rows, cols]: [usize; 2],
+        extremum: Extremum,
+        subpixel: bool,
+    ) -> Peak {
+        let index = self.index as usize;
+        let (row, col) = (index / cols, index % cols);
+        let score = self.score as f64;
+        let offset = |minus: f32, plus: f32, inside: bool| {
+            if inside {
+                parabola_vertex(minus as f64, score, plus as f64, extremum)
+            } else {
+                0.0
+            }
+        };
+        Peak {
+            row,
+            col,
+            score,
+            subpixel: subpixel.then(|| {
+                (
+                    offset(self.up, self.down, row > 0 && row + 1 < rows),
+                    offset(self.left, self.right, col > 0 && col + 1 < cols),
+                )
+            }),
+        }
+    }
+}
+
+/// [`crate::peaks::top_k`] on the device: the map is uploaded, the search runs there and only
+/// the peaks come back. The same peaks, in the same order, with ties going to the first
+/// index in row-major order; scores are the map's own values.
+///
+/// For maps that are already on the device, [`crate::matching::match_peaks`] and
+/// [`crate::matching::Tracker`] run the search without the upload.
+///
+/// ```no_run
+/// use xcorr::gpu::{find_peaks, GpuContext};
+/// use xcorr::peaks::PeakOptions;
+/// use xcorr::{Array, Shape};
+/// let ctx = GpuContext::new()?;
+/// let map = Array::from_fn(Shape::d2(64, 64), |r, c| ((r * 7 + c * 3) % 11) as f32);
+/// let options = PeakOptions { count: 3, min_distance: 5.0, ..PeakOptions::default() };
+/// let found = find_peaks(&ctx, map.view(), &options)?;
+/// assert_eq!(found.len(), 3);
+/// # Ok::<(), xcorr::Error>(())
+/// ```
+pub fn find_peaks(
+    ctx: &GpuContext,
+    map: ArrayView<'_, f32>,
+    options: &PeakOptions,
+) -> Result<Vec<Peak>> {
+    let shape = map.shape().axes();
+    let bytes = map.data().len() as u64 * 4;
+    check_buffer(ctx, bytes, true)?;
+    let search_shape = SearchShape::new(options, shape);
+    let sign = if options.extremum == Extremum::Max {
+        1.0
+    } else {
+        -1.0
+    };
+    let (scores, keys) = ctx.scoped("uploading a map", || {
+        use wgpu::BufferUsages as U;
+        let scores = ctx.create_buffer("xcorr map", bytes.max(4), U::STORAGE | U::COPY_DST);
+        let keys = ctx.create_buffer("xcorr map keys", bytes.max(4), U::STORAGE);
+        ctx.queue()
+            .write_buffer(&scores, 0, bytemuck::cast_slice(map.data()));
+        Ok((scores, keys))
+    })?;
+    let search = PeakSearch::new(ctx, &scores, &keys, shape, search_shape, Some(sign))?;
+    ctx.scoped("searching for peaks", || {
+        let mut encoder = ctx.device().create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            search.record(&mut pass);
+        }
+        search.copy_out(&mut encoder);
+        ctx.queue().submit([encoder.finish()]);
+        Ok(())
+    })?;
+    let records = pollster::block_on(search.read(ctx))?;
+    Ok(records
+        .iter()
+        .map(|r| r.to_peak(shape, options.extremum, options.subpixel))
+        .collect())
+}
