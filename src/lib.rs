@@ -15,6 +15,7 @@ mod plan_cache;
 pub mod reference;
 pub mod registration;
 pub mod spec;
+mod upsample;
 pub mod window_sums;
 
 pub use array::{Array, ArrayView, Element, Real, Shape};

@@ -81,7 +81,8 @@ use crate::engine::{Engine, Prepared};
 use crate::error::{Error, Result};
 use crate::peaks::{self, Extremum, Peak, PeakOptions};
 use crate::spec::{next_smooth, Mode, Op};
-use crate::window_sums::{SummedArea, WindowSums};
+use crate::window_sums::SummedArea;
+use rayon::prelude::*;
 use std::fmt;
 use std::str::FromStr;
 #[cfg(feature = "gpu")]
@@ -201,11 +202,11 @@ pub fn match_template<'a, T: Sample>(
     }
     let centred = stats.centred(scene);
     let numerator = engine.correlate(&centred, &tpl.centred, Mode::Valid)?;
-    let sums = stats.table(scene).windows(tpl.shape[0], tpl.shape[1]);
+    let table = stats.table(scene);
     combine(
         method,
         |i| real_to(numerator.data()[i]),
-        &sums,
+        &table,
         &stats,
         &tpl,
         out,
@@ -342,8 +343,7 @@ impl<T: Sample> Scene<T> {
             let (r, c) = (i / out_cols, i % out_cols);
             real_to(data[((lr - r) % lr) * lc + (lc - c) % lc])
         };
-        let sums = self.table.windows(tpl.shape[0], tpl.shape[1]);
-        combine(method, numerator, &sums, &self.stats, &tpl, out)
+        combine(method, numerator, &self.table, &self.stats, &tpl, out)
     }
 
     /// The best match of `template` with its parabola-refined subpixel offset.
@@ -445,13 +445,10 @@ impl<T: Sample> Tracker<T> {
         match &self.backend {
             TrackerBackend::Host(prepared) => {
                 let numerator = prepared.run(&stats.centred(frame))?;
-                let sums = stats
-                    .table(frame)
-                    .windows(self.template.shape[0], self.template.shape[1]);
                 combine(
                     self.method,
                     |i| real_to(numerator.data()[i]),
-                    &sums,
+                    &stats.table(frame),
                     &stats,
                     &self.template,
                     out,
@@ -658,17 +655,19 @@ fn pad<T: Sample>(x: ArrayView<'_, T>, len: [usize; 2]) -> Array<T> {
     out
 }
 
-/// Combine the FFT numerator `Q = Σ T'·(I_w − c)` with the window sums and template
-/// constants into `method`'s scores (module docs), in f64.
+/// Combine the FFT numerator `Q = Σ T'·(I_w − c)` with the window sums (read from the
+/// scene's summed-area tables) and template constants into `method`'s scores (module docs),
+/// in f64, rows in parallel.
 fn combine<T: Sample>(
     method: Method,
-    numerator: impl Fn(usize) -> f64,
-    sums: &WindowSums,
+    numerator: impl Fn(usize) -> f64 + Sync,
+    table: &SummedArea,
     scene: &SceneStats,
     tpl: &TemplateStats<T>,
     shape: Shape,
 ) -> Result<Array<T>> {
-    debug_assert_eq!(sums.shape[0] * sums.shape[1], shape.len());
+    let [h, w] = tpl.shape;
+    let out_cols = shape.cols();
     let n = tpl.n;
     let c = scene.mean;
     let d = c - tpl.mean;
@@ -676,12 +675,13 @@ fn combine<T: Sample>(
     let win_floor = window_floor::<T>(n, scene);
     let (tpl_flat, tpl_zero) = template_degenerate(tpl);
 
-    let mut out = Vec::with_capacity(shape.len());
-    for i in 0..shape.len() {
+    let score_at = |i: usize| -> f64 {
         let q = numerator(i);
-        let (s1, s2) = (sums.sum[i], sums.sum_sq[i]);
+        let (s1, s2) = table.window(i / out_cols, i % out_cols, h, w);
+        // A sum of squares is never negative; the table differences can round below zero.
+        let s2 = s2.max(0.0);
         let win_energy = (s2 + 2.0 * c * s1 + n * c * c).max(0.0); // Σ I_w²
-        let score = match method {
+        match method {
             Method::CCoeff => q,
             Method::CCoeffNormed => {
                 let variance = (s2 - s1 * s1 / n).max(0.0); // Σ I'²
@@ -713,16 +713,26 @@ fn combine<T: Sample>(
                     (raw / (energy * win_energy).sqrt()).clamp(0.0, 1.0)
                 }
             }
-        };
-        if !score.is_finite() {
-            return Err(Error::NonFinite {
-                what: format!("the {method} map (the inputs' values are too large)"),
-                value: score.to_string(),
-                index: format!("{i}"),
-            });
         }
-        out.push(real_from::<T>(score));
-    }
+    };
+    let mut out = vec![T::default(); shape.len()];
+    out.par_chunks_mut(out_cols)
+        .enumerate()
+        .try_for_each(|(r, row)| {
+            for (j, o) in row.iter_mut().enumerate() {
+                let i = r * out_cols + j;
+                let score = score_at(i);
+                if !score.is_finite() {
+                    return Err(Error::NonFinite {
+                        what: format!("the {method} map (the inputs' values are too large)"),
+                        value: score.to_string(),
+                        index: format!("{i}"),
+                    });
+                }
+                *o = real_from::<T>(score);
+            }
+            Ok(())
+        })?;
     Array::new(out, shape)
 }
 

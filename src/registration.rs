@@ -8,8 +8,8 @@
 //! 2. The integer peak: the first maximum of `|ifft2(X)|` in row-major order. Per axis of
 //!    length `n`, an index above `n/2` (integer division) wraps to `index − n`.
 //! 3. With `upsample > 1`, the upsampled DFT of Guizar-Sicairos, Thurman & Fienup (Opt. Lett.
-//!    33, 156, 2008): the inverse DFT of `X` evaluated by two small matrix products on a
-//!    `⌈1.5·u⌉²` grid of spacing `1/u` pixels centred on the integer peak (grid index
+//!    33, 156, 2008): the inverse DFT of `X` evaluated on a `⌈1.5·u⌉²` grid (on the CPU by
+//!    chirp-z transforms, see `src/upsample.rs`; on the GPU by two matrix products) of spacing `1/u` pixels centred on the integer peak (grid index
 //!    `⌊⌈1.5·u⌉/2⌋` is the peak itself). Its first maximum moves the shift by
 //!    `(index − centre)/u`. Frequencies are numpy's `fftfreq` order (the Nyquist term of an
 //!    even axis counts as negative).
@@ -52,6 +52,7 @@
 use crate::array::{ArrayView, Element, Real, Shape};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::upsample::upsampled_dft;
 use num_complex::Complex;
 use rayon::prelude::*;
 use rustfft::{Fft, FftPlanner};
@@ -280,26 +281,34 @@ impl Registrar {
                 transforms,
                 reference,
             } => {
-                let moving = transforms.forward(image);
-                let energy_moving: f64 = moving.iter().map(|v| v.norm_sqr()).sum();
-                let mut product: Vec<C64> = reference
-                    .iter()
-                    .zip(&moving)
-                    .map(|(a, b)| a * b.conj())
-                    .collect();
-                if self.options.normalization == Normalization::Phase {
-                    let floor = 100.0 * f64::EPSILON;
-                    for v in product.iter_mut() {
-                        *v /= v.norm().max(floor);
-                    }
-                }
+                let mut product = transforms.forward(image);
+                let energy_moving: f64 = product.iter().map(|v| v.norm_sqr()).sum();
+                // The moving spectrum becomes the cross-power spectrum in place.
+                let phase = self.options.normalization == Normalization::Phase;
+                let floor = 100.0 * f64::EPSILON;
+                product
+                    .par_iter_mut()
+                    .zip(reference.par_iter())
+                    .for_each(|(v, a)| {
+                        *v = a * v.conj();
+                        if phase {
+                            *v /= magnitude(*v).max(floor);
+                        }
+                    });
                 let surface = transforms.inverse(product.clone());
                 let (index, _) = first_max_abs(&surface);
                 let mut shift = integer_shift(index);
                 let cc = if self.options.upsample == 1 {
                     surface[index]
                 } else {
-                    let grid = upsampled_dft(&product, [rows, cols], region, u, shift, centre);
+                    let grid = upsampled_dft(
+                        &product,
+                        [rows, cols],
+                        region,
+                        self.options.upsample,
+                        shift.map(|s| s as i64),
+                        region / 2,
+                    );
                     refine(&grid, region, centre, u, &mut shift)
                 };
                 (cc, energy_moving, shift)
@@ -427,12 +436,23 @@ pub fn hann(n: usize) -> Vec<f64> {
         .collect()
 }
 
+/// `|v|`: `√(re² + im²)` where that does not overflow (hypot, which always guards, was 5% of
+/// a registration), else hypot.
+fn magnitude(v: C64) -> f64 {
+    let sq = v.norm_sqr();
+    if sq.is_finite() {
+        sq.sqrt()
+    } else {
+        v.norm()
+    }
+}
+
 /// Index and value of the first element of largest magnitude.
 fn first_max_abs(x: &[C64]) -> (usize, C64) {
     let mut best = 0;
     let mut best_abs = f64::NEG_INFINITY;
     for (i, v) in x.iter().enumerate() {
-        let a = v.norm();
+        let a = magnitude(*v);
         if a > best_abs {
             best = i;
             best_abs = a;
@@ -442,6 +462,7 @@ fn first_max_abs(x: &[C64]) -> (usize, C64) {
 }
 
 /// numpy's `fftfreq(n)·n`: 0, 1, …, then the negative frequencies (Nyquist negative).
+#[cfg(feature = "gpu")]
 fn signed_frequency(k: usize, n: usize) -> f64 {
     if k < n.div_ceil(2) {
         k as f64
@@ -450,100 +471,10 @@ fn signed_frequency(k: usize, n: usize) -> f64 {
     }
 }
 
-/// `Σ_f X[f] · exp(2πi Σ_axis f_axis · p_axis / len_axis)` on the `region × region` grid
-/// `p = shift + (index − centre)/u` (unnormalised inverse DFT at fractional positions), by
-/// two matrix products: along columns first (`rows × region`), then along rows.
-fn upsampled_dft(
-    spectrum: &[C64],
-    [rows, cols]: [usize; 2],
-    region: usize,
-    u: f64,
-    shift: [f64; 2],
-    centre: f64,
-) -> Vec<C64> {
-    let col_kernel = dft_kernel(cols, region, shift[1], centre, u);
-    let row_kernel = dft_kernel(rows, region, shift[0], centre, u);
-    // Real and imaginary parts in separate arrays, and the loops ordered so that the
-    // innermost one is a multiply-add over the grid index with no reduction: the compiler
-    // vectorises that (a reduction over the frequencies it may not, without reassociating).
-    // The sums still run over frequencies in order, as before.
-    let (x_re, x_im): (Vec<f64>, Vec<f64>) = spectrum.iter().map(|v| (v.re, v.im)).unzip();
-    // col_t[k * region + g] = col_kernel[g * cols + k]
-    let (mut col_re, mut col_im) = (vec![0.0; cols * region], vec![0.0; cols * region]);
-    for g in 0..region {
-        for k in 0..cols {
-            let v = col_kernel[g * cols + k];
-            col_re[k * region + g] = v.re;
-            col_im[k * region + g] = v.im;
-        }
-    }
-    // half[f_row * region + g_col] = Σ_fc X[f_row, fc] · col_kernel[g_col, fc], a block of
-    // rows at a time so that each kernel row is read once per block.
-    const BLOCK: usize = 8;
-    let (mut half_re, mut half_im) = (vec![0.0; rows * region], vec![0.0; rows * region]);
-    half_re
-        .par_chunks_mut(BLOCK * region)
-        .zip(half_im.par_chunks_mut(BLOCK * region))
-        .enumerate()
-        .for_each(|(block, (out_re, out_im))| {
-            let first = block * BLOCK;
-            for k in 0..cols {
-                let (kr, ki) = (
-                    &col_re[k * region..(k + 1) * region],
-                    &col_im[k * region..(k + 1) * region],
-                );
-                for (j, (o_re, o_im)) in out_re
-                    .chunks_exact_mut(region)
-                    .zip(out_im.chunks_exact_mut(region))
-                    .enumerate()
-                {
-                    let at = (first + j) * cols + k;
-                    multiply_add(o_re, o_im, x_re[at], x_im[at], kr, ki);
-                }
-            }
-        });
-    // grid[g_row * region + g_col] = Σ_fr row_kernel[g_row, fr] · half[fr, g_col]
-    let (mut grid_re, mut grid_im) = (vec![0.0; region * region], vec![0.0; region * region]);
-    grid_re
-        .par_chunks_mut(region)
-        .zip(grid_im.par_chunks_mut(region))
-        .enumerate()
-        .for_each(|(gr, (o_re, o_im))| {
-            for fr in 0..rows {
-                let k = row_kernel[gr * rows + fr];
-                let (h_re, h_im) = (
-                    &half_re[fr * region..(fr + 1) * region],
-                    &half_im[fr * region..(fr + 1) * region],
-                );
-                multiply_add(o_re, o_im, k.re, k.im, h_re, h_im);
-            }
-        });
-    grid_re
-        .into_iter()
-        .zip(grid_im)
-        .map(|(re, im)| C64::new(re, im))
-        .collect()
-}
-
-/// `out += (a_re + i·a_im) · v`, elementwise, on split complex arrays.
-#[inline]
-fn multiply_add(
-    out_re: &mut [f64],
-    out_im: &mut [f64],
-    a_re: f64,
-    a_im: f64,
-    v_re: &[f64],
-    v_im: &[f64],
-) {
-    for (((o_re, o_im), &vr), &vi) in out_re.iter_mut().zip(out_im.iter_mut()).zip(v_re).zip(v_im) {
-        *o_re += a_re * vr - a_im * vi;
-        *o_im += a_re * vi + a_im * vr;
-    }
-}
-
-/// One axis's kernel of the upsampled DFT: `kernel[g · len + k] = exp(2πi · f_k · p_g / len)`
-/// for grid index `g` at position `p_g = axis_shift + (g − centre)/u` and signed frequency
-/// `f_k`, in f64.
+/// One axis's kernel of the upsampled DFT as a matrix (the GPU's two matrix products):
+/// `kernel[g · len + k] = exp(2πi · f_k · p_g / len)` for grid index `g` at position
+/// `p_g = axis_shift + (g − centre)/u` and signed frequency `f_k`, in f64.
+#[cfg(feature = "gpu")]
 fn dft_kernel(len: usize, region: usize, axis_shift: f64, centre: f64, u: f64) -> Vec<C64> {
     let mut out = Vec::with_capacity(region * len);
     for g in 0..region {
@@ -554,6 +485,38 @@ fn dft_kernel(len: usize, region: usize, axis_shift: f64, centre: f64, u: f64) -
         }
     }
     out
+}
+
+/// The data pointer of a row-major array whose column blocks are transformed in parallel.
+struct SharedColumns(*mut C64);
+
+// SAFETY: used only to hand disjoint column blocks of one array to rayon's workers (see
+// `Transforms::apply`).
+unsafe impl Send for SharedColumns {}
+unsafe impl Sync for SharedColumns {}
+
+impl SharedColumns {
+    /// Copy columns `c0..c0 + width` of the `rows × cols` array into `buffer`, column after
+    /// column. Caller: no other thread writes those columns meanwhile.
+    unsafe fn gather(&self, buffer: &mut [C64], c0: usize, width: usize, rows: usize, cols: usize) {
+        for r in 0..rows {
+            let line = std::slice::from_raw_parts(self.0.add(r * cols + c0), width);
+            for (dc, &v) in line.iter().enumerate() {
+                buffer[dc * rows + r] = v;
+            }
+        }
+    }
+
+    /// The inverse of [`gather`](Self::gather). Caller: no other thread reads or writes those
+    /// columns meanwhile.
+    unsafe fn scatter(&self, buffer: &[C64], c0: usize, width: usize, rows: usize, cols: usize) {
+        for r in 0..rows {
+            let line = std::slice::from_raw_parts_mut(self.0.add(r * cols + c0), width);
+            for (dc, v) in line.iter_mut().enumerate() {
+                *v = buffer[dc * rows + r];
+            }
+        }
+    }
 }
 
 /// 2-D complex FFTs of one shape in f64, planned once.
@@ -598,22 +561,33 @@ impl Transforms {
             |scratch, row| rows.process_with_scratch(row, scratch),
         );
         if nr > 1 {
-            // Transpose, transform the (now contiguous) columns, transpose back.
-            let mut t = vec![C64::new(0.0, 0.0); nr * nc];
-            for r in 0..nr {
-                for c in 0..nc {
-                    t[c * nr + r] = x[r * nc + c];
-                }
-            }
-            t.par_chunks_mut(nr).for_each_init(
-                || vec![C64::new(0.0, 0.0); cols.get_inplace_scratch_len()],
-                |scratch, col| cols.process_with_scratch(col, scratch),
+            // Columns in blocks: a block is gathered into a small contiguous buffer,
+            // transformed and put back while it is in cache. (Transposing the whole array
+            // there and back cost a fifth of a registration, and a 16 MiB buffer per call.)
+            const BLOCK: usize = 16;
+            let shared = SharedColumns(x.as_mut_ptr());
+            (0..nc.div_ceil(BLOCK)).into_par_iter().for_each_init(
+                || {
+                    (
+                        vec![C64::new(0.0, 0.0); nr * BLOCK],
+                        vec![C64::new(0.0, 0.0); cols.get_inplace_scratch_len()],
+                    )
+                },
+                |(buffer, scratch), block| {
+                    let c0 = block * BLOCK;
+                    let width = BLOCK.min(nc - c0);
+                    let buffer = &mut buffer[..nr * width];
+                    // SAFETY: block `block` reads and writes only columns c0..c0 + width of
+                    // the nr × nc array behind `shared`, and no other block touches them;
+                    // `x` outlives the parallel loop and is not otherwise used during it.
+                    unsafe { shared.gather(buffer, c0, width, nr, nc) };
+                    for column in buffer.chunks_exact_mut(nr) {
+                        cols.process_with_scratch(column, scratch);
+                    }
+                    // SAFETY: as above.
+                    unsafe { shared.scatter(buffer, c0, width, nr, nc) };
+                },
             );
-            for r in 0..nr {
-                for c in 0..nc {
-                    x[r * nc + c] = t[c * nr + r];
-                }
-            }
         }
         x
     }

@@ -21,6 +21,7 @@
 //! ```
 
 use crate::array::{ArrayView, Element, Real};
+use rayon::prelude::*;
 
 /// Inclusive prefix sums of `x − offset` and `(x − offset)²`, with a zero first row and
 /// column: entry `(r, c)` of the `(rows + 1) × (cols + 1)` tables sums the pixels above and
@@ -55,16 +56,28 @@ impl SummedArea {
         let mut sum = vec![0.0; (rows + 1) * stride];
         let mut sum_sq = vec![0.0; (rows + 1) * stride];
         let data = x.data();
-        for r in 0..rows {
-            // Running sums along the row, added to the row above.
-            let (mut s1, mut s2) = (0.0, 0.0);
-            for c in 0..cols {
-                let v = data[r * cols + c].to_complex().re.to_f64() - offset;
-                s1 += v;
-                s2 += v * v;
-                let i = (r + 1) * stride + c + 1;
-                sum[i] = sum[i - stride] + s1;
-                sum_sq[i] = sum_sq[i - stride] + s2;
+        // Running sums along each row (rows are independent: in parallel), then each row
+        // plus the finished row above, in order.
+        sum[stride..]
+            .par_chunks_mut(stride)
+            .zip(sum_sq[stride..].par_chunks_mut(stride))
+            .enumerate()
+            .for_each(|(r, (row1, row2))| {
+                let (mut s1, mut s2) = (0.0, 0.0);
+                for c in 0..cols {
+                    let v = data[r * cols + c].to_complex().re.to_f64() - offset;
+                    s1 += v;
+                    s2 += v * v;
+                    row1[c + 1] = s1;
+                    row2[c + 1] = s2;
+                }
+            });
+        for table in [&mut sum, &mut sum_sq] {
+            for r in 1..rows {
+                let (above, row) = table[r * stride..(r + 2) * stride].split_at_mut(stride);
+                for (v, a) in row.iter_mut().zip(above.iter()) {
+                    *v += *a;
+                }
             }
         }
         SummedArea {

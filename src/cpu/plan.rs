@@ -72,8 +72,10 @@ pub struct CpuPlan<T: Element> {
     rows: RowTransforms<T::Real>,
     col_forward: Arc<dyn Fft<T::Real>>,
     col_inverse: Arc<dyn Fft<T::Real>>,
-    /// For output row `i`, the row of the circular result it reads.
+    /// For output row `i` (column `j`), the row (column) of the circular result it reads:
+    /// precomputed, since each is a Euclidean remainder.
     source_rows: Vec<usize>,
+    source_cols: Vec<usize>,
     /// The kept argument's spectrum, column-major (`width × Lr`), and which argument it is.
     kept: Option<(Kept, Vec<Complex<T::Real>>)>,
     workspace: Mutex<Option<Workspace<T::Real>>>,
@@ -102,7 +104,7 @@ impl<T: Element> CpuPlan<T> {
         } else {
             len[1] / 2 + 1
         };
-        let row_axis = plan.axes[0];
+        let [row_axis, col_axis] = plan.axes;
         CpuPlan {
             plan: *plan,
             len,
@@ -112,6 +114,9 @@ impl<T: Element> CpuPlan<T> {
             col_inverse: planner.plan_fft_inverse(len[0]),
             source_rows: (0..row_axis.out_len)
                 .map(|i| row_axis.source(i, len[0]))
+                .collect(),
+            source_cols: (0..col_axis.out_len)
+                .map(|j| col_axis.source(j, len[1]))
                 .collect(),
             kept: None,
             workspace: Mutex::new(None),
@@ -355,8 +360,8 @@ impl<T: Element> CpuPlan<T> {
         let out_rows = self.source_rows.len();
         let zero = Complex::<T::Real>::zero();
         let scale = T::Real::from_f64(1.0 / (self.len[0] * lc) as f64);
-        let col_axis = self.plan.axes[1];
         let out_cols = self.plan.out.cols();
+        let source_cols = &self.source_cols;
         let gather_row = |i: usize, row: &mut [Complex<T::Real>]| {
             for (block, chunk) in row.chunks_mut(BLOCK).enumerate() {
                 let start = (block * out_rows + i) * BLOCK;
@@ -384,8 +389,8 @@ impl<T: Element> CpuPlan<T> {
                         }
                         c2r.process_with_scratch(spectrum, signal, scratch)
                             .expect("buffer lengths match the plan");
-                        for (j, o) in out_row.iter_mut().enumerate() {
-                            let v = signal[col_axis.source(j, lc)] * scale;
+                        for (o, &src) in out_row.iter_mut().zip(source_cols) {
+                            let v = signal[src] * scale;
                             *o = T::from_complex(Complex::new(v, T::Real::zero()));
                         }
                     },
@@ -397,8 +402,8 @@ impl<T: Element> CpuPlan<T> {
                     |(row, scratch), (i, out_row)| {
                         gather_row(i, row);
                         fft.process_with_scratch(row, scratch);
-                        for (j, o) in out_row.iter_mut().enumerate() {
-                            *o = T::from_complex(row[col_axis.source(j, lc)] * scale);
+                        for (o, &src) in out_row.iter_mut().zip(source_cols) {
+                            *o = T::from_complex(row[src] * scale);
                         }
                     },
                 );
