@@ -222,7 +222,17 @@ impl<'a, T: Element> ArrayView<'a, T> {
                 shape: self.shape.to_string(),
             });
         }
-        if let Some(i) = self.data.iter().position(|v| !v.is_finite()) {
+        // Whole chunks are tested without early exit (the compiler vectorises that), and
+        // only a failing chunk is searched.
+        const CHUNK: usize = 1024;
+        let all_finite = |c: &[T]| c.iter().fold(true, |ok, v| ok & v.is_finite());
+        if let Some(chunk) = self.data.chunks(CHUNK).position(|c| !all_finite(c)) {
+            let start = chunk * CHUNK;
+            let i = start
+                + self.data[start..]
+                    .iter()
+                    .position(|v| !v.is_finite())
+                    .expect("the chunk holds one");
             return Err(Error::NonFinite {
                 what: what.to_string(),
                 value: describe_value(self.data[i]),

@@ -268,6 +268,18 @@ impl Engine {
         let (a, b) = (a.into(), b.into());
         a.validate("first input")?;
         b.validate("second input")?;
+        self.compute_validated(op, a, b, mode)
+    }
+
+    /// [`compute`](Self::compute) for inputs the caller has already validated (non-empty,
+    /// finite): the matcher checks the scene and template once, not again here.
+    pub(crate) fn compute_validated<T: Element>(
+        &self,
+        op: Op,
+        a: ArrayView<'_, T>,
+        b: ArrayView<'_, T>,
+        mode: Mode,
+    ) -> Result<Array<T>> {
         let plan = Plan::new(op, mode, a.shape(), b.shape())?;
         match self.route::<T>()? {
             Route::Cpu => {

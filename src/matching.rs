@@ -19,10 +19,11 @@
 //! Only one sum couples the template to the scene: `Q = Σ T' · (I_w − c)`, a valid-mode
 //! cross-correlation of the scene minus a constant `c` (its mean) with the zero-mean template.
 //! That goes through the FFT, on whatever backend the [`Engine`] has. Every method is then `Q`
-//! plus per-window sums `Σ (I_w − c)` and `Σ (I_w − c)²` — read from summed-area tables in
-//! f64 ([`crate::window_sums`]) — and a few template constants, combined in f64. Centring
-//! both inputs keeps the FFT's rounding small (it scales with the inputs' magnitude, and an
-//! image's mean is most of it) and removes most of the cancellation in `sqdiff`.
+//! plus per-window sums `Σ (I_w − c)` and `Σ (I_w − c)²` — computed in f64 by
+//! [`crate::window_sums`] (streamed row by row, or from summed-area tables for a [`Scene`])
+//! — and a few template constants, combined in f64. Centring both inputs keeps the FFT's
+//! rounding small (it scales with the inputs' magnitude, and an image's mean is most of it)
+//! and removes most of the cancellation in `sqdiff`.
 //!
 //! # Flat windows and flat templates
 //!
@@ -48,7 +49,7 @@
 //! or `Σ I_w²` otherwise) is at most `n · (100 ε · a)²` (the values vary by less than about
 //! 100 ε of their magnitude `a`, the largest |value| of the template or the scene; `ε` is
 //! the element type's machine epsilon, `n = h·w`), plus, for windows, the rounding noise of
-//! the summed-area tables. Below that, the FFT numerator is rounding noise and so would be
+//! the window sums. Below that, the FFT numerator is rounding noise and so would be
 //! the ratio.
 //!
 //! Normalised scores are clamped to their mathematical range (`[−1, 1]`, and `[0, 1]` for
@@ -81,7 +82,7 @@ use crate::engine::{Engine, Prepared};
 use crate::error::{Error, Result};
 use crate::peaks::{self, Extremum, Peak, PeakOptions};
 use crate::spec::{next_smooth, Mode, Op};
-use crate::window_sums::SummedArea;
+use crate::window_sums::{SummedArea, WindowStream};
 use rayon::prelude::*;
 use std::fmt;
 use std::str::FromStr;
@@ -201,12 +202,23 @@ pub fn match_template<'a, T: Sample>(
         return device_map(&mut plan, scene, &stats, &tpl, method, out);
     }
     let centred = stats.centred(scene);
-    let numerator = engine.correlate(&centred, &tpl.centred, Mode::Valid)?;
-    let table = stats.table(scene);
+    // Both were validated above (and centring finite values keeps them finite).
+    let numerator = engine.compute_validated(
+        Op::Correlate,
+        centred.view(),
+        tpl.centred.view(),
+        Mode::Valid,
+    )?;
+    let windows = Windows::Stream(WindowStream::new(
+        scene,
+        stats.mean,
+        tpl.shape[0],
+        tpl.shape[1],
+    ));
     combine(
         method,
         |i| real_to(numerator.data()[i]),
-        &table,
+        &windows,
         &stats,
         &tpl,
         out,
@@ -343,7 +355,8 @@ impl<T: Sample> Scene<T> {
             let (r, c) = (i / out_cols, i % out_cols);
             real_to(data[((lr - r) % lr) * lc + (lc - c) % lc])
         };
-        combine(method, numerator, &self.table, &self.stats, &tpl, out)
+        let windows = Windows::Table(&self.table);
+        combine(method, numerator, &windows, &self.stats, &tpl, out)
     }
 
     /// The best match of `template` with its parabola-refined subpixel offset.
@@ -445,10 +458,11 @@ impl<T: Sample> Tracker<T> {
         match &self.backend {
             TrackerBackend::Host(prepared) => {
                 let numerator = prepared.run(&stats.centred(frame))?;
+                let [h, w] = self.template.shape;
                 combine(
                     self.method,
                     |i| real_to(numerator.data()[i]),
-                    &stats.table(frame),
+                    &Windows::Stream(WindowStream::new(frame, stats.mean, h, w)),
                     &stats,
                     &self.template,
                     out,
@@ -561,10 +575,25 @@ struct SceneStats {
 
 impl SceneStats {
     fn new<T: Sample>(scene: ArrayView<'_, T>) -> Result<Self> {
-        scene.validate("scene")?;
         let data = scene.data();
-        let mean = data.iter().map(|v| real_to(*v)).sum::<f64>() / data.len() as f64;
-        let scale = data.iter().fold(0.0f64, |m, v| m.max(real_to(*v).abs()));
+        // One parallel pass for the sum, the scale and finiteness; `validate` names the
+        // offending element when there is one.
+        let (sum, scale, finite) = data
+            .par_chunks(4096)
+            .map(|chunk| {
+                chunk.iter().fold((0.0f64, 0.0f64, true), |(s, m, ok), v| {
+                    let x = real_to(*v);
+                    (s + x, m.max(x.abs()), ok & x.is_finite())
+                })
+            })
+            .reduce(
+                || (0.0, 0.0, true),
+                |a, b| (a.0 + b.0, a.1.max(b.1), a.2 & b.2),
+            );
+        if data.is_empty() || !finite {
+            scene.validate("scene")?;
+        }
+        let mean = sum / data.len() as f64;
         Ok(SceneStats {
             mean,
             scale,
@@ -582,13 +611,13 @@ impl SceneStats {
         let [h, w] = scene.shape().axes();
         let data = scene
             .data()
-            .iter()
+            .par_iter()
             .map(|v| real_from::<T>(real_to(*v) - self.mean))
             .collect();
         Array::new(data, Shape::d2(h, w)).expect("same length")
     }
 
-    /// The rounding noise of a window energy read from the tables: a generous bound on the
+    /// The rounding noise of a window energy (from tables or streamed sums): a generous bound on the
     /// error of four-corner differences of prefix sums over the whole image.
     fn table_noise(&self) -> f64 {
         let [h, w] = self.shape;
@@ -655,13 +684,20 @@ fn pad<T: Sample>(x: ArrayView<'_, T>, len: [usize; 2]) -> Array<T> {
     out
 }
 
-/// Combine the FFT numerator `Q = Σ T'·(I_w − c)` with the window sums (read from the
-/// scene's summed-area tables) and template constants into `method`'s scores (module docs),
-/// in f64, rows in parallel.
+/// Where [`combine`] reads the window sums `Σ (I_w − c)`, `Σ (I_w − c)²` from: a scene's
+/// summed-area tables (built once for many templates) or streamed from the frame (one-shot
+/// matches and tracking: no tables to allocate).
+enum Windows<'a, T: Sample> {
+    Table(&'a SummedArea),
+    Stream(WindowStream<'a, T>),
+}
+
+/// Combine the FFT numerator `Q = Σ T'·(I_w − c)` with the window sums and template
+/// constants into `method`'s scores (module docs), in f64, rows in parallel.
 fn combine<T: Sample>(
     method: Method,
     numerator: impl Fn(usize) -> f64 + Sync,
-    table: &SummedArea,
+    windows: &Windows<'_, T>,
     scene: &SceneStats,
     tpl: &TemplateStats<T>,
     shape: Shape,
@@ -675,9 +711,8 @@ fn combine<T: Sample>(
     let win_floor = window_floor::<T>(n, scene);
     let (tpl_flat, tpl_zero) = template_degenerate(tpl);
 
-    let score_at = |i: usize| -> f64 {
+    let score_at = |i: usize, s1: f64, s2: f64| -> f64 {
         let q = numerator(i);
-        let (s1, s2) = table.window(i / out_cols, i % out_cols, h, w);
         // A sum of squares is never negative; the table differences can round below zero.
         let s2 = s2.max(0.0);
         let win_energy = (s2 + 2.0 * c * s1 + n * c * c).max(0.0); // Σ I_w²
@@ -716,12 +751,23 @@ fn combine<T: Sample>(
         }
     };
     let mut out = vec![T::default(); shape.len()];
-    out.par_chunks_mut(out_cols)
-        .enumerate()
-        .try_for_each(|(r, row)| {
+    out.par_chunks_mut(out_cols).enumerate().try_for_each_init(
+        || {
+            let state = match windows {
+                Windows::Stream(stream) => Some(stream.state()),
+                Windows::Table(_) => None,
+            };
+            (vec![0.0; out_cols], vec![0.0; out_cols], state)
+        },
+        |(sums, sums_sq, state), (r, row)| {
+            match (windows, state) {
+                (Windows::Stream(stream), Some(state)) => stream.row(state, r, sums, sums_sq),
+                (Windows::Table(table), _) => table.window_row(r, h, w, sums, sums_sq),
+                (Windows::Stream(_), None) => unreachable!("a stream has its state"),
+            }
             for (j, o) in row.iter_mut().enumerate() {
                 let i = r * out_cols + j;
-                let score = score_at(i);
+                let score = score_at(i, sums[j], sums_sq[j]);
                 if !score.is_finite() {
                     return Err(Error::NonFinite {
                         what: format!("the {method} map (the inputs' values are too large)"),
@@ -732,7 +778,8 @@ fn combine<T: Sample>(
                 *o = real_from::<T>(score);
             }
             Ok(())
-        })?;
+        },
+    )?;
     Array::new(out, shape)
 }
 

@@ -119,6 +119,23 @@ impl SummedArea {
         (corners(&self.sum), corners(&self.sum_sq))
     }
 
+    /// `(Σ, Σ²)` of the `h × w` windows with top-left corners `(r, 0..sum.len())`, written to
+    /// `sum` and `sum_sq`. Panics if they do not fit in the image.
+    pub fn window_row(&self, r: usize, h: usize, w: usize, sum: &mut [f64], sum_sq: &mut [f64]) {
+        let count = sum.len();
+        assert!(
+            r + h <= self.rows && count + w <= self.cols + 1 && sum_sq.len() == count,
+            "windows outside image"
+        );
+        let stride = self.cols + 1;
+        for (table, out) in [(&self.sum, sum), (&self.sum_sq, sum_sq)] {
+            let (top, bottom) = (&table[r * stride..], &table[(r + h) * stride..]);
+            for (c, o) in out.iter_mut().enumerate() {
+                *o = bottom[c + w] - top[c + w] - bottom[c] + top[c];
+            }
+        }
+    }
+
     /// The sums of every `h × w` window. Panics if the window is empty or larger than the
     /// image.
     pub fn windows(&self, h: usize, w: usize) -> WindowSums {
@@ -148,10 +165,126 @@ impl SummedArea {
     }
 }
 
+/// Window sums computed row by row without tables: per output row, column sums of the `h`
+/// rows under it (slid down from the previous row) and a sliding `w`-wide sum along them.
+/// O(W) memory per worker instead of two `(H + 1) × (W + 1)` f64 tables, which for a one-shot
+/// match cost more in fresh pages than in arithmetic. Values are of `x − offset`, in f64.
+///
+/// ```
+/// use xcorr::window_sums::WindowStream;
+/// use xcorr::{Array, Shape};
+/// let image = Array::from_fn(Shape::d2(3, 4), |r, c| (r * 4 + c) as f32);
+/// let stream = WindowStream::new(image.view(), 0.0, 2, 2);
+/// let mut state = stream.state();
+/// let (mut s1, mut s2) = ([0.0; 3], [0.0; 3]);
+/// stream.row(&mut state, 1, &mut s1, &mut s2);
+/// // Window at (1, 2): pixels 6, 7, 10, 11.
+/// assert_eq!((s1[2], s2[2]), (34.0, 36.0 + 49.0 + 100.0 + 121.0));
+/// ```
+pub struct WindowStream<'a, T: Element> {
+    x: ArrayView<'a, T>,
+    offset: f64,
+    h: usize,
+    w: usize,
+}
+
+/// One worker's column sums, and the row they are for.
+pub struct StreamState {
+    next_row: usize,
+    col: Vec<f64>,
+    col_sq: Vec<f64>,
+}
+
+impl<'a, T: Element> WindowStream<'a, T> {
+    /// Windows of `h × w` over `x − offset`. Panics if the window is empty or does not fit.
+    pub fn new(x: ArrayView<'a, T>, offset: f64, h: usize, w: usize) -> Self {
+        let [rows, cols] = x.shape().axes();
+        assert!(
+            h >= 1 && w >= 1 && h <= rows && w <= cols,
+            "window {h}x{w} does not fit a {rows}x{cols} image"
+        );
+        WindowStream { x, offset, h, w }
+    }
+
+    /// Scratch for one worker.
+    pub fn state(&self) -> StreamState {
+        let cols = self.x.shape().cols();
+        StreamState {
+            next_row: usize::MAX,
+            col: vec![0.0; cols],
+            col_sq: vec![0.0; cols],
+        }
+    }
+
+    fn value(&self, r: usize, c: usize) -> f64 {
+        let cols = self.x.shape().cols();
+        self.x.data()[r * cols + c].to_complex().re.to_f64() - self.offset
+    }
+
+    /// `(Σ, Σ²)` of the windows with top-left corners `(r, 0..W − w + 1)` into `sum` and
+    /// `sum_sq`. Cheapest when a state is used for consecutive rows.
+    pub fn row(&self, state: &mut StreamState, r: usize, sum: &mut [f64], sum_sq: &mut [f64]) {
+        let cols = self.x.shape().cols();
+        let (h, w) = (self.h, self.w);
+        if state.next_row == r && r > 0 {
+            for c in 0..cols {
+                let (add, sub) = (self.value(r + h - 1, c), self.value(r - 1, c));
+                state.col[c] += add - sub;
+                state.col_sq[c] += add * add - sub * sub;
+            }
+        } else {
+            state.col.fill(0.0);
+            state.col_sq.fill(0.0);
+            for i in r..r + h {
+                for c in 0..cols {
+                    let v = self.value(i, c);
+                    state.col[c] += v;
+                    state.col_sq[c] += v * v;
+                }
+            }
+        }
+        state.next_row = r + 1;
+        for (column, out) in [(&state.col, sum), (&state.col_sq, sum_sq)] {
+            let mut s: f64 = column[..w].iter().sum();
+            out[0] = s;
+            for c in 1..out.len() {
+                s += column[c + w - 1] - column[c - 1];
+                out[c] = s;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::array::{Array, Shape};
+
+    #[test]
+    fn stream_matches_the_tables_in_any_row_order() {
+        let image = Array::from_fn(Shape::d2(9, 11), |r, c| {
+            ((r * 31 + c * 17) % 13) as f64 * 0.37 - 1.0
+        });
+        let table = SummedArea::new(image.view(), 0.4);
+        for (h, w) in [(1, 1), (3, 4), (9, 11), (2, 11)] {
+            let expect = table.windows(h, w);
+            let stream = WindowStream::new(image.view(), 0.4, h, w);
+            let mut state = stream.state();
+            let n = expect.shape[1];
+            let (mut s1, mut s2) = (vec![0.0; n], vec![0.0; n]);
+            // Forward (sliding), then backwards and skipping (rebuilding).
+            let order: Vec<usize> = (0..expect.shape[0])
+                .chain((0..expect.shape[0]).rev().step_by(2))
+                .collect();
+            for r in order {
+                stream.row(&mut state, r, &mut s1, &mut s2);
+                for c in 0..n {
+                    assert!((s1[c] - expect.sum[r * n + c]).abs() < 1e-9);
+                    assert!((s2[c] - expect.sum_sq[r * n + c]).abs() < 1e-9);
+                }
+            }
+        }
+    }
 
     #[test]
     fn matches_direct_sums() {
