@@ -581,10 +581,25 @@ impl SceneStats {
         let (sum, scale, finite) = data
             .par_chunks(4096)
             .map(|chunk| {
-                chunk.iter().fold((0.0f64, 0.0f64, true), |(s, m, ok), v| {
+                // Eight running sums (the compiler vectorises independent lanes, not one
+                // running sum), then added up.
+                let (mut sums, mut max, mut ok) = ([0.0f64; 8], 0.0f64, true);
+                let mut lanes = chunk.chunks_exact(8);
+                for eight in &mut lanes {
+                    for (s, v) in sums.iter_mut().zip(eight) {
+                        let x = real_to(*v);
+                        *s += x;
+                        max = max.max(x.abs());
+                        ok &= x.is_finite();
+                    }
+                }
+                for v in lanes.remainder() {
                     let x = real_to(*v);
-                    (s + x, m.max(x.abs()), ok & x.is_finite())
-                })
+                    sums[0] += x;
+                    max = max.max(x.abs());
+                    ok &= x.is_finite();
+                }
+                (sums.iter().sum::<f64>(), max, ok)
             })
             .reduce(
                 || (0.0, 0.0, true),
@@ -708,48 +723,13 @@ fn combine<T: Sample>(
     let c = scene.mean;
     let d = c - tpl.mean;
     let energy = tpl.energy_centred + n * tpl.mean * tpl.mean; // Σ T²
+    let energy_centred = tpl.energy_centred;
     let win_floor = window_floor::<T>(n, scene);
     let (tpl_flat, tpl_zero) = template_degenerate(tpl);
+    // Σ T·I_w = Q + T̄·Σ J + n·c·T̄ and Σ I_w² = Σ J² + 2c·Σ J + n·c².
+    let ccorr = move |q: f64, s1: f64| q + tpl.mean * s1 + n * c * tpl.mean;
+    let win_energy = move |s1: f64, s2: f64| (s2 + 2.0 * c * s1 + n * c * c).max(0.0);
 
-    let score_at = |i: usize, s1: f64, s2: f64| -> f64 {
-        let q = numerator(i);
-        // A sum of squares is never negative; the table differences can round below zero.
-        let s2 = s2.max(0.0);
-        let win_energy = (s2 + 2.0 * c * s1 + n * c * c).max(0.0); // Σ I_w²
-        match method {
-            Method::CCoeff => q,
-            Method::CCoeffNormed => {
-                let variance = (s2 - s1 * s1 / n).max(0.0); // Σ I'²
-                normalised(
-                    q,
-                    tpl.energy_centred * variance,
-                    tpl_flat,
-                    variance <= win_floor,
-                )
-            }
-            Method::CCorr => q + tpl.mean * s1 + n * c * tpl.mean,
-            Method::CCorrNormed => normalised(
-                q + tpl.mean * s1 + n * c * tpl.mean,
-                energy * win_energy,
-                tpl_zero,
-                win_energy <= win_floor,
-            ),
-            Method::SqDiff => sqdiff(q, s1, s2, tpl.energy_centred, d, n),
-            Method::SqDiffNormed => {
-                let (tz, wz) = (tpl_zero, win_energy <= win_floor);
-                if tz || wz {
-                    if tz && wz {
-                        0.0
-                    } else {
-                        1.0
-                    }
-                } else {
-                    let raw = sqdiff(q, s1, s2, tpl.energy_centred, d, n);
-                    (raw / (energy * win_energy).sqrt()).clamp(0.0, 1.0)
-                }
-            }
-        }
-    };
     let mut out = vec![T::default(); shape.len()];
     out.par_chunks_mut(out_cols).enumerate().try_for_each_init(
         || {
@@ -757,25 +737,61 @@ fn combine<T: Sample>(
                 Windows::Stream(stream) => Some(stream.state()),
                 Windows::Table(_) => None,
             };
-            (vec![0.0; out_cols], vec![0.0; out_cols], state)
+            let row = || vec![0.0; out_cols];
+            (row(), row(), row(), state)
         },
-        |(sums, sums_sq, state), (r, row)| {
+        |(q, sums, sums_sq, state), (r, row)| {
             match (windows, state) {
                 (Windows::Stream(stream), Some(state)) => stream.row(state, r, sums, sums_sq),
                 (Windows::Table(table), _) => table.window_row(r, h, w, sums, sums_sq),
                 (Windows::Stream(_), None) => unreachable!("a stream has its state"),
             }
-            for (j, o) in row.iter_mut().enumerate() {
+            // A sum of squares is never negative; differences of sums can round below zero.
+            sums_sq.iter_mut().for_each(|v| *v = v.max(0.0));
+            for (j, v) in q.iter_mut().enumerate() {
+                *v = numerator(r * out_cols + j);
+            }
+            let (q, s1, s2) = (&q[..], &sums[..], &sums_sq[..]);
+            // One loop per method, each without branches the compiler cannot turn into
+            // selects, so that it vectorises (divisions and square roots included).
+            match method {
+                Method::CCoeff => fill(row, q, s1, s2, |q, _, _| q),
+                Method::CCoeffNormed => fill(row, q, s1, s2, |q, s1, s2| {
+                    let spread = (s2 - s1 * s1 / n).max(0.0); // Σ I'²
+                    normalised(q, energy_centred * spread, tpl_flat, spread <= win_floor)
+                }),
+                Method::CCorr => fill(row, q, s1, s2, |q, s1, _| ccorr(q, s1)),
+                Method::CCorrNormed => fill(row, q, s1, s2, |q, s1, s2| {
+                    let e = win_energy(s1, s2);
+                    normalised(ccorr(q, s1), energy * e, tpl_zero, e <= win_floor)
+                }),
+                Method::SqDiff => fill(row, q, s1, s2, |q, s1, s2| {
+                    sqdiff(q, s1, s2, energy_centred, d, n)
+                }),
+                Method::SqDiffNormed => fill(row, q, s1, s2, |q, s1, s2| {
+                    let e = win_energy(s1, s2);
+                    let raw = (sqdiff(q, s1, s2, energy_centred, d, n) / (energy * e).sqrt())
+                        .clamp(0.0, 1.0);
+                    let win_zero = e <= win_floor;
+                    // Degenerate: 0 when both are zero, 1 (no match) when one is.
+                    if tpl_zero || win_zero {
+                        if tpl_zero && win_zero {
+                            0.0
+                        } else {
+                            1.0
+                        }
+                    } else {
+                        raw
+                    }
+                }),
+            }
+            if let Some(j) = row.iter().position(|v| !real_to(*v).is_finite()) {
                 let i = r * out_cols + j;
-                let score = score_at(i, sums[j], sums_sq[j]);
-                if !score.is_finite() {
-                    return Err(Error::NonFinite {
-                        what: format!("the {method} map (the inputs' values are too large)"),
-                        value: score.to_string(),
-                        index: format!("{i}"),
-                    });
-                }
-                *o = real_from::<T>(score);
+                return Err(Error::NonFinite {
+                    what: format!("the {method} map (the inputs' values are too large)"),
+                    value: real_to(row[j]).to_string(),
+                    index: format!("{i}"),
+                });
             }
             Ok(())
         },
@@ -783,17 +799,40 @@ fn combine<T: Sample>(
     Array::new(out, shape)
 }
 
+/// `row[j] = score(q[j], s1[j], s2[j])`, converted to the element type.
+#[inline(always)]
+fn fill<T: Sample>(
+    row: &mut [T],
+    q: &[f64],
+    s1: &[f64],
+    s2: &[f64],
+    score: impl Fn(f64, f64, f64) -> f64,
+) {
+    for (((o, &q), &a), &b) in row.iter_mut().zip(q).zip(s1).zip(s2) {
+        *o = real_from::<T>(score(q, a, b));
+    }
+}
+
 /// `Σ (T − I_w)² = Σ J² − 2Q + Σ T'² + 2d·Σ J + n·d²`, with `J = I_w − c`, `d = c − T̄`.
+#[inline(always)]
 fn sqdiff(q: f64, s1: f64, s2: f64, tpl_energy_centred: f64, d: f64, n: f64) -> f64 {
     (s2 - 2.0 * q + tpl_energy_centred + 2.0 * d * s1 + n * d * d).max(0.0)
 }
 
-/// `num / √den2` clamped to `[−1, 1]`, with the flat rules of the module docs.
+/// `num / √den2` clamped to `[−1, 1]`, with the flat rules of the module docs. The ratio is
+/// computed either way (a select, not a branch, so that the callers' loops vectorise); where
+/// a side is degenerate its possibly infinite or NaN value is discarded.
+#[inline(always)]
 fn normalised(num: f64, den2: f64, tpl_degenerate: bool, win_degenerate: bool) -> f64 {
-    match (tpl_degenerate, win_degenerate) {
-        (true, true) => 1.0,
-        (true, false) | (false, true) => 0.0,
-        (false, false) => (num / den2.sqrt()).clamp(-1.0, 1.0),
+    let ratio = (num / den2.sqrt()).clamp(-1.0, 1.0);
+    if tpl_degenerate || win_degenerate {
+        if tpl_degenerate && win_degenerate {
+            1.0
+        } else {
+            0.0
+        }
+    } else {
+        ratio
     }
 }
 

@@ -20,6 +20,7 @@
 //! ```
 
 use crate::array::{ArrayView, Element, Real};
+use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -131,13 +132,27 @@ fn score<T: Element>(v: T) -> f64 {
 /// The best element (first in row-major order among equals); `None` if there is no finite one.
 pub fn best<T: Element>(map: ArrayView<'_, T>, extremum: Extremum) -> Option<Peak> {
     let cols = map.shape().cols();
-    let mut found: Option<(usize, f64)> = None;
-    for (i, &v) in map.data().iter().enumerate() {
-        let s = score(v);
-        if s.is_finite() && found.is_none_or(|(_, b)| extremum.better(s, b)) {
-            found = Some((i, s));
+    // Chunks in parallel, each its first best; then the first best of those, in order.
+    const CHUNK: usize = 1 << 14;
+    let best_of = |offset: usize, values: &[T]| {
+        let mut found: Option<(usize, f64)> = None;
+        for (i, &v) in values.iter().enumerate() {
+            let s = score(v);
+            if s.is_finite() && found.is_none_or(|(_, b)| extremum.better(s, b)) {
+                found = Some((offset + i, s));
+            }
         }
-    }
+        found
+    };
+    let found = map
+        .data()
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(k, chunk)| best_of(k * CHUNK, chunk))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| if extremum.better(b.1, a.1) { b } else { a });
     found.map(|(i, s)| Peak {
         row: i / cols,
         col: i % cols,

@@ -216,30 +216,35 @@ impl<'a, T: Element> WindowStream<'a, T> {
         }
     }
 
-    fn value(&self, r: usize, c: usize) -> f64 {
-        let cols = self.x.shape().cols();
-        self.x.data()[r * cols + c].to_complex().re.to_f64() - self.offset
-    }
-
     /// `(Σ, Σ²)` of the windows with top-left corners `(r, 0..W − w + 1)` into `sum` and
     /// `sum_sq`. Cheapest when a state is used for consecutive rows.
     pub fn row(&self, state: &mut StreamState, r: usize, sum: &mut [f64], sum_sq: &mut [f64]) {
         let cols = self.x.shape().cols();
         let (h, w) = (self.h, self.w);
+        let data = self.x.data();
+        let line = |i: usize| &data[i * cols..(i + 1) * cols];
+        let value = |v: &T| v.to_complex().re.to_f64() - self.offset;
         if state.next_row == r && r > 0 {
-            for c in 0..cols {
-                let (add, sub) = (self.value(r + h - 1, c), self.value(r - 1, c));
-                state.col[c] += add - sub;
-                state.col_sq[c] += add * add - sub * sub;
+            let (add, sub) = (line(r + h - 1), line(r - 1));
+            for (((c, c2), a), s) in state
+                .col
+                .iter_mut()
+                .zip(&mut state.col_sq)
+                .zip(add)
+                .zip(sub)
+            {
+                let (a, s) = (value(a), value(s));
+                *c += a - s;
+                *c2 += a * a - s * s;
             }
         } else {
             state.col.fill(0.0);
             state.col_sq.fill(0.0);
             for i in r..r + h {
-                for c in 0..cols {
-                    let v = self.value(i, c);
-                    state.col[c] += v;
-                    state.col_sq[c] += v * v;
+                for ((c, c2), v) in state.col.iter_mut().zip(&mut state.col_sq).zip(line(i)) {
+                    let v = value(v);
+                    *c += v;
+                    *c2 += v * v;
                 }
             }
         }
