@@ -18,7 +18,9 @@
 //   radius) so both sides draw the same disc or square.
 //
 // Removed keys are set to -f32::MAX (and NaN never wins a comparison): such elements are
-// never reported.
+// never reported. So a score of exactly -f32::MAX (f32::MAX where the minimum is best) is
+// never reported either, where peaks.rs would report it: the one difference, documented in
+// gpu::find_peaks.
 
 override WG: u32 = 64u;
 const REMOVED: f32 = -3.40282347e38;
@@ -29,7 +31,8 @@ struct Params {
     rows: u32,
     cols: u32,
     slot: u32,
-    radius: u32,
+    radius_rows: u32,
+    radius_cols: u32,
     max_sq: u32,
     euclidean: u32,
     sign: f32,
@@ -101,8 +104,10 @@ fn keys(@builtin(global_invocation_id) gid: vec3<u32>,
     let g = gid.x + gid.y * groups.x * WG;
     if (g < params.count) {
         let s = score_in[g];
-        // NaN fails this comparison too.
-        key_out[g] = select(REMOVED, params.sign * s, abs(s) <= 3.40282347e38);
+        // Finite means an exponent that is not all ones. Tested on the bits: WGSL lets a
+        // compiler assume floats are finite, so `abs(s) <= MAX` could be folded to true.
+        let finite = (bitcast<u32>(s) & 0x7f800000u) != 0x7f800000u;
+        key_out[g] = select(REMOVED, params.sign * s, finite);
     }
 }
 
@@ -162,18 +167,29 @@ fn final_peak(@builtin(local_invocation_index) local: u32) {
 fn suppress(@builtin(global_invocation_id) gid: vec3<u32>,
             @builtin(num_workgroups) groups: vec3<u32>) {
     let g = gid.x + gid.y * groups.x * WG;
-    let side = 2u * params.radius + 1u;
-    if (g >= side * side) {
+    let width = 2u * params.radius_cols + 1u;
+    if (g >= (2u * params.radius_rows + 1u) * width) {
         return;
     }
     let peak = peaks_in[params.slot];
     if (peak.found == 0u) {
         return;
     }
-    let dr = i32(g / side) - i32(params.radius);
-    let dc = i32(g % side) - i32(params.radius);
-    if (params.euclidean != 0u && u32(dr * dr + dc * dc) > params.max_sq) {
-        return;
+    let dr = i32(g / width) - i32(params.radius_rows);
+    let dc = i32(g % width) - i32(params.radius_cols);
+    if (params.euclidean != 0u) {
+        // Δrow² + Δcol² ≤ max_sq without overflowing u32 (the host keeps the radii within
+        // the map, and uses the plain box when the disc would cover it).
+        let a = u32(abs(dr));
+        let b = u32(abs(dc));
+        if (a > 65535u || b > 65535u) {
+            return;
+        }
+        let a2 = a * a;
+        let b2 = b * b;
+        if (a2 > params.max_sq || b2 > params.max_sq - a2) {
+            return;
+        }
     }
     let r = i32(peak.index / params.cols) + dr;
     let c = i32(peak.index % params.cols) + dc;

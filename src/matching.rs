@@ -48,8 +48,8 @@
 //! "Degenerate" means the energy in question (`Σ T'²` or `Σ I'²` for `ccoeff-normed`, `Σ T²`
 //! or `Σ I_w²` otherwise) is at most `n · (100 ε · a)²` (the values vary by less than about
 //! 100 ε of their magnitude `a`, the largest |value| of the template or the scene; `ε` is
-//! the element type's machine epsilon, `n = h·w`), plus, for windows, the rounding noise of
-//! the window sums. Below that, the FFT numerator is rounding noise and so would be
+//! the element type's machine epsilon, `n = h·w`), plus, for windows, a bound on the
+//! rounding noise of the window sums. Below that, the FFT numerator is rounding noise and so would be
 //! the ratio.
 //!
 //! Normalised scores are clamped to their mathematical range (`[−1, 1]`, and `[0, 1]` for
@@ -632,11 +632,14 @@ impl SceneStats {
         Array::new(data, Shape::d2(h, w)).expect("same length")
     }
 
-    /// The rounding noise of a window energy (from tables or streamed sums): a generous bound on the
-    /// error of four-corner differences of prefix sums over the whole image.
-    fn table_noise(&self) -> f64 {
+    /// The rounding noise of a window energy of `n` pixels, generously bounded for both
+    /// ways the sums are made: four-corner differences of prefix sums over the whole image
+    /// (`H·W` terms), and streamed sums, which add and remove up to `W` column sums along a
+    /// row and slide column sums down up to `H` rows (`(H + W)·n` terms).
+    fn noise(&self, n: f64) -> f64 {
         let [h, w] = self.shape;
-        64.0 * f64::EPSILON * (h * w) as f64 * self.scale * self.scale
+        let terms = (h * w) as f64 + (h + w) as f64 * n;
+        64.0 * f64::EPSILON * terms * self.scale * self.scale
     }
 }
 
@@ -654,7 +657,7 @@ fn template_degenerate<T: Sample>(tpl: &TemplateStats<T>) -> (bool, bool) {
 
 /// The energy at or below which a window counts as degenerate.
 fn window_floor<T: Sample>(n: f64, scene: &SceneStats) -> f64 {
-    n * (flat_tolerance::<T>() * scene.scale).powi(2) + scene.table_noise()
+    n * (flat_tolerance::<T>() * scene.scale).powi(2) + scene.noise(n)
 }
 
 fn dims_error(scene: Shape, template: Shape) -> Error {

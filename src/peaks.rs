@@ -203,13 +203,15 @@ pub fn top_k<T: Element>(map: ArrayView<'_, T>, options: &PeakOptions) -> Vec<Pe
         .enumerate()
         .filter_map(|(index, &v)| {
             let s = score(v);
+            // `+ 0.0` makes −0 and +0 one key (total_cmp orders them), so they tie and the
+            // first index wins, as in `best` and on the device.
             s.is_finite().then_some(Candidate {
-                key: sign * s,
+                key: sign * s + 0.0,
                 index,
             })
         })
         .collect();
-    let mut kept: Vec<Peak> = Vec::with_capacity(options.count);
+    let mut kept: Vec<Peak> = Vec::with_capacity(options.count.min(map.data().len()));
     while kept.len() < options.count {
         let Some(Candidate { key, index }) = heap.pop() else {
             break;

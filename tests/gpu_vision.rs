@@ -212,6 +212,32 @@ fn device_peak_search_equals_top_k() {
             }
         }
     }
+    // One-row and one-column maps with distances far beyond the map, signed zeros, and
+    // a count larger than the map.
+    let long = Array::from_fn(Shape::d2(1, 5000), |_, c| ((c * 7919) % 613) as f32);
+    let tall = Array::from_fn(Shape::d2(3000, 1), |r, _| ((r * 104729) % 331) as f32);
+    let zeros = Array::new(vec![-0.0f32, 0.0, -0.0, 1.0, 0.0], Shape::d2(1, 5)).unwrap();
+    for map in [&long, &tall, &zeros] {
+        for (count, min_distance) in [(5, 3000.0), (4, 1e9), (9, 1.0), (300, 100.0)] {
+            for distance in [Distance::Chebyshev, Distance::Euclidean] {
+                for extremum in [Extremum::Max, Extremum::Min] {
+                    let options = PeakOptions {
+                        count,
+                        min_distance,
+                        distance,
+                        extremum,
+                        subpixel: true,
+                    };
+                    assert_eq!(
+                        find_peaks(&ctx, map.view(), &options).unwrap(),
+                        peaks::top_k(map.view(), &options),
+                        "{} {options:?}",
+                        map.shape()
+                    );
+                }
+            }
+        }
+    }
     // Distances on the boundary: √2 (diagonal neighbours) and integers.
     let map = Array::from_fn(Shape::d2(9, 9), |r, c| {
         10.0 - (r as f32 - 4.0).abs() - (c as f32 - 4.0).abs() * 1.01

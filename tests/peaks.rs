@@ -128,6 +128,28 @@ fn suppression_matches_brute_force_and_keeps_the_distance() {
 }
 
 #[test]
+fn signed_zeros_tie_and_huge_counts_are_fine() {
+    // −0 and +0 are equal scores: the first index wins in `best` and in `top_k` alike.
+    let map = Array::new(vec![-0.0f64, 0.0, -1.0], Shape::d2(1, 3)).unwrap();
+    for extremum in [Extremum::Max, Extremum::Min] {
+        let options = PeakOptions {
+            count: 1,
+            extremum,
+            ..PeakOptions::default()
+        };
+        let best = peaks::best(map.view(), extremum).unwrap();
+        let top = peaks::top_k(map.view(), &options)[0];
+        assert_eq!((top.row, top.col), (best.row, best.col), "{extremum:?}");
+    }
+    // "All peaks" as usize::MAX neither panics nor over-allocates.
+    let all = PeakOptions {
+        count: usize::MAX,
+        ..PeakOptions::default()
+    };
+    assert_eq!(peaks::top_k(map.view(), &all).len(), 3);
+}
+
+#[test]
 fn best_skips_non_finite_values_and_prefers_the_first_of_equals() {
     let map = Array::new(
         vec![1.0, f64::NAN, 3.0, f64::INFINITY, 3.0, -2.0],

@@ -16,10 +16,11 @@ const MAX_PARTIAL_GROUPS: u64 = 1024;
 pub(crate) struct SearchShape {
     /// How many peaks (rounds of the search).
     pub rounds: usize,
-    /// Elements within this many rows and columns of a peak are candidates for suppression.
-    pub radius: u32,
-    /// For the Euclidean distance: suppress where `dr² + dc² ≤ max_sq`; otherwise the whole
-    /// square of `radius` (Chebyshev).
+    /// Elements within `radius[0]` rows and `radius[1]` columns of a peak are candidates for
+    /// suppression (each at most the map's extent less one).
+    pub radius: [u32; 2],
+    /// For the Euclidean distance: suppress where `dr² + dc² ≤ max_sq`; `None` suppresses
+    /// the whole box (Chebyshev, or a disc that covers the box anyway).
     pub euclidean: Option<u32>,
 }
 
@@ -74,13 +75,23 @@ impl PeakSearch {
                 rows as u32,
                 cols as u32,
                 slot as u32,
-                shape.radius,
+                shape.radius[0],
+                shape.radius[1],
                 shape.euclidean.unwrap_or(0),
                 shape.euclidean.is_some() as u32,
                 sign.to_bits(),
             ]
         };
-        let side = 2 * shape.radius as u64 + 1;
+        // The box is at most (2·rows − 1) × (2·cols − 1): about four times the map, which
+        // already fits u32 indices (checked when its buffer was made).
+        let box_len = (2 * shape.radius[0] as u64 + 1) * (2 * shape.radius[1] as u64 + 1);
+        if box_len > u32::MAX as u64 {
+            return Err(crate::error::Error::DeviceLimit {
+                limit: "u32 suppression index".into(),
+                needed: box_len,
+                allowed: u32::MAX as u64,
+            });
+        }
         let mut steps = Vec::new();
         if let Some(sign) = key_sign {
             steps.push(Step {
@@ -108,7 +119,7 @@ impl PeakSearch {
                     kernel: Kernel::Suppress,
                     bufs: vec![],
                     params: params(count, slot, 1.0),
-                    threads: side * side,
+                    threads: box_len,
                 });
             }
         }
@@ -185,21 +196,36 @@ impl SearchShape {
     /// closer than `min_distance` lies within `radius` rows and columns and, for the
     /// Euclidean distance, has `Δrow² + Δcol² ≤ max_sq`. For integers `k` and `x > 0`,
     /// `k < x ⟺ k ≤ ⌈x⌉ − 1`, which is the test [`Distance::within`] makes on the host.
+    /// Radii stop at the map's extent, and a disc that covers the whole box (or a map one
+    /// element thick, where both distances agree) is searched as the box, so the device never
+    /// squares more than it must.
     pub(crate) fn new(options: &PeakOptions, [rows, cols]: [usize; 2]) -> SearchShape {
-        let limit = rows.max(cols) as f64;
-        let below = |x: f64, cap: f64| -> u32 {
+        let below = |x: f64| -> u64 {
             if x > 0.0 {
-                (x.min(cap).ceil() - 1.0).max(0.0) as u32
+                (x.ceil() - 1.0).max(0.0).min(u64::MAX as f64) as u64
             } else {
                 0
             }
         };
         let d = options.min_distance;
+        let reach = below(d);
+        let radius = [
+            reach.min(rows.saturating_sub(1) as u64) as u32,
+            reach.min(cols.saturating_sub(1) as u64) as u32,
+        ];
+        let corner = (radius[0] as u64).pow(2) + (radius[1] as u64).pow(2);
+        let euclidean = if options.distance == Distance::Euclidean && rows > 1 && cols > 1 {
+            let max_sq = below(d * d);
+            // The shader tests `Δrow² + Δcol² ≤ max_sq` in u32; a larger disc covers the
+            // box (corner ≤ 2·(2¹⁶ − 1)² < u32::MAX for maps the device can hold).
+            (max_sq < corner).then(|| max_sq.min(u32::MAX as u64) as u32)
+        } else {
+            None
+        };
         SearchShape {
             rounds: options.count.min(rows * cols),
-            radius: below(d, limit + 1.0),
-            euclidean: (options.distance == Distance::Euclidean)
-                .then(|| below(d * d, 2.0 * limit * limit + 1.0)),
+            radius,
+            euclidean,
         }
     }
 }
@@ -239,7 +265,9 @@ impl PeakRecord {
 
 /// [`crate::peaks::top_k`] on the device: the map is uploaded, the search runs there and only
 /// the peaks come back. The same peaks, in the same order, with ties going to the first
-/// index in row-major order; scores are the map's own values.
+/// index in row-major order; scores are the map's own values. One exception: a score of
+/// exactly `−f32::MAX` (`f32::MAX` when the minimum is best) marks a removed element on the
+/// device and is never reported.
 ///
 /// For maps that are already on the device, [`crate::matching::match_peaks`] and
 /// [`crate::matching::Tracker`] run the search without the upload.

@@ -222,7 +222,7 @@ impl PhasePlan {
                 shape,
                 SearchShape {
                     rounds: 1,
-                    radius: 0,
+                    radius: [0, 0],
                     euclidean: None,
                 },
                 None,
@@ -279,7 +279,8 @@ impl PhasePlan {
     }
 
     /// The cross-power spectrum with `moving` and the first maximum of the magnitude of its
-    /// inverse transform: `(row-major index, |value|)`. The spectrum stays on the device for
+    /// inverse transform (the record's `index`, row-major, and `key`, the magnitude; its
+    /// neighbour fields are magnitudes too and unused). The spectrum stays on the device for
     /// [`value_at`](Self::value_at) and [`upsampled`](Self::upsampled).
     pub(crate) fn integer_peak(&mut self, moving: &[Complex<f32>]) -> Result<PeakRecord> {
         assert_eq!(moving.len(), self.shape[0] * self.shape[1]);
