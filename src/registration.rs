@@ -52,9 +52,10 @@
 use crate::array::{ArrayView, Element, Real, Shape};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::upsample::upsampled_dft;
+use crate::upsample::{upsampled_dft, SpectrumView};
 use num_complex::Complex;
 use rayon::prelude::*;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 use std::f64::consts::PI;
 use std::fmt;
@@ -185,7 +186,7 @@ pub struct Registrar {
 enum RegistrarBackend {
     Host {
         transforms: Transforms,
-        reference: Vec<C64>,
+        reference: Spectrum,
     },
     #[cfg(feature = "gpu")]
     Device(Mutex<PhasePlan>),
@@ -234,8 +235,12 @@ impl Registrar {
         #[cfg(not(feature = "gpu"))]
         let _ = engine;
         let transforms = Transforms::new(shape.axes());
-        let spectrum = transforms.forward(image);
-        let energy = spectrum.iter().map(|v| v.norm_sqr()).sum();
+        let spectrum = if T::IS_COMPLEX {
+            Spectrum::Full(transforms.forward(image))
+        } else {
+            Spectrum::Half(transforms.forward_half(&real_parts(&image)))
+        };
+        let energy = spectrum.energy(shape.cols());
         Ok(Registrar {
             shape,
             options: *options,
@@ -260,7 +265,6 @@ impl Registrar {
                 moving.shape()
             )));
         }
-        let image = prepare_image(moving, "moving image", self.options.window)?;
         let [rows, cols] = self.shape.axes();
         let n = (rows * cols) as f64;
         let u = self.options.upsample as f64;
@@ -281,12 +285,33 @@ impl Registrar {
                 transforms,
                 reference,
             } => {
-                let mut product = transforms.forward(image);
-                let energy_moving: f64 = product.iter().map(|v| v.norm_sqr()).sum();
+                let window = self.options.window;
+                // Real images keep half spectra throughout (half the transform work); a
+                // complex image, or a real one against a complex reference, the whole.
+                let moving = if T::IS_COMPLEX {
+                    let image = prepare_image(moving, "moving image", window)?;
+                    Spectrum::Full(transforms.forward(image))
+                } else {
+                    let image = prepare_real_image(moving, "moving image", window)?;
+                    Spectrum::Half(transforms.forward_half(&image))
+                };
+                let energy_moving = moving.energy(cols);
+                let (reference, mut product) = match (reference, moving) {
+                    (Spectrum::Half(r), Spectrum::Half(m)) => {
+                        (r.as_slice().into(), Spectrum::Half(m))
+                    }
+                    (r, m) => (
+                        std::borrow::Cow::Owned(r.to_full([rows, cols])),
+                        Spectrum::Full(m.to_full([rows, cols])),
+                    ),
+                };
+                let values = match &mut product {
+                    Spectrum::Full(x) | Spectrum::Half(x) => x,
+                };
                 // The moving spectrum becomes the cross-power spectrum in place.
                 let phase = self.options.normalization == Normalization::Phase;
                 let floor = 100.0 * f64::EPSILON;
-                product
+                values
                     .par_iter_mut()
                     .zip(reference.par_iter())
                     .for_each(|(v, a)| {
@@ -295,14 +320,20 @@ impl Registrar {
                             *v /= magnitude(*v).max(floor);
                         }
                     });
-                let surface = transforms.inverse(product.clone());
-                let (index, _) = first_max_abs(&surface);
+                let (index, peak_value) = match &product {
+                    Spectrum::Full(x) => first_max_abs(&transforms.inverse(x.clone())),
+                    Spectrum::Half(x) => {
+                        let surface = transforms.inverse_half(x.clone());
+                        let (index, v) = first_max_abs_real(&surface);
+                        (index, C64::new(v, 0.0))
+                    }
+                };
                 let mut shift = integer_shift(index);
                 let cc = if self.options.upsample == 1 {
-                    surface[index]
+                    peak_value
                 } else {
                     let grid = upsampled_dft(
-                        &product,
+                        product.view(),
                         [rows, cols],
                         region,
                         self.options.upsample,
@@ -318,6 +349,7 @@ impl Registrar {
                 let mut plan = plan
                     .lock()
                     .map_err(|_| Error::Gpu("a registration plan's lock was poisoned".into()))?;
+                let image = prepare_image(moving, "moving image", self.options.window)?;
                 let peak = plan.integer_peak(&to_c32(&image))?;
                 let index = peak.index as usize;
                 let mut shift = integer_shift(index);
@@ -426,6 +458,95 @@ fn prepare_image<T: Element>(x: ArrayView<'_, T>, what: &str, window: Window) ->
     })
 }
 
+/// [`prepare_image`] for a real image, as real values (half the memory, and the input of
+/// the real-to-complex transforms).
+fn prepare_real_image<T: Element>(
+    x: ArrayView<'_, T>,
+    what: &str,
+    window: Window,
+) -> Result<Vec<f64>> {
+    x.validate(what)?;
+    let values: Vec<f64> = x
+        .data()
+        .iter()
+        .map(|v| v.to_complex().re.to_f64())
+        .collect();
+    if values.iter().all(|v| *v == values[0]) {
+        return Err(Error::InvalidArgument(format!(
+            "{what} is constant: it carries no shift to measure"
+        )));
+    }
+    Ok(match window {
+        Window::None => values,
+        Window::Hann => {
+            let [rows, cols] = x.shape().axes();
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            let (wr, wc) = (hann(rows), hann(cols));
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v - mean) * wr[i / cols] * wc[i % cols])
+                .collect()
+        }
+    })
+}
+
+/// A spectrum on the host: whole, or (of a real image) its first `cols/2 + 1` columns.
+enum Spectrum {
+    Full(Vec<C64>),
+    Half(Vec<C64>),
+}
+
+impl Spectrum {
+    fn view(&self) -> SpectrumView<'_> {
+        match self {
+            Spectrum::Full(x) => SpectrumView::Full(x),
+            Spectrum::Half(x) => SpectrumView::Half(x),
+        }
+    }
+
+    /// `Σ |F|²` over the whole spectrum: a half spectrum's columns other than 0 and the
+    /// Nyquist column stand for two.
+    fn energy(&self, cols: usize) -> f64 {
+        match self {
+            Spectrum::Full(x) => x.iter().map(|v| v.norm_sqr()).sum(),
+            Spectrum::Half(x) => {
+                let width = cols / 2 + 1;
+                x.chunks(width)
+                    .map(|row| {
+                        row.iter()
+                            .enumerate()
+                            .map(|(c, v)| {
+                                let single = c == 0 || (cols % 2 == 0 && c == width - 1);
+                                v.norm_sqr() * if single { 1.0 } else { 2.0 }
+                            })
+                            .sum::<f64>()
+                    })
+                    .sum()
+            }
+        }
+    }
+
+    /// The whole spectrum (a half one filled in by `F[r, c] = conj(F[−r, −c])`).
+    fn to_full(&self, [rows, cols]: [usize; 2]) -> Vec<C64> {
+        match self {
+            Spectrum::Full(x) => x.clone(),
+            Spectrum::Half(x) => {
+                let width = cols / 2 + 1;
+                let mut full = vec![C64::new(0.0, 0.0); rows * cols];
+                full.par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
+                    row[..width].copy_from_slice(&x[r * width..(r + 1) * width]);
+                    let mirror = &x[((rows - r) % rows) * width..][..width];
+                    for (c, v) in row.iter_mut().enumerate().skip(width) {
+                        *v = mirror[cols - c].conj();
+                    }
+                });
+                full
+            }
+        }
+    }
+}
+
 /// The periodic Hann window of length `n` (1 for `n = 1`).
 pub fn hann(n: usize) -> Vec<f64> {
     if n == 1 {
@@ -445,6 +566,24 @@ fn magnitude(v: C64) -> f64 {
     } else {
         v.norm()
     }
+}
+
+/// The real parts.
+fn real_parts(x: &[C64]) -> Vec<f64> {
+    x.iter().map(|v| v.re).collect()
+}
+
+/// Index and value of the first element of largest magnitude, of a real array.
+fn first_max_abs_real(x: &[f64]) -> (usize, f64) {
+    let mut best = 0;
+    let mut best_abs = f64::NEG_INFINITY;
+    for (i, v) in x.iter().enumerate() {
+        if v.abs() > best_abs {
+            best = i;
+            best_abs = v.abs();
+        }
+    }
+    (best, x[best])
 }
 
 /// Index and value of the first element of largest magnitude.
@@ -487,11 +626,42 @@ fn dft_kernel(len: usize, region: usize, axis_shift: f64, centre: f64, u: f64) -
     out
 }
 
+/// Transform every column of the row-major `nr × nc` array `x` with `fft`, in place.
+fn columns_in_blocks(x: &mut [C64], nr: usize, nc: usize, cols: &Arc<dyn Fft<f64>>) {
+    // Columns in blocks: a block is gathered into a small contiguous buffer,
+    // transformed and put back while it is in cache. (Transposing the whole array
+    // there and back cost a fifth of a registration, and a 16 MiB buffer per call.)
+    const BLOCK: usize = 16;
+    let shared = SharedColumns(x.as_mut_ptr());
+    (0..nc.div_ceil(BLOCK)).into_par_iter().for_each_init(
+        || {
+            (
+                vec![C64::new(0.0, 0.0); nr * BLOCK],
+                vec![C64::new(0.0, 0.0); cols.get_inplace_scratch_len()],
+            )
+        },
+        |(buffer, scratch), block| {
+            let c0 = block * BLOCK;
+            let width = BLOCK.min(nc - c0);
+            let buffer = &mut buffer[..nr * width];
+            // SAFETY: block `block` reads and writes only columns c0..c0 + width of
+            // the nr × nc array behind `shared`, and no other block touches them;
+            // `x` outlives the parallel loop and is not otherwise used during it.
+            unsafe { shared.gather(buffer, c0, width, nr, nc) };
+            for column in buffer.chunks_exact_mut(nr) {
+                cols.process_with_scratch(column, scratch);
+            }
+            // SAFETY: as above.
+            unsafe { shared.scatter(buffer, c0, width, nr, nc) };
+        },
+    );
+}
+
 /// The data pointer of a row-major array whose column blocks are transformed in parallel.
 struct SharedColumns(*mut C64);
 
 // SAFETY: used only to hand disjoint column blocks of one array to rayon's workers (see
-// `Transforms::apply`).
+// `columns_in_blocks`).
 unsafe impl Send for SharedColumns {}
 unsafe impl Sync for SharedColumns {}
 
@@ -522,6 +692,8 @@ impl SharedColumns {
 /// 2-D complex FFTs of one shape in f64, planned once.
 struct Transforms {
     shape: [usize; 2],
+    row_real: Arc<dyn RealToComplex<f64>>,
+    row_real_inverse: Arc<dyn ComplexToReal<f64>>,
     row_forward: Arc<dyn Fft<f64>>,
     row_inverse: Arc<dyn Fft<f64>>,
     col_forward: Arc<dyn Fft<f64>>,
@@ -531,8 +703,11 @@ struct Transforms {
 impl Transforms {
     fn new(shape: [usize; 2]) -> Self {
         let mut planner = FftPlanner::new();
+        let mut real = RealFftPlanner::new();
         Transforms {
             shape,
+            row_real: real.plan_fft_forward(shape[1]),
+            row_real_inverse: real.plan_fft_inverse(shape[1]),
             row_forward: planner.plan_fft_forward(shape[1]),
             row_inverse: planner.plan_fft_inverse(shape[1]),
             col_forward: planner.plan_fft_forward(shape[0]),
@@ -542,6 +717,57 @@ impl Transforms {
 
     fn forward(&self, x: Vec<C64>) -> Vec<C64> {
         self.apply(x, &self.row_forward, &self.col_forward)
+    }
+
+    /// The spectrum of a real image as its first `cols/2 + 1` columns: real-to-complex row
+    /// transforms, then the columns of that (half the work of the complex transform).
+    fn forward_half(&self, x: &[f64]) -> Vec<C64> {
+        let [nr, nc] = self.shape;
+        let width = nc / 2 + 1;
+        let r2c = &self.row_real;
+        let mut half = vec![C64::new(0.0, 0.0); nr * width];
+        half.par_chunks_mut(width)
+            .zip(x.par_chunks(nc))
+            .for_each_init(
+                || (vec![0.0; nc], r2c.make_scratch_vec()),
+                |(line, scratch), (out, row)| {
+                    line.copy_from_slice(row);
+                    r2c.process_with_scratch(line, out, scratch)
+                        .expect("buffer lengths match the plan");
+                },
+            );
+        if nr > 1 {
+            columns_in_blocks(&mut half, nr, width, &self.col_forward);
+        }
+        half
+    }
+
+    /// The inverse of a Hermitian spectrum given by its first `cols/2 + 1` columns: the real
+    /// image, unnormalised (numpy's `ifft2` times N, real part).
+    fn inverse_half(&self, mut half: Vec<C64>) -> Vec<f64> {
+        let [nr, nc] = self.shape;
+        let width = nc / 2 + 1;
+        if nr > 1 {
+            columns_in_blocks(&mut half, nr, width, &self.col_inverse);
+        }
+        let c2r = &self.row_real_inverse;
+        let mut out = vec![0.0; nr * nc];
+        out.par_chunks_mut(nc)
+            .zip(half.par_chunks_mut(width))
+            .for_each_init(
+                || c2r.make_scratch_vec(),
+                |scratch, (row, spectrum)| {
+                    // A real row's spectrum has real DC and Nyquist terms; rounding leaves
+                    // tiny imaginary parts there, which the c2r transform rejects.
+                    spectrum[0].im = 0.0;
+                    if nc % 2 == 0 {
+                        spectrum[width - 1].im = 0.0;
+                    }
+                    c2r.process_with_scratch(spectrum, row, scratch)
+                        .expect("buffer lengths match the plan");
+                },
+            );
+        out
     }
 
     /// The inverse transform, unnormalised (numpy's `ifft2` times N).
@@ -561,33 +787,7 @@ impl Transforms {
             |scratch, row| rows.process_with_scratch(row, scratch),
         );
         if nr > 1 {
-            // Columns in blocks: a block is gathered into a small contiguous buffer,
-            // transformed and put back while it is in cache. (Transposing the whole array
-            // there and back cost a fifth of a registration, and a 16 MiB buffer per call.)
-            const BLOCK: usize = 16;
-            let shared = SharedColumns(x.as_mut_ptr());
-            (0..nc.div_ceil(BLOCK)).into_par_iter().for_each_init(
-                || {
-                    (
-                        vec![C64::new(0.0, 0.0); nr * BLOCK],
-                        vec![C64::new(0.0, 0.0); cols.get_inplace_scratch_len()],
-                    )
-                },
-                |(buffer, scratch), block| {
-                    let c0 = block * BLOCK;
-                    let width = BLOCK.min(nc - c0);
-                    let buffer = &mut buffer[..nr * width];
-                    // SAFETY: block `block` reads and writes only columns c0..c0 + width of
-                    // the nr × nc array behind `shared`, and no other block touches them;
-                    // `x` outlives the parallel loop and is not otherwise used during it.
-                    unsafe { shared.gather(buffer, c0, width, nr, nc) };
-                    for column in buffer.chunks_exact_mut(nr) {
-                        cols.process_with_scratch(column, scratch);
-                    }
-                    // SAFETY: as above.
-                    unsafe { shared.scatter(buffer, c0, width, nr, nc) };
-                },
-            );
+            columns_in_blocks(&mut x, nr, nc, cols);
         }
         x
     }

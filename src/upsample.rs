@@ -22,11 +22,19 @@ use std::sync::Arc;
 
 type C64 = Complex<f64>;
 
+/// A spectrum, whole (`rows × cols`) or, for a real signal's (Hermitian) spectrum, its first
+/// `cols/2 + 1` columns (`rows × (cols/2 + 1)`, as a real-to-complex transform leaves it).
+#[derive(Clone, Copy)]
+pub(crate) enum SpectrumView<'a> {
+    Full(&'a [C64]),
+    Half(&'a [C64]),
+}
+
 /// `grid[g_r · region + g_c] = Σ_f X[f] · exp(2πi (f_r·p_r/rows + f_c·p_c/cols))` over
 /// numpy's signed frequencies `f` (the Nyquist term of an even axis negative), at the
 /// positions `p = shift + (g − centre)/u`; `spectrum` is `rows × cols`, row-major.
 pub(crate) fn upsampled_dft(
-    spectrum: &[C64],
+    spectrum: SpectrumView<'_>,
     [rows, cols]: [usize; 2],
     region: usize,
     u: usize,
@@ -39,12 +47,32 @@ pub(crate) fn upsampled_dft(
     let along_rows = AxisTransform::new(&mut planner, rows, region, u, q0(shift[0]));
     // half[f_r · region + g_c]: each row of the spectrum along its columns.
     let mut half = vec![C64::new(0.0, 0.0); rows * region];
-    half.par_chunks_mut(region)
-        .zip(spectrum.par_chunks(cols))
-        .for_each_init(
-            || along_cols.workspace(),
-            |work, (out, line)| along_cols.apply(|k| line[k], work, out),
-        );
+    half.par_chunks_mut(region).enumerate().for_each_init(
+        || along_cols.workspace(),
+        |work, (f_r, out)| match spectrum {
+            SpectrumView::Full(x) => {
+                let line = &x[f_r * cols..(f_r + 1) * cols];
+                along_cols.apply(|k| line[k], work, out)
+            }
+            SpectrumView::Half(x) => {
+                // X[r, c] = conj(X[−r, −c]) for the columns the half spectrum leaves out.
+                let width = cols / 2 + 1;
+                let line = &x[f_r * width..(f_r + 1) * width];
+                let mirror = &x[((rows - f_r) % rows) * width..][..width];
+                along_cols.apply(
+                    |k| {
+                        if k < width {
+                            line[k]
+                        } else {
+                            mirror[cols - k].conj()
+                        }
+                    },
+                    work,
+                    out,
+                )
+            }
+        },
+    );
     // Each column of `half` along the rows, then into the grid.
     let columns: Vec<Vec<C64>> = (0..region)
         .into_par_iter()
@@ -206,7 +234,14 @@ mod tests {
             let x: Vec<C64> = (0..rows * cols).map(|_| C64::new(next(), next())).collect();
             let region = (1.5 * u as f64).ceil() as usize;
             let centre = region / 2;
-            let fast = upsampled_dft(&x, [rows, cols], region, u, shift, centre);
+            let fast = upsampled_dft(
+                SpectrumView::Full(&x),
+                [rows, cols],
+                region,
+                u,
+                shift,
+                centre,
+            );
             let slow = direct(&x, [rows, cols], region, u, shift, centre);
             let scale = x.iter().map(|v| v.norm()).sum::<f64>();
             let err = fast
@@ -215,6 +250,40 @@ mod tests {
                 .map(|(a, b)| (a - b).norm())
                 .fold(0.0, f64::max);
             assert!(err <= 1e-13 * scale, "{rows}x{cols} u={u}: {err:e}");
+            // A Hermitian spectrum given by its first cols/2 + 1 columns gives the same grid.
+            let hermitian: Vec<C64> = (0..rows * cols)
+                .map(|i| {
+                    let (r, c) = (i / cols, i % cols);
+                    let m = ((rows - r) % rows) * cols + (cols - c) % cols;
+                    (x[i] + x[m].conj()) * 0.5
+                })
+                .collect();
+            let width = cols / 2 + 1;
+            let half: Vec<C64> = (0..rows * width)
+                .map(|i| hermitian[(i / width) * cols + i % width])
+                .collect();
+            let from_half = upsampled_dft(
+                SpectrumView::Half(&half),
+                [rows, cols],
+                region,
+                u,
+                shift,
+                centre,
+            );
+            let from_full = upsampled_dft(
+                SpectrumView::Full(&hermitian),
+                [rows, cols],
+                region,
+                u,
+                shift,
+                centre,
+            );
+            let err = from_half
+                .iter()
+                .zip(&from_full)
+                .map(|(a, b)| (a - b).norm())
+                .fold(0.0, f64::max);
+            assert!(err <= 1e-13 * scale, "half {rows}x{cols}: {err:e}");
         }
     }
 }

@@ -176,3 +176,28 @@ fn bad_input_is_refused_with_a_clear_error() {
         found.error.is_finite() && found.peak.is_finite() && found.phase_difference.is_finite()
     );
 }
+
+/// Real images keep half spectra; complex ones whole spectra; a registrar built on one kind
+/// and given the other fills in the missing half and agrees with itself.
+#[test]
+fn real_and_complex_images_mix() {
+    use num_complex::Complex;
+    let reference = coins64(80, 120, 96, 128);
+    let moving = fourier_shift(&reference, 2.37, -5.81);
+    let as_complex = |x: &Array<f64>| x.map(|&v| Complex::new(v, 0.0));
+    let real = register(&reference, &moving, &upsample(100)).unwrap();
+    let from_real = Registrar::new(&reference, &upsample(100)).unwrap();
+    let from_complex = Registrar::new(&as_complex(&reference), &upsample(100)).unwrap();
+    for found in [
+        from_real.register(&as_complex(&moving)).unwrap(),
+        from_complex.register(&moving).unwrap(),
+        from_complex.register(&as_complex(&moving)).unwrap(),
+    ] {
+        assert_eq!(found.shift, real.shift);
+        assert!(
+            (found.error - real.error).abs() < 1e-9,
+            "{found:?} {real:?}"
+        );
+        assert!((found.peak - real.peak).abs() < 1e-9, "{found:?} {real:?}");
+    }
+}
