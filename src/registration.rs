@@ -30,7 +30,9 @@
 //! Constant images carry no shift information and are refused (scikit-image returns an
 //! arbitrary shift and a NaN or infinite error for them).
 //!
-//! [`register`] and [`Registrar::new`] run in f64 with rustfft on the CPU.
+//! [`register`] and [`Registrar::new`] run in f64 with rustfft on the CPU; real images go
+//! through real-to-complex transforms and keep half spectra (the other half is
+//! `conj(X[−r, −c])`), complex ones whole spectra.
 //! [`register_with`] and [`Registrar::with_engine`] follow the [`crate::Engine`]: on a GPU
 //! engine (f32 or complex f32 data) the transforms, the cross-power spectrum, the integer
 //! peak search and the upsampled DFT's matrix products run on the device in f32, and only
