@@ -789,12 +789,7 @@ fn combine<T: Sample>(
                 }),
             }
             if let Some(j) = row.iter().position(|v| !real_to(*v).is_finite()) {
-                let i = r * out_cols + j;
-                return Err(Error::NonFinite {
-                    what: format!("the {method} map (the inputs' values are too large)"),
-                    value: real_to(row[j]).to_string(),
-                    index: format!("{i}"),
-                });
+                return Err(non_finite_map(method, real_to(row[j]), r * out_cols + j));
             }
             Ok(())
         },
@@ -894,7 +889,6 @@ fn device_frame<T: Sample>(
     (centred, constants)
 }
 
-#[cfg(feature = "gpu")]
 fn non_finite_map(method: Method, value: f64, index: usize) -> Error {
     Error::NonFinite {
         what: format!("the {method} map (the inputs' values are too large)"),

@@ -215,10 +215,10 @@ impl Registrar {
                 "upsample factor must be at least 1".into(),
             ));
         }
-        let image = prepare_image(reference, "reference", options.window)?;
         let shape = reference.shape();
         #[cfg(feature = "gpu")]
         if let Some(ctx) = engine.device_for::<T>()? {
+            let image = prepare_image(reference, "reference", options.window)?;
             let region = if options.upsample > 1 {
                 upsampled_region(options.upsample as f64)
             } else {
@@ -237,11 +237,7 @@ impl Registrar {
         #[cfg(not(feature = "gpu"))]
         let _ = engine;
         let transforms = Transforms::new(shape.axes());
-        let spectrum = if T::IS_COMPLEX {
-            Spectrum::Full(transforms.forward(image))
-        } else {
-            Spectrum::Half(transforms.forward_half(&real_parts(&image)))
-        };
+        let spectrum = transforms.image_spectrum(reference, "reference", options.window)?;
         let energy = spectrum.energy(shape.cols());
         Ok(Registrar {
             shape,
@@ -287,16 +283,10 @@ impl Registrar {
                 transforms,
                 reference,
             } => {
-                let window = self.options.window;
                 // Real images keep half spectra throughout (half the transform work); a
                 // complex image, or a real one against a complex reference, the whole.
-                let moving = if T::IS_COMPLEX {
-                    let image = prepare_image(moving, "moving image", window)?;
-                    Spectrum::Full(transforms.forward(image))
-                } else {
-                    let image = prepare_real_image(moving, "moving image", window)?;
-                    Spectrum::Half(transforms.forward_half(&image))
-                };
+                let moving =
+                    transforms.image_spectrum(moving, "moving image", self.options.window)?;
                 let energy_moving = moving.energy(cols);
                 let (reference, mut product) = match (reference, moving) {
                     (Spectrum::Half(r), Spectrum::Half(m)) => {
@@ -432,7 +422,7 @@ fn to_c64(v: C<f32>) -> C64 {
 /// Validate an image and turn it into f64 complex values, windowed as asked.
 fn prepare_image<T: Element>(x: ArrayView<'_, T>, what: &str, window: Window) -> Result<Vec<C64>> {
     x.validate(what)?;
-    let values: Vec<C64> = x
+    let values = x
         .data()
         .iter()
         .map(|v| {
@@ -440,24 +430,7 @@ fn prepare_image<T: Element>(x: ArrayView<'_, T>, what: &str, window: Window) ->
             C64::new(c.re.to_f64(), c.im.to_f64())
         })
         .collect();
-    if values.iter().all(|v| *v == values[0]) {
-        return Err(Error::InvalidArgument(format!(
-            "{what} is constant: it carries no shift to measure"
-        )));
-    }
-    Ok(match window {
-        Window::None => values,
-        Window::Hann => {
-            let [rows, cols] = x.shape().axes();
-            let mean = values.iter().sum::<C64>() / values.len() as f64;
-            let (wr, wc) = (hann(rows), hann(cols));
-            values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (v - mean) * wr[i / cols] * wc[i % cols])
-                .collect()
-        }
-    })
+    check_and_window(values, x.shape(), what, window)
 }
 
 /// [`prepare_image`] for a real image, as real values (half the memory, and the input of
@@ -468,11 +441,24 @@ fn prepare_real_image<T: Element>(
     window: Window,
 ) -> Result<Vec<f64>> {
     x.validate(what)?;
-    let values: Vec<f64> = x
+    let values = x
         .data()
         .iter()
         .map(|v| v.to_complex().re.to_f64())
         .collect();
+    check_and_window(values, x.shape(), what, window)
+}
+
+/// Refuse a constant image; apply the window (real or complex values alike).
+fn check_and_window<V>(values: Vec<V>, shape: Shape, what: &str, window: Window) -> Result<Vec<V>>
+where
+    V: Copy
+        + PartialEq
+        + std::iter::Sum
+        + std::ops::Sub<Output = V>
+        + std::ops::Mul<f64, Output = V>
+        + std::ops::Div<f64, Output = V>,
+{
     if values.iter().all(|v| *v == values[0]) {
         return Err(Error::InvalidArgument(format!(
             "{what} is constant: it carries no shift to measure"
@@ -481,13 +467,13 @@ fn prepare_real_image<T: Element>(
     Ok(match window {
         Window::None => values,
         Window::Hann => {
-            let [rows, cols] = x.shape().axes();
-            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            let [rows, cols] = shape.axes();
+            let mean = values.iter().copied().sum::<V>() / values.len() as f64;
             let (wr, wc) = (hann(rows), hann(cols));
             values
                 .iter()
                 .enumerate()
-                .map(|(i, v)| (v - mean) * wr[i / cols] * wc[i % cols])
+                .map(|(i, &v)| (v - mean) * wr[i / cols] * wc[i % cols])
                 .collect()
         }
     })
@@ -568,11 +554,6 @@ fn magnitude(v: C64) -> f64 {
     } else {
         v.norm()
     }
-}
-
-/// The real parts.
-fn real_parts(x: &[C64]) -> Vec<f64> {
-    x.iter().map(|v| v.re).collect()
 }
 
 /// Index and value of the first element of largest magnitude, of a real array.
@@ -719,6 +700,21 @@ impl Transforms {
 
     fn forward(&self, x: Vec<C64>) -> Vec<C64> {
         self.apply(x, &self.row_forward, &self.col_forward)
+    }
+
+    /// The validated, windowed image's spectrum: half of it for a real element type, all of
+    /// it for a complex one.
+    fn image_spectrum<T: Element>(
+        &self,
+        x: ArrayView<'_, T>,
+        what: &str,
+        window: Window,
+    ) -> Result<Spectrum> {
+        Ok(if T::IS_COMPLEX {
+            Spectrum::Full(self.forward(prepare_image(x, what, window)?))
+        } else {
+            Spectrum::Half(self.forward_half(&prepare_real_image(x, what, window)?))
+        })
     }
 
     /// The spectrum of a real image as its first `cols/2 + 1` columns: real-to-complex row

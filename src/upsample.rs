@@ -217,6 +217,13 @@ mod tests {
         out
     }
 
+    fn max_difference(a: &[C64], b: &[C64]) -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).norm())
+            .fold(0.0, f64::max)
+    }
+
     #[test]
     fn chirp_z_equals_the_direct_sums() {
         // Pseudo-random spectrum; even, odd and prime sizes; shifts of both signs.
@@ -244,11 +251,7 @@ mod tests {
             );
             let slow = direct(&x, [rows, cols], region, u, shift, centre);
             let scale = x.iter().map(|v| v.norm()).sum::<f64>();
-            let err = fast
-                .iter()
-                .zip(&slow)
-                .map(|(a, b)| (a - b).norm())
-                .fold(0.0, f64::max);
+            let err = max_difference(&fast, &slow);
             assert!(err <= 1e-13 * scale, "{rows}x{cols} u={u}: {err:e}");
             // A Hermitian spectrum given by its first cols/2 + 1 columns gives the same grid.
             let hermitian: Vec<C64> = (0..rows * cols)
@@ -278,11 +281,7 @@ mod tests {
                 shift,
                 centre,
             );
-            let err = from_half
-                .iter()
-                .zip(&from_full)
-                .map(|(a, b)| (a - b).norm())
-                .fold(0.0, f64::max);
+            let err = max_difference(&from_half, &from_full);
             assert!(err <= 1e-13 * scale, "half {rows}x{cols}: {err:e}");
         }
     }

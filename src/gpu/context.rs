@@ -141,6 +141,24 @@ impl GpuContext {
         })
     }
 
+    /// Record `f` into a fresh command encoder and submit it, inside [`scoped`](Self::scoped)
+    /// error scopes; returns once the work is submitted.
+    pub(crate) fn submit(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<()>,
+    ) -> Result<()> {
+        self.scoped(what, || {
+            let mut encoder = self
+                .inner
+                .device
+                .create_command_encoder(&Default::default());
+            f(&mut encoder)?;
+            self.inner.queue.submit([encoder.finish()]);
+            Ok(())
+        })
+    }
+
     /// Run `f` inside validation and out-of-memory error scopes, turning what they catch
     /// into [`Error::Gpu`] instead of wgpu's default (a panic).
     pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {

@@ -309,6 +309,16 @@ impl CorrelationPlan {
         output: &wgpu::Buffer,
     ) -> Result<()> {
         self.check_template()?;
+        // Bind first, record after: a bad buffer is reported before the caller's encoder
+        // is touched.
+        let io = self.bind_io(input, output)?;
+        self.encode_bound(encoder, &io)
+    }
+
+    /// The bind groups [`encode`](Self::encode) needs for `input` and `output`, made once
+    /// for a caller that encodes into the same buffers again and again (a device-side
+    /// pipeline per frame), after the same checks.
+    pub(crate) fn bind_io(&self, input: &wgpu::Buffer, output: &wgpu::Buffer) -> Result<BoundIo> {
         for (what, buffer, bytes) in [
             ("input", input, self.input_bytes()),
             ("output", output, self.output_bytes()),
@@ -325,9 +335,7 @@ impl CorrelationPlan {
                 )));
             }
         }
-        // Bind first, record after: a bad buffer is reported before the caller's encoder
-        // is touched.
-        let (pad, gather) = self.ctx.scoped("binding the caller's buffers", || {
+        self.ctx.scoped("binding the caller's buffers", || {
             let pad = self.uniforms.bind(
                 &self.ctx,
                 Kernel::Pad,
@@ -346,9 +354,18 @@ impl CorrelationPlan {
                     binding(output, self.output_bytes()),
                 ],
             );
-            Ok((pad, gather))
-        })?;
-        self.record_run(encoder, &pad, &gather);
+            Ok(BoundIo { pad, gather })
+        })
+    }
+
+    /// [`encode`](Self::encode) with buffers bound by [`bind_io`](Self::bind_io).
+    pub(crate) fn encode_bound(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        io: &BoundIo,
+    ) -> Result<()> {
+        self.check_template()?;
+        self.record_run(encoder, &io.pad, &io.gather);
         Ok(())
     }
 
@@ -396,6 +413,12 @@ impl CorrelationPlan {
             ))
         }
     }
+}
+
+/// A caller's input and output buffers bound to a plan (see [`CorrelationPlan::bind_io`]).
+pub(crate) struct BoundIo {
+    pad: Dispatch,
+    gather: Dispatch,
 }
 
 impl std::fmt::Debug for CorrelationPlan {

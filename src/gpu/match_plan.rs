@@ -3,7 +3,7 @@
 //! back. `crate::matching` owns the formulas and decides the constants; this is the plumbing.
 
 use super::context::GpuContext;
-use super::correlate::CorrelationPlan;
+use super::correlate::{BoundIo, CorrelationPlan};
 use super::peak_search::{PeakRecord, PeakSearch, SearchShape};
 use super::pipelines::Kernel;
 use super::program::{
@@ -45,12 +45,15 @@ pub(crate) struct FrameConstants {
 pub(crate) struct MatchPlan {
     ctx: GpuContext,
     correlation: CorrelationPlan,
+    /// The correlation bound to `frame` and `numerator` once, not per frame.
+    correlation_io: BoundIo,
     frame_shape: [usize; 2],
     template_shape: [usize; 2],
     out: [usize; 2],
     template: TemplateConstants,
     frame: wgpu::Buffer,
-    numerator: wgpu::Buffer,
+    /// Bound in `correlation_io` and `dispatches`; kept so that it lives as long as they.
+    _numerator: wgpu::Buffer,
     scores: wgpu::Buffer,
     keys: wgpu::Buffer,
     map_staging: wgpu::Buffer,
@@ -85,14 +88,7 @@ impl MatchPlan {
         for bytes in [(rows * cols) as u64 * ELEM, out_len * ELEM, row_sums_bytes] {
             check_buffer(ctx, bytes, true)?;
         }
-        let shape_words = vec![
-            rows as u32,
-            cols as u32,
-            template_shape[0] as u32,
-            template_shape[1] as u32,
-            out[0] as u32,
-            out[1] as u32,
-        ];
+        let shape_words = shape_words(frame_shape, template_shape, out);
         let steps = [
             Step {
                 kernel: Kernel::BoxRows,
@@ -140,15 +136,17 @@ impl MatchPlan {
                     &[whole(&row_sums), whole(&scores), whole(&numerator)],
                 ),
             ];
+            let correlation_io = correlation.bind_io(&frame, &numerator)?;
             Ok(MatchPlan {
                 ctx: ctx.clone(),
                 correlation,
+                correlation_io,
                 frame_shape,
                 template_shape,
                 out,
                 template,
                 frame,
-                numerator,
+                _numerator: numerator,
                 scores,
                 keys,
                 map_staging,
@@ -172,10 +170,10 @@ impl MatchPlan {
         centred: &[Complex<f32>],
         frame: FrameConstants,
     ) -> Result<Vec<f32>> {
-        let mut encoder = self.encode_scores(centred, frame)?;
-        encoder.copy_buffer_to_buffer(&self.scores, 0, &self.map_staging, 0, None);
-        self.ctx.scoped("running a matching plan", || {
-            self.ctx.queue().submit([encoder.finish()]);
+        self.upload(centred, frame);
+        self.ctx.submit("running a matching plan", |encoder| {
+            self.encode_scores(encoder)?;
+            encoder.copy_buffer_to_buffer(&self.scores, 0, &self.map_staging, 0, None);
             Ok(())
         })?;
         pollster::block_on(read_back_as(&self.ctx, &self.map_staging))
@@ -200,55 +198,51 @@ impl MatchPlan {
                 Some(sign),
             )?);
         }
-        let mut encoder = self.encode_scores(centred, frame)?;
+        self.upload(centred, frame);
         let search = self.search.as_ref().expect("built above");
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            search.record(&mut pass);
-        }
-        search.copy_out(&mut encoder);
-        self.ctx.scoped("running a matching plan", || {
-            self.ctx.queue().submit([encoder.finish()]);
+        self.ctx.submit("running a matching plan", |encoder| {
+            self.encode_scores(encoder)?;
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                search.record(&mut pass);
+            }
+            search.copy_out(encoder);
             Ok(())
         })?;
         pollster::block_on(search.read(&self.ctx))
     }
 
-    /// Upload the frame and record the numerator, the window sums and the scores.
-    fn encode_scores(
-        &self,
-        centred: &[Complex<f32>],
-        frame: FrameConstants,
-    ) -> Result<wgpu::CommandEncoder> {
+    /// Write the frame and its constants (they land before the next submission runs).
+    fn upload(&self, centred: &[Complex<f32>], frame: FrameConstants) {
         assert_eq!(centred.len(), self.frame_shape[0] * self.frame_shape[1]);
-        let shape_words = [
-            self.frame_shape[0] as u32,
-            self.frame_shape[1] as u32,
-            self.template_shape[0] as u32,
-            self.template_shape[1] as u32,
-            self.out[0] as u32,
-            self.out[1] as u32,
-        ];
+        let words = shape_words(self.frame_shape, self.template_shape, self.out);
         self.uniforms.write(
             &self.ctx,
             self.combine_slot,
-            &combine_params(&shape_words, &self.template, Some(frame)),
+            &combine_params(&words, &self.template, Some(frame)),
         );
         self.ctx
             .queue()
             .write_buffer(&self.frame, 0, complex_bytes(centred));
-        let mut encoder = self
-            .ctx
-            .device()
-            .create_command_encoder(&Default::default());
-        self.correlation
-            .encode(&mut encoder, &self.frame, &self.numerator)?;
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            record(&mut pass, &self.dispatches);
-        }
-        Ok(encoder)
     }
+
+    /// Record the numerator, the window sums and the scores.
+    fn encode_scores(&self, encoder: &mut wgpu::CommandEncoder) -> Result<()> {
+        self.correlation
+            .encode_bound(encoder, &self.correlation_io)?;
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        record(&mut pass, &self.dispatches);
+        Ok(())
+    }
+}
+
+/// The first words of window.wgsl's `Params`: frame, template and map shapes.
+fn shape_words(frame: [usize; 2], template: [usize; 2], out: [usize; 2]) -> Vec<u32> {
+    [frame, template, out]
+        .iter()
+        .flatten()
+        .map(|&v| v as u32)
+        .collect()
 }
 
 /// window.wgsl's `Params`: the shape words, then the method and the constants, the

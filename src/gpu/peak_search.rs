@@ -306,14 +306,12 @@ pub fn find_peaks(
         Ok((scores, keys))
     })?;
     let search = PeakSearch::new(ctx, &scores, &keys, shape, search_shape, Some(sign))?;
-    ctx.scoped("searching for peaks", || {
-        let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    ctx.submit("searching for peaks", |encoder| {
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             search.record(&mut pass);
         }
-        search.copy_out(&mut encoder);
-        ctx.queue().submit([encoder.finish()]);
+        search.copy_out(encoder);
         Ok(())
     })?;
     let records = pollster::block_on(search.read(ctx))?;

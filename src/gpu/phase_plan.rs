@@ -258,20 +258,15 @@ impl PhasePlan {
     /// Transform the reference (row-major, the plan's shape) and keep its spectrum.
     pub(crate) fn set_reference(&mut self, image: &[Complex<f32>]) -> Result<()> {
         assert_eq!(image.len(), self.shape[0] * self.shape[1]);
-        self.ctx.scoped("transforming the reference", || {
-            self.ctx
-                .queue()
-                .write_buffer(&self.input, 0, complex_bytes(image));
-            let mut encoder = self
-                .ctx
-                .device()
-                .create_command_encoder(&Default::default());
+        self.ctx
+            .queue()
+            .write_buffer(&self.input, 0, complex_bytes(image));
+        self.ctx.submit("transforming the reference", |encoder| {
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 record(&mut pass, &self.forward_prog);
             }
             encoder.copy_buffer_to_buffer(self.buffer(self.moving_at), 0, &self.reference, 0, None);
-            self.ctx.queue().submit([encoder.finish()]);
             Ok(())
         })?;
         self.has_reference = true;
@@ -287,14 +282,10 @@ impl PhasePlan {
         if !self.has_reference {
             return Err(Error::InvalidArgument("the reference is not set".into()));
         }
-        self.ctx.scoped("running phase correlation", || {
-            self.ctx
-                .queue()
-                .write_buffer(&self.input, 0, complex_bytes(moving));
-            let mut encoder = self
-                .ctx
-                .device()
-                .create_command_encoder(&Default::default());
+        self.ctx
+            .queue()
+            .write_buffer(&self.input, 0, complex_bytes(moving));
+        self.ctx.submit("running phase correlation", |encoder| {
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 record(&mut pass, &self.forward_prog);
@@ -310,8 +301,7 @@ impl PhasePlan {
                 record(&mut pass, &self.inverse_prog);
                 self.search.record(&mut pass);
             }
-            self.search.copy_out(&mut encoder);
-            self.ctx.queue().submit([encoder.finish()]);
+            self.search.copy_out(encoder);
             Ok(())
         })?;
         let found = pollster::block_on(self.search.read(&self.ctx))?;
@@ -327,13 +317,8 @@ impl PhasePlan {
         let [_, cols] = self.shape;
         let offset = ((index / cols) * self.pitch + index % cols) as u64 * ELEM;
         let at = self.buffer(self.surface_at);
-        self.ctx.scoped("reading the peak value", || {
-            let mut encoder = self
-                .ctx
-                .device()
-                .create_command_encoder(&Default::default());
+        self.ctx.submit("reading the peak value", |encoder| {
             encoder.copy_buffer_to_buffer(at, offset, &self.value_staging, 0, Some(ELEM));
-            self.ctx.queue().submit([encoder.finish()]);
             Ok(())
         })?;
         Ok(pollster::block_on(read_back(&self.ctx, &self.value_staging))?[0])
@@ -343,20 +328,15 @@ impl PhasePlan {
     /// kernel `region × cols`, then row kernel `region × rows`): the `region × region` grid.
     pub(crate) fn upsampled(&self, kernels: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
         assert_eq!(kernels.len(), self.region * (self.shape[0] + self.shape[1]));
-        self.ctx.scoped("running the upsampled DFT", || {
-            self.ctx
-                .queue()
-                .write_buffer(&self.kernels, 0, complex_bytes(kernels));
-            let mut encoder = self
-                .ctx
-                .device()
-                .create_command_encoder(&Default::default());
+        self.ctx
+            .queue()
+            .write_buffer(&self.kernels, 0, complex_bytes(kernels));
+        self.ctx.submit("running the upsampled DFT", |encoder| {
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 record(&mut pass, &self.upsample_prog);
             }
             encoder.copy_buffer_to_buffer(&self.grid, 0, &self.grid_staging, 0, None);
-            self.ctx.queue().submit([encoder.finish()]);
             Ok(())
         })?;
         pollster::block_on(read_back(&self.ctx, &self.grid_staging))
