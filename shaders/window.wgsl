@@ -17,10 +17,10 @@
 // What does: each sum inside TwoSum goes through `opaque`, an XOR of its bits with a runtime
 // zero from the parameters. That is exact, and no float rule can see through integer ops.
 //
-// * `box_rows` (src: the centred scene, complex; dst: vec4 per element): for each scene row
+// * `box_rows` (src: the centred scene, real; dst: vec4 per element): for each scene row
 //   and each window start column, (Σ J, Σ J²) over `w` columns as (s1.hi, s1.lo, s2.hi,
 //   s2.lo). One invocation slides along RUN consecutive starts.
-// * `combine` (src: those row sums; dst: scores; table: the FFT numerator Q, complex): sums
+// * `combine` (src: those row sums; dst: scores; table: the FFT numerator Q, real): sums
 //   `h` row sums down a column, sliding over RUN consecutive window rows, and writes the
 //   method's score.
 
@@ -53,13 +53,13 @@ struct Params {
     zero: u32,
 }
 
-@group(0) @binding(0) var<storage, read> scene: array<vec2<f32>>;
+@group(0) @binding(0) var<storage, read> scene: array<f32>;
 @group(0) @binding(1) var<storage, read_write> row_sums: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> params: Params;
 
 @group(0) @binding(0) var<storage, read> sums_in: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> scores: array<f32>;
-@group(0) @binding(2) var<storage, read> numerator: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read> numerator: array<f32>;
 @group(0) @binding(3) var<uniform> cparams: Params;
 
 // ---- float-float arithmetic: vec2(hi, lo) ----
@@ -148,12 +148,12 @@ fn box_rows(@builtin(global_invocation_id) gid: vec3<u32>,
     let line = r * params.cols;
     var s = vec4<f32>(0.0);
     for (var j = 0u; j < params.w; j++) {
-        s = accumulate(s, scene[line + c0 + j].x, 1.0);
+        s = accumulate(s, scene[line + c0 + j], 1.0);
     }
     row_sums[r * params.out_cols + c0] = s;
     for (var c = c0 + 1u; c < c1; c++) {
-        s = accumulate(s, scene[line + c + params.w - 1u].x, 1.0);
-        s = accumulate(s, scene[line + c - 1u].x, -1.0);
+        s = accumulate(s, scene[line + c + params.w - 1u], 1.0);
+        s = accumulate(s, scene[line + c - 1u], -1.0);
         row_sums[r * params.out_cols + c] = s;
     }
 }
@@ -229,6 +229,6 @@ fn combine(@builtin(global_invocation_id) gid: vec3<u32>,
                           add_ff(add_ff(s.zw, add.zw), neg(sub.zw)));
         }
         let i = r * p.out_cols + c;
-        scores[i] = score(numerator[i].x, s);
+        scores[i] = score(numerator[i], s);
     }
 }

@@ -178,11 +178,9 @@ pub fn build_resident_case(workload: &str, engine: &Engine) -> Result<Option<Cas
         _ => return Ok(None),
     };
     let plan = Plan::new(Op::Correlate, mode, a.shape(), b.shape())?;
-    let mut gpu = CorrelationPlan::new(ctx, &plan)?;
-    let complex = |x: &Array<f32>| -> Vec<Complex<f32>> {
-        x.data().iter().map(|&v| Complex::new(v, 0.0)).collect()
-    };
-    gpu.set_template(&complex(&b))?;
+    // Real images: the real plan, as the engine picks for real data.
+    let mut gpu = CorrelationPlan::new_real(ctx, &plan)?;
+    gpu.set_template_real(b.data())?;
     let device = ctx.device().clone();
     let queue = ctx.queue().clone();
     let storage = |bytes: u64| {
@@ -195,7 +193,7 @@ pub fn build_resident_case(workload: &str, engine: &Engine) -> Result<Option<Cas
     };
     let input = storage(gpu.input_bytes());
     let output = storage(gpu.output_bytes());
-    queue.write_buffer(&input, 0, crate::gpu::complex_bytes(&complex(&a)));
+    queue.write_buffer(&input, 0, bytemuck::cast_slice(a.data()));
     Ok(Some(Box::new(move || {
         let mut encoder = device.create_command_encoder(&Default::default());
         gpu.encode(&mut encoder, &input, &output)?;

@@ -292,13 +292,10 @@ impl Engine {
             Route::Gpu(ctx) => {
                 let gpu = self
                     .plans
-                    .get_or_build(&plan, || CorrelationPlan::new(ctx, &plan).map(Mutex::new))?;
-                let mut gpu = gpu
-                    .lock()
-                    .map_err(|_| Error::Gpu("a plan's lock was poisoned".into()))?;
-                gpu.set_template(&to_c32(b.data()))?;
-                let out = gpu.run(&to_c32(a.data()))?;
-                Array::new(from_c32(&out), plan.out)
+                    .get_or_build(&plan, || DevicePlan::<T>::new(ctx, &plan))?;
+                let mut gpu = gpu.lock()?;
+                gpu.set_template(b.data())?;
+                gpu.run(a.data())
             }
             #[cfg(not(feature = "gpu"))]
             Route::Never(_) => unreachable!(),
@@ -337,9 +334,9 @@ impl Engine {
             }
             #[cfg(feature = "gpu")]
             Route::Gpu(ctx) => {
-                let mut gpu = CorrelationPlan::new(ctx, &plan)?;
-                gpu.set_template(&to_c32(b.data()))?;
-                PreparedInner::Gpu(Box::new(Mutex::new(gpu)))
+                let gpu = DevicePlan::<T>::new(ctx, &plan)?;
+                gpu.lock()?.set_template(b.data())?;
+                PreparedInner::Gpu(Box::new(gpu))
             }
             #[cfg(not(feature = "gpu"))]
             Route::Never(_) => unreachable!(),
@@ -351,7 +348,7 @@ impl Engine {
 enum PreparedInner<T: Element> {
     Cpu(Box<CpuPlan<T>>),
     #[cfg(feature = "gpu")]
-    Gpu(Box<Mutex<CorrelationPlan>>),
+    Gpu(Box<DevicePlan<T>>),
 }
 
 enum Route<'a> {
@@ -363,7 +360,73 @@ enum Route<'a> {
     Never(std::marker::PhantomData<&'a ()>),
 }
 
-/// The GPU works on complex f32; real inputs get a zero imaginary part.
+/// A GPU correlation plan for elements of type `T`: a real plan (half the work, see
+/// [`CorrelationPlan::new_real`]) for real `T`, a complex one otherwise. A type per `T`, so
+/// the plan cache (keyed by type) never hands a real plan to complex data.
+#[cfg(feature = "gpu")]
+struct DevicePlan<T>(Mutex<CorrelationPlan>, std::marker::PhantomData<fn() -> T>);
+
+#[cfg(feature = "gpu")]
+impl<T: Element> DevicePlan<T> {
+    fn new(ctx: &GpuContext, plan: &Plan) -> Result<DevicePlan<T>> {
+        let gpu = if T::IS_COMPLEX {
+            CorrelationPlan::new(ctx, plan)?
+        } else {
+            CorrelationPlan::new_real(ctx, plan)?
+        };
+        Ok(DevicePlan(Mutex::new(gpu), std::marker::PhantomData))
+    }
+
+    fn lock(&self) -> Result<DeviceRun<'_>> {
+        self.0
+            .lock()
+            .map(DeviceRun)
+            .map_err(|_| Error::Gpu("a plan's lock was poisoned".into()))
+    }
+}
+
+/// A locked [`DevicePlan`], converting `T` to and from the f32 data the device takes.
+#[cfg(feature = "gpu")]
+struct DeviceRun<'a>(std::sync::MutexGuard<'a, CorrelationPlan>);
+
+#[cfg(feature = "gpu")]
+impl DeviceRun<'_> {
+    fn set_template<T: Element>(&mut self, b: &[T]) -> Result<()> {
+        if self.0.is_real() {
+            self.0.set_template_real(&to_f32(b))
+        } else {
+            self.0.set_template(&to_c32(b))
+        }
+    }
+
+    fn run<T: Element>(&mut self, a: &[T]) -> Result<Array<T>> {
+        let shape = self.0.plan().out;
+        let out = if self.0.is_real() {
+            let out = self.0.run_real(&to_f32(a))?;
+            out.into_iter()
+                .map(|v| {
+                    T::from_complex(Complex::new(
+                        T::Real::from_f64(v as f64),
+                        T::Real::from_f64(0.0),
+                    ))
+                })
+                .collect()
+        } else {
+            from_c32(&self.0.run(&to_c32(a))?)
+        };
+        Array::new(out, shape)
+    }
+}
+
+/// Real elements as the f32 a real device plan takes.
+#[cfg(feature = "gpu")]
+fn to_f32<T: Element>(x: &[T]) -> Vec<f32> {
+    x.iter()
+        .map(|v| v.to_complex().re.to_f64() as f32)
+        .collect()
+}
+
+/// Elements as the complex f32 a complex device plan takes.
 #[cfg(feature = "gpu")]
 fn to_c32<T: Element>(x: &[T]) -> Vec<Complex<f32>> {
     x.iter()
@@ -413,13 +476,7 @@ impl<T: Element> Prepared<T> {
         match &self.inner {
             PreparedInner::Cpu(cpu) => Ok(cpu.run(a)),
             #[cfg(feature = "gpu")]
-            PreparedInner::Gpu(gpu) => {
-                let mut gpu = gpu
-                    .lock()
-                    .map_err(|_| Error::Gpu("a plan's lock was poisoned".into()))?;
-                let out = gpu.run(&to_c32(a.data()))?;
-                Array::new(from_c32(&out), self.plan.out)
-            }
+            PreparedInner::Gpu(gpu) => gpu.lock()?.run(a.data()),
         }
     }
 }

@@ -89,7 +89,6 @@ use std::str::FromStr;
 #[cfg(feature = "gpu")]
 use {
     crate::gpu::{FrameConstants, GpuContext, MatchPlan, SearchShape, TemplateConstants},
-    num_complex::Complex,
     std::sync::Mutex,
 };
 
@@ -848,11 +847,11 @@ fn device_plan<T: Sample>(
     tpl: &TemplateStats<T>,
     method: Method,
 ) -> Result<MatchPlan> {
-    let centred: Vec<Complex<f32>> = tpl
+    let centred: Vec<f32> = tpl
         .centred
         .data()
         .iter()
-        .map(|v| Complex::new(real_to(*v) as f32, 0.0))
+        .map(|v| real_to(*v) as f32)
         .collect();
     let (flat, zero) = template_degenerate(tpl);
     let constants = TemplateConstants {
@@ -876,11 +875,11 @@ fn device_frame<T: Sample>(
     frame: ArrayView<'_, T>,
     stats: &SceneStats,
     tpl: &TemplateStats<T>,
-) -> (Vec<Complex<f32>>, FrameConstants) {
+) -> (Vec<f32>, FrameConstants) {
     let centred = frame
         .data()
         .iter()
-        .map(|v| Complex::new((real_to(*v) - stats.mean) as f32, 0.0))
+        .map(|v| (real_to(*v) - stats.mean) as f32)
         .collect();
     let constants = FrameConstants {
         mean: stats.mean,

@@ -349,3 +349,79 @@ fn adapters_are_listed_and_described() {
     assert!(adapters.iter().all(|l| l.contains("max storage binding")));
     assert!(ctx.describe().contains(" via "));
 }
+
+/// A real plan: `run_real` agrees with the oracle and allocates nothing per run; `encode`
+/// reads and writes `f32` buffers (half the bytes of a complex plan's); the complex calls
+/// are refused on it, and the real calls on a complex plan.
+#[test]
+fn real_plans_take_real_buffers_and_refuse_complex_calls() {
+    let Some(ctx) = own_context() else { return };
+    let plan = Plan::new(
+        Op::Correlate,
+        Mode::Same,
+        Shape::d2(37, 41),
+        Shape::d2(8, 5),
+    )
+    .unwrap();
+    let (a, b) = (
+        real_only(&random(20, plan.a.len())),
+        real_only(&random(21, plan.b.len())),
+    );
+    let mut gpu = CorrelationPlan::new_real(&ctx, &plan).unwrap();
+    assert!(gpu.is_real());
+    assert_eq!(gpu.input_bytes(), 4 * plan.a.len() as u64);
+    assert_eq!(gpu.output_bytes(), 4 * plan.out.len() as u64);
+    assert!(matches!(
+        gpu.run_real(&real_parts(&a)),
+        Err(Error::InvalidArgument(_))
+    ));
+    for refused in [gpu.set_template(&b).err(), gpu.run(&a).err()] {
+        match refused {
+            Some(Error::InvalidArgument(m)) => assert!(m.contains("real"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    gpu.set_template_real(&real_parts(&b)).unwrap();
+    gpu.poison();
+    let first = gpu.run_real(&real_parts(&a)).unwrap();
+    let as_complex: Vec<C32> = first.iter().map(|&v| C32::new(v, 0.0)).collect();
+    assert!(rel_l2(&as_complex, &direct(&plan, &a, &b)) <= 1e-5);
+    let buffers = ctx.buffer_stats();
+    for _ in 0..50 {
+        assert_eq!(gpu.run_real(&real_parts(&a)).unwrap(), first);
+    }
+    assert_eq!(ctx.buffer_stats(), buffers, "buffers created while running");
+
+    let input = storage_buffer(&ctx, gpu.input_bytes(), wgpu::BufferUsages::COPY_DST);
+    ctx.queue()
+        .write_buffer(&input, 0, bytemuck::cast_slice(&real_parts(&a)));
+    let output = storage_buffer(
+        &ctx,
+        // Two floats more than needed (`read` takes pairs): the encode must leave them alone.
+        gpu.output_bytes() + 8,
+        wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+    );
+    let nan = vec![f32::NAN; (output.size() / 4) as usize];
+    ctx.queue()
+        .write_buffer(&output, 0, bytemuck::cast_slice(&nan));
+    let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    gpu.encode(&mut encoder, &input, &output).unwrap();
+    ctx.queue().submit([encoder.finish()]);
+    let got: Vec<f32> = read(&ctx, &output)
+        .iter()
+        .flat_map(|c| [c.re, c.im])
+        .collect();
+    assert_eq!(&got[..first.len()], &first[..]);
+    assert!(got[first.len()].is_nan(), "wrote past the output");
+
+    let mut complex = CorrelationPlan::new(&ctx, &plan).unwrap();
+    assert!(!complex.is_real());
+    assert!(matches!(
+        complex.set_template_real(&real_parts(&b)),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        complex.run_real(&real_parts(&a)),
+        Err(Error::InvalidArgument(_))
+    ));
+}

@@ -4,8 +4,8 @@ use super::context::GpuContext;
 use super::fft::FftLayout;
 use super::pipelines::Kernel;
 use super::program::{
-    binding, check_buffer, complex_bytes, read_back, record, Buf, Dispatch, Slot, Step, Uniforms,
-    ELEM,
+    binding, check_buffer, complex_bytes, read_back, read_back_as, record, Buf, Dispatch, Slot,
+    Step, Uniforms, ELEM,
 };
 use crate::error::{Error, Result};
 use crate::spec::{next_pow2, wrap, Op, Plan};
@@ -42,6 +42,10 @@ use num_complex::Complex;
 pub struct CorrelationPlan {
     ctx: GpuContext,
     plan: Plan,
+    sample: Sample,
+    /// The kernels that read the input and write the output (rebound to callers' buffers).
+    load_kernel: Kernel,
+    gather_kernel: Kernel,
     /// Transform shape per axis, and the work buffer's (larger on Bluestein axes).
     logical: [usize; 2],
     padded: [usize; 2],
@@ -67,77 +71,54 @@ pub struct CorrelationPlan {
 }
 
 impl CorrelationPlan {
-    /// Build the plan: check it against the device's limits, create buffers, tables and
-    /// bind groups. Fails with [`Error::DeviceLimit`] when a buffer or dispatch cannot fit.
+    /// Build the plan for complex data: check it against the device's limits, create
+    /// buffers, tables and bind groups. Fails with [`Error::DeviceLimit`] when a buffer or
+    /// dispatch cannot fit.
     pub fn new(ctx: &GpuContext, plan: &Plan) -> Result<Self> {
+        Self::build(ctx, plan, false)
+    }
+
+    /// Build the plan for real inputs and a real output
+    /// ([`set_template_real`](Self::set_template_real), [`run_real`](Self::run_real)).
+    ///
+    /// It does about half the work of a complex plan and moves half the bytes: pairs of
+    /// real rows share one complex row FFT, the column FFTs and the spectrum product run
+    /// over the half spectrum, and rows of zero padding are never transformed
+    /// (`shaders/real.wgsl`). Transforms with an odd number of rows (circular mode at an odd
+    /// size, 1-D signals) cannot pair rows and run as complex ones, with real input and
+    /// output all the same.
+    pub fn new_real(ctx: &GpuContext, plan: &Plan) -> Result<Self> {
+        Self::build(ctx, plan, true)
+    }
+
+    fn build(ctx: &GpuContext, plan: &Plan, real: bool) -> Result<Self> {
         let fft = FftLayout::new(plan.fft_shape(next_pow2));
         let (logical, padded) = (fft.logical, fft.padded);
+        let sample = if real {
+            Sample::Real {
+                paired: logical[0] % 2 == 0,
+            }
+        } else {
+            Sample::Complex
+        };
         let work_bytes = fft.work_len() as u64 * ELEM;
-        let input_bytes = plan.a.len().max(plan.b.len()) as u64 * ELEM;
-        let out_bytes = plan.out.len() as u64 * ELEM;
+        let input_bytes = plan.a.len().max(plan.b.len()) as u64 * sample.bytes();
+        let out_bytes = plan.out.len() as u64 * sample.bytes();
         let table_bytes = fft.tables.len() as u64 * ELEM;
         for bytes in [work_bytes, input_bytes, out_bytes, table_bytes] {
             check_buffer(ctx, bytes, true)?;
         }
 
         // Steps first: their dispatch sizes are checked before any buffer exists.
-        let pad = |shape: crate::Shape| Step {
-            kernel: Kernel::Pad,
-            bufs: vec![Buf::Input, Buf::X],
-            params: vec![
-                logical[0] as u32,
-                logical[1] as u32,
-                shape.rows() as u32,
-                shape.cols() as u32,
-                shape.cols() as u32,
-                padded[1] as u32,
-                0,
-                0,
-            ],
-            threads: (logical[0] * logical[1]) as u64,
-        };
-        let mut template_steps = vec![pad(plan.b)];
-        let template_at = fft.steps(false, Buf::X, &mut template_steps);
-
-        let pad_a = pad(plan.a);
-        let mut middle = Vec::new();
-        let at = fft.steps(false, Buf::X, &mut middle);
-        middle.push(Step {
-            kernel: Kernel::Spectrum {
-                conj: plan.op == Op::Correlate,
-                phase: false,
-            },
-            bufs: vec![at, Buf::Template],
-            params: vec![
-                logical[1] as u32,
-                logical[1] as u32,
-                1,
-                padded[1] as u32,
-                logical[0] as u32,
-                0,
-                (1.0 / (logical[0] * logical[1]) as f64 as f32).to_bits(),
-                0,
-            ],
-            threads: (logical[0] * logical[1]) as u64,
-        });
-        let gather_from = fft.steps(true, at, &mut middle);
-        let [out_rows, out_cols] = plan.out.axes();
-        let gather = Step {
-            kernel: Kernel::Gather,
-            bufs: vec![gather_from, Buf::Output],
-            params: vec![
-                out_rows as u32,
-                out_cols as u32,
-                logical[0] as u32,
-                logical[1] as u32,
-                padded[1] as u32,
-                out_cols as u32,
-                wrap(plan.axes[0].first, logical[0]) as u32,
-                wrap(plan.axes[1].first, logical[1]) as u32,
-            ],
-            threads: plan.out.len() as u64,
-        };
-
+        let steps = Steps::new(&fft, sample, plan);
+        let Steps {
+            template: template_steps,
+            template_at,
+            load: pad_a,
+            middle,
+            gather_from,
+            gather,
+        } = steps;
         let all: Vec<&Step> = template_steps
             .iter()
             .chain([&pad_a])
@@ -191,6 +172,9 @@ impl CorrelationPlan {
             Ok(CorrelationPlan {
                 ctx: ctx.clone(),
                 plan: *plan,
+                sample,
+                load_kernel: pad_a.kernel,
+                gather_kernel: gather.kernel,
                 logical,
                 padded,
                 input,
@@ -225,24 +209,39 @@ impl CorrelationPlan {
         self.logical
     }
 
+    /// Whether this plan takes real data ([`new_real`](Self::new_real)).
+    pub fn is_real(&self) -> bool {
+        self.sample != Sample::Complex
+    }
+
     /// Bytes [`encode`](Self::encode) reads from the caller's input buffer.
     pub fn input_bytes(&self) -> u64 {
-        self.plan.a.len() as u64 * ELEM
+        self.plan.a.len() as u64 * self.sample.bytes()
     }
 
     /// Bytes [`encode`](Self::encode) writes to the caller's output buffer.
     pub fn output_bytes(&self) -> u64 {
-        self.plan.out.len() as u64 * ELEM
+        self.plan.out.len() as u64 * self.sample.bytes()
     }
 
     /// Transform the template `b` (row-major, shape `plan.b`) and keep its spectrum on the
     /// device for every later run. Returns once the work is submitted.
     pub fn set_template(&mut self, b: &[Complex<f32>]) -> Result<()> {
+        self.expect(Sample::Complex, "set_template_real")?;
         check_len("template", b.len(), self.plan.b)?;
+        self.upload_template(complex_bytes(b))
+    }
+
+    /// [`set_template`](Self::set_template) for a plan built by [`new_real`](Self::new_real).
+    pub fn set_template_real(&mut self, b: &[f32]) -> Result<()> {
+        self.expect_real("set_template")?;
+        check_len("template", b.len(), self.plan.b)?;
+        self.upload_template(bytemuck::cast_slice(b))
+    }
+
+    fn upload_template(&mut self, bytes: &[u8]) -> Result<()> {
         self.ctx.scoped("transforming the template", || {
-            self.ctx
-                .queue()
-                .write_buffer(&self.input, 0, complex_bytes(b));
+            self.ctx.queue().write_buffer(&self.input, 0, bytes);
             let mut encoder = self
                 .ctx
                 .device()
@@ -274,12 +273,25 @@ impl CorrelationPlan {
     /// [`run`](Self::run) as a future. On native backends it still waits for the GPU inside
     /// (wgpu only completes the readback when the device is polled).
     pub async fn run_async(&mut self, a: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
+        self.expect(Sample::Complex, "run_real")?;
         check_len("input", a.len(), self.plan.a)?;
+        self.submit_run(complex_bytes(a))?;
+        read_back(&self.ctx, &self.staging).await
+    }
+
+    /// [`run`](Self::run) for a plan built by [`new_real`](Self::new_real): real input, real
+    /// output.
+    pub fn run_real(&mut self, a: &[f32]) -> Result<Vec<f32>> {
+        self.expect_real("run")?;
+        check_len("input", a.len(), self.plan.a)?;
+        self.submit_run(bytemuck::cast_slice(a))?;
+        pollster::block_on(read_back_as(&self.ctx, &self.staging))
+    }
+
+    fn submit_run(&self, input: &[u8]) -> Result<()> {
         self.check_template()?;
         self.ctx.scoped("running a correlation plan", || {
-            self.ctx
-                .queue()
-                .write_buffer(&self.input, 0, complex_bytes(a));
+            self.ctx.queue().write_buffer(&self.input, 0, input);
             let mut encoder = self
                 .ctx
                 .device()
@@ -288,15 +300,32 @@ impl CorrelationPlan {
             encoder.copy_buffer_to_buffer(&self.output, 0, &self.staging, 0, None);
             self.ctx.queue().submit([encoder.finish()]);
             Ok(())
-        })?;
-        read_back(&self.ctx, &self.staging).await
+        })
+    }
+
+    fn expect(&self, sample: Sample, instead: &str) -> Result<()> {
+        if self.sample == sample {
+            return Ok(());
+        }
+        let built = if self.is_real() { "real" } else { "complex" };
+        Err(Error::InvalidArgument(format!(
+            "this correlation plan was built for {built} data: call {instead} instead"
+        )))
+    }
+
+    fn expect_real(&self, instead: &str) -> Result<()> {
+        match self.sample {
+            Sample::Real { .. } => Ok(()),
+            Sample::Complex => self.expect(Sample::Real { paired: false }, instead),
+        }
     }
 
     /// Record the whole correlation into the caller's `encoder`, reading `input` and writing
     /// `output`, so that data already on the GPU never visits the host.
     ///
     /// Layout of both buffers: row-major complex f32, each element two `f32` (re, im), i.e.
-    /// a WGSL `array<vec2<f32>>`. `input` holds `plan.a` (at least
+    /// a WGSL `array<vec2<f32>>`; for a [real](Self::new_real) plan, row-major `f32`. `input`
+    /// holds `plan.a` (at least
     /// [`input_bytes`](Self::input_bytes), from offset 0), `output` receives `plan.out` (at
     /// least [`output_bytes`](Self::output_bytes)); both need `BufferUsages::STORAGE` and must
     /// come from this context's device. The template must be set. Nothing runs until the
@@ -338,7 +367,7 @@ impl CorrelationPlan {
         self.ctx.scoped("binding the caller's buffers", || {
             let pad = self.uniforms.bind(
                 &self.ctx,
-                Kernel::Pad,
+                self.load_kernel,
                 self.pad_slot,
                 &[
                     binding(input, self.input_bytes()),
@@ -347,7 +376,7 @@ impl CorrelationPlan {
             );
             let gather = self.uniforms.bind(
                 &self.ctx,
-                Kernel::Gather,
+                self.gather_kernel,
                 self.gather_slot,
                 &[
                     self.buffer(self.gather_from).as_entire_buffer_binding(),
@@ -421,10 +450,217 @@ pub(crate) struct BoundIo {
     gather: Dispatch,
 }
 
+/// How a plan's inputs and output are stored, and whether real rows share complex FFTs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sample {
+    Complex,
+    /// Real f32; `paired`: two rows per complex row FFT (the transform has an even number
+    /// of rows), the half spectrum in between (real.wgsl).
+    Real {
+        paired: bool,
+    },
+}
+
+impl Sample {
+    /// Bytes per element of the inputs and the output.
+    fn bytes(self) -> u64 {
+        match self {
+            Sample::Complex => ELEM,
+            Sample::Real { .. } => ELEM / 2,
+        }
+    }
+}
+
+/// Every step of a plan, before binding.
+struct Steps {
+    /// Load the template and transform it; its spectrum ends in `template_at`.
+    template: Vec<Step>,
+    template_at: Buf,
+    /// Load the input (input → X).
+    load: Step,
+    /// Forward FFT, spectrum product, inverse FFT; the result ends in `gather_from`.
+    middle: Vec<Step>,
+    gather_from: Buf,
+    /// The output window (→ output).
+    gather: Step,
+}
+
+impl Steps {
+    fn new(fft: &FftLayout, sample: Sample, plan: &Plan) -> Steps {
+        let (logical, padded) = (fft.logical, fft.padded);
+        let [rows, cols] = logical;
+        let pitch = padded[1] as u32;
+        let paired = sample == Sample::Real { paired: true };
+        // Columns of the spectrum that are stored and multiplied.
+        let spectrum_cols = if paired { cols / 2 + 1 } else { cols };
+        // Paired: packed rows holding any input (the rest are zero and skip the row FFTs).
+        let live_rows = |shape: crate::Shape| (shape.rows().div_ceil(2)).min(rows / 2);
+        let load = |shape: crate::Shape| match sample {
+            Sample::Complex => Step {
+                kernel: Kernel::Pad,
+                bufs: vec![Buf::Input, Buf::X],
+                params: vec![
+                    rows as u32,
+                    cols as u32,
+                    shape.rows() as u32,
+                    shape.cols() as u32,
+                    shape.cols() as u32,
+                    pitch,
+                    0,
+                    0,
+                ],
+                threads: (rows * cols) as u64,
+            },
+            Sample::Real { paired } => {
+                let packed = if paired { live_rows(shape) } else { rows };
+                Step {
+                    kernel: Kernel::Pack { paired },
+                    bufs: vec![Buf::Input, Buf::X],
+                    params: vec![
+                        packed as u32,
+                        cols as u32,
+                        shape.rows() as u32,
+                        shape.cols() as u32,
+                        pitch,
+                        0,
+                        0,
+                        0,
+                    ],
+                    threads: (packed * cols) as u64,
+                }
+            }
+        };
+        let forward = |shape: crate::Shape, out: &mut Vec<Step>| -> Buf {
+            if !paired {
+                return fft.steps(false, Buf::X, out);
+            }
+            let live = live_rows(shape);
+            let at = fft.axis_steps(1, false, live, Buf::X, out);
+            out.push(Step {
+                kernel: Kernel::Split,
+                bufs: vec![at, other(at)],
+                params: vec![
+                    (rows / 2) as u32,
+                    spectrum_cols as u32,
+                    live as u32,
+                    cols as u32,
+                    pitch,
+                    0,
+                    0,
+                    0,
+                ],
+                threads: (rows / 2 * spectrum_cols) as u64,
+            });
+            fft.axis_steps(0, false, spectrum_cols, other(at), out)
+        };
+
+        let mut template = vec![load(plan.b)];
+        let template_at = forward(plan.b, &mut template);
+
+        let mut middle = Vec::new();
+        let at = forward(plan.a, &mut middle);
+        middle.push(Step {
+            kernel: Kernel::Spectrum {
+                conj: plan.op == Op::Correlate,
+                phase: false,
+            },
+            bufs: vec![at, Buf::Template],
+            params: vec![
+                spectrum_cols as u32,
+                spectrum_cols as u32,
+                1,
+                pitch,
+                rows as u32,
+                0,
+                (1.0 / (rows * cols) as f64 as f32).to_bits(),
+                0,
+            ],
+            threads: (rows * spectrum_cols) as u64,
+        });
+        let gather_from = if paired {
+            let at = fft.axis_steps(0, true, spectrum_cols, at, &mut middle);
+            middle.push(Step {
+                kernel: Kernel::Merge,
+                bufs: vec![at, other(at)],
+                params: vec![
+                    (rows / 2) as u32,
+                    cols as u32,
+                    0,
+                    0,
+                    pitch,
+                    0,
+                    0,
+                    spectrum_cols as u32,
+                ],
+                threads: (rows / 2 * cols) as u64,
+            });
+            fft.axis_steps(1, true, rows / 2, other(at), &mut middle)
+        } else {
+            fft.steps(true, at, &mut middle)
+        };
+
+        let [out_rows, out_cols] = plan.out.axes();
+        let first = [
+            wrap(plan.axes[0].first, rows) as u32,
+            wrap(plan.axes[1].first, cols) as u32,
+        ];
+        let gather = match sample {
+            Sample::Complex => Step {
+                kernel: Kernel::Gather,
+                bufs: vec![gather_from, Buf::Output],
+                params: vec![
+                    out_rows as u32,
+                    out_cols as u32,
+                    rows as u32,
+                    cols as u32,
+                    pitch,
+                    out_cols as u32,
+                    first[0],
+                    first[1],
+                ],
+                threads: plan.out.len() as u64,
+            },
+            Sample::Real { paired } => Step {
+                kernel: Kernel::Unpack { paired },
+                bufs: vec![gather_from, Buf::Output],
+                params: vec![
+                    out_rows as u32,
+                    out_cols as u32,
+                    rows as u32,
+                    cols as u32,
+                    pitch,
+                    first[0],
+                    first[1],
+                    0,
+                ],
+                threads: plan.out.len() as u64,
+            },
+        };
+        Steps {
+            template,
+            template_at,
+            load: load(plan.a),
+            middle,
+            gather_from,
+            gather,
+        }
+    }
+}
+
+/// The other ping-pong work buffer.
+fn other(b: Buf) -> Buf {
+    if b == Buf::X {
+        Buf::Y
+    } else {
+        Buf::X
+    }
+}
+
 impl std::fmt::Debug for CorrelationPlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CorrelationPlan")
             .field("plan", &self.plan)
+            .field("sample", &self.sample)
             .field("fft_shape", &self.logical)
             .field("work_shape", &self.padded)
             .finish()

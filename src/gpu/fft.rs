@@ -104,41 +104,51 @@ impl FftLayout {
     /// Append the steps of a forward (or unnormalised inverse) transform of the data in
     /// `start` (`Buf::X` or `Buf::Y`); returns the buffer that holds the result.
     pub(crate) fn steps(&self, inverse: bool, start: Buf, out: &mut Vec<Step>) -> Buf {
-        let mut at = start;
-        for axis in [1, 0] {
-            // Elements along `axis` are `stride` apart; its lines (one per index of the other
-            // axis, only over the logical region) start `line_stride` apart.
-            let (stride, line_stride) = if axis == 1 {
-                (1, self.padded[1])
-            } else {
-                (self.padded[1], 1)
-            };
-            let lines = self.logical[1 - axis];
-            let geom = Geometry {
-                stride,
-                line_stride,
-                lines,
-            };
-            match self.axes[axis] {
-                Axis::Identity => {}
-                Axis::Pow2 { n } => at = self.stockham(n, inverse, geom, at, out),
-                Axis::Bluestein {
-                    n,
-                    m,
-                    chirp,
-                    kernel,
-                } => {
-                    let dir = inverse as usize;
-                    // x·w, zero-padded to m; convolve with the kernel; ·w again.
-                    out.push(chirp_step(at, m, n, geom, chirp[dir]));
-                    at = self.stockham(m, false, geom, at, out);
-                    out.push(chirp_step(at, m, m, geom, kernel[dir]));
-                    at = self.stockham(m, true, geom, at, out);
-                    out.push(chirp_step(at, n, n, geom, chirp[dir]));
-                }
+        let at = self.axis_steps(1, inverse, self.logical[0], start, out);
+        self.axis_steps(0, inverse, self.logical[1], at, out)
+    }
+
+    /// Append the steps that transform along `axis` (0: down the columns, 1: along the
+    /// rows) the first `lines` lines of the other axis; returns the buffer holding the result.
+    /// Lines past `lines` are neither read nor written.
+    pub(crate) fn axis_steps(
+        &self,
+        axis: usize,
+        inverse: bool,
+        lines: usize,
+        start: Buf,
+        out: &mut Vec<Step>,
+    ) -> Buf {
+        // Elements along `axis` are `stride` apart; its lines start `line_stride` apart.
+        let (stride, line_stride) = if axis == 1 {
+            (1, self.padded[1])
+        } else {
+            (self.padded[1], 1)
+        };
+        let geom = Geometry {
+            stride,
+            line_stride,
+            lines,
+        };
+        match self.axes[axis] {
+            Axis::Identity => start,
+            Axis::Pow2 { n } => self.stockham(n, inverse, geom, start, out),
+            Axis::Bluestein {
+                n,
+                m,
+                chirp,
+                kernel,
+            } => {
+                let dir = inverse as usize;
+                // x·w, zero-padded to m; convolve with the kernel; ·w again.
+                out.push(chirp_step(start, m, n, geom, chirp[dir]));
+                let at = self.stockham(m, false, geom, start, out);
+                out.push(chirp_step(at, m, m, geom, kernel[dir]));
+                let at = self.stockham(m, true, geom, at, out);
+                out.push(chirp_step(at, n, n, geom, chirp[dir]));
+                at
             }
         }
-        at
     }
 
     fn stockham(

@@ -6,13 +6,10 @@ use super::context::GpuContext;
 use super::correlate::{BoundIo, CorrelationPlan};
 use super::peak_search::{PeakRecord, PeakSearch, SearchShape};
 use super::pipelines::Kernel;
-use super::program::{
-    check_buffer, complex_bytes, read_back_as, record, whole, Dispatch, Slot, Step, Uniforms, ELEM,
-};
+use super::program::{check_buffer, read_back_as, record, whole, Dispatch, Slot, Step, Uniforms};
 use crate::error::Result;
 use crate::spec::{Mode, Op, Plan};
 use crate::Shape;
-use num_complex::Complex;
 
 /// Rows or columns one invocation of window.wgsl slides over (its `RUN`).
 const RUN: usize = 32;
@@ -70,7 +67,7 @@ impl MatchPlan {
         ctx: &GpuContext,
         frame_shape: [usize; 2],
         template_shape: [usize; 2],
-        centred_template: &[Complex<f32>],
+        centred_template: &[f32],
         template: TemplateConstants,
     ) -> Result<Self> {
         let plan = Plan::new(
@@ -79,13 +76,14 @@ impl MatchPlan {
             Shape::d2(frame_shape[0], frame_shape[1]),
             Shape::d2(template_shape[0], template_shape[1]),
         )?;
-        let mut correlation = CorrelationPlan::new(ctx, &plan)?;
-        correlation.set_template(centred_template)?;
+        // Real frames and templates: the real plan pairs rows and keeps half spectra.
+        let mut correlation = CorrelationPlan::new_real(ctx, &plan)?;
+        correlation.set_template_real(centred_template)?;
         let [rows, cols] = frame_shape;
         let out = [rows - template_shape[0] + 1, cols - template_shape[1] + 1];
         let out_len = (out[0] * out[1]) as u64;
         let row_sums_bytes = (rows * out[1]) as u64 * 16;
-        for bytes in [(rows * cols) as u64 * ELEM, out_len * ELEM, row_sums_bytes] {
+        for bytes in [(rows * cols) as u64 * 4, out_len * 4, row_sums_bytes] {
             check_buffer(ctx, bytes, true)?;
         }
         let shape_words = shape_words(frame_shape, template_shape, out);
@@ -109,10 +107,10 @@ impl MatchPlan {
             use wgpu::BufferUsages as U;
             let frame = ctx.create_buffer(
                 "xcorr match frame",
-                (rows * cols) as u64 * ELEM,
+                (rows * cols) as u64 * 4,
                 U::STORAGE | U::COPY_DST,
             );
-            let numerator = ctx.create_buffer("xcorr match numerator", out_len * ELEM, U::STORAGE);
+            let numerator = ctx.create_buffer("xcorr match numerator", out_len * 4, U::STORAGE);
             let row_sums = ctx.create_buffer("xcorr match row sums", row_sums_bytes, U::STORAGE);
             let scores =
                 ctx.create_buffer("xcorr match scores", out_len * 4, U::STORAGE | U::COPY_SRC);
@@ -165,11 +163,7 @@ impl MatchPlan {
     }
 
     /// Scores of one centred frame (`I − c`, row-major); the whole map comes back.
-    pub(crate) fn map(
-        &mut self,
-        centred: &[Complex<f32>],
-        frame: FrameConstants,
-    ) -> Result<Vec<f32>> {
+    pub(crate) fn map(&mut self, centred: &[f32], frame: FrameConstants) -> Result<Vec<f32>> {
         self.upload(centred, frame);
         self.ctx.submit("running a matching plan", |encoder| {
             self.encode_scores(encoder)?;
@@ -183,7 +177,7 @@ impl MatchPlan {
     /// 1 where the highest score is best, −1 where the lowest is. Only the records come back.
     pub(crate) fn peaks(
         &mut self,
-        centred: &[Complex<f32>],
+        centred: &[f32],
         frame: FrameConstants,
         search: SearchShape,
         sign: f32,
@@ -213,7 +207,7 @@ impl MatchPlan {
     }
 
     /// Write the frame and its constants (they land before the next submission runs).
-    fn upload(&self, centred: &[Complex<f32>], frame: FrameConstants) {
+    fn upload(&self, centred: &[f32], frame: FrameConstants) {
         assert_eq!(centred.len(), self.frame_shape[0] * self.frame_shape[1]);
         let words = shape_words(self.frame_shape, self.template_shape, self.out);
         self.uniforms.write(
@@ -223,7 +217,7 @@ impl MatchPlan {
         );
         self.ctx
             .queue()
-            .write_buffer(&self.frame, 0, complex_bytes(centred));
+            .write_buffer(&self.frame, 0, bytemuck::cast_slice(centred));
     }
 
     /// Record the numerator, the window sums and the scores.

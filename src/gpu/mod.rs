@@ -34,7 +34,6 @@ pub(crate) use match_plan::{FrameConstants, MatchPlan, TemplateConstants};
 pub use peak_search::find_peaks;
 pub(crate) use peak_search::SearchShape;
 pub(crate) use phase_plan::PhasePlan;
-pub(crate) use program::complex_bytes;
 
 impl GpuContext {
     /// How many compute pipelines have been compiled on this context's device (each kernel

@@ -11,6 +11,7 @@ const SHIFT: &str = include_str!("../../shaders/shift.wgsl");
 const WINDOW: &str = include_str!("../../shaders/window.wgsl");
 const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
 const DFT: &str = include_str!("../../shaders/dft.wgsl");
+const REAL: &str = include_str!("../../shaders/real.wgsl");
 
 /// One compute kernel with its overridable constants (the workgroup size is per device).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -48,6 +49,19 @@ pub(crate) enum Kernel {
     /// The upsampled DFT's two matrix products (dft.wgsl).
     DftCols,
     DftRows,
+    /// Real input into packed rows, two real rows per complex row when `paired`
+    /// (real.wgsl).
+    Pack {
+        paired: bool,
+    },
+    /// Packed row spectra into the real rows' half spectra (real.wgsl).
+    Split,
+    /// Half spectra back into packed row spectra (real.wgsl).
+    Merge,
+    /// The real output window out of packed rows (real.wgsl).
+    Unpack {
+        paired: bool,
+    },
 }
 
 /// How a kernel's bindings are laid out; `bind` in the plan follows the same order.
@@ -77,7 +91,11 @@ impl Kernel {
             | Kernel::Keys
             | Kernel::Partial
             | Kernel::Suppress
-            | Kernel::Magnitude => Layout::Shift,
+            | Kernel::Magnitude
+            | Kernel::Pack { .. }
+            | Kernel::Split
+            | Kernel::Merge
+            | Kernel::Unpack { .. } => Layout::Shift,
         }
     }
 
@@ -97,6 +115,10 @@ impl Kernel {
             Kernel::Magnitude => ("dft", DFT, "magnitude"),
             Kernel::DftCols => ("dft", DFT, "dft_cols"),
             Kernel::DftRows => ("dft", DFT, "dft_rows"),
+            Kernel::Pack { .. } => ("real", REAL, "pack"),
+            Kernel::Split => ("real", REAL, "split"),
+            Kernel::Merge => ("real", REAL, "merge"),
+            Kernel::Unpack { .. } => ("real", REAL, "unpack"),
         }
     }
 }
@@ -166,6 +188,9 @@ impl PipelineCache {
             Kernel::Spectrum { conj, phase } => {
                 constants.push(("CONJ", conj as u8 as f64));
                 constants.push(("PHASE", phase as u8 as f64));
+            }
+            Kernel::Pack { paired } | Kernel::Unpack { paired } => {
+                constants.push(("PAIRED", paired as u8 as f64))
             }
             _ => {}
         }

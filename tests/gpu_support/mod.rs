@@ -185,3 +185,23 @@ pub fn gpu_run(ctx: &GpuContext, plan: &Plan, a: &[C32], b: &[C32]) -> Vec<C32> 
     gpu.poison();
     gpu.run(a).unwrap()
 }
+
+/// [`gpu_run`] through a real plan ([`CorrelationPlan::new_real`]) on the real parts of `a`
+/// and `b`; the real output comes back as complex for the error measures.
+pub fn gpu_run_real(ctx: &GpuContext, plan: &Plan, a: &[C32], b: &[C32]) -> Vec<C32> {
+    let mut gpu = CorrelationPlan::new_real(ctx, plan).unwrap();
+    gpu.set_template_real(&real_parts(b)).unwrap();
+    gpu.poison();
+    let out = gpu.run_real(&real_parts(a)).unwrap();
+    out.into_iter().map(|v| Complex::new(v, 0.0)).collect()
+}
+
+/// The real parts, as real data.
+pub fn real_parts(v: &[C32]) -> Vec<f32> {
+    v.iter().map(|c| c.re).collect()
+}
+
+/// `v` with its imaginary parts dropped (real data as complex).
+pub fn real_only(v: &[C32]) -> Vec<C32> {
+    v.iter().map(|c| Complex::new(c.re, 0.0)).collect()
+}
