@@ -108,6 +108,8 @@ impl Engine {
                     log::info!("xcorr: using the GPU: {}", ctx.describe());
                     Ok(Engine::from_gpu(ctx, Backend::Auto))
                 }
+                // A bad setting is the caller's to fix, not a reason to fall back quietly.
+                Err(e @ Error::InvalidArgument(_)) => Err(e),
                 Err(e) => {
                     log::info!("xcorr: {e}; using the CPU");
                     Ok(Engine {

@@ -498,3 +498,29 @@ fn demo_finds_what_it_hid() {
     assert!(stdout.status.success());
     assert!(dir.path().join("xcorr-demo.png").exists());
 }
+
+/// A bad `XCORR_WORKGROUP_FFT` is an error naming the variable, not a quiet fallback to the
+/// CPU (the default backend is auto).
+#[test]
+fn bad_workgroup_fft_setting_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.npy");
+    let result = xcorr()
+        .env("XCORR_WORKGROUP_FFT", "sideways")
+        .args(args![
+            "correlate",
+            data_file("coins.png"),
+            data_file("coins.png"),
+            "-o",
+            out
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("XCORR_WORKGROUP_FFT") && stderr.contains("on, off or auto"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}

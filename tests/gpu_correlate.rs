@@ -23,36 +23,40 @@ fn sweep(
     seed: u64,
     oracle: fn(&Plan, &[C32], &[C32]) -> Vec<C64>,
 ) -> Vec<String> {
-    let Some(ctx) = context() else {
-        return Vec::new();
-    };
     let mut failures = Vec::new();
     let mut worst: f64 = 0.0;
     let mut cases = 0;
     for (i, &(sa, sb)) in pairs.iter().enumerate() {
         let a = random(seed + 2 * i as u64, sa.len());
         let b = random(seed + 2 * i as u64 + 1, sb.len());
-        for op in [Op::Correlate, Op::Convolve] {
-            for mode in ALL_MODES {
-                let Ok(plan) = Plan::new(op, mode, sa, sb) else {
-                    continue;
-                };
-                let out = gpu_run(&ctx, &plan, &a, &b);
-                let (ra, rb) = (real_only(&a), real_only(&b));
-                let real = gpu_run_real(&ctx, &plan, &ra, &rb);
-                for (kind, err) in [
-                    ("complex", floored_l2(&out, &oracle(&plan, &a, &b), &a, &b)),
-                    (
-                        "real",
-                        floored_l2(&real, &oracle(&plan, &ra, &rb), &ra, &rb),
-                    ),
-                ] {
-                    cases += 1;
-                    worst = worst.max(err);
-                    if err.is_nan() || err > BOUND {
-                        failures.push(format!(
-                            "{kind} {op:?} {mode} a {sa} b {sb}: rel L2 {err:.2e}"
-                        ));
+        for ctx in contexts() {
+            let wg = if ctx.workgroup_fft() {
+                " (workgroup FFT)"
+            } else {
+                ""
+            };
+            for op in [Op::Correlate, Op::Convolve] {
+                for mode in ALL_MODES {
+                    let Ok(plan) = Plan::new(op, mode, sa, sb) else {
+                        continue;
+                    };
+                    let out = gpu_run(&ctx, &plan, &a, &b);
+                    let (ra, rb) = (real_only(&a), real_only(&b));
+                    let real = gpu_run_real(&ctx, &plan, &ra, &rb);
+                    for (kind, err) in [
+                        ("complex", floored_l2(&out, &oracle(&plan, &a, &b), &a, &b)),
+                        (
+                            "real",
+                            floored_l2(&real, &oracle(&plan, &ra, &rb), &ra, &rb),
+                        ),
+                    ] {
+                        cases += 1;
+                        worst = worst.max(err);
+                        if err.is_nan() || err > BOUND {
+                            failures.push(format!(
+                                "{kind}{wg} {op:?} {mode} a {sa} b {sb}: rel L2 {err:.2e}"
+                            ));
+                        }
                     }
                 }
             }
@@ -164,6 +168,9 @@ fn fft_oracle_matches_direct_sums() {
 #[test]
 fn large_images() {
     let Some(ctx) = context() else { return };
+    let Some(workgroup) = workgroup_context() else {
+        return;
+    };
     let cases = [
         (
             Op::Correlate,
@@ -202,12 +209,15 @@ fn large_images() {
             "{op:?} {mode} a {sa} b {sb}: rel L2 {err:.2e}"
         );
         let (ra, rb) = (real_only(&a), real_only(&b));
-        let real = gpu_run_real(&ctx, &plan, &ra, &rb);
-        let err = rel_l2(&real, &via_fft(&plan, &ra, &rb));
-        println!("real {op:?} {mode} a {sa} b {sb}: rel L2 {err:.2e}");
-        assert!(
-            err <= BOUND,
-            "real {op:?} {mode} a {sa} b {sb}: rel L2 {err:.2e}"
-        );
+        let expected = via_fft(&plan, &ra, &rb);
+        for (ctx, how) in [(&ctx, "real"), (&workgroup, "real, workgroup FFT")] {
+            let real = gpu_run_real(ctx, &plan, &ra, &rb);
+            let err = rel_l2(&real, &expected);
+            println!("{how} {op:?} {mode} a {sa} b {sb}: rel L2 {err:.2e}");
+            assert!(
+                err <= BOUND,
+                "{how} {op:?} {mode} a {sa} b {sb}: rel L2 {err:.2e}"
+            );
+        }
     }
 }

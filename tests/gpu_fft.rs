@@ -1,37 +1,40 @@
 //! The GPU FFT on its own against rustfft in f64: every power of two from 2 to 2^20 in 1-D,
-//! squares up to 2048 × 2048 in 2-D, and Bluestein lengths. Prints the measured tables.
+//! squares up to 2048 × 2048 in 2-D, and Bluestein lengths, each with one dispatch per pass
+//! and with the workgroup-memory row FFT. Prints the measured tables.
 #![cfg(feature = "gpu")]
 
 mod gpu_support;
 
 use gpu_support::*;
-use xcorr::gpu::fft_forward;
+use xcorr::gpu::{fft_forward, GpuContext};
 use xcorr::Shape;
 
 const BOUND: f64 = 1e-6;
 
-fn measure(shape: Shape, seed: u64) -> f64 {
-    let ctx = match context() {
-        Some(c) => c,
-        None => return 0.0,
-    };
+/// Relative L2 error of the forward FFT on `ctx`.
+fn measure(ctx: &GpuContext, shape: Shape, seed: u64) -> f64 {
     let data = random(seed, shape.len());
-    let out = fft_forward(&ctx, &data, shape).unwrap();
+    let out = fft_forward(ctx, &data, shape).unwrap();
     rel_l2(&out, &fft2(&widen(&data), shape))
 }
 
 fn check_table(title: &str, shapes: &[Shape]) {
-    if context().is_none() {
+    let (Some(plain), Some(workgroup)) = (context(), workgroup_context()) else {
         return;
-    }
+    };
     // One print per table: the tests run in parallel.
-    let mut table = format!("{title}\n| shape | rel L2 |\n| --- | --- |\n");
+    let mut table = format!(
+        "{title}\n| shape | rel L2 | with workgroup FFT (rows ≤ {}) |\n| --- | --- | --- |\n",
+        workgroup.workgroup_fft_len()
+    );
     let mut worst = Vec::new();
     for (i, &s) in shapes.iter().enumerate() {
-        let err = measure(s, 100 + i as u64);
-        table += &format!("| {s} | {err:.2e} |\n");
-        if err.is_nan() || err > BOUND {
-            worst.push(format!("{s}: {err:.2e}"));
+        let errors = [&plain, &workgroup].map(|ctx| measure(ctx, s, 100 + i as u64));
+        table += &format!("| {s} | {:.2e} | {:.2e} |\n", errors[0], errors[1]);
+        for err in errors {
+            if err.is_nan() || err > BOUND {
+                worst.push(format!("{s}: {err:.2e}"));
+            }
         }
     }
     println!("{table}");
@@ -54,6 +57,17 @@ fn fft_2d_powers_of_two() {
         Shape::d2(1, 64),
     ]);
     check_table("2-D forward FFT vs rustfft f64", &shapes);
+}
+
+/// Rows short enough for the workgroup-memory kernel, so many that its workgroups spill
+/// over into the second dispatch dimension; and rows past its capacity on any device.
+#[test]
+fn fft_many_rows_and_long_rows() {
+    let shapes = [Shape::d2(1 << 17, 4), Shape::d2(3, 1 << 14)];
+    check_table(
+        "2-D forward FFT, many rows and long rows, vs rustfft f64",
+        &shapes,
+    );
 }
 
 #[test]

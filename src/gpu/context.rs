@@ -2,7 +2,7 @@
 
 use super::pipelines::PipelineCache;
 use crate::error::{Error, Result};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A wgpu device and queue with the pipeline cache built on them. Cheap to clone (an `Arc`).
@@ -25,6 +25,7 @@ pub(crate) struct Inner {
     pub(crate) pipelines: PipelineCache,
     buffers_created: AtomicU64,
     bytes_created: AtomicU64,
+    workgroup_fft: AtomicBool,
 }
 
 /// How many buffers (and bytes) this context has created so far; a plan that is running
@@ -44,6 +45,8 @@ impl GpuContext {
 
     /// [`GpuContext::new`] without blocking.
     pub async fn new_async() -> Result<Self> {
+        // A bad setting is reported even where no adapter would be found.
+        workgroup_fft_override()?;
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
@@ -72,6 +75,7 @@ impl GpuContext {
         let info = device.adapter_info();
         let limits = device.limits();
         let pipelines = PipelineCache::new(&device, &limits)?;
+        let workgroup_fft = default_workgroup_fft(&info)?;
         Ok(GpuContext {
             inner: Arc::new(Inner {
                 device,
@@ -81,6 +85,7 @@ impl GpuContext {
                 pipelines,
                 buffers_created: AtomicU64::new(0),
                 bytes_created: AtomicU64::new(0),
+                workgroup_fft: AtomicBool::new(workgroup_fft),
             }),
         })
     }
@@ -92,6 +97,29 @@ impl GpuContext {
             self.inner.info.name,
             backend_name(self.inner.info.backend)
         )
+    }
+
+    /// Whether plans built from now on transform rows that fit the device's workgroup memory
+    /// (up to 2048 points with 32 KiB of it) in one dispatch each, all radix-2 passes in
+    /// workgroup memory (`shaders/stockham_shared.wgsl`), instead of one dispatch per pass
+    /// through device memory. Columns and longer rows always take one dispatch per pass.
+    ///
+    /// On by default, except on CPU adapters (lavapipe), where one dispatch per pass measured
+    /// faster (BENCHMARKS.md). `XCORR_WORKGROUP_FFT=on`, `off` or `auto` sets the default.
+    /// Results agree either way to within rounding.
+    pub fn set_workgroup_fft(&self, on: bool) {
+        self.inner.workgroup_fft.store(on, Ordering::Relaxed);
+    }
+
+    /// See [`set_workgroup_fft`](Self::set_workgroup_fft).
+    pub fn workgroup_fft(&self) -> bool {
+        self.inner.workgroup_fft.load(Ordering::Relaxed)
+    }
+
+    /// The longest row (a power of two) that plans built now would transform in workgroup
+    /// memory; 0 when the workgroup FFT is off.
+    pub fn workgroup_fft_len(&self) -> usize {
+        super::fft::RowCapacity::of(self).max_len()
     }
 
     pub fn device(&self) -> &wgpu::Device {
@@ -240,4 +268,26 @@ pub fn list_adapters() -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The workgroup FFT's default: `XCORR_WORKGROUP_FFT` if set, else on for every adapter but
+/// a CPU.
+fn default_workgroup_fft(info: &wgpu::AdapterInfo) -> Result<bool> {
+    Ok(workgroup_fft_override()?.unwrap_or(info.device_type != wgpu::DeviceType::Cpu))
+}
+
+/// `XCORR_WORKGROUP_FFT`: `Some(on)` when set to on or off, `None` when unset or auto.
+fn workgroup_fft_override() -> Result<Option<bool>> {
+    match std::env::var("XCORR_WORKGROUP_FFT") {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Ok(v) => match v.as_str() {
+            "on" | "1" => Ok(Some(true)),
+            "off" | "0" => Ok(Some(false)),
+            "auto" | "" => Ok(None),
+            other => Err(Error::InvalidArgument(format!(
+                "XCORR_WORKGROUP_FFT is {other:?}: it must be on, off or auto"
+            ))),
+        },
+        Err(e) => Err(Error::InvalidArgument(format!("XCORR_WORKGROUP_FFT: {e}"))),
+    }
 }

@@ -1,7 +1,7 @@
 //! The correlation plan: buffers, tables and dispatches for one [`Plan`], built once.
 
 use super::context::GpuContext;
-use super::fft::FftLayout;
+use super::fft::{FftLayout, RowCapacity};
 use super::pipelines::Kernel;
 use super::program::{
     binding, check_buffer, complex_bytes, read_back, read_back_as, record, Buf, Dispatch, Slot,
@@ -68,6 +68,8 @@ pub struct CorrelationPlan {
     gather_from: Buf,
     gather_own: Dispatch,
     has_template: bool,
+    /// Device-memory bytes one run moves, by [`Step::traffic`]'s model.
+    traffic: u64,
 }
 
 impl CorrelationPlan {
@@ -92,7 +94,7 @@ impl CorrelationPlan {
     }
 
     fn build(ctx: &GpuContext, plan: &Plan, real: bool) -> Result<Self> {
-        let fft = FftLayout::new(plan.fft_shape(next_pow2));
+        let fft = FftLayout::new(plan.fft_shape(next_pow2), RowCapacity::of(ctx));
         let (logical, padded) = (fft.logical, fft.padded);
         let sample = if real {
             Sample::Real {
@@ -119,6 +121,11 @@ impl CorrelationPlan {
             gather_from,
             gather,
         } = steps;
+        let traffic = std::iter::once(&pad_a)
+            .chain(&middle)
+            .chain([&gather])
+            .map(Step::traffic)
+            .sum();
         let all: Vec<&Step> = template_steps
             .iter()
             .chain([&pad_a])
@@ -194,6 +201,7 @@ impl CorrelationPlan {
                 gather_from,
                 gather_own,
                 has_template: false,
+                traffic,
             })
         })
     }
@@ -207,6 +215,14 @@ impl CorrelationPlan {
     /// input's size for circular mode).
     pub fn fft_shape(&self) -> [usize; 2] {
         self.logical
+    }
+
+    /// Device-memory bytes one run reads and writes, from a model of its dispatches (every
+    /// element a dispatch touches moves once; tables come from cache): the input, every FFT
+    /// pass, the spectrum product and the output. Divided by the device's memory bandwidth,
+    /// the time a run cannot beat. A model, not a measurement.
+    pub fn traffic_bytes(&self) -> u64 {
+        self.traffic
     }
 
     /// Whether this plan takes real data ([`new_real`](Self::new_real)).

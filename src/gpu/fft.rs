@@ -1,5 +1,8 @@
 //! The 2-D FFT as a sequence of steps: radix-2 Stockham passes per axis, and Bluestein's
-//! chirp-z transform on top of them for axes whose length is not a power of two.
+//! chirp-z transform on top of them for axes whose length is not a power of two. Rows (the
+//! contiguous axis) short enough for the device's workgroup memory can run all their passes
+//! in one dispatch instead (stockham_shared.wgsl; see [`GpuContext::set_workgroup_fft`]);
+//! columns and longer rows take one dispatch per pass.
 //!
 //! The work buffer holds a `padded[0] × padded[1]` row-major array; the transform's own
 //! `logical[0] × logical[1]` region sits in its top-left corner. A power-of-two axis has
@@ -42,11 +45,55 @@ pub(crate) struct FftLayout {
     twiddle_len: usize,
     /// Twiddles, then per Bluestein axis its chirps and kernels; computed in f64.
     pub tables: Vec<[f32; 2]>,
+    /// Rows up to this long transform in workgroup memory, in one dispatch.
+    rows: RowCapacity,
+}
+
+/// What the device allows the workgroup-memory row kernel (stockham_shared.wgsl).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowCapacity {
+    /// Longest row (a power of two, or 0 for none): two ping-pong copies of it, complex f32,
+    /// must fit `max_compute_workgroup_storage_size` (16 KiB: 1024, 32 KiB: 2048).
+    max_n: usize,
+    /// Most invocations per workgroup, a power of two.
+    max_wg: u32,
+}
+
+impl RowCapacity {
+    /// The context's capacity; none where its workgroup FFT is switched off.
+    pub(crate) fn of(ctx: &GpuContext) -> RowCapacity {
+        let limits = ctx.limits();
+        let fit = limits.max_compute_workgroup_storage_size as u64 / (2 * ELEM);
+        let max_n = if ctx.workgroup_fft() && fit >= 2 {
+            1usize << fit.ilog2()
+        } else {
+            0
+        };
+        let wg = 256
+            .min(limits.max_compute_invocations_per_workgroup)
+            .min(limits.max_compute_workgroup_size_x)
+            .max(1);
+        RowCapacity {
+            max_n,
+            max_wg: 1 << wg.ilog2(),
+        }
+    }
+
+    pub(crate) fn max_len(self) -> usize {
+        self.max_n
+    }
+
+    /// Invocations for one row of length `n` (a power of two), or `None` when it does not
+    /// fit: n/2 up to the device's cap, each doing n/2/wg butterflies per pass.
+    fn workgroup_for(self, n: usize) -> Option<u32> {
+        (n >= 2 && n <= self.max_n).then(|| (n as u32 / 2).min(self.max_wg))
+    }
 }
 
 impl FftLayout {
-    /// Plan the exact DFT of `logical[0] × logical[1]` (every length ≥ 1).
-    pub(crate) fn new(logical: [usize; 2]) -> FftLayout {
+    /// Plan the exact DFT of `logical[0] × logical[1]` (every length ≥ 1); rows that fit
+    /// `rows` transform in workgroup memory.
+    pub(crate) fn new(logical: [usize; 2], rows: RowCapacity) -> FftLayout {
         let inner = logical.map(|n| {
             if n.is_power_of_two() {
                 n
@@ -93,6 +140,7 @@ impl FftLayout {
             axes,
             twiddle_len,
             tables,
+            rows,
         }
     }
 
@@ -159,11 +207,51 @@ impl FftLayout {
         mut at: Buf,
         out: &mut Vec<Step>,
     ) -> Buf {
+        // A row that fits in workgroup memory: all passes in one dispatch, a row per group.
+        if let (1, Some(wg)) = (g.stride, self.rows.workgroup_for(n)) {
+            let to = if at == Buf::X { Buf::Y } else { Buf::X };
+            out.push(Step {
+                kernel: Kernel::StockhamShared {
+                    inverse,
+                    n: n as u32,
+                    wg,
+                },
+                bufs: vec![at, to, Buf::Tables],
+                params: vec![
+                    n as u32,
+                    0,
+                    1,
+                    g.line_stride as u32,
+                    g.lines as u32,
+                    0,
+                    (self.twiddle_len / 2) as u32,
+                    0,
+                ],
+                threads: g.lines as u64 * wg as u64,
+            });
+            return to;
+        }
+        // Radix 4 throughout (half the passes over memory of radix 2), after one radix-2
+        // pass when log2(n) is odd.
         let mut p = 1;
         while p < n {
             let to = if at == Buf::X { Buf::Y } else { Buf::X };
+            let radix = if (n / p).trailing_zeros() % 2 == 1 {
+                2
+            } else {
+                4
+            };
+            let (kernel, tw_step, tw_half) = if radix == 2 {
+                (Kernel::Stockham { inverse }, self.twiddle_len / (2 * p), 0)
+            } else {
+                (
+                    Kernel::Stockham4 { inverse },
+                    self.twiddle_len / (4 * p),
+                    self.twiddle_len / 2,
+                )
+            };
             out.push(Step {
-                kernel: Kernel::Stockham { inverse },
+                kernel,
                 bufs: vec![at, to, Buf::Tables],
                 params: vec![
                     n as u32,
@@ -172,13 +260,13 @@ impl FftLayout {
                     g.line_stride as u32,
                     g.lines as u32,
                     0,
-                    (self.twiddle_len / (2 * p)) as u32,
-                    0,
+                    tw_step as u32,
+                    tw_half as u32,
                 ],
-                threads: (n / 2 * g.lines) as u64,
+                threads: (n / radix * g.lines) as u64,
             });
             at = to;
-            p *= 2;
+            p *= radix;
         }
         at
     }
@@ -262,7 +350,7 @@ pub fn fft_forward(
             shape: shape.to_string(),
         });
     }
-    let fft = FftLayout::new(shape.axes());
+    let fft = FftLayout::new(shape.axes(), RowCapacity::of(ctx));
     let (logical, padded) = (fft.logical, fft.padded);
     let data_bytes = shape.len() as u64 * ELEM;
     let work_bytes = fft.work_len() as u64 * ELEM;

@@ -5,7 +5,7 @@
 //! (shift conventions, kernels, error metric); this is the plumbing.
 
 use super::context::GpuContext;
-use super::fft::FftLayout;
+use super::fft::{FftLayout, RowCapacity};
 use super::peak_search::{PeakRecord, PeakSearch, SearchShape};
 use super::pipelines::Kernel;
 use super::program::{
@@ -56,7 +56,7 @@ impl PhasePlan {
         phase: bool,
     ) -> Result<Self> {
         let [rows, cols] = shape;
-        let fft = FftLayout::new(shape);
+        let fft = FftLayout::new(shape, RowCapacity::of(ctx));
         let (logical, padded) = (fft.logical, fft.padded);
         let work_bytes = fft.work_len() as u64 * ELEM;
         let image_bytes = (rows * cols) as u64 * ELEM;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 const STOCKHAM: &str = include_str!("../../shaders/stockham.wgsl");
+const STOCKHAM_SHARED: &str = include_str!("../../shaders/stockham_shared.wgsl");
 const SPECTRUM: &str = include_str!("../../shaders/spectrum.wgsl");
 const SHIFT: &str = include_str!("../../shaders/shift.wgsl");
 const WINDOW: &str = include_str!("../../shaders/window.wgsl");
@@ -19,6 +20,17 @@ pub(crate) enum Kernel {
     /// One radix-2 Stockham pass (stockham.wgsl).
     Stockham {
         inverse: bool,
+    },
+    /// One radix-4 Stockham pass, two radix-2 passes' work (stockham.wgsl).
+    Stockham4 {
+        inverse: bool,
+    },
+    /// A whole row transform of length `n` in workgroup memory, `wg` invocations per row
+    /// (stockham_shared.wgsl); both are overridable constants, so they key the cache.
+    StockhamShared {
+        inverse: bool,
+        n: u32,
+        wg: u32,
     },
     /// `data *= conj(t)` or `data *= t`, scaled; with `phase`, divided by its magnitude
     /// (spectrum.wgsl).
@@ -80,6 +92,8 @@ impl Kernel {
     pub(crate) fn layout(self) -> Layout {
         match self {
             Kernel::Stockham { .. }
+            | Kernel::Stockham4 { .. }
+            | Kernel::StockhamShared { .. }
             | Kernel::Combine
             | Kernel::FinalPeak
             | Kernel::DftCols
@@ -99,9 +113,19 @@ impl Kernel {
         }
     }
 
+    /// Invocations per workgroup: the kernel's own where it fixes one, else the device's.
+    pub(crate) fn workgroup_size(self, device_default: u32) -> u32 {
+        match self {
+            Kernel::StockhamShared { wg, .. } => wg,
+            _ => device_default,
+        }
+    }
+
     fn source(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Kernel::Stockham { .. } => ("stockham", STOCKHAM, "main"),
+            Kernel::Stockham4 { .. } => ("stockham", STOCKHAM, "radix4"),
+            Kernel::StockhamShared { .. } => ("stockham_shared", STOCKHAM_SHARED, "main"),
             Kernel::Spectrum { .. } => ("spectrum", SPECTRUM, "spectrum"),
             Kernel::Chirp => ("spectrum", SPECTRUM, "chirp"),
             Kernel::Pad => ("shift", SHIFT, "pad"),
@@ -182,9 +206,15 @@ impl PipelineCache {
                 })
                 .clone()
         };
-        let mut constants = vec![("WG", self.workgroup_size as f64)];
+        let mut constants = vec![("WG", kernel.workgroup_size(self.workgroup_size) as f64)];
         match kernel {
-            Kernel::Stockham { inverse } => constants.push(("INVERSE", inverse as u8 as f64)),
+            Kernel::Stockham { inverse } | Kernel::Stockham4 { inverse } => {
+                constants.push(("INVERSE", inverse as u8 as f64))
+            }
+            Kernel::StockhamShared { inverse, n, .. } => {
+                constants.push(("INVERSE", inverse as u8 as f64));
+                constants.push(("N", n as f64));
+            }
             Kernel::Spectrum { conj, phase } => {
                 constants.push(("CONJ", conj as u8 as f64));
                 constants.push(("PHASE", phase as u8 as f64));

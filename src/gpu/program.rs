@@ -37,6 +37,32 @@ pub(crate) struct Step {
     pub threads: u64,
 }
 
+impl Step {
+    /// Bytes the step reads and writes in device memory, under a simple model: every
+    /// element it touches moves once, twiddle and chirp tables come from cache. The model
+    /// behind the bandwidth figures in BENCHMARKS.md, not a measurement.
+    pub(crate) fn traffic(&self) -> u64 {
+        let per_thread = match self.kernel {
+            // Two complex reads and two writes per butterfly.
+            Kernel::Stockham { .. } => 4 * ELEM,
+            Kernel::Stockham4 { .. } => 8 * ELEM,
+            // The whole row in and out once: lines × n × 2 elements, over lines × wg threads.
+            Kernel::StockhamShared { n, wg, .. } => {
+                return self.threads / wg as u64 * n as u64 * 2 * ELEM
+            }
+            Kernel::Chirp | Kernel::Pad | Kernel::Gather => 2 * ELEM,
+            Kernel::Spectrum { .. } => 3 * ELEM,
+            // Two f32 in (or one), one complex out.
+            Kernel::Pack { paired } => ELEM + if paired { ELEM } else { ELEM / 2 },
+            Kernel::Split => 4 * ELEM,
+            Kernel::Merge => 3 * ELEM,
+            Kernel::Unpack { .. } => ELEM + ELEM / 2,
+            _ => return 0,
+        };
+        self.threads * per_thread
+    }
+}
+
 /// A bound dispatch, ready to record.
 pub(crate) struct Dispatch {
     pipeline: Arc<wgpu::ComputePipeline>,
@@ -70,7 +96,7 @@ impl Uniforms {
         for (i, s) in steps.iter().enumerate() {
             slots.push(Slot {
                 offset: i as u64 * align,
-                groups: groups_for(ctx, s.threads)?,
+                groups: groups_for(ctx, s.threads, s.kernel)?,
             });
         }
         let size = (steps.len().max(1) as u64) * align;
@@ -158,10 +184,10 @@ pub(crate) fn record<'a>(
     }
 }
 
-/// Workgroups for `threads` invocations: along x up to the per-dimension limit, the rest
-/// along y (the kernels rebuild a linear index from both).
-fn groups_for(ctx: &GpuContext, threads: u64) -> Result<[u32; 2]> {
-    let wg = ctx.inner.pipelines.workgroup_size as u64;
+/// Workgroups of `kernel` for `threads` invocations: along x up to the per-dimension limit,
+/// the rest along y (the kernels rebuild a linear index from both).
+fn groups_for(ctx: &GpuContext, threads: u64, kernel: Kernel) -> Result<[u32; 2]> {
+    let wg = kernel.workgroup_size(ctx.inner.pipelines.workgroup_size) as u64;
     let max = ctx.limits().max_compute_workgroups_per_dimension as u64;
     let groups = threads.div_ceil(wg).max(1);
     if groups <= max {

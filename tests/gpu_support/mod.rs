@@ -40,6 +40,33 @@ pub fn own_context() -> Option<GpuContext> {
     Some(GpuContext::new().unwrap())
 }
 
+/// A context of its own with the workgroup-memory row FFT switched on (off by default on CPU
+/// adapters such as lavapipe, so the default context would not run it there), or `None` as
+/// [`context`]. Checks that rows of 1024 points fit it, so that the tests reach the kernel.
+pub fn workgroup_context() -> Option<GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    CTX.get_or_init(|| {
+        context()?;
+        let ctx = GpuContext::new().unwrap();
+        ctx.set_workgroup_fft(true);
+        assert!(
+            ctx.workgroup_fft_len() >= 1024,
+            "workgroup FFT rows up to {} only",
+            ctx.workgroup_fft_len()
+        );
+        Some(ctx)
+    })
+    .clone()
+}
+
+/// The contexts every plan test runs on: the default one, and one with the workgroup FFT.
+pub fn contexts() -> Vec<GpuContext> {
+    [context(), workgroup_context()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// Seeded complex values, uniform in [-1, 1)², never all zero.
 pub fn random(seed: u64, n: usize) -> Vec<C32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
