@@ -12,9 +12,11 @@
 //!   DFT in `shaders/dft.wgsl`), reached through [`crate::matching`] and
 //!   [`crate::registration`] with a GPU [`crate::Engine`].
 //!
-//! Data is complex f32 on the device. Transforms are radix-2 Stockham passes
-//! (`shaders/stockham.wgsl`) with host-computed f64 twiddles; linear modes pad to powers of
-//! two, circular mode at other sizes uses Bluestein's chirp-z transform on the same passes.
+//! Data is complex f32 on the device; real plans pair real rows into complex ones and keep
+//! half spectra (`shaders/real.wgsl`). Transforms are radix-4 Stockham passes
+//! (`shaders/stockham.wgsl`) with host-computed f64 twiddles, or whole rows in workgroup
+//! memory (`shaders/stockham_shared.wgsl`); linear modes pad to powers of two, circular mode
+//! at other sizes uses Bluestein's chirp-z transform on the same passes.
 //! Output element `i` along an axis is read from circular index `(first + i) mod L` of the
 //! inverse transform (`shaders/shift.wgsl`), with `first` from [`crate::spec`].
 
