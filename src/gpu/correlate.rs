@@ -243,14 +243,14 @@ impl CorrelationPlan {
     /// Transform the template `b` (row-major, shape `plan.b`) and keep its spectrum on the
     /// device for every later run. Returns once the work is submitted.
     pub fn set_template(&mut self, b: &[Complex<f32>]) -> Result<()> {
-        self.expect(Sample::Complex, "set_template_real")?;
+        self.expect_real(false, "set_template_real")?;
         check_len("template", b.len(), self.plan.b)?;
         self.upload_template(complex_bytes(b))
     }
 
     /// [`set_template`](Self::set_template) for a plan built by [`new_real`](Self::new_real).
     pub fn set_template_real(&mut self, b: &[f32]) -> Result<()> {
-        self.expect_real("set_template")?;
+        self.expect_real(true, "set_template")?;
         check_len("template", b.len(), self.plan.b)?;
         self.upload_template(bytemuck::cast_slice(b))
     }
@@ -289,7 +289,7 @@ impl CorrelationPlan {
     /// [`run`](Self::run) as a future. On native backends it still waits for the GPU inside
     /// (wgpu only completes the readback when the device is polled).
     pub async fn run_async(&mut self, a: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
-        self.expect(Sample::Complex, "run_real")?;
+        self.expect_real(false, "run_real")?;
         check_len("input", a.len(), self.plan.a)?;
         self.submit_run(complex_bytes(a))?;
         read_back(&self.ctx, &self.staging).await
@@ -298,7 +298,7 @@ impl CorrelationPlan {
     /// [`run`](Self::run) for a plan built by [`new_real`](Self::new_real): real input, real
     /// output.
     pub fn run_real(&mut self, a: &[f32]) -> Result<Vec<f32>> {
-        self.expect_real("run")?;
+        self.expect_real(true, "run")?;
         check_len("input", a.len(), self.plan.a)?;
         self.submit_run(bytemuck::cast_slice(a))?;
         pollster::block_on(read_back_as(&self.ctx, &self.staging))
@@ -319,21 +319,15 @@ impl CorrelationPlan {
         })
     }
 
-    fn expect(&self, sample: Sample, instead: &str) -> Result<()> {
-        if self.sample == sample {
+    /// Refuse a call made for the other kind of plan, naming the one to make `instead`.
+    fn expect_real(&self, real: bool, instead: &str) -> Result<()> {
+        if self.is_real() == real {
             return Ok(());
         }
         let built = if self.is_real() { "real" } else { "complex" };
         Err(Error::InvalidArgument(format!(
             "this correlation plan was built for {built} data: call {instead} instead"
         )))
-    }
-
-    fn expect_real(&self, instead: &str) -> Result<()> {
-        match self.sample {
-            Sample::Real { .. } => Ok(()),
-            Sample::Complex => self.expect(Sample::Real { paired: false }, instead),
-        }
     }
 
     /// Record the whole correlation into the caller's `encoder`, reading `input` and writing
@@ -554,7 +548,7 @@ impl Steps {
             let at = fft.axis_steps(1, false, live, Buf::X, out);
             out.push(Step {
                 kernel: Kernel::Split,
-                bufs: vec![at, other(at)],
+                bufs: vec![at, at.other()],
                 params: vec![
                     (rows / 2) as u32,
                     spectrum_cols as u32,
@@ -567,7 +561,7 @@ impl Steps {
                 ],
                 threads: (rows / 2 * spectrum_cols) as u64,
             });
-            fft.axis_steps(0, false, spectrum_cols, other(at), out)
+            fft.axis_steps(0, false, spectrum_cols, at.other(), out)
         };
 
         let mut template = vec![load(plan.b)];
@@ -597,7 +591,7 @@ impl Steps {
             let at = fft.axis_steps(0, true, spectrum_cols, at, &mut middle);
             middle.push(Step {
                 kernel: Kernel::Merge,
-                bufs: vec![at, other(at)],
+                bufs: vec![at, at.other()],
                 params: vec![
                     (rows / 2) as u32,
                     cols as u32,
@@ -610,7 +604,7 @@ impl Steps {
                 ],
                 threads: (rows / 2 * cols) as u64,
             });
-            fft.axis_steps(1, true, rows / 2, other(at), &mut middle)
+            fft.axis_steps(1, true, rows / 2, at.other(), &mut middle)
         } else {
             fft.steps(true, at, &mut middle)
         };
@@ -660,15 +654,6 @@ impl Steps {
             gather_from,
             gather,
         }
-    }
-}
-
-/// The other ping-pong work buffer.
-fn other(b: Buf) -> Buf {
-    if b == Buf::X {
-        Buf::Y
-    } else {
-        Buf::X
     }
 }
 

@@ -209,7 +209,7 @@ impl FftLayout {
     ) -> Buf {
         // A row that fits in workgroup memory: all passes in one dispatch, a row per group.
         if let (1, Some(wg)) = (g.stride, self.rows.workgroup_for(n)) {
-            let to = if at == Buf::X { Buf::Y } else { Buf::X };
+            let to = at.other();
             out.push(Step {
                 kernel: Kernel::StockhamShared {
                     inverse,
@@ -235,7 +235,7 @@ impl FftLayout {
         // pass when log2(n) is odd.
         let mut p = 1;
         while p < n {
-            let to = if at == Buf::X { Buf::Y } else { Buf::X };
+            let to = at.other();
             let radix = if (n / p).trailing_zeros() % 2 == 1 {
                 2
             } else {

@@ -26,6 +26,17 @@ pub(crate) enum Buf {
     Tables,
 }
 
+impl Buf {
+    /// The other ping-pong work buffer (X for Y, Y for anything else).
+    pub(crate) fn other(self) -> Buf {
+        if self == Buf::X {
+            Buf::Y
+        } else {
+            Buf::X
+        }
+    }
+}
+
 /// One dispatch before it is bound: kernel, buffers in binding order, parameters.
 #[derive(Clone, Debug)]
 pub(crate) struct Step {
