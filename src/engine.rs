@@ -270,15 +270,17 @@ impl Engine {
         let (a, b) = (a.into(), b.into());
         a.validate("first input")?;
         b.validate("second input")?;
-        self.compute_validated(op, a, b, mode)
+        self.compute_validated(op, a, 0.0, b, mode)
     }
 
-    /// [`compute`](Self::compute) for inputs the caller has already validated (non-empty,
-    /// finite): the matcher checks the scene and template once, not again here.
+    /// [`compute`](Self::compute) of `a − offset` (real part) with `b`, for inputs the caller
+    /// has already validated (non-empty, finite): the matcher checks the scene and template
+    /// once, not again here, and the CPU subtracts the offset as it loads `a`'s rows.
     pub(crate) fn compute_validated<T: Element>(
         &self,
         op: Op,
         a: ArrayView<'_, T>,
+        offset: f64,
         b: ArrayView<'_, T>,
         mode: Mode,
     ) -> Result<Array<T>> {
@@ -288,7 +290,7 @@ impl Engine {
                 let cpu = self
                     .plans
                     .get_or_build(&plan, || Ok::<_, Error>(CpuPlan::<T>::new(&plan)))?;
-                Ok(cpu.execute(a, b))
+                Ok(cpu.execute_offset(a, offset, b))
             }
             #[cfg(feature = "gpu")]
             Route::Gpu(ctx) => {
@@ -297,7 +299,11 @@ impl Engine {
                     .get_or_build(&plan, || DevicePlan::<T>::new(ctx, &plan))?;
                 let mut gpu = gpu.lock()?;
                 gpu.set_template(b.data())?;
-                gpu.run(a.data())
+                if offset == 0.0 {
+                    gpu.run(a.data())
+                } else {
+                    gpu.run(&shifted(a.data(), offset))
+                }
             }
             #[cfg(not(feature = "gpu"))]
             Route::Never(_) => unreachable!(),
@@ -481,4 +487,38 @@ impl<T: Element> Prepared<T> {
             PreparedInner::Gpu(gpu) => gpu.lock()?.run(a.data()),
         }
     }
+
+    /// [`run`](Self::run) of `a − offset` (real part) into `out`, reusing its allocation,
+    /// for a caller that has already checked `a`'s shape and values: the CPU subtracts the
+    /// offset as it loads the rows and makes no copy of `a`.
+    pub(crate) fn run_offset_into(
+        &self,
+        a: ArrayView<'_, T>,
+        offset: f64,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        match &self.inner {
+            PreparedInner::Cpu(cpu) => cpu.run_offset_into(a, offset, out),
+            #[cfg(feature = "gpu")]
+            PreparedInner::Gpu(gpu) => {
+                *out = gpu.lock()?.run(&shifted(a.data(), offset))?.into_vec()
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `x − offset` (real part), computed in f64: what the device takes where the CPU would
+/// subtract the offset while loading rows.
+#[cfg(feature = "gpu")]
+fn shifted<T: Element>(x: &[T], offset: f64) -> Vec<T> {
+    x.iter()
+        .map(|v| {
+            let c = v.to_complex();
+            T::from_complex(Complex::new(
+                T::Real::from_f64(c.re.to_f64() - offset),
+                c.im,
+            ))
+        })
+        .collect()
 }

@@ -80,17 +80,15 @@
 use crate::array::{Array, ArrayView, Element, Real, Shape};
 use crate::engine::{Engine, Prepared};
 use crate::error::{Error, Result};
+#[cfg(feature = "gpu")]
+use crate::gpu::{FrameConstants, GpuContext, MatchPlan, SearchShape, TemplateConstants};
 use crate::peaks::{self, Extremum, Peak, PeakOptions};
 use crate::spec::{next_smooth, Mode, Op};
 use crate::window_sums::{SummedArea, WindowStream};
 use rayon::prelude::*;
 use std::fmt;
 use std::str::FromStr;
-#[cfg(feature = "gpu")]
-use {
-    crate::gpu::{FrameConstants, GpuContext, MatchPlan, SearchShape, TemplateConstants},
-    std::sync::Mutex,
-};
+use std::sync::Mutex;
 
 /// A real element type the matcher works in: `f32` or `f64`.
 pub trait Sample: Element<Real = Self> + Real {}
@@ -200,11 +198,13 @@ pub fn match_template<'a, T: Sample>(
         let mut plan = device_plan(ctx, scene.shape(), &tpl, method)?;
         return device_map(&mut plan, scene, &stats, &tpl, method, out);
     }
-    let centred = stats.centred(scene);
-    // Both were validated above (and centring finite values keeps them finite).
+    // Both were validated above (and centring finite values keeps them finite); the
+    // scene is centred as the FFT loads it, viewed 2-D like the template.
+    let [h, w] = scene.shape().axes();
     let numerator = engine.compute_validated(
         Op::Correlate,
-        centred.view(),
+        ArrayView::new(scene.data(), Shape::d2(h, w))?,
+        stats.mean,
         tpl.centred.view(),
         Mode::Valid,
     )?;
@@ -361,8 +361,16 @@ impl<T: Sample> Scene<T> {
     /// The best match of `template` with its parabola-refined subpixel offset.
     pub fn best<'a>(&self, template: impl Into<ArrayView<'a, T>>, method: Method) -> Result<Peak> {
         let map = self.match_template(template, method)?;
-        best_refined(&map, method)
+        best_refined(map.view(), method)
     }
+}
+
+/// Buffers a host tracker reuses from frame to frame (a frame's worth of numerator and of
+/// scores), so that tracking allocates nothing large per frame.
+#[derive(Default)]
+struct HostScratch<T> {
+    numerator: Vec<T>,
+    map: Vec<T>,
 }
 
 /// One template, many frames of one shape: keeps the template's spectrum (through
@@ -394,7 +402,7 @@ pub struct Tracker<T: Sample> {
 }
 
 enum TrackerBackend<T: Sample> {
-    Host(Prepared<T>),
+    Host(Prepared<T>, Mutex<HostScratch<T>>),
     #[cfg(feature = "gpu")]
     Device(Mutex<MatchPlan>),
 }
@@ -430,7 +438,7 @@ impl<T: Sample> Tracker<T> {
             method,
             frame_shape,
             template: tpl,
-            backend: TrackerBackend::Host(prepared),
+            backend: TrackerBackend::Host(prepared, Mutex::default()),
         })
     }
 
@@ -455,17 +463,11 @@ impl<T: Sample> Tracker<T> {
         let stats = self.check_frame(frame)?;
         let out = out_shape(self.frame_shape, self.template.original_shape);
         match &self.backend {
-            TrackerBackend::Host(prepared) => {
-                let numerator = prepared.run(&stats.centred(frame))?;
-                let [h, w] = self.template.shape;
-                combine(
-                    self.method,
-                    |i| real_to(numerator.data()[i]),
-                    &Windows::Stream(WindowStream::new(frame, stats.mean, h, w)),
-                    &stats,
-                    &self.template,
-                    out,
-                )
+            TrackerBackend::Host(prepared, scratch) => {
+                let mut map = vec![T::default(); out.len()];
+                let numerator = &mut lock_scratch(scratch).numerator;
+                self.host_map(prepared, frame, &stats, numerator, &mut map)?;
+                Array::new(map, out)
             }
             #[cfg(feature = "gpu")]
             TrackerBackend::Device(plan) => device_map(
@@ -479,13 +481,43 @@ impl<T: Sample> Tracker<T> {
         }
     }
 
+    /// The scores of `frame` into `map`: the numerator through the FFT (the frame centred
+    /// as its rows load), then the window sums streamed from the frame.
+    fn host_map(
+        &self,
+        prepared: &Prepared<T>,
+        frame: ArrayView<'_, T>,
+        stats: &SceneStats,
+        numerator: &mut Vec<T>,
+        map: &mut [T],
+    ) -> Result<()> {
+        let [rows, cols] = frame.shape().axes();
+        let frame_2d = ArrayView::new(frame.data(), Shape::d2(rows, cols))?;
+        prepared.run_offset_into(frame_2d, stats.mean, numerator)?;
+        let [h, w] = self.template.shape;
+        combine_into(
+            self.method,
+            |i| real_to(numerator[i]),
+            &Windows::Stream(WindowStream::new(frame, stats.mean, h, w)),
+            stats,
+            &self.template,
+            out_shape(self.frame_shape, self.template.original_shape),
+            map,
+        )
+    }
+
     /// The best match in one frame, with its parabola-refined subpixel offset.
     pub fn track<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Peak> {
         let frame = frame.into();
         match &self.backend {
-            TrackerBackend::Host(_) => {
-                let map = self.match_frame(frame)?;
-                best_refined(&map, self.method)
+            TrackerBackend::Host(prepared, scratch) => {
+                let stats = self.check_frame(frame)?;
+                let out = out_shape(self.frame_shape, self.template.original_shape);
+                let mut guard = lock_scratch(scratch);
+                let HostScratch { numerator, map } = &mut *guard;
+                map.resize(out.len(), T::default());
+                self.host_map(prepared, frame, &stats, numerator, map)?;
+                best_refined(ArrayView::new(map, out)?, self.method)
             }
             #[cfg(feature = "gpu")]
             TrackerBackend::Device(plan) => {
@@ -511,17 +543,20 @@ impl<T: Sample> Tracker<T> {
     }
 }
 
-fn best_refined<T: Sample>(map: &Array<T>, method: Method) -> Result<Peak> {
+fn best_refined<T: Sample>(map: ArrayView<'_, T>, method: Method) -> Result<Peak> {
     let extremum = method.extremum();
-    let mut peak = peaks::best(map.view(), extremum)
+    let mut peak = peaks::best(map, extremum)
         .ok_or_else(|| Error::InvalidArgument("empty match map".into()))?;
-    peak.subpixel = Some(peaks::refine_parabola(
-        map.view(),
-        peak.row,
-        peak.col,
-        extremum,
-    ));
+    peak.subpixel = Some(peaks::refine_parabola(map, peak.row, peak.col, extremum));
     Ok(peak)
+}
+
+/// A host tracker's scratch buffers; a poisoned lock only means a panic mid-frame, after
+/// which the buffers are overwritten anyway.
+fn lock_scratch<T>(scratch: &Mutex<HostScratch<T>>) -> std::sync::MutexGuard<'_, HostScratch<T>> {
+    scratch
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A template as the matcher needs it: zero-mean (as a 2-D array in the element type) and its
@@ -580,24 +615,27 @@ impl SceneStats {
         let (sum, scale, finite) = data
             .par_chunks(4096)
             .map(|chunk| {
-                // Eight running sums (the compiler vectorises independent lanes, not one
-                // running sum), then added up.
-                let (mut sums, mut max, mut ok) = ([0.0f64; 8], 0.0f64, true);
+                // Eight lanes of sums and maxima (the compiler vectorises independent lanes,
+                // not one running value), then combined. The maxima use a comparison rather
+                // than `f64::max`, whose NaN rule keeps it scalar; NaN is caught by `ok`.
+                let (mut sums, mut maxima, mut ok) = ([0.0f64; 8], [0.0f64; 8], true);
                 let mut lanes = chunk.chunks_exact(8);
                 for eight in &mut lanes {
-                    for (s, v) in sums.iter_mut().zip(eight) {
+                    for ((s, m), v) in sums.iter_mut().zip(&mut maxima).zip(eight) {
                         let x = real_to(*v);
                         *s += x;
-                        max = max.max(x.abs());
+                        let a = x.abs();
+                        *m = if a > *m { a } else { *m };
                         ok &= x.is_finite();
                     }
                 }
                 for v in lanes.remainder() {
                     let x = real_to(*v);
                     sums[0] += x;
-                    max = max.max(x.abs());
+                    maxima[0] = maxima[0].max(x.abs());
                     ok &= x.is_finite();
                 }
+                let max = maxima.iter().fold(0.0f64, |m, &v| m.max(v));
                 (sums.iter().sum::<f64>(), max, ok)
             })
             .reduce(
@@ -719,6 +757,21 @@ fn combine<T: Sample>(
     tpl: &TemplateStats<T>,
     shape: Shape,
 ) -> Result<Array<T>> {
+    let mut out = vec![T::default(); shape.len()];
+    combine_into(method, numerator, windows, scene, tpl, shape, &mut out)?;
+    Array::new(out, shape)
+}
+
+/// [`combine`] into `out` (`shape.len()` elements, all overwritten).
+fn combine_into<T: Sample>(
+    method: Method,
+    numerator: impl Fn(usize) -> f64 + Sync,
+    windows: &Windows<'_, T>,
+    scene: &SceneStats,
+    tpl: &TemplateStats<T>,
+    shape: Shape,
+    out: &mut [T],
+) -> Result<()> {
     let [h, w] = tpl.shape;
     let out_cols = shape.cols();
     let n = tpl.n;
@@ -732,7 +785,6 @@ fn combine<T: Sample>(
     let ccorr = move |q: f64, s1: f64| q + tpl.mean * s1 + n * c * tpl.mean;
     let win_energy = move |s1: f64, s2: f64| (s2 + 2.0 * c * s1 + n * c * c).max(0.0);
 
-    let mut out = vec![T::default(); shape.len()];
     out.par_chunks_mut(out_cols).enumerate().try_for_each_init(
         || {
             let state = match windows {
@@ -792,8 +844,7 @@ fn combine<T: Sample>(
             }
             Ok(())
         },
-    )?;
-    Array::new(out, shape)
+    )
 }
 
 /// `row[j] = score(q[j], s1[j], s2[j])`, converted to the element type.

@@ -134,15 +134,38 @@ pub fn best<T: Element>(map: ArrayView<'_, T>, extremum: Extremum) -> Option<Pea
     let cols = map.shape().cols();
     // Chunks in parallel, each its first best; then the first best of those, in order.
     const CHUNK: usize = 1 << 14;
+    // Keys that are larger when better; negation is exact, so ties stay ties.
+    let sign = match extremum {
+        Extremum::Max => 1.0,
+        Extremum::Min => -1.0,
+    };
+    let key = |v: T| sign * score(v);
+    // The best key in eight independent lanes (a comparison, which vectorises, where a
+    // running `Option` would not), then the first element holding it.
     let best_of = |offset: usize, values: &[T]| {
-        let mut found: Option<(usize, f64)> = None;
-        for (i, &v) in values.iter().enumerate() {
-            let s = score(v);
-            if s.is_finite() && found.is_none_or(|(_, b)| extremum.better(s, b)) {
-                found = Some((offset + i, s));
+        let mut lanes = [f64::NEG_INFINITY; 8];
+        let mut eights = values.chunks_exact(8);
+        for eight in &mut eights {
+            for (m, &v) in lanes.iter_mut().zip(eight) {
+                let k = key(v);
+                *m = if k > *m && k.is_finite() { k } else { *m };
             }
         }
-        found
+        for &v in eights.remainder() {
+            let k = key(v);
+            if k > lanes[0] && k.is_finite() {
+                lanes[0] = k;
+            }
+        }
+        let top = lanes
+            .into_iter()
+            .fold(f64::NEG_INFINITY, |a, b| if b > a { b } else { a });
+        // −∞ is never finite, so it means no finite element at all.
+        if top == f64::NEG_INFINITY {
+            return None;
+        }
+        let i = values.iter().position(|&v| key(v) == top)?;
+        Some((offset + i, score(values[i])))
     };
     let found = map
         .data()

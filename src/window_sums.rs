@@ -249,13 +249,19 @@ impl<'a, T: Element> WindowStream<'a, T> {
             }
         }
         state.next_row = r + 1;
-        for (column, out) in [(&state.col, sum), (&state.col_sq, sum_sq)] {
-            let mut s: f64 = column[..w].iter().sum();
-            out[0] = s;
-            for c in 1..out.len() {
-                s += column[c + w - 1] - column[c - 1];
-                out[c] = s;
-            }
+        // Both sliding sums in one loop: each is a chain of dependent additions, and two
+        // independent chains share the adder's latency instead of waiting on it in turn.
+        let (col, col_sq) = (&state.col, &state.col_sq);
+        let mut s: f64 = col[..w].iter().sum();
+        let mut s2: f64 = col_sq[..w].iter().sum();
+        sum[0] = s;
+        sum_sq[0] = s2;
+        let n = sum.len();
+        for (c, (o, o2)) in sum[1..n].iter_mut().zip(&mut sum_sq[1..n]).enumerate() {
+            s += col[c + w] - col[c];
+            s2 += col_sq[c + w] - col_sq[c];
+            *o = s;
+            *o2 = s2;
         }
     }
 }

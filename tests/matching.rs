@@ -119,6 +119,16 @@ fn output_shape_and_one_dimensional_inputs() {
             .col,
         17
     );
+    // A tracker over 1-D frames, twice (its buffers are reused): the same map and match.
+    let tracker = Tracker::new(&engine, &template, scene.shape(), Method::SqDiff).unwrap();
+    for _ in 0..2 {
+        let tracked = tracker.match_frame(&scene).unwrap();
+        assert_eq!(tracked.shape(), map.shape());
+        for (a, b) in tracked.data().iter().zip(map.data()) {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+        assert_eq!(tracker.track(&scene).unwrap().col, 17);
+    }
     let map = match_template(&engine, &scene, &scene, Method::CCoeffNormed).unwrap();
     assert_eq!(map.shape(), Shape::d1(1));
     assert!((map.data()[0] - 1.0).abs() < 1e-12);

@@ -180,6 +180,17 @@ impl<T: Element> CpuPlan<T> {
 
     /// One-shot: correlate `a` with `b` without keeping either (the plan stays shareable).
     pub fn execute(&self, a: ArrayView<'_, T>, b: ArrayView<'_, T>) -> Array<T> {
+        self.execute_offset(a, 0.0, b)
+    }
+
+    /// [`execute`](Self::execute) of `a − offset` (subtracted from the real part, in f64, as
+    /// the rows load).
+    pub(crate) fn execute_offset(
+        &self,
+        a: ArrayView<'_, T>,
+        offset: f64,
+        b: ArrayView<'_, T>,
+    ) -> Array<T> {
         assert_eq!(
             a.shape(),
             self.plan.a,
@@ -190,7 +201,9 @@ impl<T: Element> CpuPlan<T> {
             self.plan.b,
             "template shape differs from the plan's"
         );
-        self.run_with(a, &self.spectrum(b), Kept::Second)
+        let mut out = Vec::new();
+        self.run_into(a, offset, &self.spectrum(b), Kept::Second, &mut out);
+        Array::new(out, self.plan.out).expect("output length follows the plan")
     }
 
     fn run_varying(&self, x: ArrayView<'_, T>, expect: Kept) -> Array<T> {
@@ -203,24 +216,50 @@ impl<T: Element> CpuPlan<T> {
     }
 
     fn run_with(&self, x: ArrayView<'_, T>, spectrum: &[Complex<T::Real>], kept: Kept) -> Array<T> {
+        let mut out = Vec::new();
+        self.run_into(x, 0.0, spectrum, kept, &mut out);
+        Array::new(out, self.plan.out).expect("output length follows the plan")
+    }
+
+    /// [`run`](Self::run) of `a − offset` (subtracted from the real part, in f64, as the
+    /// rows are loaded: no centred copy of `a`) into `out`, whose allocation is reused.
+    /// Panics like `run`.
+    pub(crate) fn run_offset_into(&self, a: ArrayView<'_, T>, offset: f64, out: &mut Vec<T>) {
+        assert_eq!(
+            a.shape(),
+            self.plan.a,
+            "input shape differs from the plan's"
+        );
+        let (kept, spectrum) = self.kept.as_ref().expect("set_template before run");
+        assert_eq!(*kept, Kept::Second, "the plan keeps the other argument");
+        self.run_into(a, offset, spectrum, *kept, out);
+    }
+
+    fn run_into(
+        &self,
+        x: ArrayView<'_, T>,
+        offset: f64,
+        spectrum: &[Complex<T::Real>],
+        kept: Kept,
+        out: &mut Vec<T>,
+    ) {
         // A second caller running the same plan at once gets fresh buffers instead of waiting.
         let cached = self.workspace.try_lock().ok().and_then(|mut w| w.take());
         let mut work = cached.unwrap_or_else(|| Workspace {
             rows: Vec::new(),
             inverse: Vec::new(),
         });
-        self.row_forward(x, &mut work.rows);
+        self.row_forward(x, offset, &mut work.rows);
         let rows_in = x.shape().rows();
         self.column_pass(&work.rows, rows_in, spectrum, kept, &mut work.inverse);
-        let out = self.row_inverse(&work.inverse);
+        self.row_inverse(&work.inverse, out);
         if let Ok(mut slot) = self.workspace.try_lock() {
             *slot = Some(work);
         }
-        out
     }
 
-    /// Row transforms of `x` zero-padded to `Lc`: `rows_in × width`, row-major.
-    fn row_forward(&self, x: ArrayView<'_, T>, out: &mut Vec<Complex<T::Real>>) {
+    /// Row transforms of `x − offset` zero-padded to `Lc`: `rows_in × width`, row-major.
+    fn row_forward(&self, x: ArrayView<'_, T>, offset: f64, out: &mut Vec<Complex<T::Real>>) {
         let [_, lc] = self.len;
         let width = self.width;
         let [rows_in, cols_in] = x.shape().axes();
@@ -234,8 +273,14 @@ impl<T: Element> CpuPlan<T> {
                     || (vec![T::Real::zero(); lc], forward.make_scratch_vec()),
                     |(signal, scratch), (r, spectrum)| {
                         let row = &data[r * cols_in..(r + 1) * cols_in];
-                        for (s, v) in signal.iter_mut().zip(row) {
-                            *s = v.to_complex().re;
+                        if offset == 0.0 {
+                            for (s, v) in signal.iter_mut().zip(row) {
+                                *s = v.to_complex().re;
+                            }
+                        } else {
+                            for (s, v) in signal.iter_mut().zip(row) {
+                                *s = T::Real::from_f64(v.to_complex().re.to_f64() - offset);
+                            }
                         }
                         signal[cols_in..].fill(T::Real::zero());
                         forward
@@ -250,7 +295,8 @@ impl<T: Element> CpuPlan<T> {
                     |scratch, (r, spectrum)| {
                         let row = &data[r * cols_in..(r + 1) * cols_in];
                         for (s, v) in spectrum.iter_mut().zip(row) {
-                            *s = v.to_complex();
+                            let c = v.to_complex();
+                            *s = Complex::new(T::Real::from_f64(c.re.to_f64() - offset), c.im);
                         }
                         spectrum[cols_in..].fill(zero);
                         forward.process_with_scratch(spectrum, scratch);
@@ -266,7 +312,7 @@ impl<T: Element> CpuPlan<T> {
         let width = self.width;
         let rows_in = x.shape().rows();
         let mut rows = Vec::new();
-        self.row_forward(x, &mut rows);
+        self.row_forward(x, 0.0, &mut rows);
         let zero = Complex::<T::Real>::zero();
         let mut columns = vec![zero; width * lr];
         let fft = &self.col_forward;
@@ -353,8 +399,9 @@ impl<T: Element> CpuPlan<T> {
             );
     }
 
-    /// Inverse row transforms of the output rows, read through the column window, scaled.
-    fn row_inverse(&self, inverse: &[Complex<T::Real>]) -> Array<T> {
+    /// Inverse row transforms of the output rows, read through the column window, scaled,
+    /// into `out` (resized to the output's length).
+    fn row_inverse(&self, inverse: &[Complex<T::Real>], out: &mut Vec<T>) {
         let lc = self.len[1];
         let width = self.width;
         let out_rows = self.source_rows.len();
@@ -368,7 +415,7 @@ impl<T: Element> CpuPlan<T> {
                 chunk.copy_from_slice(&inverse[start..start + chunk.len()]);
             }
         };
-        let mut out = vec![T::default(); self.plan.out.len()];
+        out.resize(self.plan.out.len(), T::default());
         match &self.rows {
             RowTransforms::Real { inverse: c2r, .. } => {
                 out.par_chunks_mut(out_cols).enumerate().for_each_init(
@@ -409,6 +456,5 @@ impl<T: Element> CpuPlan<T> {
                 );
             }
         }
-        Array::new(out, self.plan.out).expect("output length follows the plan")
     }
 }
