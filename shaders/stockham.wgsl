@@ -1,26 +1,30 @@
-// Stockham FFT passes, radix 2 and radix 4: one pass per dispatch.
+// Stockham FFT passes, radix 2, 4 and an odd prime (3, 5, 7): one pass per dispatch.
 //
-// A transform of length n = 2^s takes s passes, p = 1, 2, 4, ..., n/2, reading `src` and
-// writing `dst` (the host swaps them between passes). The Stockham ordering writes each pass
-// in natural order, so there is no bit-reversal step. Lines are batched: the transformed axis
-// has element stride `stride` and neighbouring lines start `line_stride` apart, so rows
-// (stride 1) and columns (stride = row pitch) of a 2-D array both transform in place, without
-// a transpose.
+// A transform of length n = r_1·r_2·…·r_s takes one pass per factor, p = 1, r_1, r_1·r_2, …,
+// reading `src` and writing `dst` (the host swaps them between passes). A radix-r pass takes,
+// for j < n/r and k = j mod p, the r inputs x[j + q·n/r] (q < r), twiddles input q by
+// exp(∓2πi·k·q / (r·p)), runs an r-point DFT, and writes output m at r(j − k) + k + m·p. The
+// Stockham ordering writes each pass in natural order, so there is no bit-reversal step, and
+// the radices may come in any order. Lines are batched: the transformed axis has element
+// stride `stride` and neighbouring lines start `line_stride` apart, so rows (stride 1) and
+// columns (stride = row pitch) of a 2-D array both transform in place, without a transpose.
 //
-// Twiddles come from a host table computed in f64 (WGSL's sin/cos are far too coarse):
-// `table[tw_offset + t] = exp(-2πi t / T)` for t < T/2, where T is the largest transform
-// length of the plan; this pass needs exp(-πi k / p) = table[tw_offset + k * tw_step] with
-// tw_step = T / (2p). The inverse transform conjugates it and is not normalised.
+// Twiddles come from a host table computed in f64 (WGSL's sin/cos are far too coarse): the
+// full circle of the transform's own length, `table[tw_offset + t] = exp(-2πi t / n)` for
+// t < n. The twiddle of input q is table[tw_offset + k·q·tw_step] with tw_step = n / (r·p);
+// the r-point DFT's own roots are table[tw_offset + (m·q mod r)·n/r]. The inverse transform
+// conjugates them and is not normalised.
 //
 // `radix4` does two radix-2 passes' work in one, reading and writing the data once instead
-// of twice: for j < n/4 and k = j mod p, the four inputs x[j + q·n/4] (q = 0..3), twiddled
-// by exp(∓2πi·k·q / 4p), go through a 4-point DFT, and output m lands at 4(j − k) + k + m·p.
-// The twiddle index k·q·T/(4p) runs past the table's half circle; there
-// exp(−2πi t/T) = −table[t − T/2] (`tw_half` = T/2). A transform of 2^s points takes
-// s/2 radix-4 passes, after one radix-2 pass when s is odd.
+// of twice; its quarter turn is exact (a swap and a sign). `radix_odd` takes the radix as
+// the override R and loops over it: R is a constant when the pipeline is made, so drivers
+// unroll it. The host runs the power-of-two factors first (radix 4, after one radix-2 pass
+// when their log2 is odd), so p is a power of two in `main` and `radix4` and k = j & (p − 1).
 
 override WG: u32 = 64u;
 override INVERSE: bool = false;
+// radix_odd only: the radix, 3, 5 or 7.
+override R: u32 = 3u;
 
 struct Params {
     n: u32,
@@ -30,8 +34,7 @@ struct Params {
     lines: u32,
     tw_offset: u32,
     tw_step: u32,
-    // radix4 only: T/2.
-    tw_half: u32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read> src: array<vec2<f32>>;
@@ -64,6 +67,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         line = g - j * params.lines;
     }
     let base = line * params.line_stride;
+    // p is a power of two here: the host runs the power-of-two passes first.
     let k = j & (params.p - 1u);
     var w = table[params.tw_offset + k * params.tw_step];
     if (INVERSE) {
@@ -76,14 +80,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
     dst[base + (out + params.p) * params.stride] = u0 - u1;
 }
 
-// exp(−2πi t / T) (conjugated for INVERSE) for t < T, from the half-circle table.
+// exp(−2πi t / n) (conjugated for INVERSE) for t < n.
 fn twiddle(t: u32) -> vec2<f32> {
-    var w: vec2<f32>;
-    if (t < params.tw_half) {
-        w = table[params.tw_offset + t];
-    } else {
-        w = -table[params.tw_offset + t - params.tw_half];
-    }
+    var w = table[params.tw_offset + t];
     if (INVERSE) {
         w.y = -w.y;
     }
@@ -116,6 +115,7 @@ fn radix4(@builtin(global_invocation_id) gid: vec3<u32>,
         line = g - j * params.lines;
     }
     let base = line * params.line_stride;
+    // p is a power of two here: the host runs the power-of-two passes first.
     let k = j & (params.p - 1u);
     let s = params.stride;
     let t0 = src[base + j * s];
@@ -131,4 +131,40 @@ fn radix4(@builtin(global_invocation_id) gid: vec3<u32>,
     dst[base + (out + params.p) * s] = b + d;
     dst[base + (out + 2u * params.p) * s] = a - c;
     dst[base + (out + 3u * params.p) * s] = b - d;
+}
+
+@compute @workgroup_size(WG)
+fn radix_odd(@builtin(global_invocation_id) gid: vec3<u32>,
+             @builtin(num_workgroups) groups: vec3<u32>) {
+    let span = params.n / R;
+    let g = gid.x + gid.y * groups.x * WG;
+    if (g >= span * params.lines) {
+        return;
+    }
+    var line: u32;
+    var j: u32;
+    if (params.stride == 1u) {
+        line = g / span;
+        j = g - line * span;
+    } else {
+        j = g / params.lines;
+        line = g - j * params.lines;
+    }
+    let base = line * params.line_stride;
+    let k = j % params.p;
+    let s = params.stride;
+    // Twiddled inputs; 7 is the largest radix the host asks for.
+    var t: array<vec2<f32>, 7>;
+    for (var q = 0u; q < R; q++) {
+        t[q] = cmul(src[base + (j + q * span) * s], twiddle(k * q * params.tw_step));
+    }
+    let root = params.n / R;
+    let out = R * (j - k) + k;
+    for (var m = 0u; m < R; m++) {
+        var acc = t[0];
+        for (var q = 1u; q < R; q++) {
+            acc += cmul(t[q], twiddle(((m * q) % R) * root));
+        }
+        dst[base + (out + m * params.p) * s] = acc;
+    }
 }

@@ -5,7 +5,7 @@
 // halves of `buf` with a barrier after each pass, and writes the result back to `dst`. Each
 // of the WG invocations does N/2/WG butterflies per pass (WG divides N/2). The arithmetic
 // and twiddle indexing are those of stockham.wgsl, so results match it: the twiddle of pass p
-// is table[tw_offset + k * (tw_half / p)] with tw_half = T/2, T the plan's table length.
+// is table[tw_offset + k * (tw_half / p)] with tw_half = N/2, from the row's own table.
 // Rows are limited by the device's workgroup storage: 2·N·8 bytes must fit (the host checks).
 
 override WG: u32 = 64u;

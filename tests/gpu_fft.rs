@@ -1,6 +1,7 @@
 //! The GPU FFT on its own against rustfft in f64: every power of two from 2 to 2^20 in 1-D,
-//! squares up to 2048 × 2048 in 2-D, and Bluestein lengths, each with one dispatch per pass
-//! and with the workgroup-memory row FFT. Prints the measured tables.
+//! squares up to 2048 × 2048 in 2-D, mixed-radix (2,3,5,7-smooth) and Bluestein lengths,
+//! each with one dispatch per pass and with the workgroup-memory row FFT. Prints the
+//! measured tables.
 #![cfg(feature = "gpu")]
 
 mod gpu_support;
@@ -70,12 +71,41 @@ fn fft_many_rows_and_long_rows() {
     );
 }
 
+/// Mixed-radix lengths: every odd radix alone, repeated (a pass at p > 1), and after the
+/// power-of-two passes, in 1-D, along both axes, and in rows too long for workgroup memory.
+#[test]
+fn fft_smooth_lengths() {
+    let mut shapes: Vec<Shape> = [
+        3, 5, 7, 6, 9, 12, 15, 25, 27, 35, 45, 49, 96, 343, 1000, 1120, 1125, 15625, 16807, 19683,
+        248_832,
+    ]
+    .into_iter()
+    .map(Shape::d1)
+    .collect();
+    shapes.extend([
+        Shape::d2(7, 9),
+        Shape::d2(96, 100),
+        Shape::d2(480, 640),
+        Shape::d2(1120, 1120),
+        Shape::d2(1152, 1125),
+        Shape::d2(1 << 15, 6),
+        Shape::d2(3, 3 * 4096),
+    ]);
+    check_table("Mixed-radix forward FFT vs rustfft f64", &shapes);
+}
+
+/// Lengths with a prime factor above 7: Bluestein, its inner transform at a smooth length.
 #[test]
 fn fft_bluestein_lengths() {
-    let mut shapes: Vec<Shape> = [3, 5, 6, 7, 12, 127, 129, 1000, 4099]
+    let mut shapes: Vec<Shape> = [11, 13, 22, 127, 129, 1001, 4099]
         .into_iter()
         .map(Shape::d1)
         .collect();
-    shapes.extend([Shape::d2(127, 129), Shape::d2(3, 64), Shape::d2(100, 1)]);
+    shapes.extend([
+        Shape::d2(127, 129),
+        Shape::d2(11, 64),
+        Shape::d2(100, 1),
+        Shape::d2(13, 1),
+    ]);
     check_table("Bluestein forward DFT vs rustfft f64", &shapes);
 }

@@ -1,14 +1,14 @@
 //! The correlation plan: buffers, tables and dispatches for one [`Plan`], built once.
 
 use super::context::GpuContext;
-use super::fft::{FftLayout, RowCapacity};
+use super::fft::{transform_shape, FftLayout, RowCapacity};
 use super::pipelines::Kernel;
 use super::program::{
     binding, check_buffer, complex_bytes, read_back, read_back_as, record, Buf, Dispatch, Slot,
     Step, Uniforms, ELEM,
 };
 use crate::error::{Error, Result};
-use crate::spec::{next_pow2, wrap, Op, Plan};
+use crate::spec::{wrap, Op, Plan};
 use num_complex::Complex;
 
 /// Correlation (or convolution) of many inputs against one template on the GPU.
@@ -19,8 +19,9 @@ use num_complex::Complex;
 /// [`run`](Self::run) then uploads one input, runs the FFTs, the spectrum product and the
 /// inverse FFTs, gathers the output window and reads it back, creating no buffers.
 ///
-/// Linear modes transform at the next power of two per axis; circular mode transforms at the
-/// input's own size, through Bluestein's algorithm where that is not a power of two.
+/// Linear modes transform at a 2,3,5,7-smooth size per axis (the one with the least modelled
+/// work between the minimum and the next power of two); circular mode transforms at the
+/// input's own size, through Bluestein's algorithm where that is not smooth.
 ///
 /// ```no_run
 /// use num_complex::Complex;
@@ -94,7 +95,8 @@ impl CorrelationPlan {
     }
 
     fn build(ctx: &GpuContext, plan: &Plan, real: bool) -> Result<Self> {
-        let fft = FftLayout::new(plan.fft_shape(next_pow2), RowCapacity::of(ctx));
+        let rows = RowCapacity::of(ctx);
+        let fft = FftLayout::new(transform_shape(plan, rows), rows);
         let (logical, padded) = (fft.logical, fft.padded);
         let sample = if real {
             Sample::Real {
@@ -211,7 +213,7 @@ impl CorrelationPlan {
         &self.plan
     }
 
-    /// The transform size per axis, `[rows, cols]` (the power of two for linear modes, the
+    /// The transform size per axis, `[rows, cols]` (a smooth size for linear modes, the
     /// input's size for circular mode).
     pub fn fft_shape(&self) -> [usize; 2] {
         self.logical

@@ -1,18 +1,19 @@
-//! The 2-D FFT as a sequence of steps: radix-2 Stockham passes per axis, and Bluestein's
-//! chirp-z transform on top of them for axes whose length is not a power of two. Rows (the
-//! contiguous axis) short enough for the device's workgroup memory can run all their passes
-//! in one dispatch instead (stockham_shared.wgsl; see [`GpuContext::set_workgroup_fft`]);
-//! columns and longer rows take one dispatch per pass.
+//! The 2-D FFT as a sequence of steps: mixed-radix Stockham passes (radix 2, 4, 3, 5, 7)
+//! per axis of a 2,3,5,7-smooth length, and Bluestein's chirp-z transform on top of them for
+//! other lengths. Power-of-two rows (the contiguous axis) short enough for the device's
+//! workgroup memory can run all their passes in one dispatch instead (stockham_shared.wgsl;
+//! see [`GpuContext::set_workgroup_fft`]); columns and other rows take one dispatch per pass.
 //!
 //! The work buffer holds a `padded[0] × padded[1]` row-major array; the transform's own
-//! `logical[0] × logical[1]` region sits in its top-left corner. A power-of-two axis has
-//! `padded == logical`; a Bluestein axis of length N pads to a power of two M ≥ 2N − 1, the
-//! length of the circular convolution inside it.
+//! `logical[0] × logical[1]` region sits in its top-left corner. A smooth axis has
+//! `padded == logical`; a Bluestein axis of length N pads to a smooth M ≥ 2N − 1, the length
+//! of the circular convolution inside it.
 
 use super::context::GpuContext;
 use super::pipelines::Kernel;
 use super::program::{check_buffer, complex_bytes, read_back, record, Buf, Step, Uniforms, ELEM};
 use crate::error::{Error, Result};
+use crate::spec::{next_pow2, next_smooth, Plan};
 use crate::Shape;
 use num_complex::Complex;
 use rustfft::FftPlanner;
@@ -22,13 +23,14 @@ use std::f64::consts::PI;
 enum Axis {
     /// Length 1: nothing to do.
     Identity,
-    /// Power of two: Stockham passes only.
-    Pow2 { n: usize },
-    /// Bluestein: length `n`, inner power-of-two length `m`, table offsets of the forward
-    /// and inverse chirps (length n) and convolution kernels (length m).
+    /// 2,3,5,7-smooth: Stockham passes only, with the twiddle table at `twiddles`.
+    Direct { n: usize, twiddles: usize },
+    /// Bluestein: length `n`, inner smooth length `m` (its twiddles at `twiddles`), table
+    /// offsets of the forward and inverse chirps (length n) and convolution kernels (length m).
     Bluestein {
         n: usize,
         m: usize,
+        twiddles: usize,
         chirp: [usize; 2],
         kernel: [usize; 2],
     },
@@ -41,9 +43,8 @@ pub(crate) struct FftLayout {
     /// Work buffer shape per axis (the row pitch is `padded[1]`).
     pub padded: [usize; 2],
     axes: [Axis; 2],
-    /// Twiddle base length T: `tables[t] = exp(-2πi t / T)` for t < T/2.
-    twiddle_len: usize,
-    /// Twiddles, then per Bluestein axis its chirps and kernels; computed in f64.
+    /// Per Stockham length L, its full circle of twiddles `exp(-2πi t / L)`, t < L; per
+    /// Bluestein axis its chirps and kernels; all computed in f64.
     pub tables: Vec<[f32; 2]>,
     /// Rows up to this long transform in workgroup memory, in one dispatch.
     rows: RowCapacity,
@@ -83,11 +84,100 @@ impl RowCapacity {
         self.max_n
     }
 
-    /// Invocations for one row of length `n` (a power of two), or `None` when it does not
-    /// fit: n/2 up to the device's cap, each doing n/2/wg butterflies per pass.
+    /// Invocations for one row of length `n`, or `None` when it is not a power of two or
+    /// does not fit: n/2 up to the device's cap, each doing n/2/wg butterflies per pass.
     fn workgroup_for(self, n: usize) -> Option<u32> {
-        (n >= 2 && n <= self.max_n).then(|| (n as u32 / 2).min(self.max_wg))
+        (n >= 2 && n <= self.max_n && n.is_power_of_two()).then(|| (n as u32 / 2).min(self.max_wg))
     }
+}
+
+/// The radices of a Stockham transform of length `n`, in the order the passes run: the
+/// power-of-two part first (one radix 2 when its log2 is odd, then radix 4; the radix-2 and
+/// radix-4 kernels rely on p being a power of two), then 3, 5, 7. `None` if `n` has another
+/// prime factor.
+fn radices(n: usize) -> Option<Vec<usize>> {
+    let twos = n.trailing_zeros() as usize;
+    let mut out = vec![2; twos % 2];
+    out.extend(std::iter::repeat_n(4, twos / 2));
+    let mut rest = n >> twos;
+    for r in [3, 5, 7] {
+        while rest % r == 0 {
+            out.push(r);
+            rest /= r;
+        }
+    }
+    (rest == 1).then_some(out)
+}
+
+/// Modelled cost of one pass of radix `r`, per element, relative to a radix-2 or radix-4
+/// pass: every pass reads and writes the data once, and the odd radices' r-point DFTs do
+/// more arithmetic per element (r − 1 complex products against about 1).
+fn pass_cost(r: usize) -> f64 {
+    match r {
+        2 | 4 => 1.0,
+        _ => 1.0 + 0.1 * (r - 1) as f64,
+    }
+}
+
+/// Modelled cost per element of transforming one line of length `n` (0 for n = 1): the
+/// sum of its passes' costs, or a single pass for a row that fits workgroup memory.
+fn line_cost(n: usize, row: bool, rows: RowCapacity) -> f64 {
+    if n == 1 {
+        return 0.0;
+    }
+    if row && rows.workgroup_for(n).is_some() {
+        return 1.0;
+    }
+    let radices = radices(n).expect("candidates are smooth");
+    radices.into_iter().map(pass_cost).sum()
+}
+
+/// The transform shape for a correlation plan on the device: circular axes at their exact
+/// length; linear axes at the smooth length ≥ their minimum (even, so that real plans can
+/// pair rows; at most the next power of two) that minimises the modelled work of the 2-D
+/// transform, `L0·L1·(cost per element along rows + along columns)`. Powers of two win
+/// where their rows fit workgroup memory and the smooth length saves little; elsewhere
+/// the smaller smooth length (W1: 1120 instead of 2048 per axis).
+pub(crate) fn transform_shape(plan: &Plan, rows: RowCapacity) -> [usize; 2] {
+    let candidates = |axis: usize| -> Vec<usize> {
+        let a = plan.axes[axis];
+        if a.exact {
+            return vec![a.n];
+        }
+        let (lo, hi) = (a.min_len, next_pow2(a.min_len));
+        if lo <= 1 {
+            return vec![1];
+        }
+        let mut out = Vec::new();
+        let mut len = next_smooth(lo);
+        while len <= hi {
+            if len % 2 == 0 {
+                out.push(len);
+            }
+            len = next_smooth(len + 1);
+        }
+        out
+    };
+    let (along_cols, along_rows) = (candidates(0), candidates(1));
+    let mut best = ([along_cols[0], along_rows[0]], f64::INFINITY);
+    for &l0 in &along_cols {
+        for &l1 in &along_rows {
+            // Circular axes may be Bluestein lengths: the same Stockham cost whatever they
+            // are, since they are the only candidate.
+            let cost_of = |n: usize, row: bool| {
+                if radices(n).is_some() {
+                    line_cost(n, row, rows)
+                } else {
+                    0.0
+                }
+            };
+            let cost = (l0 * l1) as f64 * (cost_of(l1, true) + cost_of(l0, false));
+            if cost < best.1 {
+                best = ([l0, l1], cost);
+            }
+        }
+    }
+    best.0
 }
 
 impl FftLayout {
@@ -95,28 +185,38 @@ impl FftLayout {
     /// `rows` transform in workgroup memory.
     pub(crate) fn new(logical: [usize; 2], rows: RowCapacity) -> FftLayout {
         let inner = logical.map(|n| {
-            if n.is_power_of_two() {
+            if radices(n).is_some() {
                 n
             } else {
-                (2 * n - 1).next_power_of_two()
+                next_smooth(2 * n - 1)
             }
         });
-        let twiddle_len = inner[0].max(inner[1]).max(2);
-        let mut tables: Vec<[f32; 2]> = (0..twiddle_len / 2)
-            .map(|t| {
-                to_f32(Complex::from_polar(
-                    1.0,
-                    -2.0 * PI * t as f64 / twiddle_len as f64,
-                ))
-            })
-            .collect();
+        let mut tables: Vec<[f32; 2]> = Vec::new();
+        // Offsets of the twiddle tables made so far, by length: both axes may share one.
+        let mut made: Vec<(usize, usize)> = Vec::new();
+        let mut twiddles = |len: usize, tables: &mut Vec<[f32; 2]>| {
+            if let Some(&(_, at)) = made.iter().find(|(l, _)| *l == len) {
+                return at;
+            }
+            let at = tables.len();
+            tables.extend(
+                (0..len)
+                    .map(|t| to_f32(Complex::from_polar(1.0, -2.0 * PI * t as f64 / len as f64))),
+            );
+            made.push((len, at));
+            at
+        };
         let axes = [0, 1].map(|i| {
             let (n, m) = (logical[i], inner[i]);
             if n == 1 {
                 Axis::Identity
             } else if n == m {
-                Axis::Pow2 { n }
+                Axis::Direct {
+                    n,
+                    twiddles: twiddles(n, &mut tables),
+                }
             } else {
+                let twiddles = twiddles(m, &mut tables);
                 let mut chirp = [0; 2];
                 let mut kernel = [0; 2];
                 for (dir, sign) in [(0, -1.0), (1, 1.0)] {
@@ -129,6 +229,7 @@ impl FftLayout {
                 Axis::Bluestein {
                     n,
                     m,
+                    twiddles,
                     chirp,
                     kernel,
                 }
@@ -138,7 +239,6 @@ impl FftLayout {
             logical,
             padded: inner,
             axes,
-            twiddle_len,
             tables,
             rows,
         }
@@ -180,28 +280,31 @@ impl FftLayout {
         };
         match self.axes[axis] {
             Axis::Identity => start,
-            Axis::Pow2 { n } => self.stockham(n, inverse, geom, start, out),
+            Axis::Direct { n, twiddles } => self.stockham(n, twiddles, inverse, geom, start, out),
             Axis::Bluestein {
                 n,
                 m,
+                twiddles,
                 chirp,
                 kernel,
             } => {
                 let dir = inverse as usize;
                 // x·w, zero-padded to m; convolve with the kernel; ·w again.
                 out.push(chirp_step(start, m, n, geom, chirp[dir]));
-                let at = self.stockham(m, false, geom, start, out);
+                let at = self.stockham(m, twiddles, false, geom, start, out);
                 out.push(chirp_step(at, m, m, geom, kernel[dir]));
-                let at = self.stockham(m, true, geom, at, out);
+                let at = self.stockham(m, twiddles, true, geom, at, out);
                 out.push(chirp_step(at, n, n, geom, chirp[dir]));
                 at
             }
         }
     }
 
+    /// The passes of a length-`n` transform (smooth), its twiddles at table offset `tw`.
     fn stockham(
         &self,
         n: usize,
+        tw: usize,
         inverse: bool,
         g: Geometry,
         mut at: Buf,
@@ -223,32 +326,24 @@ impl FftLayout {
                     1,
                     g.line_stride as u32,
                     g.lines as u32,
-                    0,
-                    (self.twiddle_len / 2) as u32,
+                    tw as u32,
+                    (n / 2) as u32,
                     0,
                 ],
                 threads: g.lines as u64 * wg as u64,
             });
             return to;
         }
-        // Radix 4 throughout (half the passes over memory of radix 2), after one radix-2
-        // pass when log2(n) is odd.
         let mut p = 1;
-        while p < n {
+        for radix in radices(n).expect("Stockham lengths are smooth") {
             let to = at.other();
-            let radix = if (n / p).trailing_zeros() % 2 == 1 {
-                2
-            } else {
-                4
-            };
-            let (kernel, tw_step, tw_half) = if radix == 2 {
-                (Kernel::Stockham { inverse }, self.twiddle_len / (2 * p), 0)
-            } else {
-                (
-                    Kernel::Stockham4 { inverse },
-                    self.twiddle_len / (4 * p),
-                    self.twiddle_len / 2,
-                )
+            let kernel = match radix {
+                2 => Kernel::Stockham { inverse },
+                4 => Kernel::Stockham4 { inverse },
+                _ => Kernel::StockhamOdd {
+                    inverse,
+                    radix: radix as u32,
+                },
             };
             out.push(Step {
                 kernel,
@@ -259,9 +354,9 @@ impl FftLayout {
                     g.stride as u32,
                     g.line_stride as u32,
                     g.lines as u32,
+                    tw as u32,
+                    (n / (radix * p)) as u32,
                     0,
-                    tw_step as u32,
-                    tw_half as u32,
                 ],
                 threads: (n / radix * g.lines) as u64,
             });
@@ -431,4 +526,82 @@ pub fn fft_forward(
         Ok(staging)
     })?;
     pollster::block_on(read_back(ctx, &staging))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Mode, Op};
+
+    const NO_WORKGROUP: RowCapacity = RowCapacity {
+        max_n: 0,
+        max_wg: 256,
+    };
+    const WORKGROUP_2048: RowCapacity = RowCapacity {
+        max_n: 2048,
+        max_wg: 256,
+    };
+
+    #[test]
+    fn radices_run_powers_of_two_first() {
+        assert_eq!(radices(1), Some(vec![]));
+        assert_eq!(radices(8), Some(vec![2, 4]));
+        assert_eq!(radices(1024), Some(vec![4; 5]));
+        assert_eq!(radices(1120), Some(vec![2, 4, 4, 5, 7]));
+        assert_eq!(radices(1125), Some(vec![3, 3, 5, 5, 5]));
+        assert_eq!(radices(22), None);
+        for n in 1..2000 {
+            if let Some(r) = radices(n) {
+                assert_eq!(r.iter().product::<usize>(), n);
+            }
+        }
+    }
+
+    fn shape_for(mode: Mode, a: Shape, b: Shape, rows: RowCapacity) -> [usize; 2] {
+        transform_shape(&Plan::new(Op::Correlate, mode, a, b).unwrap(), rows)
+    }
+
+    #[test]
+    fn linear_shapes_are_even_smooth_and_no_larger_than_the_power_of_two() {
+        let cases = [
+            (Mode::Same, Shape::d2(1024, 1024), Shape::d2(64, 64)),
+            (Mode::Valid, Shape::d2(480, 640), Shape::d2(48, 48)),
+            (Mode::Full, Shape::d2(2048, 2048), Shape::d2(2048, 2048)),
+            (Mode::Full, Shape::d2(5, 700), Shape::d2(3, 3)),
+            (Mode::Full, Shape::d1(1000), Shape::d1(64)),
+        ];
+        for (mode, a, b) in cases {
+            let plan = Plan::new(Op::Correlate, mode, a, b).unwrap();
+            for rows in [NO_WORKGROUP, WORKGROUP_2048] {
+                let shape = transform_shape(&plan, rows);
+                for axis in 0..2 {
+                    let (len, min) = (shape[axis], plan.axes[axis].min_len);
+                    assert!(
+                        len >= min && len <= next_pow2(min),
+                        "{shape:?} for {plan:?}"
+                    );
+                    assert!(len == 1 || (len % 2 == 0 && radices(len).is_some()));
+                }
+            }
+        }
+        // W1 pads 1087 to 1120 per axis, not 2048, where rows do not fit workgroup memory.
+        let w1 = shape_for(
+            Mode::Same,
+            Shape::d2(1024, 1024),
+            Shape::d2(64, 64),
+            NO_WORKGROUP,
+        );
+        assert_eq!(w1, [1120, 1120]);
+    }
+
+    #[test]
+    fn circular_shapes_stay_exact() {
+        let shape = shape_for(
+            Mode::CIRCULAR,
+            Shape::d2(127, 129),
+            Shape::d2(5, 5),
+            WORKGROUP_2048,
+        );
+        assert_eq!(shape, [127, 129]);
+    }
 }

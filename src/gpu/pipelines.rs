@@ -25,6 +25,12 @@ pub(crate) enum Kernel {
     Stockham4 {
         inverse: bool,
     },
+    /// One Stockham pass of an odd radix (3, 5 or 7), the radix an overridable constant
+    /// (stockham.wgsl).
+    StockhamOdd {
+        inverse: bool,
+        radix: u32,
+    },
     /// A whole row transform of length `n` in workgroup memory, `wg` invocations per row
     /// (stockham_shared.wgsl); both are overridable constants, so they key the cache.
     StockhamShared {
@@ -93,6 +99,7 @@ impl Kernel {
         match self {
             Kernel::Stockham { .. }
             | Kernel::Stockham4 { .. }
+            | Kernel::StockhamOdd { .. }
             | Kernel::StockhamShared { .. }
             | Kernel::Combine
             | Kernel::FinalPeak
@@ -125,6 +132,7 @@ impl Kernel {
         match self {
             Kernel::Stockham { .. } => ("stockham", STOCKHAM, "main"),
             Kernel::Stockham4 { .. } => ("stockham", STOCKHAM, "radix4"),
+            Kernel::StockhamOdd { .. } => ("stockham", STOCKHAM, "radix_odd"),
             Kernel::StockhamShared { .. } => ("stockham_shared", STOCKHAM_SHARED, "main"),
             Kernel::Spectrum { .. } => ("spectrum", SPECTRUM, "spectrum"),
             Kernel::Chirp => ("spectrum", SPECTRUM, "chirp"),
@@ -210,6 +218,10 @@ impl PipelineCache {
         match kernel {
             Kernel::Stockham { inverse } | Kernel::Stockham4 { inverse } => {
                 constants.push(("INVERSE", inverse as u8 as f64))
+            }
+            Kernel::StockhamOdd { inverse, radix } => {
+                constants.push(("INVERSE", inverse as u8 as f64));
+                constants.push(("R", radix as f64));
             }
             Kernel::StockhamShared { inverse, n, .. } => {
                 constants.push(("INVERSE", inverse as u8 as f64));

@@ -57,6 +57,7 @@ impl Step {
             // Two complex reads and two writes per butterfly.
             Kernel::Stockham { .. } => 4 * ELEM,
             Kernel::Stockham4 { .. } => 8 * ELEM,
+            Kernel::StockhamOdd { radix, .. } => 2 * radix as u64 * ELEM,
             // The whole row in and out once: lines × n × 2 elements, over lines × wg threads.
             Kernel::StockhamShared { n, wg, .. } => {
                 return self.threads / wg as u64 * n as u64 * 2 * ELEM
