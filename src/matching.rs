@@ -216,7 +216,7 @@ pub fn match_template<'a, T: Sample>(
     ));
     combine(
         method,
-        |i| real_to(numerator.data()[i]),
+        |r, q| widen_row(numerator.data(), r, q),
         &windows,
         &stats,
         &tpl,
@@ -348,11 +348,12 @@ impl<T: Sample> Scene<T> {
         let circular = self.prepared.run(&pad(tpl.centred.view(), self.padded))?;
         let [lr, lc] = self.padded;
         let out = out_shape(self.shape, template.shape());
-        let out_cols = out.cols();
         let data = circular.data();
-        let numerator = |i: usize| {
-            let (r, c) = (i / out_cols, i % out_cols);
-            real_to(data[((lr - r) % lr) * lc + (lc - c) % lc])
+        let numerator = |r: usize, q: &mut [f64]| {
+            let row = &data[((lr - r) % lr) * lc..][..lc];
+            for (c, v) in q.iter_mut().enumerate() {
+                *v = real_to(row[(lc - c) % lc]);
+            }
         };
         let windows = Windows::Table(&self.table);
         combine(method, numerator, &windows, &self.stats, &tpl, out)
@@ -497,7 +498,7 @@ impl<T: Sample> Tracker<T> {
         let [h, w] = self.template.shape;
         combine_into(
             self.method,
-            |i| real_to(numerator[i]),
+            |r, q| widen_row(numerator, r, q),
             &Windows::Stream(WindowStream::new(frame, stats.mean, h, w)),
             stats,
             &self.template,
@@ -747,11 +748,20 @@ enum Windows<'a, T: Sample> {
     Stream(WindowStream<'a, T>),
 }
 
+/// Row `r` of a row-major map with `q.len()` columns, in f64.
+fn widen_row<T: Sample>(map: &[T], r: usize, q: &mut [f64]) {
+    let row = &map[r * q.len()..][..q.len()];
+    for (d, s) in q.iter_mut().zip(row) {
+        *d = real_to(*s);
+    }
+}
+
 /// Combine the FFT numerator `Q = Σ T'·(I_w − c)` with the window sums and template
-/// constants into `method`'s scores (module docs), in f64, rows in parallel.
+/// constants into `method`'s scores (module docs), in f64, rows in parallel. `numerator(r, q)`
+/// fills `q` with row `r` of `Q`.
 fn combine<T: Sample>(
     method: Method,
-    numerator: impl Fn(usize) -> f64 + Sync,
+    numerator: impl Fn(usize, &mut [f64]) + Sync,
     windows: &Windows<'_, T>,
     scene: &SceneStats,
     tpl: &TemplateStats<T>,
@@ -765,7 +775,7 @@ fn combine<T: Sample>(
 /// [`combine`] into `out` (`shape.len()` elements, all overwritten).
 fn combine_into<T: Sample>(
     method: Method,
-    numerator: impl Fn(usize) -> f64 + Sync,
+    numerator: impl Fn(usize, &mut [f64]) + Sync,
     windows: &Windows<'_, T>,
     scene: &SceneStats,
     tpl: &TemplateStats<T>,
@@ -802,9 +812,7 @@ fn combine_into<T: Sample>(
             }
             // A sum of squares is never negative; differences of sums can round below zero.
             sums_sq.iter_mut().for_each(|v| *v = v.max(0.0));
-            for (j, v) in q.iter_mut().enumerate() {
-                *v = numerator(r * out_cols + j);
-            }
+            numerator(r, q);
             let (q, s1, s2) = (&q[..], &sums[..], &sums_sq[..]);
             // One loop per method, each without branches the compiler cannot turn into
             // selects, so that it vectorises (divisions and square roots included).
@@ -839,7 +847,16 @@ fn combine_into<T: Sample>(
                     }
                 }),
             }
-            if let Some(j) = row.iter().position(|v| !real_to(*v).is_finite()) {
+            // A fold, not `position`: a loop that cannot stop early vectorises, and the
+            // search runs only when there is something to find.
+            if row
+                .iter()
+                .fold(false, |bad, v| bad | !real_to(*v).is_finite())
+            {
+                let j = row
+                    .iter()
+                    .position(|v| !real_to(*v).is_finite())
+                    .expect("found");
                 return Err(non_finite_map(method, real_to(row[j]), r * out_cols + j));
             }
             Ok(())

@@ -370,10 +370,14 @@ impl<T: Element> CpuPlan<T> {
                     let k0 = block * BLOCK;
                     let count = BLOCK.min(width - k0);
                     let columns = &mut columns[..lr * count];
-                    for (dk, column) in columns.chunks_mut(lr).enumerate() {
-                        for r in 0..rows_in {
-                            column[r] = rows[r * width + k0 + dk];
+                    // Row by row: each source row's `count` elements are contiguous.
+                    for r in 0..rows_in {
+                        let src = &rows[r * width + k0..][..count];
+                        for (dk, &v) in src.iter().enumerate() {
+                            columns[dk * lr + r] = v;
                         }
+                    }
+                    for column in columns.chunks_mut(lr) {
                         column[rows_in..].fill(zero);
                     }
                     if lr > 1 {
