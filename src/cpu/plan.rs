@@ -201,9 +201,7 @@ impl<T: Element> CpuPlan<T> {
             self.plan.b,
             "template shape differs from the plan's"
         );
-        let mut out = Vec::new();
-        self.run_into(a, offset, &self.spectrum(b), Kept::Second, &mut out);
-        Array::new(out, self.plan.out).expect("output length follows the plan")
+        self.run_with(a, offset, &self.spectrum(b), Kept::Second)
     }
 
     fn run_varying(&self, x: ArrayView<'_, T>, expect: Kept) -> Array<T> {
@@ -212,12 +210,18 @@ impl<T: Element> CpuPlan<T> {
             .as_ref()
             .expect("set_template or set_scene before run");
         assert_eq!(*kept, expect, "the plan keeps the other argument");
-        self.run_with(x, spectrum, *kept)
+        self.run_with(x, 0.0, spectrum, *kept)
     }
 
-    fn run_with(&self, x: ArrayView<'_, T>, spectrum: &[Complex<T::Real>], kept: Kept) -> Array<T> {
+    fn run_with(
+        &self,
+        x: ArrayView<'_, T>,
+        offset: f64,
+        spectrum: &[Complex<T::Real>],
+        kept: Kept,
+    ) -> Array<T> {
         let mut out = Vec::new();
-        self.run_into(x, 0.0, spectrum, kept, &mut out);
+        self.run_into(x, offset, spectrum, kept, &mut out);
         Array::new(out, self.plan.out).expect("output length follows the plan")
     }
 
