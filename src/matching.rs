@@ -467,7 +467,7 @@ impl<T: Sample> Tracker<T> {
             TrackerBackend::Host(prepared, scratch) => {
                 let mut map = vec![T::default(); out.len()];
                 let numerator = &mut lock_scratch(scratch).numerator;
-                self.host_map(prepared, frame, &stats, numerator, &mut map)?;
+                self.host_map(prepared, frame, &stats, numerator, &mut map, None)?;
                 Array::new(map, out)
             }
             #[cfg(feature = "gpu")]
@@ -491,7 +491,8 @@ impl<T: Sample> Tracker<T> {
         stats: &SceneStats,
         numerator: &mut Vec<T>,
         map: &mut [T],
-    ) -> Result<()> {
+        find: Option<Extremum>,
+    ) -> Result<Option<(usize, f64)>> {
         let [rows, cols] = frame.shape().axes();
         let frame_2d = ArrayView::new(frame.data(), Shape::d2(rows, cols))?;
         prepared.run_offset_into(frame_2d, stats.mean, numerator)?;
@@ -502,8 +503,8 @@ impl<T: Sample> Tracker<T> {
             &Windows::Stream(WindowStream::new(frame, stats.mean, h, w)),
             stats,
             &self.template,
-            out_shape(self.frame_shape, self.template.original_shape),
             map,
+            find,
         )
     }
 
@@ -517,8 +518,18 @@ impl<T: Sample> Tracker<T> {
                 let mut guard = lock_scratch(scratch);
                 let HostScratch { numerator, map } = &mut *guard;
                 map.resize(out.len(), T::default());
-                self.host_map(prepared, frame, &stats, numerator, map)?;
-                best_refined(ArrayView::new(map, out)?, self.method)
+                let extremum = self.method.extremum();
+                let found =
+                    self.host_map(prepared, frame, &stats, numerator, map, Some(extremum))?;
+                let (i, score) = found.ok_or_else(empty_map)?;
+                let map = ArrayView::new(map, out)?;
+                let (row, col) = (i / out.cols(), i % out.cols());
+                Ok(Peak {
+                    row,
+                    col,
+                    score,
+                    subpixel: Some(peaks::refine_parabola(map, row, col, extremum)),
+                })
             }
             #[cfg(feature = "gpu")]
             TrackerBackend::Device(plan) => {
@@ -535,19 +546,19 @@ impl<T: Sample> Tracker<T> {
                     self.method,
                     &options,
                 )?;
-                found
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| Error::InvalidArgument("empty match map".into()))
+                found.into_iter().next().ok_or_else(empty_map)
             }
         }
     }
 }
 
+fn empty_map() -> Error {
+    Error::InvalidArgument("empty match map".into())
+}
+
 fn best_refined<T: Sample>(map: ArrayView<'_, T>, method: Method) -> Result<Peak> {
     let extremum = method.extremum();
-    let mut peak = peaks::best(map, extremum)
-        .ok_or_else(|| Error::InvalidArgument("empty match map".into()))?;
+    let mut peak = peaks::best(map, extremum).ok_or_else(empty_map)?;
     peak.subpixel = Some(peaks::refine_parabola(map, peak.row, peak.col, extremum));
     Ok(peak)
 }
@@ -613,37 +624,32 @@ impl SceneStats {
         let data = scene.data();
         // One parallel pass for the sum, the scale and finiteness; `validate` names the
         // offending element when there is one.
-        let (sum, scale, finite) = data
+        let (sum, scale) = data
             .par_chunks(4096)
             .map(|chunk| {
                 // Eight lanes of sums and maxima (the compiler vectorises independent lanes,
-                // not one running value), then combined. The maxima use a comparison rather
-                // than `f64::max`, whose NaN rule keeps it scalar; NaN is caught by `ok`.
-                let (mut sums, mut maxima, mut ok) = ([0.0f64; 8], [0.0f64; 8], true);
+                // not one running value), then combined. The maxima stay in the element type
+                // and use a comparison rather than `max`, whose NaN rule keeps it scalar.
+                let (mut sums, mut maxima) = ([0.0f64; 8], [T::zero(); 8]);
                 let mut lanes = chunk.chunks_exact(8);
                 for eight in &mut lanes {
-                    for ((s, m), v) in sums.iter_mut().zip(&mut maxima).zip(eight) {
-                        let x = real_to(*v);
-                        *s += x;
-                        let a = x.abs();
+                    for ((s, m), &v) in sums.iter_mut().zip(&mut maxima).zip(eight) {
+                        *s += real_to(v);
+                        let a = v.abs();
                         *m = if a > *m { a } else { *m };
-                        ok &= x.is_finite();
                     }
                 }
-                for v in lanes.remainder() {
-                    let x = real_to(*v);
-                    sums[0] += x;
-                    maxima[0] = maxima[0].max(x.abs());
-                    ok &= x.is_finite();
+                for &v in lanes.remainder() {
+                    sums[0] += real_to(v);
+                    maxima[0] = maxima[0].max(v.abs());
                 }
-                let max = maxima.iter().fold(0.0f64, |m, &v| m.max(v));
-                (sums.iter().sum::<f64>(), max, ok)
+                let max = maxima.iter().fold(0.0f64, |m, &v| m.max(real_to(v)));
+                (sums.iter().sum::<f64>(), max)
             })
-            .reduce(
-                || (0.0, 0.0, true),
-                |a, b| (a.0 + b.0, a.1.max(b.1), a.2 & b.2),
-            );
-        if data.is_empty() || !finite {
+            .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1.max(b.1)));
+        // NaN or ±∞ anywhere makes the sum non-finite (a comparison never picks NaN as a
+        // maximum, but the sum carries it); `validate` then names the element.
+        if data.is_empty() || !sum.is_finite() {
             scene.validate("scene")?;
         }
         let mean = sum / data.len() as f64;
@@ -768,22 +774,24 @@ fn combine<T: Sample>(
     shape: Shape,
 ) -> Result<Array<T>> {
     let mut out = vec![T::default(); shape.len()];
-    combine_into(method, numerator, windows, scene, tpl, shape, &mut out)?;
+    combine_into(method, numerator, windows, scene, tpl, &mut out, None)?;
     Array::new(out, shape)
 }
 
-/// [`combine`] into `out` (`shape.len()` elements, all overwritten).
+/// [`combine`] into `out` (all elements overwritten). With `find`, also the flat index and
+/// score of the first best element, searched row by row while each row is in cache.
 fn combine_into<T: Sample>(
     method: Method,
     numerator: impl Fn(usize, &mut [f64]) + Sync,
     windows: &Windows<'_, T>,
     scene: &SceneStats,
     tpl: &TemplateStats<T>,
-    shape: Shape,
     out: &mut [T],
-) -> Result<()> {
+    find: Option<Extremum>,
+) -> Result<Option<(usize, f64)>> {
     let [h, w] = tpl.shape;
-    let out_cols = shape.cols();
+    let out_cols = scene.shape[1] - w + 1;
+    debug_assert_eq!(out.len(), (scene.shape[0] - h + 1) * out_cols);
     let n = tpl.n;
     let c = scene.mean;
     let d = c - tpl.mean;
@@ -795,73 +803,98 @@ fn combine_into<T: Sample>(
     let ccorr = move |q: f64, s1: f64| q + tpl.mean * s1 + n * c * tpl.mean;
     let win_energy = move |s1: f64, s2: f64| (s2 + 2.0 * c * s1 + n * c * c).max(0.0);
 
-    out.par_chunks_mut(out_cols).enumerate().try_for_each_init(
-        || {
-            let state = match windows {
+    // Contiguous bands of rows, one per worker: a window stream slides its column sums down
+    // a band and must rebuild them (h rows of sums) wherever a band starts. Letting rayon
+    // split row by row restarted them 16 to 35 times per 433-row frame.
+    let rows = out.len() / out_cols;
+    let band = rows.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    let bests = out
+        .par_chunks_mut(band * out_cols)
+        .enumerate()
+        .map(|(b, band_out)| {
+            let mut found: Option<(usize, f64)> = None;
+            let mut state = match windows {
                 Windows::Stream(stream) => Some(stream.state()),
                 Windows::Table(_) => None,
             };
-            let row = || vec![0.0; out_cols];
-            (row(), row(), row(), state)
-        },
-        |(q, sums, sums_sq, state), (r, row)| {
-            match (windows, state) {
-                (Windows::Stream(stream), Some(state)) => stream.row(state, r, sums, sums_sq),
-                (Windows::Table(table), _) => table.window_row(r, h, w, sums, sums_sq),
-                (Windows::Stream(_), None) => unreachable!("a stream has its state"),
-            }
-            // A sum of squares is never negative; differences of sums can round below zero.
-            sums_sq.iter_mut().for_each(|v| *v = v.max(0.0));
-            numerator(r, q);
-            let (q, s1, s2) = (&q[..], &sums[..], &sums_sq[..]);
-            // One loop per method, each without branches the compiler cannot turn into
-            // selects, so that it vectorises (divisions and square roots included).
-            match method {
-                Method::CCoeff => fill(row, q, s1, s2, |q, _, _| q),
-                Method::CCoeffNormed => fill(row, q, s1, s2, |q, s1, s2| {
-                    let spread = (s2 - s1 * s1 / n).max(0.0); // Σ I'²
-                    normalised(q, energy_centred * spread, tpl_flat, spread <= win_floor)
-                }),
-                Method::CCorr => fill(row, q, s1, s2, |q, s1, _| ccorr(q, s1)),
-                Method::CCorrNormed => fill(row, q, s1, s2, |q, s1, s2| {
-                    let e = win_energy(s1, s2);
-                    normalised(ccorr(q, s1), energy * e, tpl_zero, e <= win_floor)
-                }),
-                Method::SqDiff => fill(row, q, s1, s2, |q, s1, s2| {
-                    sqdiff(q, s1, s2, energy_centred, d, n)
-                }),
-                Method::SqDiffNormed => fill(row, q, s1, s2, |q, s1, s2| {
-                    let e = win_energy(s1, s2);
-                    let raw = (sqdiff(q, s1, s2, energy_centred, d, n) / (energy * e).sqrt())
-                        .clamp(0.0, 1.0);
-                    let win_zero = e <= win_floor;
-                    // Degenerate: 0 when both are zero, 1 (no match) when one is.
-                    if tpl_zero || win_zero {
-                        if tpl_zero && win_zero {
-                            0.0
+            let (mut q, mut sums, mut sums_sq) = (
+                vec![0.0; out_cols],
+                vec![0.0; out_cols],
+                vec![0.0; out_cols],
+            );
+            for (i, row) in band_out.chunks_mut(out_cols).enumerate() {
+                let r = b * band + i;
+                let (q, sums, sums_sq) = (&mut q[..], &mut sums[..], &mut sums_sq[..]);
+                match (windows, &mut state) {
+                    (Windows::Stream(stream), Some(state)) => stream.row(state, r, sums, sums_sq),
+                    (Windows::Table(table), _) => table.window_row(r, h, w, sums, sums_sq),
+                    (Windows::Stream(_), None) => unreachable!("a stream has its state"),
+                }
+                // A sum of squares is never negative; differences of sums can round below zero.
+                sums_sq.iter_mut().for_each(|v| *v = v.max(0.0));
+                numerator(r, q);
+                let (q, s1, s2) = (&q[..], &sums[..], &sums_sq[..]);
+                // One loop per method, each without branches the compiler cannot turn into
+                // selects, so that it vectorises (divisions and square roots included).
+                match method {
+                    Method::CCoeff => fill(row, q, s1, s2, |q, _, _| q),
+                    Method::CCoeffNormed => fill(row, q, s1, s2, |q, s1, s2| {
+                        let spread = (s2 - s1 * s1 / n).max(0.0); // Σ I'²
+                        normalised(q, energy_centred * spread, tpl_flat, spread <= win_floor)
+                    }),
+                    Method::CCorr => fill(row, q, s1, s2, |q, s1, _| ccorr(q, s1)),
+                    Method::CCorrNormed => fill(row, q, s1, s2, |q, s1, s2| {
+                        let e = win_energy(s1, s2);
+                        normalised(ccorr(q, s1), energy * e, tpl_zero, e <= win_floor)
+                    }),
+                    Method::SqDiff => fill(row, q, s1, s2, |q, s1, s2| {
+                        sqdiff(q, s1, s2, energy_centred, d, n)
+                    }),
+                    Method::SqDiffNormed => fill(row, q, s1, s2, |q, s1, s2| {
+                        let e = win_energy(s1, s2);
+                        let raw = (sqdiff(q, s1, s2, energy_centred, d, n) / (energy * e).sqrt())
+                            .clamp(0.0, 1.0);
+                        let win_zero = e <= win_floor;
+                        // Degenerate: 0 when both are zero, 1 (no match) when one is.
+                        if tpl_zero || win_zero {
+                            if tpl_zero && win_zero {
+                                0.0
+                            } else {
+                                1.0
+                            }
                         } else {
-                            1.0
+                            raw
                         }
-                    } else {
-                        raw
-                    }
-                }),
-            }
-            // A fold, not `position`: a loop that cannot stop early vectorises, and the
-            // search runs only when there is something to find.
-            if row
-                .iter()
-                .fold(false, |bad, v| bad | !real_to(*v).is_finite())
-            {
-                let j = row
+                    }),
+                }
+                // A fold, not `position`: a loop that cannot stop early vectorises, and the
+                // search runs only when there is something to find.
+                if row
                     .iter()
-                    .position(|v| !real_to(*v).is_finite())
-                    .expect("found");
-                return Err(non_finite_map(method, real_to(row[j]), r * out_cols + j));
+                    .fold(false, |bad, v| bad | !real_to(*v).is_finite())
+                {
+                    let j = row
+                        .iter()
+                        .position(|v| !real_to(*v).is_finite())
+                        .expect("found");
+                    return Err(non_finite_map(method, real_to(row[j]), r * out_cols + j));
+                }
+                if let Some(extremum) = find {
+                    if let Some((j, score)) = peaks::first_best(row, extremum) {
+                        if found.is_none_or(|(_, top)| extremum.better(score, top)) {
+                            found = Some((r * out_cols + j, score));
+                        }
+                    }
+                }
             }
-            Ok(())
-        },
-    )
+            Ok(found)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // Bands in order, a later one only when strictly better: the first best overall.
+    Ok(bests.into_iter().flatten().reduce(|a, b| match find {
+        Some(extremum) if extremum.better(b.1, a.1) => b,
+        _ => a,
+    }))
 }
 
 /// `row[j] = score(q[j], s1[j], s2[j])`, converted to the element type.

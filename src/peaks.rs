@@ -134,44 +134,11 @@ pub fn best<T: Element>(map: ArrayView<'_, T>, extremum: Extremum) -> Option<Pea
     let cols = map.shape().cols();
     // Chunks in parallel, each its first best; then the first best of those, in order.
     const CHUNK: usize = 1 << 14;
-    // Keys that are larger when better; negation is exact, so ties stay ties.
-    let sign = match extremum {
-        Extremum::Max => 1.0,
-        Extremum::Min => -1.0,
-    };
-    let key = |v: T| sign * score(v);
-    // The best key in eight independent lanes (a comparison, which vectorises, where a
-    // running `Option` would not), then the first element holding it.
-    let best_of = |offset: usize, values: &[T]| {
-        let mut lanes = [f64::NEG_INFINITY; 8];
-        let mut eights = values.chunks_exact(8);
-        for eight in &mut eights {
-            for (m, &v) in lanes.iter_mut().zip(eight) {
-                let k = key(v);
-                *m = if k > *m && k.is_finite() { k } else { *m };
-            }
-        }
-        for &v in eights.remainder() {
-            let k = key(v);
-            if k > lanes[0] && k.is_finite() {
-                lanes[0] = k;
-            }
-        }
-        let top = lanes
-            .into_iter()
-            .fold(f64::NEG_INFINITY, |a, b| if b > a { b } else { a });
-        // −∞ is never finite, so it means no finite element at all.
-        if top == f64::NEG_INFINITY {
-            return None;
-        }
-        let i = values.iter().position(|&v| key(v) == top)?;
-        Some((offset + i, score(values[i])))
-    };
     let found = map
         .data()
         .par_chunks(CHUNK)
         .enumerate()
-        .map(|(k, chunk)| best_of(k * CHUNK, chunk))
+        .map(|(k, chunk)| first_best(chunk, extremum).map(|(i, s)| (k * CHUNK + i, s)))
         .collect::<Vec<_>>()
         .into_iter()
         .flatten()
@@ -182,6 +149,42 @@ pub fn best<T: Element>(map: ArrayView<'_, T>, extremum: Extremum) -> Option<Pea
         score: s,
         subpixel: None,
     })
+}
+
+/// The index and score of the first best finite element of `values`; `None` if none is
+/// finite.
+pub(crate) fn first_best<T: Element>(values: &[T], extremum: Extremum) -> Option<(usize, f64)> {
+    // Keys that are larger when better; negation is exact, so ties stay ties.
+    let sign = match extremum {
+        Extremum::Max => 1.0,
+        Extremum::Min => -1.0,
+    };
+    let key = |v: T| sign * score(v);
+    // The best key in eight independent lanes (a comparison, which vectorises, where a
+    // running `Option` would not), then the first element holding it.
+    let mut lanes = [f64::NEG_INFINITY; 8];
+    let mut eights = values.chunks_exact(8);
+    for eight in &mut eights {
+        for (m, &v) in lanes.iter_mut().zip(eight) {
+            let k = key(v);
+            *m = if k > *m && k.is_finite() { k } else { *m };
+        }
+    }
+    for &v in eights.remainder() {
+        let k = key(v);
+        if k > lanes[0] && k.is_finite() {
+            lanes[0] = k;
+        }
+    }
+    let top = lanes
+        .into_iter()
+        .fold(f64::NEG_INFINITY, |a, b| if b > a { b } else { a });
+    // −∞ is never finite, so it means no finite element at all.
+    if top == f64::NEG_INFINITY {
+        return None;
+    }
+    let i = values.iter().position(|&v| key(v) == top)?;
+    Some((i, score(values[i])))
 }
 
 /// A candidate in the heap: better scores first, then lower indices.

@@ -134,6 +134,49 @@ fn output_shape_and_one_dimensional_inputs() {
     assert!((map.data()[0] - 1.0).abs() < 1e-12);
 }
 
+/// `track` searches the scores band by band as they are made: it must pick the element that
+/// `peaks::best` picks from `match_frame`'s map, the first among exact ties included.
+#[test]
+fn tracking_finds_the_first_best_element_of_the_map() {
+    let engine = Engine::cpu();
+    let case = coins_case();
+    for (name, template) in &case.templates {
+        for method in Method::ALL {
+            let tracker = Tracker::new(&engine, template, case.scene.shape(), method).unwrap();
+            let map = tracker.match_frame(&case.scene).unwrap();
+            let want = peaks::best(map.view(), method.extremum()).unwrap();
+            let got = tracker.track(&case.scene).unwrap();
+            assert_eq!(
+                (got.row, got.col, got.score),
+                (want.row, want.col, want.score),
+                "{name} {method}"
+            );
+            let refined = peaks::refine_parabola(map.view(), want.row, want.col, method.extremum());
+            assert_eq!(got.subpixel, Some(refined), "{name} {method}");
+        }
+    }
+    // Exact ties: the lower half of the frame is flat, so every window there gets the same
+    // documented degenerate score, the best one; the first of them is at (30, 0), in the
+    // second of the row bands the scores are computed in.
+    let noisy = |r: usize, c: usize| ((r * 131 + c * c * 7 + 3) % 97) as f32 / 97.0 + 0.01;
+    for (method, flat, tpl_value, best) in [
+        (Method::CCoeffNormed, 0.7f32, 0.3f32, 1.0), // both flat: 1
+        (Method::SqDiffNormed, 0.0, 0.0, 0.0),       // both zero: 0
+    ] {
+        let frame = Array::from_fn(
+            Shape::d2(60, 70),
+            |r, c| if r < 30 { noisy(r, c) } else { flat },
+        );
+        let template = Array::from_fn(Shape::d2(5, 6), |_, _| tpl_value);
+        let tracker = Tracker::new(&engine, &template, frame.shape(), method).unwrap();
+        let map = tracker.match_frame(&frame).unwrap();
+        let want = peaks::best(map.view(), method.extremum()).unwrap();
+        let got = tracker.track(&frame).unwrap();
+        assert_eq!((want.row, want.col, want.score), (30, 0, best), "{method}");
+        assert_eq!((got.row, got.col, got.score), (30, 0, best), "{method}");
+    }
+}
+
 /// The values the module docs promise for flat windows and flat or zero templates.
 #[test]
 fn flat_windows_and_templates_give_the_documented_values() {

@@ -268,8 +268,9 @@ impl<T: Element> CpuPlan<T> {
         let width = self.width;
         let [rows_in, cols_in] = x.shape().axes();
         let zero = Complex::<T::Real>::zero();
-        out.clear();
-        out.resize(rows_in * width, zero);
+        // Every element is overwritten below: a reused buffer keeps its contents rather than
+        // being zeroed first (1.2 MB of writes per 640×480 frame).
+        resize_for_overwrite(out, rows_in * width, zero);
         let data = x.data();
         match &self.rows {
             RowTransforms::Real { forward, .. } => {
@@ -356,8 +357,9 @@ impl<T: Element> CpuPlan<T> {
         let out_rows = self.source_rows.len();
         let blocks = width.div_ceil(BLOCK);
         let zero = Complex::<T::Real>::zero();
-        inverse.clear();
-        inverse.resize(blocks * out_rows * BLOCK, zero);
+        // Each block writes its `count` columns of every kept row, the only entries
+        // `row_inverse` reads, so stale entries past `count` in the last block are harmless.
+        resize_for_overwrite(inverse, blocks * out_rows * BLOCK, zero);
         // correlate: A · conj(B); convolve: A · B. Which of the two is kept decides what
         // gets conjugated.
         let correlate = self.plan.op == Op::Correlate;
@@ -464,5 +466,14 @@ impl<T: Element> CpuPlan<T> {
                 );
             }
         }
+    }
+}
+
+/// `v` at length `len`, filled with `fill` only when its length changes; callers overwrite
+/// every element they read.
+fn resize_for_overwrite<E: Copy>(v: &mut Vec<E>, len: usize, fill: E) {
+    if v.len() != len {
+        v.clear();
+        v.resize(len, fill);
     }
 }
