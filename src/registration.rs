@@ -315,8 +315,7 @@ impl Registrar {
                 let (index, peak_value) = match &product {
                     Spectrum::Full(x) => first_max_abs(&transforms.inverse(x.clone())),
                     Spectrum::Half(x) => {
-                        let surface = transforms.inverse_half(x.clone());
-                        let (index, v) = first_max_abs_real(&surface);
+                        let (index, v) = transforms.inverse_half_peak(&mut x.clone());
                         (index, C64::new(v, 0.0))
                     }
                 };
@@ -449,6 +448,16 @@ fn prepare_real_image<T: Element>(
     check_and_window(values, x.shape(), what, window)
 }
 
+/// Refuse a constant image: it carries no shift.
+fn refuse_constant<V: PartialEq>(values: &[V], what: &str) -> Result<()> {
+    if values.iter().all(|v| *v == values[0]) {
+        return Err(Error::InvalidArgument(format!(
+            "{what} is constant: it carries no shift to measure"
+        )));
+    }
+    Ok(())
+}
+
 /// Refuse a constant image; apply the window (real or complex values alike).
 fn check_and_window<V>(values: Vec<V>, shape: Shape, what: &str, window: Window) -> Result<Vec<V>>
 where
@@ -459,11 +468,7 @@ where
         + std::ops::Mul<f64, Output = V>
         + std::ops::Div<f64, Output = V>,
 {
-    if values.iter().all(|v| *v == values[0]) {
-        return Err(Error::InvalidArgument(format!(
-            "{what} is constant: it carries no shift to measure"
-        )));
-    }
+    refuse_constant(&values, what)?;
     Ok(match window {
         Window::None => values,
         Window::Hann => {
@@ -712,49 +717,66 @@ impl Transforms {
     ) -> Result<Spectrum> {
         Ok(if T::IS_COMPLEX {
             Spectrum::Full(self.forward(prepare_image(x, what, window)?))
+        } else if window == Window::None {
+            // No window: the rows load straight into the transforms, without a
+            // whole-image f64 copy (8 MB of fresh pages for a 1024² image).
+            x.validate(what)?;
+            refuse_constant(x.data(), what)?;
+            let data = x.data();
+            let nc = self.shape[1];
+            Spectrum::Half(self.forward_half(|r, line| {
+                for (l, v) in line.iter_mut().zip(&data[r * nc..(r + 1) * nc]) {
+                    *l = v.to_complex().re.to_f64();
+                }
+            }))
         } else {
-            Spectrum::Half(self.forward_half(&prepare_real_image(x, what, window)?))
+            let image = prepare_real_image(x, what, window)?;
+            let nc = self.shape[1];
+            Spectrum::Half(self.forward_half(|r, line| {
+                line.copy_from_slice(&image[r * nc..(r + 1) * nc]);
+            }))
         })
     }
 
     /// The spectrum of a real image as its first `cols/2 + 1` columns: real-to-complex row
     /// transforms, then the columns of that (half the work of the complex transform).
-    fn forward_half(&self, x: &[f64]) -> Vec<C64> {
+    /// `load(r, line)` fills `line` with row `r` of the image.
+    fn forward_half(&self, load: impl Fn(usize, &mut [f64]) + Sync) -> Vec<C64> {
         let [nr, nc] = self.shape;
         let width = nc / 2 + 1;
         let r2c = &self.row_real;
         let mut half = vec![C64::new(0.0, 0.0); nr * width];
-        half.par_chunks_mut(width)
-            .zip(x.par_chunks(nc))
-            .for_each_init(
-                || (vec![0.0; nc], r2c.make_scratch_vec()),
-                |(line, scratch), (out, row)| {
-                    line.copy_from_slice(row);
-                    r2c.process_with_scratch(line, out, scratch)
-                        .expect("buffer lengths match the plan");
-                },
-            );
+        half.par_chunks_mut(width).enumerate().for_each_init(
+            || (vec![0.0; nc], r2c.make_scratch_vec()),
+            |(line, scratch), (r, out)| {
+                load(r, line);
+                r2c.process_with_scratch(line, out, scratch)
+                    .expect("buffer lengths match the plan");
+            },
+        );
         if nr > 1 {
             columns_in_blocks(&mut half, nr, width, &self.col_forward);
         }
         half
     }
 
-    /// The inverse of a Hermitian spectrum given by its first `cols/2 + 1` columns: the real
-    /// image, unnormalised (numpy's `ifft2` times N, real part).
-    fn inverse_half(&self, mut half: Vec<C64>) -> Vec<f64> {
+    /// The index and value of the first element of largest magnitude of the inverse of a
+    /// Hermitian spectrum given by its first `cols/2 + 1` columns (transformed in place): the
+    /// real image, unnormalised (numpy's `ifft2` times N), searched row by row as the rows
+    /// come out of their transforms instead of being kept.
+    fn inverse_half_peak(&self, half: &mut [C64]) -> (usize, f64) {
         let [nr, nc] = self.shape;
         let width = nc / 2 + 1;
         if nr > 1 {
-            columns_in_blocks(&mut half, nr, width, &self.col_inverse);
+            columns_in_blocks(half, nr, width, &self.col_inverse);
         }
         let c2r = &self.row_real_inverse;
-        let mut out = vec![0.0; nr * nc];
-        out.par_chunks_mut(nc)
-            .zip(half.par_chunks_mut(width))
-            .for_each_init(
-                || c2r.make_scratch_vec(),
-                |scratch, (row, spectrum)| {
+        let bests: Vec<(usize, f64)> = half
+            .par_chunks_mut(width)
+            .enumerate()
+            .map_init(
+                || (vec![0.0; nc], c2r.make_scratch_vec()),
+                |(row, scratch), (r, spectrum)| {
                     // A real row's spectrum has real DC and Nyquist terms; rounding leaves
                     // tiny imaginary parts there, which the c2r transform rejects.
                     spectrum[0].im = 0.0;
@@ -763,9 +785,16 @@ impl Transforms {
                     }
                     c2r.process_with_scratch(spectrum, row, scratch)
                         .expect("buffer lengths match the plan");
+                    let (c, v) = first_max_abs_real(row);
+                    (r * nc + c, v)
                 },
-            );
-        out
+            )
+            .collect();
+        // Rows in order, a later one only when strictly larger: the first maximum.
+        bests
+            .into_iter()
+            .reduce(|a, b| if b.1.abs() > a.1.abs() { b } else { a })
+            .expect("at least one row")
     }
 
     /// The inverse transform, unnormalised (numpy's `ifft2` times N).
