@@ -128,3 +128,30 @@ fn larger_2d_real_f32() {
         }
     }
 }
+
+/// A cached plan reuses its buffers from call to call: a second call with other data (and a
+/// third with the first data again) must carry nothing over, the zero padding included.
+#[test]
+fn repeated_calls_on_one_plan_carry_nothing_over() {
+    let engine = Engine::cpu();
+    for (sa, sb) in [
+        (Shape::d2(37, 53), Shape::d2(10, 17)),
+        (Shape::d2(10, 17), Shape::d2(37, 53)),
+    ] {
+        let first = (random::<f32>(sa, 11), random::<f32>(sb, 12));
+        let second = (random::<f32>(sa, 13), random::<f32>(sb, 14));
+        for op in OPS {
+            for mode in MODES {
+                if !allowed(mode, sa, sb) {
+                    continue;
+                }
+                for (round, (a, b)) in [&first, &second, &first].into_iter().enumerate() {
+                    let got = engine.compute(op, a, b, mode).unwrap();
+                    let want = reference::compute(op, mode, a.view(), b.view()).unwrap();
+                    let err = scaled_max_error(&got, &want, a, b);
+                    assert!(err <= 1e-5, "{op:?} {mode} {sa} {sb} call {round}: {err:e}");
+                }
+            }
+        }
+    }
+}

@@ -44,12 +44,15 @@ enum Kept {
 }
 
 /// Buffers reused from call to call, so a warm plan allocates nothing large.
+#[derive(Default)]
 struct Workspace<R> {
     /// Row spectra of the varying input, row-major (`rows_in × width`).
     rows: Vec<Complex<R>>,
     /// The output rows' spectra after the column pass, by column block
     /// (`blocks × out_rows × BLOCK`).
     inverse: Vec<Complex<R>>,
+    /// The second input's spectrum when both inputs vary ([`CpuPlan::execute`]).
+    spectrum: Vec<Complex<R>>,
 }
 
 /// A correlation (or convolution) of fixed shapes, planned once and run many times.
@@ -201,7 +204,15 @@ impl<T: Element> CpuPlan<T> {
             self.plan.b,
             "template shape differs from the plan's"
         );
-        self.run_with(a, offset, &self.spectrum(b), Kept::Second)
+        // Both transforms share one workspace, so a repeated call allocates only its output.
+        let mut work = self.take_workspace();
+        let mut spectrum = std::mem::take(&mut work.spectrum);
+        self.spectrum_into(b, &mut work.rows, &mut spectrum);
+        let mut out = Vec::new();
+        self.run_in(&mut work, a, offset, &spectrum, Kept::Second, &mut out);
+        work.spectrum = spectrum;
+        self.return_workspace(work);
+        Array::new(out, self.plan.out).expect("output length follows the plan")
     }
 
     fn run_varying(&self, x: ArrayView<'_, T>, expect: Kept) -> Array<T> {
@@ -247,19 +258,37 @@ impl<T: Element> CpuPlan<T> {
         kept: Kept,
         out: &mut Vec<T>,
     ) {
-        // A second caller running the same plan at once gets fresh buffers instead of waiting.
+        let mut work = self.take_workspace();
+        self.run_in(&mut work, x, offset, spectrum, kept, out);
+        self.return_workspace(work);
+    }
+
+    /// The plan's buffers; a second caller running the same plan at once gets fresh ones
+    /// instead of waiting.
+    fn take_workspace(&self) -> Workspace<T::Real> {
         let cached = self.workspace.try_lock().ok().and_then(|mut w| w.take());
-        let mut work = cached.unwrap_or_else(|| Workspace {
-            rows: Vec::new(),
-            inverse: Vec::new(),
-        });
+        cached.unwrap_or_default()
+    }
+
+    fn return_workspace(&self, work: Workspace<T::Real>) {
+        if let Ok(mut slot) = self.workspace.try_lock() {
+            *slot = Some(work);
+        }
+    }
+
+    fn run_in(
+        &self,
+        work: &mut Workspace<T::Real>,
+        x: ArrayView<'_, T>,
+        offset: f64,
+        spectrum: &[Complex<T::Real>],
+        kept: Kept,
+        out: &mut Vec<T>,
+    ) {
         self.row_forward(x, offset, &mut work.rows);
         let rows_in = x.shape().rows();
         self.column_pass(&work.rows, rows_in, spectrum, kept, &mut work.inverse);
         self.row_inverse(&work.inverse, out);
-        if let Ok(mut slot) = self.workspace.try_lock() {
-            *slot = Some(work);
-        }
     }
 
     /// Row transforms of `x − offset` zero-padded to `Lc`: `rows_in × width`, row-major.
@@ -313,13 +342,25 @@ impl<T: Element> CpuPlan<T> {
 
     /// The full 2-D spectrum of `x`, column-major (`width × Lr`): what a plan keeps.
     fn spectrum(&self, x: ArrayView<'_, T>) -> Vec<Complex<T::Real>> {
+        let (mut rows, mut columns) = (Vec::new(), Vec::new());
+        self.spectrum_into(x, &mut rows, &mut columns);
+        columns
+    }
+
+    /// [`spectrum`](Self::spectrum) into `columns`, with `rows` as the row transforms' buffer.
+    fn spectrum_into(
+        &self,
+        x: ArrayView<'_, T>,
+        rows: &mut Vec<Complex<T::Real>>,
+        columns: &mut Vec<Complex<T::Real>>,
+    ) {
         let lr = self.len[0];
         let width = self.width;
         let rows_in = x.shape().rows();
-        let mut rows = Vec::new();
-        self.row_forward(x, 0.0, &mut rows);
+        self.row_forward(x, 0.0, rows);
         let zero = Complex::<T::Real>::zero();
-        let mut columns = vec![zero; width * lr];
+        // Every element is written below (the padding rows zeroed per column).
+        resize_for_overwrite(columns, width * lr, zero);
         let fft = &self.col_forward;
         columns
             .par_chunks_mut(lr * BLOCK)
@@ -332,13 +373,13 @@ impl<T: Element> CpuPlan<T> {
                         for r in 0..rows_in {
                             column[r] = rows[r * width + k0 + dk];
                         }
+                        column[rows_in..].fill(zero);
                     }
                     if lr > 1 {
                         fft.process_with_scratch(chunk, scratch);
                     }
                 },
             );
-        columns
     }
 
     /// For each block of columns of the varying input's row spectra: column FFTs, product
