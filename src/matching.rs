@@ -214,14 +214,10 @@ pub fn match_template<'a, T: Sample>(
         tpl.shape[0],
         tpl.shape[1],
     ));
-    combine(
-        method,
-        |r, q| widen_row(numerator.data(), r, q),
-        &windows,
-        &stats,
-        &tpl,
-        out,
-    )
+    // The scores overwrite the numerator in place: one output-sized buffer, not two.
+    let mut map = numerator.into_vec();
+    combine_into(method, in_place, &windows, &stats, &tpl, &mut map, None)?;
+    Array::new(map, out)
 }
 
 /// The best matches of `template` in `scene`: `options.count` peaks at least
@@ -366,11 +362,10 @@ impl<T: Sample> Scene<T> {
     }
 }
 
-/// Buffers a host tracker reuses from frame to frame (a frame's worth of numerator and of
-/// scores), so that tracking allocates nothing large per frame.
+/// The buffer a host tracker reuses from frame to frame (a frame's numerator, then its
+/// scores in place), so that tracking allocates nothing large per frame.
 #[derive(Default)]
 struct HostScratch<T> {
-    numerator: Vec<T>,
     map: Vec<T>,
 }
 
@@ -464,10 +459,10 @@ impl<T: Sample> Tracker<T> {
         let stats = self.check_frame(frame)?;
         let out = out_shape(self.frame_shape, self.template.original_shape);
         match &self.backend {
-            TrackerBackend::Host(prepared, scratch) => {
-                let mut map = vec![T::default(); out.len()];
-                let numerator = &mut lock_scratch(scratch).numerator;
-                self.host_map(prepared, frame, &stats, numerator, &mut map, None)?;
+            TrackerBackend::Host(prepared, _) => {
+                // A fresh buffer rather than the scratch one: the map is handed to the caller.
+                let mut map = Vec::new();
+                self.host_map(prepared, frame, &stats, &mut map, None)?;
                 Array::new(map, out)
             }
             #[cfg(feature = "gpu")]
@@ -482,24 +477,24 @@ impl<T: Sample> Tracker<T> {
         }
     }
 
-    /// The scores of `frame` into `map`: the numerator through the FFT (the frame centred
-    /// as its rows load), then the window sums streamed from the frame.
+    /// The scores of `frame` into `map` (resized to the map's length): the numerator
+    /// through the FFT (the frame centred as its rows load), then, in place, the scores with
+    /// the window sums streamed from the frame.
     fn host_map(
         &self,
         prepared: &Prepared<T>,
         frame: ArrayView<'_, T>,
         stats: &SceneStats,
-        numerator: &mut Vec<T>,
-        map: &mut [T],
+        map: &mut Vec<T>,
         find: Option<Extremum>,
     ) -> Result<Option<(usize, f64)>> {
         let [rows, cols] = frame.shape().axes();
         let frame_2d = ArrayView::new(frame.data(), Shape::d2(rows, cols))?;
-        prepared.run_offset_into(frame_2d, stats.mean, numerator)?;
+        prepared.run_offset_into(frame_2d, stats.mean, map)?;
         let [h, w] = self.template.shape;
         combine_into(
             self.method,
-            |r, q| widen_row(numerator, r, q),
+            in_place,
             &Windows::Stream(WindowStream::new(frame, stats.mean, h, w)),
             stats,
             &self.template,
@@ -515,12 +510,9 @@ impl<T: Sample> Tracker<T> {
             TrackerBackend::Host(prepared, scratch) => {
                 let stats = self.check_frame(frame)?;
                 let out = out_shape(self.frame_shape, self.template.original_shape);
-                let mut guard = lock_scratch(scratch);
-                let HostScratch { numerator, map } = &mut *guard;
-                map.resize(out.len(), T::default());
+                let map = &mut lock_scratch(scratch).map;
                 let extremum = self.method.extremum();
-                let found =
-                    self.host_map(prepared, frame, &stats, numerator, map, Some(extremum))?;
+                let found = self.host_map(prepared, frame, &stats, map, Some(extremum))?;
                 let (i, score) = found.ok_or_else(empty_map)?;
                 let map = ArrayView::new(map, out)?;
                 let (row, col) = (i / out.cols(), i % out.cols());
@@ -754,9 +746,9 @@ enum Windows<'a, T: Sample> {
     Stream(WindowStream<'a, T>),
 }
 
-/// Row `r` of a row-major map with `q.len()` columns, in f64.
-fn widen_row<T: Sample>(map: &[T], r: usize, q: &mut [f64]) {
-    let row = &map[r * q.len()..][..q.len()];
+/// The numerator for [`combine_into`] when it is already in the output buffer: each row,
+/// widened to f64, before its scores overwrite it.
+fn in_place<T: Sample>(_: usize, row: &[T], q: &mut [f64]) {
     for (d, s) in q.iter_mut().zip(row) {
         *d = real_to(*s);
     }
@@ -774,15 +766,18 @@ fn combine<T: Sample>(
     shape: Shape,
 ) -> Result<Array<T>> {
     let mut out = vec![T::default(); shape.len()];
+    let numerator = |r: usize, _: &[T], q: &mut [f64]| numerator(r, q);
     combine_into(method, numerator, windows, scene, tpl, &mut out, None)?;
     Array::new(out, shape)
 }
 
-/// [`combine`] into `out` (all elements overwritten). With `find`, also the flat index and
-/// score of the first best element, searched row by row while each row is in cache.
+/// [`combine`] into `out` (all elements overwritten). `numerator(r, row, q)` is given row
+/// `r` of `out` before it is overwritten, so the numerator may be `out` itself
+/// ([`in_place`]). With `find`, also the flat index and score of the first best element,
+/// searched row by row while each row is in cache.
 fn combine_into<T: Sample>(
     method: Method,
-    numerator: impl Fn(usize, &mut [f64]) + Sync,
+    numerator: impl Fn(usize, &[T], &mut [f64]) + Sync,
     windows: &Windows<'_, T>,
     scene: &SceneStats,
     tpl: &TemplateStats<T>,
@@ -832,7 +827,7 @@ fn combine_into<T: Sample>(
                 }
                 // A sum of squares is never negative; differences of sums can round below zero.
                 sums_sq.iter_mut().for_each(|v| *v = v.max(0.0));
-                numerator(r, q);
+                numerator(r, row, q);
                 let (q, s1, s2) = (&q[..], &sums[..], &sums_sq[..]);
                 // One loop per method, each without branches the compiler cannot turn into
                 // selects, so that it vectorises (divisions and square roots included).
