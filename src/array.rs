@@ -223,10 +223,19 @@ impl<'a, T: Element> ArrayView<'a, T> {
             });
         }
         // Whole chunks are tested without early exit (the compiler vectorises that), and
-        // only a failing chunk is searched.
+        // only a failing chunk is searched. Large inputs are tested on all cores: this pass
+        // reads every input once before any transform does.
         const CHUNK: usize = 1024;
         let all_finite = |c: &[T]| c.iter().fold(true, |ok, v| ok & v.is_finite());
-        if let Some(chunk) = self.data.chunks(CHUNK).position(|c| !all_finite(c)) {
+        let failing = if self.data.len() >= 64 * CHUNK {
+            use rayon::prelude::*;
+            self.data
+                .par_chunks(CHUNK)
+                .position_first(|c| !all_finite(c))
+        } else {
+            self.data.chunks(CHUNK).position(|c| !all_finite(c))
+        };
+        if let Some(chunk) = failing {
             let start = chunk * CHUNK;
             let i = start
                 + self.data[start..]

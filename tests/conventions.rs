@@ -312,6 +312,16 @@ fn bad_input_is_refused_with_a_named_error() {
         "{err}"
     );
 
+    // A large input is checked in parallel chunks: still the first bad element is named.
+    let mut large = random::<f32>(Shape::d2(300, 400), 15);
+    large.data_mut()[250 * 400 + 7] = f32::NEG_INFINITY;
+    large.data_mut()[90 * 400 + 333] = f32::NAN;
+    let err = engine.correlate(&large, &small, Mode::Same).unwrap_err();
+    assert!(
+        matches!(err, Error::NonFinite { .. }) && err.to_string().contains("[90, 333]"),
+        "{err}"
+    );
+
     let empty = Array::<f32>::new(vec![], Shape::d2(0, 3)).unwrap();
     let err = engine.correlate(&empty, &small, Mode::Full).unwrap_err();
     assert!(matches!(err, Error::Empty { .. }), "{err}");
