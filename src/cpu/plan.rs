@@ -51,8 +51,19 @@ struct Workspace<R> {
     /// The output rows' spectra after the column pass, by column block
     /// (`blocks × out_rows × BLOCK`).
     inverse: Vec<Complex<R>>,
-    /// The second input's spectrum when both inputs vary ([`CpuPlan::execute`]).
-    spectrum: Vec<Complex<R>>,
+    /// The second input's row spectra when both inputs vary ([`CpuPlan::execute`]).
+    other_rows: Vec<Complex<R>>,
+}
+
+/// What the column pass multiplies the varying input's spectrum with.
+#[derive(Clone, Copy)]
+enum Other<'a, R> {
+    /// A kept spectrum, column-major (`width × Lr`).
+    Spectrum(&'a [Complex<R>], Kept),
+    /// The second input's row spectra (`rows_in × width`, row-major) and `rows_in`: its
+    /// columns are transformed block by block beside the first input's, so its whole
+    /// spectrum is never stored (`execute`).
+    Rows(&'a [Complex<R>], usize),
 }
 
 /// A correlation (or convolution) of fixed shapes, planned once and run many times.
@@ -204,13 +215,16 @@ impl<T: Element> CpuPlan<T> {
             self.plan.b,
             "template shape differs from the plan's"
         );
-        // Both transforms share one workspace, so a repeated call allocates only its output.
+        // Both inputs' row transforms, then one column pass that transforms the columns of
+        // both, block by block, while they are in cache; the workspace is reused, so a
+        // repeated call allocates only its output.
         let mut work = self.take_workspace();
-        let mut spectrum = std::mem::take(&mut work.spectrum);
-        self.spectrum_into(b, &mut work.rows, &mut spectrum);
+        self.row_forward(b, 0.0, &mut work.other_rows);
+        self.row_forward(a, offset, &mut work.rows);
+        let other = Other::Rows(&work.other_rows, b.shape().rows());
+        self.column_pass(&work.rows, a.shape().rows(), other, &mut work.inverse);
         let mut out = Vec::new();
-        self.run_in(&mut work, a, offset, &spectrum, Kept::Second, &mut out);
-        work.spectrum = spectrum;
+        self.row_inverse(&work.inverse, &mut out);
         self.return_workspace(work);
         Array::new(out, self.plan.out).expect("output length follows the plan")
     }
@@ -287,7 +301,8 @@ impl<T: Element> CpuPlan<T> {
     ) {
         self.row_forward(x, offset, &mut work.rows);
         let rows_in = x.shape().rows();
-        self.column_pass(&work.rows, rows_in, spectrum, kept, &mut work.inverse);
+        let other = Other::Spectrum(spectrum, kept);
+        self.column_pass(&work.rows, rows_in, other, &mut work.inverse);
         self.row_inverse(&work.inverse, out);
     }
 
@@ -369,12 +384,8 @@ impl<T: Element> CpuPlan<T> {
                 || vec![zero; fft.get_inplace_scratch_len()],
                 |scratch, (block, chunk)| {
                     let k0 = block * BLOCK;
-                    for (dk, column) in chunk.chunks_mut(lr).enumerate() {
-                        for r in 0..rows_in {
-                            column[r] = rows[r * width + k0 + dk];
-                        }
-                        column[rows_in..].fill(zero);
-                    }
+                    let count = chunk.len() / lr;
+                    gather_block(rows, rows_in, width, k0, count, lr, chunk);
                     if lr > 1 {
                         fft.process_with_scratch(chunk, scratch);
                     }
@@ -383,14 +394,13 @@ impl<T: Element> CpuPlan<T> {
     }
 
     /// For each block of columns of the varying input's row spectra: column FFTs, product
-    /// with the kept spectrum, inverse column FFTs, and the output rows kept in `inverse`
-    /// (`blocks × out_rows × BLOCK`).
+    /// with the other input's spectrum (kept, or its block transformed here), inverse column
+    /// FFTs, and the output rows kept in `inverse` (`blocks × out_rows × BLOCK`).
     fn column_pass(
         &self,
         rows: &[Complex<T::Real>],
         rows_in: usize,
-        kept_spectrum: &[Complex<T::Real>],
-        kept: Kept,
+        other: Other<'_, T::Real>,
         inverse: &mut Vec<Complex<T::Real>>,
     ) {
         let lr = self.len[0];
@@ -404,6 +414,10 @@ impl<T: Element> CpuPlan<T> {
         // correlate: A · conj(B); convolve: A · B. Which of the two is kept decides what
         // gets conjugated.
         let correlate = self.plan.op == Op::Correlate;
+        let kept = match other {
+            Other::Spectrum(_, kept) => kept,
+            Other::Rows(..) => Kept::Second,
+        };
         let (fwd, inv) = (&self.col_forward, &self.col_inverse);
         let scratch_len = fwd
             .get_inplace_scratch_len()
@@ -412,25 +426,33 @@ impl<T: Element> CpuPlan<T> {
             .par_chunks_mut(out_rows * BLOCK)
             .enumerate()
             .for_each_init(
-                || (vec![zero; lr * BLOCK], vec![zero; scratch_len]),
-                |(columns, scratch), (block, out)| {
+                || {
+                    let other_len = match other {
+                        Other::Spectrum(..) => 0,
+                        Other::Rows(..) => lr * BLOCK,
+                    };
+                    let buffer = |len| vec![zero; len];
+                    (buffer(lr * BLOCK), buffer(other_len), buffer(scratch_len))
+                },
+                |(columns, other_columns, scratch), (block, out)| {
                     let k0 = block * BLOCK;
                     let count = BLOCK.min(width - k0);
                     let columns = &mut columns[..lr * count];
-                    // Row by row: each source row's `count` elements are contiguous.
-                    for r in 0..rows_in {
-                        let src = &rows[r * width + k0..][..count];
-                        for (dk, &v) in src.iter().enumerate() {
-                            columns[dk * lr + r] = v;
-                        }
-                    }
-                    for column in columns.chunks_mut(lr) {
-                        column[rows_in..].fill(zero);
-                    }
+                    gather_block(rows, rows_in, width, k0, count, lr, columns);
                     if lr > 1 {
                         fwd.process_with_scratch(columns, scratch);
                     }
-                    let kept_block = &kept_spectrum[k0 * lr..(k0 + count) * lr];
+                    let kept_block = match other {
+                        Other::Spectrum(spectrum, _) => &spectrum[k0 * lr..(k0 + count) * lr],
+                        Other::Rows(other_rows, other_rows_in) => {
+                            let block = &mut other_columns[..lr * count];
+                            gather_block(other_rows, other_rows_in, width, k0, count, lr, block);
+                            if lr > 1 {
+                                fwd.process_with_scratch(block, scratch);
+                            }
+                            &*block
+                        }
+                    };
                     for (x, k) in columns.iter_mut().zip(kept_block) {
                         *x = match (correlate, kept) {
                             (true, Kept::Second) => *x * k.conj(),
@@ -507,6 +529,29 @@ impl<T: Element> CpuPlan<T> {
                 );
             }
         }
+    }
+}
+
+/// Columns `k0 .. k0 + count` of `rows` (`rows_in × width`, row-major) into `columns`
+/// (`count` columns of length `lr`, each zero-padded past `rows_in`).
+fn gather_block<R: Real>(
+    rows: &[Complex<R>],
+    rows_in: usize,
+    width: usize,
+    k0: usize,
+    count: usize,
+    lr: usize,
+    columns: &mut [Complex<R>],
+) {
+    // Row by row: each source row's `count` elements are contiguous.
+    for r in 0..rows_in {
+        let src = &rows[r * width + k0..][..count];
+        for (dk, &v) in src.iter().enumerate() {
+            columns[dk * lr + r] = v;
+        }
+    }
+    for column in columns.chunks_mut(lr) {
+        column[rows_in..].fill(Complex::zero());
     }
 }
 
