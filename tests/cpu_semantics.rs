@@ -129,14 +129,17 @@ fn larger_2d_real_f32() {
     }
 }
 
-/// A cached plan reuses its buffers from call to call: a second call with other data (and a
-/// third with the first data again) must carry nothing over, the zero padding included.
+/// A cached plan reuses its buffers from call to call, and a worker its column buffers from
+/// block to block: a second call with other data (and a third with the first data again)
+/// must carry nothing over, the zero padding included. The wide pair has dozens of column
+/// blocks, so that workers run several each.
 #[test]
 fn repeated_calls_on_one_plan_carry_nothing_over() {
     let engine = Engine::cpu();
     for (sa, sb) in [
         (Shape::d2(37, 53), Shape::d2(10, 17)),
         (Shape::d2(10, 17), Shape::d2(37, 53)),
+        (Shape::d2(20, 600), Shape::d2(5, 12)),
     ] {
         let first = (random::<f32>(sa, 11), random::<f32>(sb, 12));
         let second = (random::<f32>(sa, 13), random::<f32>(sb, 14));
