@@ -273,7 +273,11 @@ impl<T: Element> CpuPlan<T> {
         out: &mut Vec<T>,
     ) {
         let mut work = self.take_workspace();
-        self.run_in(&mut work, x, offset, spectrum, kept, out);
+        self.row_forward(x, offset, &mut work.rows);
+        let rows_in = x.shape().rows();
+        let other = Other::Spectrum(spectrum, kept);
+        self.column_pass(&work.rows, rows_in, other, &mut work.inverse);
+        self.row_inverse(&work.inverse, out);
         self.return_workspace(work);
     }
 
@@ -288,22 +292,6 @@ impl<T: Element> CpuPlan<T> {
         if let Ok(mut slot) = self.workspace.try_lock() {
             *slot = Some(work);
         }
-    }
-
-    fn run_in(
-        &self,
-        work: &mut Workspace<T::Real>,
-        x: ArrayView<'_, T>,
-        offset: f64,
-        spectrum: &[Complex<T::Real>],
-        kept: Kept,
-        out: &mut Vec<T>,
-    ) {
-        self.row_forward(x, offset, &mut work.rows);
-        let rows_in = x.shape().rows();
-        let other = Other::Spectrum(spectrum, kept);
-        self.column_pass(&work.rows, rows_in, other, &mut work.inverse);
-        self.row_inverse(&work.inverse, out);
     }
 
     /// Row transforms of `x − offset` zero-padded to `Lc`: `rows_in × width`, row-major.
@@ -357,25 +345,13 @@ impl<T: Element> CpuPlan<T> {
 
     /// The full 2-D spectrum of `x`, column-major (`width × Lr`): what a plan keeps.
     fn spectrum(&self, x: ArrayView<'_, T>) -> Vec<Complex<T::Real>> {
-        let (mut rows, mut columns) = (Vec::new(), Vec::new());
-        self.spectrum_into(x, &mut rows, &mut columns);
-        columns
-    }
-
-    /// [`spectrum`](Self::spectrum) into `columns`, with `rows` as the row transforms' buffer.
-    fn spectrum_into(
-        &self,
-        x: ArrayView<'_, T>,
-        rows: &mut Vec<Complex<T::Real>>,
-        columns: &mut Vec<Complex<T::Real>>,
-    ) {
         let lr = self.len[0];
         let width = self.width;
         let rows_in = x.shape().rows();
-        self.row_forward(x, 0.0, rows);
+        let mut rows = Vec::new();
+        self.row_forward(x, 0.0, &mut rows);
         let zero = Complex::<T::Real>::zero();
-        // Every element is written below (the padding rows zeroed per column).
-        resize_for_overwrite(columns, width * lr, zero);
+        let mut columns = vec![zero; width * lr];
         let fft = &self.col_forward;
         columns
             .par_chunks_mut(lr * BLOCK)
@@ -385,12 +361,13 @@ impl<T: Element> CpuPlan<T> {
                 |scratch, (block, chunk)| {
                     let k0 = block * BLOCK;
                     let count = chunk.len() / lr;
-                    gather_block(rows, rows_in, width, k0, count, lr, chunk);
+                    gather_block(&rows, rows_in, width, k0, count, lr, chunk);
                     if lr > 1 {
                         fft.process_with_scratch(chunk, scratch);
                     }
                 },
             );
+        columns
     }
 
     /// For each block of columns of the varying input's row spectra: column FFTs, product
