@@ -52,6 +52,7 @@
 //! ```
 
 use crate::array::{ArrayView, Element, Real, Shape};
+use crate::cpu::transform_in_place;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::upsample::{upsampled_dft, SpectrumView};
@@ -614,69 +615,6 @@ fn dft_kernel(len: usize, region: usize, axis_shift: f64, centre: f64, u: f64) -
     out
 }
 
-/// Transform every column of the row-major `nr × nc` array `x` with `fft`, in place.
-fn columns_in_blocks(x: &mut [C64], nr: usize, nc: usize, cols: &Arc<dyn Fft<f64>>) {
-    // Columns in blocks: a block is gathered into a small contiguous buffer,
-    // transformed and put back while it is in cache. (Transposing the whole array
-    // there and back cost a fifth of a registration, and a 16 MiB buffer per call.)
-    const BLOCK: usize = 16;
-    let shared = SharedColumns(x.as_mut_ptr());
-    (0..nc.div_ceil(BLOCK)).into_par_iter().for_each_init(
-        || {
-            (
-                vec![C64::new(0.0, 0.0); nr * BLOCK],
-                vec![C64::new(0.0, 0.0); cols.get_inplace_scratch_len()],
-            )
-        },
-        |(buffer, scratch), block| {
-            let c0 = block * BLOCK;
-            let width = BLOCK.min(nc - c0);
-            let buffer = &mut buffer[..nr * width];
-            // SAFETY: block `block` reads and writes only columns c0..c0 + width of
-            // the nr × nc array behind `shared`, and no other block touches them;
-            // `x` outlives the parallel loop and is not otherwise used during it.
-            unsafe { shared.gather(buffer, c0, width, nr, nc) };
-            for column in buffer.chunks_exact_mut(nr) {
-                cols.process_with_scratch(column, scratch);
-            }
-            // SAFETY: as above.
-            unsafe { shared.scatter(buffer, c0, width, nr, nc) };
-        },
-    );
-}
-
-/// The data pointer of a row-major array whose column blocks are transformed in parallel.
-struct SharedColumns(*mut C64);
-
-// SAFETY: used only to hand disjoint column blocks of one array to rayon's workers (see
-// `columns_in_blocks`).
-unsafe impl Send for SharedColumns {}
-unsafe impl Sync for SharedColumns {}
-
-impl SharedColumns {
-    /// Copy columns `c0..c0 + width` of the `rows × cols` array into `buffer`, column after
-    /// column. Caller: no other thread writes those columns meanwhile.
-    unsafe fn gather(&self, buffer: &mut [C64], c0: usize, width: usize, rows: usize, cols: usize) {
-        for r in 0..rows {
-            let line = std::slice::from_raw_parts(self.0.add(r * cols + c0), width);
-            for (dc, &v) in line.iter().enumerate() {
-                buffer[dc * rows + r] = v;
-            }
-        }
-    }
-
-    /// The inverse of [`gather`](Self::gather). Caller: no other thread reads or writes those
-    /// columns meanwhile.
-    unsafe fn scatter(&self, buffer: &[C64], c0: usize, width: usize, rows: usize, cols: usize) {
-        for r in 0..rows {
-            let line = std::slice::from_raw_parts_mut(self.0.add(r * cols + c0), width);
-            for (dc, v) in line.iter_mut().enumerate() {
-                *v = buffer[dc * rows + r];
-            }
-        }
-    }
-}
-
 /// 2-D complex FFTs of one shape in f64, planned once.
 struct Transforms {
     shape: [usize; 2],
@@ -755,7 +693,7 @@ impl Transforms {
             },
         );
         if nr > 1 {
-            columns_in_blocks(&mut half, nr, width, &self.col_forward);
+            transform_in_place(&mut half, nr, width, self.col_forward.as_ref());
         }
         half
     }
@@ -768,7 +706,7 @@ impl Transforms {
         let [nr, nc] = self.shape;
         let width = nc / 2 + 1;
         if nr > 1 {
-            columns_in_blocks(half, nr, width, &self.col_inverse);
+            transform_in_place(half, nr, width, self.col_inverse.as_ref());
         }
         let c2r = &self.row_real_inverse;
         let bests: Vec<(usize, f64)> = half
@@ -814,7 +752,7 @@ impl Transforms {
             |scratch, row| rows.process_with_scratch(row, scratch),
         );
         if nr > 1 {
-            columns_in_blocks(&mut x, nr, nc, cols);
+            transform_in_place(&mut x, nr, nc, cols.as_ref());
         }
         x
     }

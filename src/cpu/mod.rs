@@ -1,9 +1,11 @@
 //! The CPU backend: rustfft for complex data, realfft for real data, rayon over rows and
 //! columns. Generic over `f32` and `f64`; the `f64` path is the oracle for the GPU.
 
+mod columns;
 mod fft2;
 mod plan;
 
+pub(crate) use columns::transform_in_place;
 pub use fft2::Fft2;
 pub use plan::CpuPlan;
 

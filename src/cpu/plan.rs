@@ -7,6 +7,7 @@
 //! full-size transposed copy of the spectrum is ever made, and only the output rows are
 //! inverse-transformed along the rows.
 
+use super::columns::{self, BLOCK};
 use crate::array::{Array, ArrayView, Element, Real};
 use crate::spec::{next_smooth, Op, Plan};
 use num_complex::Complex;
@@ -16,10 +17,6 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
-
-/// Columns transformed together: 16 complex f64 columns of a 1024-point transform fill
-/// 256 KiB, about one core's L2 cache.
-const BLOCK: usize = 16;
 
 /// Transforms along a row (the last axis): real-to-complex for real data (half the work),
 /// complex for complex data.
@@ -359,12 +356,8 @@ impl<T: Element> CpuPlan<T> {
             .for_each_init(
                 || vec![zero; fft.get_inplace_scratch_len()],
                 |scratch, (block, chunk)| {
-                    let k0 = block * BLOCK;
-                    let count = chunk.len() / lr;
-                    gather_block(&rows, rows_in, width, k0, count, lr, chunk);
-                    if lr > 1 {
-                        fft.process_with_scratch(chunk, scratch);
-                    }
+                    gather_block(&rows, rows_in, width, block * BLOCK, lr, lr, chunk);
+                    transform_columns(fft.as_ref(), chunk, lr, lr, scratch);
                 },
             );
         columns
@@ -396,6 +389,7 @@ impl<T: Element> CpuPlan<T> {
             Other::Rows(..) => Kept::Second,
         };
         let (fwd, inv) = (&self.col_forward, &self.col_inverse);
+        let stride = columns::stride::<T::Real>(lr);
         let scratch_len = fwd
             .get_inplace_scratch_len()
             .max(inv.get_inplace_scratch_len());
@@ -406,45 +400,46 @@ impl<T: Element> CpuPlan<T> {
                 || {
                     let other_len = match other {
                         Other::Spectrum(..) => 0,
-                        Other::Rows(..) => lr * BLOCK,
+                        Other::Rows(..) => stride * BLOCK,
                     };
                     let buffer = |len| vec![zero; len];
-                    (buffer(lr * BLOCK), buffer(other_len), buffer(scratch_len))
+                    (
+                        buffer(stride * BLOCK),
+                        buffer(other_len),
+                        buffer(scratch_len),
+                    )
                 },
                 |(columns, other_columns, scratch), (block, out)| {
                     let k0 = block * BLOCK;
                     let count = BLOCK.min(width - k0);
-                    let columns = &mut columns[..lr * count];
-                    gather_block(rows, rows_in, width, k0, count, lr, columns);
-                    if lr > 1 {
-                        fwd.process_with_scratch(columns, scratch);
-                    }
-                    let kept_block = match other {
-                        Other::Spectrum(spectrum, _) => &spectrum[k0 * lr..(k0 + count) * lr],
+                    let columns = &mut columns[..stride * count];
+                    gather_block(rows, rows_in, width, k0, lr, stride, columns);
+                    transform_columns(fwd.as_ref(), columns, stride, lr, scratch);
+                    let (other_block, other_stride) = match other {
+                        Other::Spectrum(spectrum, _) => (&spectrum[k0 * lr..(k0 + count) * lr], lr),
                         Other::Rows(other_rows, other_rows_in) => {
-                            let block = &mut other_columns[..lr * count];
-                            gather_block(other_rows, other_rows_in, width, k0, count, lr, block);
-                            if lr > 1 {
-                                fwd.process_with_scratch(block, scratch);
-                            }
-                            &*block
+                            let block = &mut other_columns[..stride * count];
+                            gather_block(other_rows, other_rows_in, width, k0, lr, stride, block);
+                            transform_columns(fwd.as_ref(), block, stride, lr, scratch);
+                            (&*block, stride)
                         }
                     };
-                    for (x, k) in columns.iter_mut().zip(kept_block) {
-                        *x = match (correlate, kept) {
-                            (true, Kept::Second) => *x * k.conj(),
-                            (true, Kept::First) => *k * x.conj(),
-                            (false, _) => *x * k,
-                        };
-                    }
-                    if lr > 1 {
-                        inv.process_with_scratch(columns, scratch);
-                    }
-                    for (i, &src) in self.source_rows.iter().enumerate() {
-                        for dk in 0..count {
-                            out[i * BLOCK + dk] = columns[dk * lr + src];
+                    let pairs = columns
+                        .chunks_mut(stride)
+                        .zip(other_block.chunks(other_stride));
+                    for (column, other_column) in pairs {
+                        for (x, k) in column[..lr].iter_mut().zip(other_column) {
+                            *x = match (correlate, kept) {
+                                (true, Kept::Second) => *x * k.conj(),
+                                (true, Kept::First) => *k * x.conj(),
+                                (false, _) => *x * k,
+                            };
                         }
                     }
+                    transform_columns(inv.as_ref(), columns, stride, lr, scratch);
+                    let out_rows = out.chunks_mut(BLOCK).map(|row| &mut row[..count]);
+                    let sources = self.source_rows.iter().copied();
+                    columns::scatter(columns, stride, sources.zip(out_rows));
                 },
             );
     }
@@ -509,26 +504,38 @@ impl<T: Element> CpuPlan<T> {
     }
 }
 
-/// Columns `k0 .. k0 + count` of `rows` (`rows_in × width`, row-major) into `columns`
-/// (`count` columns of length `lr`, each zero-padded past `rows_in`).
+/// Columns `k0, k0 + 1, …` of `rows` (`rows_in × width`, row-major) into `columns`:
+/// columns of length `lr`, `stride` apart, each zero-padded past `rows_in`; as many as
+/// `columns` holds.
 fn gather_block<R: Real>(
     rows: &[Complex<R>],
     rows_in: usize,
     width: usize,
     k0: usize,
-    count: usize,
     lr: usize,
+    stride: usize,
     columns: &mut [Complex<R>],
 ) {
-    // Row by row: each source row's `count` elements are contiguous.
-    for r in 0..rows_in {
-        let src = &rows[r * width + k0..][..count];
-        for (dk, &v) in src.iter().enumerate() {
-            columns[dk * lr + r] = v;
-        }
+    let count = columns.len().div_ceil(stride);
+    let source = (0..rows_in).map(|r| &rows[r * width + k0..][..count]);
+    columns::gather(source, columns, stride);
+    for column in columns.chunks_mut(stride) {
+        column[rows_in..lr].fill(Complex::zero());
     }
-    for column in columns.chunks_mut(lr) {
-        column[rows_in..].fill(Complex::zero());
+}
+
+/// Transform each of the columns of length `lr`, `stride` apart, in `block`.
+fn transform_columns<R: Real>(
+    fft: &dyn Fft<R>,
+    block: &mut [Complex<R>],
+    stride: usize,
+    lr: usize,
+    scratch: &mut [Complex<R>],
+) {
+    if lr > 1 {
+        for column in block.chunks_mut(stride) {
+            fft.process_with_scratch(&mut column[..lr], scratch);
+        }
     }
 }
 
