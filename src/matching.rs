@@ -83,7 +83,7 @@ use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
 use crate::gpu::{FrameConstants, GpuContext, MatchPlan, SearchShape, TemplateConstants};
 use crate::peaks::{self, Extremum, Peak, PeakOptions};
-use crate::spec::{next_smooth, Mode, Op};
+use crate::spec::{next_fast_len, Mode, Op};
 use crate::window_sums::{SummedArea, WindowStream};
 use rayon::prelude::*;
 use std::fmt;
@@ -276,7 +276,7 @@ pub const MAX_DEVICE_PEAKS: usize = 64;
 ///
 /// The engine caches the spectrum of a correlation's *second* argument, so the scene is
 /// prepared as the second argument of a circular correlation at a padded size `L ≥ (H, W)`
-/// (2,3,5,7-smooth), and each zero-padded template is the first. For real data
+/// ([`next_fast_len`]), and each zero-padded template is the first. For real data
 /// `corr(T, I)[−k] = corr(I, T)[k]`, and `L ≥ H, W` keeps the lags of the valid window free of
 /// wrap-around, so the valid map is read from the circular result at `(−k) mod L`. This runs
 /// on any backend the engine has, and one padded size serves every template size. On a GPU
@@ -309,7 +309,7 @@ impl<T: Sample> Scene<T> {
         let scene = scene.into();
         let stats = SceneStats::new(scene)?;
         let [h, w] = scene.shape().axes();
-        let padded = [next_smooth(h), next_smooth(w)];
+        let padded = [next_fast_len(h), next_fast_len(w)];
         let centred = stats.centred(scene);
         let padded_scene = pad(centred.view(), padded);
         let prepared = engine.prepare(

@@ -116,6 +116,9 @@ struct Workspace {
 
 impl AxisTransform {
     fn new(planner: &mut FftPlanner<f64>, n: usize, m: usize, u: usize, q0: i64) -> Self {
+        // Not `next_fast_len`: its 1280 for W6's 1173 transforms 6% faster, but the larger
+        // buffers tipped glibc into returning W6's per-call spectra to the kernel, and the
+        // page faults cost more (20 → 31 ms in default conditions; BENCHMARKS.md, session 6).
         let len = next_smooth(n + m - 1);
         // ν^k = exp(πi·k/(u·n)) has period 2·u·n in k.
         let period = 2 * (u as i128) * (n as i128);

@@ -9,7 +9,7 @@
 
 use super::columns::{self, BLOCK};
 use crate::array::{Array, ArrayView, Element, Real};
-use crate::spec::{next_smooth, Op, Plan};
+use crate::spec::{next_fast_len, Op, Plan};
 use num_complex::Complex;
 use num_traits::Zero;
 use rayon::prelude::*;
@@ -94,9 +94,10 @@ pub struct CpuPlan<T: Element> {
 }
 
 impl<T: Element> CpuPlan<T> {
-    /// Plan transforms for `plan`'s shapes at 2,3,5,7-smooth lengths (exact for circular).
+    /// Plan transforms for `plan`'s shapes at the lengths [`next_fast_len`] picks (exact for
+    /// circular).
     pub fn new(plan: &Plan) -> Self {
-        let len = plan.fft_shape(next_smooth);
+        let len = plan.fft_shape(next_fast_len);
         let mut planner = FftPlanner::<T::Real>::new();
         let rows = if T::IS_COMPLEX {
             RowTransforms::Complex {
