@@ -84,6 +84,11 @@ impl Default for Engine {
 }
 
 impl Engine {
+    /// The engine's cache of built plans, shared with its clones.
+    pub(crate) fn plan_cache(&self) -> &PlanCache {
+        &self.plans
+    }
+
     /// The GPU when an adapter exists, else the CPU (logged).
     pub fn new() -> Engine {
         Engine::with_backend(Backend::Auto).expect("auto always finds the CPU")

@@ -8,12 +8,12 @@
 //! equally spaced, so each line's values are a chirp-z transform: with integer `u` every
 //! phase is a whole power of `ν = exp(πi/(u·n))`, and Bluestein's identity
 //! `2jg = j² + g² − (g − j)²` turns the sum into one convolution, done by FFTs of a
-//! 2,3,5,7-smooth length `≥ n + region − 1`. That is `O(n log n)` per line instead of
+//! fast length `≥ n + region − 1` ([`next_fast_len`]). That is `O(n log n)` per line instead of
 //! `O(n · region)`: about ten times less work at u = 100. The exponents are reduced modulo
 //! `2·u·n` in integers before any angle is formed, so the chirps are as exact as f64 `cos`
 //! and `sin` of an angle in `[0, 2π)`.
 
-use crate::spec::next_smooth;
+use crate::spec::next_fast_len;
 use num_complex::Complex;
 use rayon::prelude::*;
 use rustfft::{Fft, FftPlanner};
@@ -116,10 +116,7 @@ struct Workspace {
 
 impl AxisTransform {
     fn new(planner: &mut FftPlanner<f64>, n: usize, m: usize, u: usize, q0: i64) -> Self {
-        // Not `next_fast_len`: its 1280 for W6's 1173 transforms 6% faster, but the larger
-        // buffers tipped glibc into returning W6's per-call spectra to the kernel, and the
-        // page faults cost more (20 → 31 ms in default conditions; BENCHMARKS.md, session 6).
-        let len = next_smooth(n + m - 1);
+        let len = next_fast_len(n + m - 1);
         // ν^k = exp(πi·k/(u·n)) has period 2·u·n in k.
         let period = 2 * (u as i128) * (n as i128);
         let nu = |k: i128| {

@@ -201,3 +201,51 @@ fn real_and_complex_images_mix() {
         assert!((found.peak - real.peak).abs() < 1e-9, "{found:?} {real:?}");
     }
 }
+
+#[test]
+fn repeated_registrations_on_one_engine_carry_nothing_over() {
+    use num_complex::Complex;
+    use xcorr::registration::register_with;
+    use xcorr::Engine;
+    // One engine keeps the transforms and spectrum buffers of each shape between calls;
+    // every call must still see only its own images. Two shapes, real and complex inputs
+    // (half and whole spectra, so kept buffers change length), and a long-lived registrar
+    // beside the one-shot calls.
+    let engine = Engine::cpu();
+    let options = upsample(20);
+    let a = coins64(80, 120, 96, 128);
+    let b = coins64(10, 40, 96, 128);
+    let c = coins64(150, 30, 75, 91);
+    let cases = [
+        (a.clone(), fourier_shift(&a, 2.37, -5.81)),
+        (b.clone(), fourier_shift(&b, -3.6, 4.25)),
+        (c.clone(), fourier_shift(&c, 0.49, -7.5)),
+    ];
+    let fresh: Vec<_> = cases
+        .iter()
+        .map(|(r, m)| register_with(&Engine::cpu(), r, m, &options).unwrap())
+        .collect();
+    let kept = Registrar::with_engine(&engine, &cases[0].0, &options).unwrap();
+    let as_complex = |x: &Array<f64>| x.map(|&v| Complex::new(v, 0.0));
+    for round in 0..2 {
+        for (i, (reference, moving)) in cases.iter().enumerate() {
+            let found = if round == 0 {
+                register_with(&engine, reference, moving, &options).unwrap()
+            } else {
+                register_with(
+                    &engine,
+                    &as_complex(reference),
+                    &as_complex(moving),
+                    &options,
+                )
+                .unwrap()
+            };
+            assert_eq!(found.shift, fresh[i].shift, "round {round}, case {i}");
+            assert!((found.peak - fresh[i].peak).abs() <= 1e-9 * fresh[i].peak);
+            assert!((found.error - fresh[i].error).abs() <= 1e-9);
+            let again = kept.register(&cases[0].1).unwrap();
+            assert_eq!(again.shift, fresh[0].shift, "round {round}, case {i}");
+            assert_eq!(again.peak, fresh[0].peak);
+        }
+    }
+}
