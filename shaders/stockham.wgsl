@@ -46,27 +46,45 @@ fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>,
-        @builtin(num_workgroups) groups: vec3<u32>) {
-    let half = params.n / 2u;
-    // Large jobs spread their workgroups over y: the x count is capped per dimension.
-    let g = gid.x + gid.y * groups.x * WG;
-    if (g >= half * params.lines) {
-        return;
-    }
+// The flat invocation index: large jobs spread their workgroups over y, since the x count is
+// capped per dimension.
+fn invocation(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return gid.x + gid.y * groups.x * WG;
+}
+
+// Where invocation g < span · lines works: its line's first element `base` and its index
+// j < span along the line (span: the pass's butterflies per line, n / radix).
+struct Place {
+    base: u32,
+    j: u32,
+}
+
+fn place(g: u32, span: u32) -> Place {
     // Neighbouring invocations take neighbouring elements in memory: along the line for
     // rows, across lines for columns.
     var line: u32;
     var j: u32;
     if (params.stride == 1u) {
-        line = g / half;
-        j = g - line * half;
+        line = g / span;
+        j = g - line * span;
     } else {
         j = g / params.lines;
         line = g - j * params.lines;
     }
-    let base = line * params.line_stride;
+    return Place(line * params.line_stride, j);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(num_workgroups) groups: vec3<u32>) {
+    let half = params.n / 2u;
+    let g = invocation(gid, groups);
+    if (g >= half * params.lines) {
+        return;
+    }
+    let at = place(g, half);
+    let base = at.base;
+    let j = at.j;
     // p is a power of two here: the host runs the power-of-two passes first.
     let k = j & (params.p - 1u);
     var w = table[params.tw_offset + k * params.tw_step];
@@ -101,20 +119,13 @@ fn quarter(z: vec2<f32>) -> vec2<f32> {
 fn radix4(@builtin(global_invocation_id) gid: vec3<u32>,
           @builtin(num_workgroups) groups: vec3<u32>) {
     let quarter_n = params.n / 4u;
-    let g = gid.x + gid.y * groups.x * WG;
+    let g = invocation(gid, groups);
     if (g >= quarter_n * params.lines) {
         return;
     }
-    var line: u32;
-    var j: u32;
-    if (params.stride == 1u) {
-        line = g / quarter_n;
-        j = g - line * quarter_n;
-    } else {
-        j = g / params.lines;
-        line = g - j * params.lines;
-    }
-    let base = line * params.line_stride;
+    let at = place(g, quarter_n);
+    let base = at.base;
+    let j = at.j;
     // p is a power of two here: the host runs the power-of-two passes first.
     let k = j & (params.p - 1u);
     let s = params.stride;
@@ -137,20 +148,13 @@ fn radix4(@builtin(global_invocation_id) gid: vec3<u32>,
 fn radix_odd(@builtin(global_invocation_id) gid: vec3<u32>,
              @builtin(num_workgroups) groups: vec3<u32>) {
     let span = params.n / R;
-    let g = gid.x + gid.y * groups.x * WG;
+    let g = invocation(gid, groups);
     if (g >= span * params.lines) {
         return;
     }
-    var line: u32;
-    var j: u32;
-    if (params.stride == 1u) {
-        line = g / span;
-        j = g - line * span;
-    } else {
-        j = g / params.lines;
-        line = g - j * params.lines;
-    }
-    let base = line * params.line_stride;
+    let at = place(g, span);
+    let base = at.base;
+    let j = at.j;
     let k = j % params.p;
     let s = params.stride;
     // Twiddled inputs; 7 is the largest radix the host asks for.
