@@ -1,9 +1,10 @@
 // Pointwise complex multiplies on the device, in place.
 //
-// * `spectrum`: the correlation (or convolution) step, `data *= conj(t)` (CONJ) or
-//   `data *= t`, times `scale` (1/N folded in here so the inverse FFT stays unnormalised).
-//   `t` has the same layout as `data`. With PHASE each product is then divided by its
-//   magnitude, floored at 100·ε of f64 as registration.rs does (phase correlation).
+// * `spectrum`: the correlation (or convolution) step, `data = spectrum_product(data, t,
+//   scale)`: `data · conj(t)` (CONJ) or `data · t`, for phase correlation divided by its
+//   magnitude (PHASE), times `scale` (product.wgsl, which the host puts before this file).
+//   `t` has the same layout as `data`. Plans whose last forward FFT pass applies the product
+//   itself (stockham.wgsl's PRODUCT) skip this dispatch.
 // * `chirp`: Bluestein's pointwise steps along one axis, `data[i] *= table[table_offset + i]`
 //   for i < valid and `data[i] = 0` for valid <= i < count (the zero padding up to the
 //   convolution length).
@@ -12,9 +13,6 @@
 // `l * line_stride + i * stride`.
 
 override WG: u32 = 64u;
-override CONJ: bool = true;
-override PHASE: bool = false;
-const PHASE_FLOOR: f32 = 2.220446e-14;
 
 struct Params {
     count: u32,
@@ -55,22 +53,7 @@ fn spectrum(@builtin(global_invocation_id) gid: vec3<u32>,
     }
     let at = locate(g);
     let idx = at.x * params.line_stride + at.y * params.stride;
-    var t = table[idx];
-    if (CONJ) {
-        t.y = -t.y;
-    }
-    var v = cmul(data[idx], t);
-    if (PHASE) {
-        // |v| scaled, so that |v|² cannot overflow for large v.
-        let m = max(abs(v.x), abs(v.y));
-        var a = 0.0;
-        if (m > 0.0) {
-            let s = v / m;
-            a = m * sqrt(dot(s, s));
-        }
-        v = v / max(a, PHASE_FLOOR);
-    }
-    data[idx] = v * params.scale;
+    data[idx] = spectrum_product(data[idx], table[idx], params.scale);
 }
 
 @compute @workgroup_size(WG)

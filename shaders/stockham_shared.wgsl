@@ -7,10 +7,17 @@
 // and twiddle indexing are those of stockham.wgsl, so results match it: the twiddle of pass p
 // is table[tw_offset + k * (tw_half / p)] with tw_half = N/2, from the row's own table.
 // Rows are limited by the device's workgroup storage: 2·N·8 bytes must fit (the host checks).
+//
+// PRODUCT, as in stockham.wgsl: when this dispatch is the last of the forward transform (a
+// 1-D plan's rows), each element is written back as `spectrum_product(value, kept[i],
+// params.scale)` (product.wgsl, which the host puts before this file) instead of the value;
+// every element is written once, by one invocation. Without PRODUCT `kept` is bound to the
+// twiddle table and never read.
 
 override WG: u32 = 64u;
 override N: u32 = 2u;
 override INVERSE: bool = false;
+override PRODUCT: bool = false;
 
 struct Params {
     n: u32,
@@ -20,14 +27,19 @@ struct Params {
     lines: u32,
     tw_offset: u32,
     tw_half: u32,
-    _pad: u32,
+    // PRODUCT only: the spectrum product's scale.
+    scale: f32,
 }
 
 @group(0) @binding(0) var<storage, read> src: array<vec2<f32>>;
 @group(0) @binding(1) var<storage, read_write> dst: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read> table: array<vec2<f32>>;
-@group(0) @binding(3) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read> kept: array<vec2<f32>>;
+@group(0) @binding(4) var<uniform> params: Params;
 
+// Declared after every override, product.wgsl's included: naga 30 gives this override-sized
+// array an anonymous override of its own, and pipeline creation panics when a named override
+// comes after that one in the module.
 var<workgroup> buf: array<vec2<f32>, 2u * N>;
 
 fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
@@ -73,7 +85,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     }
     if (live) {
         for (var i = lid; i < N; i += WG) {
-            dst[base + i] = buf[rd + i];
+            if (PRODUCT) {
+                dst[base + i] = spectrum_product(buf[rd + i], kept[base + i], params.scale);
+            } else {
+                dst[base + i] = buf[rd + i];
+            }
         }
     }
 }

@@ -221,3 +221,118 @@ fn large_images() {
         }
     }
 }
+
+/// Which plans multiply the spectra inside the last forward FFT pass, and that those agree
+/// with the direct sums: every pass kind that can end a forward transform (radix 2, 4 and
+/// odd, along columns or along the rows of 1-D plans, per pass or in workgroup memory),
+/// complex and real plans, correlation and convolution; and the cases that keep the separate
+/// `spectrum` dispatch (a Bluestein last axis, a 1 × 1 transform).
+#[test]
+fn fused_product_plans_match_direct_sums() {
+    use xcorr::gpu::CorrelationPlan;
+    use xcorr::Mode;
+    // (mode, a, b, last forward pass with the default context, with the workgroup FFT).
+    let cases = [
+        // Columns of 16 end in a radix-4 pass, of 2 in radix 2, of 12 in radix 3.
+        (
+            Mode::CIRCULAR,
+            Shape::d2(16, 12),
+            Shape::d2(5, 3),
+            "radix-4",
+            "radix-4",
+        ),
+        (
+            Mode::CIRCULAR,
+            Shape::d2(2, 16),
+            Shape::d2(2, 7),
+            "radix-2",
+            "radix-2",
+        ),
+        (
+            Mode::CIRCULAR_CENTRED,
+            Shape::d2(12, 16),
+            Shape::d2(12, 16),
+            "radix-odd",
+            "radix-odd",
+        ),
+        // Rows of a 1-D plan end the transform; 64 fits workgroup memory, 45 is not a power
+        // of two.
+        (
+            Mode::CIRCULAR,
+            Shape::d1(64),
+            Shape::d1(9),
+            "radix-4",
+            "workgroup rows",
+        ),
+        (
+            Mode::CIRCULAR,
+            Shape::d1(45),
+            Shape::d1(45),
+            "radix-odd",
+            "radix-odd",
+        ),
+        // A Bluestein row axis (11) under smooth columns still fuses.
+        (
+            Mode::CIRCULAR,
+            Shape::d2(16, 11),
+            Shape::d2(3, 4),
+            "radix-4",
+            "radix-4",
+        ),
+        // Bluestein columns, a Bluestein 1-D length and 1 × 1 keep the separate dispatch.
+        (Mode::CIRCULAR, Shape::d2(11, 16), Shape::d2(4, 4), "", ""),
+        (Mode::CIRCULAR, Shape::d1(127), Shape::d1(20), "", ""),
+        (Mode::Full, Shape::d2(1, 1), Shape::d2(1, 1), "", ""),
+    ];
+    let contexts = contexts();
+    let mut checked = 0;
+    for (i, &(mode, sa, sb, default_pass, workgroup_pass)) in cases.iter().enumerate() {
+        let a = random(700 + 2 * i as u64, sa.len());
+        let b = random(701 + 2 * i as u64, sb.len());
+        let (ra, rb) = (real_only(&a), real_only(&b));
+        for ctx in &contexts {
+            let expected = if ctx.workgroup_fft() {
+                workgroup_pass
+            } else {
+                default_pass
+            };
+            for op in [Op::Correlate, Op::Convolve] {
+                let plan = Plan::new(op, mode, sa, sb).unwrap();
+                let what = format!(
+                    "{op:?} {mode} a {sa} b {sb}, workgroup FFT {}",
+                    ctx.workgroup_fft()
+                );
+
+                let mut gpu = CorrelationPlan::new(ctx, &plan).unwrap();
+                assert_eq!(
+                    gpu.fused_product_pass().unwrap_or(""),
+                    expected,
+                    "complex {what}"
+                );
+                gpu.set_template(&b).unwrap();
+                gpu.poison();
+                let err = rel_l2(&gpu.run(&a).unwrap(), &direct(&plan, &a, &b));
+                assert!(err <= BOUND, "complex {what}: rel L2 {err:.2e}");
+
+                let mut gpu = CorrelationPlan::new_real(ctx, &plan).unwrap();
+                assert_eq!(
+                    gpu.fused_product_pass().unwrap_or(""),
+                    expected,
+                    "real {what}"
+                );
+                gpu.set_template_real(&real_parts(&rb)).unwrap();
+                gpu.poison();
+                let out: Vec<C32> = gpu
+                    .run_real(&real_parts(&ra))
+                    .unwrap()
+                    .into_iter()
+                    .map(|v| C32::new(v, 0.0))
+                    .collect();
+                let err = rel_l2(&out, &direct(&plan, &ra, &rb));
+                assert!(err <= BOUND, "real {what}: rel L2 {err:.2e}");
+                checked += 2;
+            }
+        }
+    }
+    assert_eq!(checked, cases.len() * contexts.len() * 4);
+}

@@ -1,8 +1,8 @@
 //! The correlation plan: buffers, tables and dispatches for one [`Plan`], built once.
 
 use super::context::GpuContext;
-use super::fft::{transform_shape, FftLayout, RowCapacity};
-use super::pipelines::Kernel;
+use super::fft::{fuse_product, transform_shape, FftLayout, RowCapacity};
+use super::pipelines::{Conj, Kernel, Product};
 use super::program::{
     binding, check_buffer, complex_bytes, read_back, read_back_as, record, Buf, Dispatch, Slot,
     Step, Uniforms, ELEM,
@@ -69,6 +69,8 @@ pub struct CorrelationPlan {
     gather_from: Buf,
     gather_own: Dispatch,
     has_template: bool,
+    /// The last forward FFT pass, where it applies the spectrum product.
+    fused: Option<Kernel>,
     /// Device-memory bytes one run moves, by [`Step::traffic`]'s model.
     traffic: u64,
 }
@@ -120,6 +122,7 @@ impl CorrelationPlan {
             template_at,
             load: pad_a,
             middle,
+            fused,
             gather_from,
             gather,
         } = steps;
@@ -203,6 +206,7 @@ impl CorrelationPlan {
                 gather_from,
                 gather_own,
                 has_template: false,
+                fused,
                 traffic,
             })
         })
@@ -221,10 +225,25 @@ impl CorrelationPlan {
 
     /// Device-memory bytes one run reads and writes, from a model of its dispatches (every
     /// element a dispatch touches moves once; tables come from cache): the input, every FFT
-    /// pass, the spectrum product and the output. Divided by the device's memory bandwidth,
-    /// the time a run cannot beat. A model, not a measurement.
+    /// pass, the spectrum product and the output. A product fused into the last forward
+    /// pass counts as that pass's extra read of the template spectrum. Divided by the
+    /// device's memory bandwidth, the time a run cannot beat. A model, not a measurement.
     pub fn traffic_bytes(&self) -> u64 {
         self.traffic
+    }
+
+    /// Test aid: the kind of the last forward FFT pass where the spectrum product runs
+    /// inside it (`"radix-2"`, `"radix-4"`, `"radix-odd"`, `"workgroup rows"`), `None` where
+    /// it is a dispatch of its own (see `Steps::new` for which plans fuse it).
+    #[doc(hidden)]
+    pub fn fused_product_pass(&self) -> Option<&'static str> {
+        self.fused.map(|kernel| match kernel {
+            Kernel::Stockham { .. } => "radix-2",
+            Kernel::Stockham4 { .. } => "radix-4",
+            Kernel::StockhamOdd { .. } => "radix-odd",
+            Kernel::StockhamShared { .. } => "workgroup rows",
+            _ => unreachable!("only Stockham passes take the product"),
+        })
     }
 
     /// Whether this plan takes real data ([`new_real`](Self::new_real)).
@@ -492,6 +511,8 @@ struct Steps {
     load: Step,
     /// Forward FFT, spectrum product, inverse FFT; the result ends in `gather_from`.
     middle: Vec<Step>,
+    /// The last forward pass, where it applies the spectrum product (no `spectrum` step).
+    fused: Option<Kernel>,
     gather_from: Buf,
     /// The output window (→ output).
     gather: Step,
@@ -571,24 +592,37 @@ impl Steps {
 
         let mut middle = Vec::new();
         let at = forward(plan.a, &mut middle);
-        middle.push(Step {
-            kernel: Kernel::Spectrum {
-                conj: plan.op == Op::Correlate,
-                phase: false,
+        let product = Product {
+            conj: match plan.op {
+                Op::Correlate => Conj::Kept,
+                Op::Convolve => Conj::None,
             },
-            bufs: vec![at, Buf::Template],
-            params: vec![
-                spectrum_cols as u32,
-                spectrum_cols as u32,
-                1,
-                pitch,
-                rows as u32,
-                0,
-                (1.0 / (rows * cols) as f64 as f32).to_bits(),
-                0,
-            ],
-            threads: (rows * spectrum_cols) as u64,
-        });
+            phase: false,
+        };
+        let scale = 1.0 / (rows * cols) as f64 as f32;
+        // The product rides on the forward transform's last pass wherever that is a
+        // Stockham pass: the column passes of 2-D plans (complex, or real over the half
+        // spectrum), the row passes of 1-D plans (per pass or in workgroup memory). Where the
+        // last axis is a Bluestein one (circular mode at a length with a prime factor above
+        // 7) or the transform is 1 × 1, it stays a dispatch of its own.
+        let fused = fuse_product(&mut middle, product, Buf::Template, scale);
+        if fused.is_none() {
+            middle.push(Step {
+                kernel: Kernel::Spectrum(product),
+                bufs: vec![at, Buf::Template],
+                params: vec![
+                    spectrum_cols as u32,
+                    spectrum_cols as u32,
+                    1,
+                    pitch,
+                    rows as u32,
+                    0,
+                    scale.to_bits(),
+                    0,
+                ],
+                threads: (rows * spectrum_cols) as u64,
+            });
+        }
         let gather_from = if paired {
             let at = fft.axis_steps(0, true, spectrum_cols, at, &mut middle);
             middle.push(Step {
@@ -653,6 +687,7 @@ impl Steps {
             template_at,
             load: load(plan.a),
             middle,
+            fused,
             gather_from,
             gather,
         }

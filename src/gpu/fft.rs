@@ -10,7 +10,7 @@
 //! of the circular convolution inside it.
 
 use super::context::GpuContext;
-use super::pipelines::Kernel;
+use super::pipelines::{Kernel, Product};
 use super::program::{check_buffer, complex_bytes, read_back, record, Buf, Step, Uniforms, ELEM};
 use crate::error::{Error, Result};
 use crate::spec::{next_pow2, next_smooth, Plan};
@@ -318,8 +318,9 @@ impl FftLayout {
                     inverse,
                     n: n as u32,
                     wg,
+                    product: None,
                 },
-                bufs: vec![at, to, Buf::Tables],
+                bufs: vec![at, to, Buf::Tables, Buf::Tables],
                 params: vec![
                     n as u32,
                     0,
@@ -338,16 +339,25 @@ impl FftLayout {
         for radix in radices(n).expect("Stockham lengths are smooth") {
             let to = at.other();
             let kernel = match radix {
-                2 => Kernel::Stockham { inverse },
-                4 => Kernel::Stockham4 { inverse },
+                2 => Kernel::Stockham {
+                    inverse,
+                    product: None,
+                },
+                4 => Kernel::Stockham4 {
+                    inverse,
+                    product: None,
+                },
                 _ => Kernel::StockhamOdd {
                     inverse,
                     radix: radix as u32,
+                    product: None,
                 },
             };
             out.push(Step {
                 kernel,
-                bufs: vec![at, to, Buf::Tables],
+                // The fourth buffer is the kept spectrum of a fused product
+                // (`fuse_product`); passes without one bind the tables there, unread.
+                bufs: vec![at, to, Buf::Tables, Buf::Tables],
                 params: vec![
                     n as u32,
                     p as u32,
@@ -365,6 +375,49 @@ impl FftLayout {
         }
         at
     }
+}
+
+/// Fuse the spectrum product into the last step of `steps`, which must end a forward
+/// transform: that pass then writes `product(own, kept[i]) · scale` where it wrote `own`,
+/// reading `kept` (the work buffer's layout) at the index it writes, and the plan needs no
+/// separate `spectrum` step. A Stockham pass of any kind can take it, per pass or in
+/// workgroup memory, along rows or columns: it writes every element of the transform
+/// exactly once, from one invocation. Returns the fused pass's kernel; `None`, changing
+/// nothing, when the transform ends otherwise, and the caller appends the `spectrum` step
+/// instead: a Bluestein axis ends in a chirp multiply, and a 1 × 1 transform has no pass.
+pub(crate) fn fuse_product(
+    steps: &mut [Step],
+    product: Product,
+    kept: Buf,
+    scale: f32,
+) -> Option<Kernel> {
+    let last = steps.last_mut()?;
+    let fused = match &mut last.kernel {
+        Kernel::Stockham {
+            inverse: false,
+            product,
+        }
+        | Kernel::Stockham4 {
+            inverse: false,
+            product,
+        }
+        | Kernel::StockhamOdd {
+            inverse: false,
+            product,
+            ..
+        }
+        | Kernel::StockhamShared {
+            inverse: false,
+            product,
+            ..
+        } => product,
+        _ => return None,
+    };
+    *fused = Some(product);
+    last.bufs[3] = kept;
+    // The `scale` word of the passes' Params.
+    last.params[7] = scale.to_bits();
+    Some(last.kernel)
 }
 
 #[derive(Clone, Copy)]

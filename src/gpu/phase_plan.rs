@@ -5,9 +5,9 @@
 //! (shift conventions, kernels, error metric); this is the plumbing.
 
 use super::context::GpuContext;
-use super::fft::{FftLayout, RowCapacity};
+use super::fft::{fuse_product, FftLayout, RowCapacity};
 use super::peak_search::{PeakRecord, PeakSearch, SearchShape};
-use super::pipelines::Kernel;
+use super::pipelines::{Conj, Kernel, Product};
 use super::program::{
     check_buffer, complex_bytes, read_back, record, whole, Buf, Dispatch, Step, Uniforms, ELEM,
 };
@@ -30,13 +30,18 @@ pub(crate) struct PhasePlan {
     value_staging: wgpu::Buffer,
     /// Row pitch of the work buffers.
     pitch: usize,
-    /// Pad and transform the input (the reference or a moving image); the spectrum ends in
-    /// `moving_at`.
+    /// Pad and transform the reference; its spectrum ends in `moving_at`.
     forward_prog: Vec<Dispatch>,
     moving_at: Buf,
-    /// `product = reference · conj(moving)`, normalised for phase correlation.
+    /// Pad and transform a moving image, its last pass applying the cross-power product:
+    /// `reference · conj(moving)` ends in `moving_at`. Only where `fused`; else empty, and
+    /// moving images run `forward_prog` and `cross_prog`.
+    moving_prog: Vec<Dispatch>,
+    fused: bool,
+    /// `product = reference · conj(moving)`, normalised for phase correlation (empty when
+    /// fused).
     cross_prog: Vec<Dispatch>,
-    /// Inverse transform of the product (copied into X), magnitudes into the keys.
+    /// Inverse transform of the product (in `moving_at`), magnitudes into the keys.
     inverse_prog: Vec<Dispatch>,
     surface_at: Buf,
     upsample_prog: Vec<Dispatch>,
@@ -92,9 +97,23 @@ impl PhasePlan {
         };
         let mut forward = vec![pad];
         let moving_at = fft.steps(false, Buf::X, &mut forward);
-        // The product lands in Buf::Output (a copy of the reference's spectrum).
+        // The moving image's last forward pass forms the cross-power spectrum where it is a
+        // Stockham pass (every smooth column length, or the rows of a one-row image), with
+        // the moving spectrum as `own`, hence `Conj::Own`. A Bluestein last axis, or a 1 × 1
+        // image, keeps the separate `cross` dispatch.
+        let product = Product {
+            conj: Conj::Own,
+            phase,
+        };
+        let mut moving = forward.clone();
+        let fused = fuse_product(&mut moving, product, Buf::Template, 1.0).is_some();
+        // Unfused, the product lands in Buf::Output (a copy of the reference's spectrum),
+        // the moving spectrum is `kept`.
         let cross = Step {
-            kernel: Kernel::Spectrum { conj: true, phase },
+            kernel: Kernel::Spectrum(Product {
+                conj: Conj::Kept,
+                phase,
+            }),
             bufs: vec![Buf::Output, moving_at],
             params: vec![
                 logical[1] as u32,
@@ -109,7 +128,7 @@ impl PhasePlan {
             threads: (logical[0] * logical[1]) as u64,
         };
         let mut inverse = Vec::new();
-        let surface_at = fft.steps(true, Buf::X, &mut inverse);
+        let surface_at = fft.steps(true, moving_at, &mut inverse);
         let dims = |region: usize| {
             vec![
                 rows as u32,
@@ -143,9 +162,12 @@ impl PhasePlan {
             },
         ];
 
+        let moving = if fused { &moving[..] } else { &[] };
+        let cross = if fused { None } else { Some(cross) };
         let all: Vec<&Step> = forward
             .iter()
-            .chain([&cross])
+            .chain(moving)
+            .chain(&cross)
             .chain(&inverse)
             .chain([&magnitude])
             .chain(&upsample)
@@ -199,7 +221,8 @@ impl PhasePlan {
             };
             let by_bufs = |step: &Step| step.bufs.iter().map(|&b| whole(resolve(b))).collect();
             let forward_prog: Vec<_> = forward.iter().map(|s| bind(s, by_bufs(s))).collect();
-            let cross_prog = vec![bind(&cross, by_bufs(&cross))];
+            let moving_prog: Vec<_> = moving.iter().map(|s| bind(s, by_bufs(s))).collect();
+            let cross_prog: Vec<_> = cross.iter().map(|s| bind(s, by_bufs(s))).collect();
             let mut inverse_prog: Vec<_> = inverse.iter().map(|s| bind(s, by_bufs(s))).collect();
             inverse_prog.push(bind(
                 &magnitude,
@@ -243,6 +266,8 @@ impl PhasePlan {
                 pitch: padded[1],
                 forward_prog,
                 moving_at,
+                moving_prog,
+                fused,
                 cross_prog,
                 inverse_prog,
                 surface_at,
@@ -285,17 +310,28 @@ impl PhasePlan {
         self.ctx
             .queue()
             .write_buffer(&self.input, 0, complex_bytes(moving));
+        let moving_at = self.buffer(self.moving_at);
         self.ctx.submit("running phase correlation", |encoder| {
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                record(&mut pass, &self.forward_prog);
+            if self.fused {
+                {
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    record(&mut pass, &self.moving_prog);
+                }
+                // The upsampled DFT reads the product after the inverse has overwritten
+                // the work buffers.
+                encoder.copy_buffer_to_buffer(moving_at, 0, &self.product, 0, None);
+            } else {
+                {
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    record(&mut pass, &self.forward_prog);
+                }
+                encoder.copy_buffer_to_buffer(&self.reference, 0, &self.product, 0, None);
+                {
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    record(&mut pass, &self.cross_prog);
+                }
+                encoder.copy_buffer_to_buffer(&self.product, 0, moving_at, 0, None);
             }
-            encoder.copy_buffer_to_buffer(&self.reference, 0, &self.product, 0, None);
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                record(&mut pass, &self.cross_prog);
-            }
-            encoder.copy_buffer_to_buffer(&self.product, 0, &self.x, 0, None);
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 record(&mut pass, &self.inverse_prog);
@@ -348,6 +384,133 @@ impl PhasePlan {
             &self.x
         } else {
             &self.y
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rustfft::FftPlanner;
+
+    type C64 = Complex<f64>;
+
+    /// A context, or `None` (skip) without an adapter; with `XCORR_REQUIRE_GPU=1` a missing
+    /// adapter fails instead, as in the integration tests.
+    fn context() -> Option<GpuContext> {
+        match GpuContext::new() {
+            Ok(ctx) => Some(ctx),
+            Err(e) if std::env::var("XCORR_REQUIRE_GPU").as_deref() == Ok("1") => {
+                panic!("XCORR_REQUIRE_GPU=1 but no GPU context: {e}")
+            }
+            Err(e) => {
+                eprintln!("skipping GPU test: {e}");
+                None
+            }
+        }
+    }
+
+    /// Unnormalised 2-D DFT in f64, forward or inverse.
+    fn dft2(data: &mut [C64], [rows, cols]: [usize; 2], inverse: bool) {
+        let mut planner = FftPlanner::new();
+        let plan = |p: &mut FftPlanner<f64>, n| {
+            if inverse {
+                p.plan_fft_inverse(n)
+            } else {
+                p.plan_fft_forward(n)
+            }
+        };
+        let row_fft = plan(&mut planner, cols);
+        data.chunks_exact_mut(cols)
+            .for_each(|row| row_fft.process(row));
+        let col_fft = plan(&mut planner, rows);
+        let mut column = vec![C64::new(0.0, 0.0); rows];
+        for c in 0..cols {
+            (0..rows).for_each(|r| column[r] = data[r * cols + c]);
+            col_fft.process(&mut column);
+            (0..rows).for_each(|r| data[r * cols + c] = column[r]);
+        }
+    }
+
+    /// The surface the plan searches, `ifft2(F(reference) · conj(F(moving)))` unnormalised,
+    /// with each product divided by its magnitude for `phase`, in f64.
+    fn surface(
+        reference: &[Complex<f32>],
+        moving: &[Complex<f32>],
+        shape: [usize; 2],
+        phase: bool,
+    ) -> Vec<C64> {
+        let widen = |v: &[Complex<f32>]| -> Vec<C64> {
+            v.iter()
+                .map(|c| C64::new(c.re as f64, c.im as f64))
+                .collect()
+        };
+        let (mut r, mut m) = (widen(reference), widen(moving));
+        dft2(&mut r, shape, false);
+        dft2(&mut m, shape, false);
+        let mut product: Vec<C64> = r
+            .iter()
+            .zip(&m)
+            .map(|(r, m)| {
+                let v = r * m.conj();
+                if phase {
+                    v / v.norm().max(100.0 * f64::EPSILON)
+                } else {
+                    v
+                }
+            })
+            .collect();
+        dft2(&mut product, shape, true);
+        product
+    }
+
+    /// The moving image's last forward pass forms the cross-power spectrum (conjugating its
+    /// own output, `Conj::Own`) wherever that is a Stockham pass; a Bluestein last axis or a
+    /// 1 × 1 image keeps the separate dispatch. Either way the peak and the surface's values
+    /// agree with f64, plain and phase-normalised.
+    #[test]
+    fn cross_power_spectrum_fused_or_not_matches_f64() {
+        let Some(ctx) = context() else { return };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        // (shape, fused): smooth columns (a Bluestein row axis or not) and one-row images
+        // fuse; Bluestein columns and 1 × 1 do not.
+        for (shape, fused) in [
+            ([24, 32], true),
+            ([1, 64], true),
+            ([16, 11], true),
+            ([11, 16], false),
+            ([1, 1], false),
+        ] {
+            let [rows, cols] = shape;
+            let reference: Vec<Complex<f32>> = (0..rows * cols)
+                .map(|_| Complex::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)))
+                .collect();
+            // The reference moved by (3, 5), so the surface has one clear peak.
+            let moving: Vec<Complex<f32>> = (0..rows * cols)
+                .map(|i| reference[((i / cols + 3) % rows) * cols + (i % cols + 5) % cols])
+                .collect();
+            // The workgroup FFT on and off (rows of 64 and 32 fit it).
+            for (phase, workgroup) in [(false, false), (true, false), (false, true), (true, true)] {
+                ctx.set_workgroup_fft(workgroup);
+                let mut plan = PhasePlan::new(&ctx, shape, 0, phase).unwrap();
+                assert_eq!(plan.fused, fused, "{shape:?}");
+                plan.set_reference(&reference).unwrap();
+                let expected = surface(&reference, &moving, shape, phase);
+                let peak = plan.integer_peak(&moving).unwrap();
+                let norms: Vec<f64> = expected.iter().map(|v| v.norm()).collect();
+                let best = norms.iter().cloned().fold(0.0, f64::max);
+                let want = norms.iter().position(|&v| v == best).unwrap();
+                let what = format!("{shape:?} phase {phase} workgroup {workgroup}");
+                assert_eq!(peak.index as usize, want, "{what}");
+                // The peak and a spread of other values, to 1e-5 of the peak.
+                for index in [want, 0, rows * cols / 3, rows * cols - 1] {
+                    let got = plan.value_at(index).unwrap();
+                    let got = C64::new(got.re as f64, got.im as f64);
+                    let err = (got - expected[index]).norm() / best;
+                    assert!(err <= 1e-5, "{what} at {index}: {err:.2e}");
+                }
+            }
         }
     }
 }

@@ -5,31 +5,72 @@ use crate::error::Result;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-const STOCKHAM: &str = include_str!("../../shaders/stockham.wgsl");
-const STOCKHAM_SHARED: &str = include_str!("../../shaders/stockham_shared.wgsl");
-const SPECTRUM: &str = include_str!("../../shaders/spectrum.wgsl");
+// The kernels that apply the spectrum product share its one definition (product.wgsl),
+// placed before their own file: stockham_shared.wgsl's workgroup array must come after every
+// named override (see there).
+const STOCKHAM: &str = concat!(
+    include_str!("../../shaders/product.wgsl"),
+    include_str!("../../shaders/stockham.wgsl")
+);
+const STOCKHAM_SHARED: &str = concat!(
+    include_str!("../../shaders/product.wgsl"),
+    include_str!("../../shaders/stockham_shared.wgsl")
+);
+const SPECTRUM: &str = concat!(
+    include_str!("../../shaders/product.wgsl"),
+    include_str!("../../shaders/spectrum.wgsl")
+);
 const SHIFT: &str = include_str!("../../shaders/shift.wgsl");
 const WINDOW: &str = include_str!("../../shaders/window.wgsl");
 const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
 const DFT: &str = include_str!("../../shaders/dft.wgsl");
 const REAL: &str = include_str!("../../shaders/real.wgsl");
 
+/// Which factor of a spectrum product is conjugated (product.wgsl). `own` is the spectrum a
+/// run has just computed, `kept` the one held on the device (template or reference).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Conj {
+    /// `own · kept`: convolution.
+    None,
+    /// `own · conj(kept)`: correlation, whose second argument is conjugated.
+    Kept,
+    /// `conj(own) · kept`: phase correlation, `reference · conj(moving)`, when the moving
+    /// image's spectrum is the one just computed.
+    Own,
+}
+
+/// The spectrum product of a correlation (product.wgsl): which factor is conjugated, and
+/// whether the product is divided by its magnitude (phase correlation). Applied by the
+/// separate `spectrum` dispatch, or fused into the last forward FFT pass (the `product` of
+/// the Stockham kernels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Product {
+    pub conj: Conj,
+    pub phase: bool,
+}
+
 /// One compute kernel with its overridable constants (the workgroup size is per device).
+///
+/// The Stockham kernels' `product`, where set, fuses the spectrum product into the pass:
+/// every output is multiplied by the kept spectrum as it is written (stockham.wgsl).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Kernel {
     /// One radix-2 Stockham pass (stockham.wgsl).
     Stockham {
         inverse: bool,
+        product: Option<Product>,
     },
     /// One radix-4 Stockham pass, two radix-2 passes' work (stockham.wgsl).
     Stockham4 {
         inverse: bool,
+        product: Option<Product>,
     },
     /// One Stockham pass of an odd radix (3, 5 or 7), the radix an overridable constant
     /// (stockham.wgsl).
     StockhamOdd {
         inverse: bool,
         radix: u32,
+        product: Option<Product>,
     },
     /// A whole row transform of length `n` in workgroup memory, `wg` invocations per row
     /// (stockham_shared.wgsl); both are overridable constants, so they key the cache.
@@ -37,13 +78,10 @@ pub(crate) enum Kernel {
         inverse: bool,
         n: u32,
         wg: u32,
+        product: Option<Product>,
     },
-    /// `data *= conj(t)` or `data *= t`, scaled; with `phase`, divided by its magnitude
-    /// (spectrum.wgsl).
-    Spectrum {
-        conj: bool,
-        phase: bool,
-    },
+    /// `data = product(data, t)`, scaled, in its own dispatch (spectrum.wgsl).
+    Spectrum(Product),
     /// Bluestein's chirp multiply with zero fill (spectrum.wgsl).
     Chirp,
     /// Zero-padded copy into the work buffer (shift.wgsl).
@@ -85,13 +123,15 @@ pub(crate) enum Kernel {
 /// How a kernel's bindings are laid out; `bind` in the plan follows the same order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Layout {
-    /// src (read), dst (read-write), table (read), params: the Stockham passes and every
-    /// kernel with two inputs.
+    /// src (read), dst (read-write), table (read), params: every kernel with two inputs.
     Stockham,
     /// data (read-write), table (read), params.
     Pointwise,
     /// src (read), dst (read-write), params.
     Shift,
+    /// src (read), dst (read-write), table (read), kept (read), params: the Stockham passes;
+    /// `kept` is the spectrum a fused product reads, the table where there is none.
+    Fft,
 }
 
 impl Kernel {
@@ -100,12 +140,11 @@ impl Kernel {
             Kernel::Stockham { .. }
             | Kernel::Stockham4 { .. }
             | Kernel::StockhamOdd { .. }
-            | Kernel::StockhamShared { .. }
-            | Kernel::Combine
-            | Kernel::FinalPeak
-            | Kernel::DftCols
-            | Kernel::DftRows => Layout::Stockham,
-            Kernel::Spectrum { .. } | Kernel::Chirp => Layout::Pointwise,
+            | Kernel::StockhamShared { .. } => Layout::Fft,
+            Kernel::Combine | Kernel::FinalPeak | Kernel::DftCols | Kernel::DftRows => {
+                Layout::Stockham
+            }
+            Kernel::Spectrum(_) | Kernel::Chirp => Layout::Pointwise,
             Kernel::Pad
             | Kernel::Gather
             | Kernel::BoxRows
@@ -134,7 +173,7 @@ impl Kernel {
             Kernel::Stockham4 { .. } => ("stockham", STOCKHAM, "radix4"),
             Kernel::StockhamOdd { .. } => ("stockham", STOCKHAM, "radix_odd"),
             Kernel::StockhamShared { .. } => ("stockham_shared", STOCKHAM_SHARED, "main"),
-            Kernel::Spectrum { .. } => ("spectrum", SPECTRUM, "spectrum"),
+            Kernel::Spectrum(_) => ("spectrum", SPECTRUM, "spectrum"),
             Kernel::Chirp => ("spectrum", SPECTRUM, "chirp"),
             Kernel::Pad => ("shift", SHIFT, "pad"),
             Kernel::Gather => ("shift", SHIFT, "gather"),
@@ -158,7 +197,7 @@ impl Kernel {
 pub(crate) struct PipelineCache {
     /// Invocations per workgroup, the `WG` override of every kernel.
     pub(crate) workgroup_size: u32,
-    layouts: [(wgpu::BindGroupLayout, wgpu::PipelineLayout); 3],
+    layouts: [(wgpu::BindGroupLayout, wgpu::PipelineLayout); 4],
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<(Kernel, u32), Arc<wgpu::ComputePipeline>>>,
 }
@@ -176,6 +215,7 @@ impl PipelineCache {
             [read, write, read, Uniform].as_slice(),
             [write, read, Uniform].as_slice(),
             [read, write, Uniform].as_slice(),
+            [read, write, read, read, Uniform].as_slice(),
         ]
         .map(|bindings| make_layout(device, bindings));
         Ok(PipelineCache {
@@ -215,22 +255,44 @@ impl PipelineCache {
                 .clone()
         };
         let mut constants = vec![("WG", kernel.workgroup_size(self.workgroup_size) as f64)];
-        match kernel {
-            Kernel::Stockham { inverse } | Kernel::Stockham4 { inverse } => {
-                constants.push(("INVERSE", inverse as u8 as f64))
+        // A product's constants; an FFT pass without one sets PRODUCT false and leaves the
+        // rest at their defaults, unused.
+        let product_constants = |product: Product, constants: &mut Vec<(&str, f64)>| {
+            constants.push(("CONJ", (product.conj == Conj::Kept) as u8 as f64));
+            constants.push(("CONJ_OWN", (product.conj == Conj::Own) as u8 as f64));
+            constants.push(("PHASE", product.phase as u8 as f64));
+        };
+        let fused = |product: Option<Product>, constants: &mut Vec<(&str, f64)>| {
+            constants.push(("PRODUCT", product.is_some() as u8 as f64));
+            if let Some(product) = product {
+                product_constants(product, constants);
             }
-            Kernel::StockhamOdd { inverse, radix } => {
+        };
+        match kernel {
+            Kernel::Stockham { inverse, product } | Kernel::Stockham4 { inverse, product } => {
+                constants.push(("INVERSE", inverse as u8 as f64));
+                fused(product, &mut constants);
+            }
+            Kernel::StockhamOdd {
+                inverse,
+                radix,
+                product,
+            } => {
                 constants.push(("INVERSE", inverse as u8 as f64));
                 constants.push(("R", radix as f64));
+                fused(product, &mut constants);
             }
-            Kernel::StockhamShared { inverse, n, .. } => {
+            Kernel::StockhamShared {
+                inverse,
+                n,
+                product,
+                ..
+            } => {
                 constants.push(("INVERSE", inverse as u8 as f64));
                 constants.push(("N", n as f64));
+                fused(product, &mut constants);
             }
-            Kernel::Spectrum { conj, phase } => {
-                constants.push(("CONJ", conj as u8 as f64));
-                constants.push(("PHASE", phase as u8 as f64));
-            }
+            Kernel::Spectrum(product) => product_constants(product, &mut constants),
             Kernel::Pack { paired } | Kernel::Unpack { paired } => {
                 constants.push(("PAIRED", paired as u8 as f64))
             }

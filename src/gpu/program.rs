@@ -2,7 +2,7 @@
 //! bind group per dispatch. Also the limit checks, upload and readback helpers.
 
 use super::context::GpuContext;
-use super::pipelines::{Kernel, Layout};
+use super::pipelines::{Kernel, Layout, Product};
 use crate::error::{Error, Result};
 use num_complex::Complex;
 use std::sync::Arc;
@@ -53,17 +53,20 @@ impl Step {
     /// element it touches moves once, twiddle and chirp tables come from cache. The model
     /// behind the bandwidth figures in BENCHMARKS.md, not a measurement.
     pub(crate) fn traffic(&self) -> u64 {
+        // A pass with the spectrum product fused reads one kept element per output too.
+        let moves = |product: Option<Product>| 2 + product.is_some() as u64;
         let per_thread = match self.kernel {
-            // Two complex reads and two writes per butterfly.
-            Kernel::Stockham { .. } => 4 * ELEM,
-            Kernel::Stockham4 { .. } => 8 * ELEM,
-            Kernel::StockhamOdd { radix, .. } => 2 * radix as u64 * ELEM,
-            // The whole row in and out once: lines × n × 2 elements, over lines × wg threads.
-            Kernel::StockhamShared { n, wg, .. } => {
-                return self.threads / wg as u64 * n as u64 * 2 * ELEM
+            // Per butterfly: two complex reads and two writes (and two kept reads).
+            Kernel::Stockham { product, .. } => 2 * moves(product) * ELEM,
+            Kernel::Stockham4 { product, .. } => 4 * moves(product) * ELEM,
+            Kernel::StockhamOdd { radix, product, .. } => radix as u64 * moves(product) * ELEM,
+            // The whole row in and out once: lines × n × 2 elements (3 with the product),
+            // over lines × wg threads.
+            Kernel::StockhamShared { n, wg, product, .. } => {
+                return self.threads / wg as u64 * n as u64 * moves(product) * ELEM
             }
             Kernel::Chirp | Kernel::Pad | Kernel::Gather => 2 * ELEM,
-            Kernel::Spectrum { .. } => 3 * ELEM,
+            Kernel::Spectrum(_) => 3 * ELEM,
             // Two f32 in (or one), one complex out.
             Kernel::Pack { paired } => ELEM + if paired { ELEM } else { ELEM / 2 },
             Kernel::Split => 4 * ELEM,
@@ -152,7 +155,11 @@ impl Uniforms {
         let layout = kernel.layout();
         debug_assert_eq!(
             buffers.len(),
-            if layout == Layout::Stockham { 3 } else { 2 }
+            match layout {
+                Layout::Fft => 4,
+                Layout::Stockham => 3,
+                Layout::Pointwise | Layout::Shift => 2,
+            }
         );
         let mut entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
             .iter()
