@@ -392,7 +392,6 @@ impl PhasePlan {
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
-    use rustfft::FftPlanner;
 
     type C64 = Complex<f64>;
 
@@ -411,26 +410,9 @@ mod tests {
         }
     }
 
-    /// Unnormalised 2-D DFT in f64, forward or inverse.
+    /// Unnormalised 2-D DFT in f64, forward or inverse (the CPU backend's, an oracle).
     fn dft2(data: &mut [C64], [rows, cols]: [usize; 2], inverse: bool) {
-        let mut planner = FftPlanner::new();
-        let plan = |p: &mut FftPlanner<f64>, n| {
-            if inverse {
-                p.plan_fft_inverse(n)
-            } else {
-                p.plan_fft_forward(n)
-            }
-        };
-        let row_fft = plan(&mut planner, cols);
-        data.chunks_exact_mut(cols)
-            .for_each(|row| row_fft.process(row));
-        let col_fft = plan(&mut planner, rows);
-        let mut column = vec![C64::new(0.0, 0.0); rows];
-        for c in 0..cols {
-            (0..rows).for_each(|r| column[r] = data[r * cols + c]);
-            col_fft.process(&mut column);
-            (0..rows).for_each(|r| data[r * cols + c] = column[r]);
-        }
+        crate::cpu::Fft2::new(rows, cols, inverse).process(data);
     }
 
     /// The surface the plan searches, `ifft2(F(reference) · conj(F(moving)))` unnormalised,
