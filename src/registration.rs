@@ -52,7 +52,7 @@
 //! ```
 
 use crate::array::{ArrayView, Element, Real, Shape};
-use crate::cpu::transform_in_place;
+use crate::cpu::{resize_for_overwrite, transform_in_place};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::spec::{Mode, Op, Plan};
@@ -688,10 +688,7 @@ impl Transforms {
     fn buffer(&self, len: usize) -> Vec<C64> {
         let kept = self.spare.lock().ok().and_then(|mut spare| spare.pop());
         let mut v = kept.unwrap_or_default();
-        if v.len() != len {
-            v.clear();
-            v.resize(len, C64::new(0.0, 0.0));
-        }
+        resize_for_overwrite(&mut v, len, C64::new(0.0, 0.0));
         v
     }
 

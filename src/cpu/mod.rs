@@ -16,3 +16,12 @@ use crate::spec::Plan;
 pub fn execute<T: Element>(plan: &Plan, a: ArrayView<'_, T>, b: ArrayView<'_, T>) -> Array<T> {
     CpuPlan::<T>::new(plan).execute(a, b)
 }
+
+/// `v` at length `len`, filled with `fill` only when its length changes; callers overwrite
+/// every element they read.
+pub(crate) fn resize_for_overwrite<E: Copy>(v: &mut Vec<E>, len: usize, fill: E) {
+    if v.len() != len {
+        v.clear();
+        v.resize(len, fill);
+    }
+}

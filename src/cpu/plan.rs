@@ -8,6 +8,7 @@
 //! inverse-transformed along the rows.
 
 use super::columns::{self, BLOCK};
+use super::resize_for_overwrite;
 use crate::array::{Array, ArrayView, Element, Real};
 use crate::spec::{next_fast_len, Op, Plan};
 use num_complex::Complex;
@@ -537,14 +538,5 @@ fn transform_columns<R: Real>(
         for column in block.chunks_mut(stride) {
             fft.process_with_scratch(&mut column[..lr], scratch);
         }
-    }
-}
-
-/// `v` at length `len`, filled with `fill` only when its length changes; callers overwrite
-/// every element they read.
-fn resize_for_overwrite<E: Copy>(v: &mut Vec<E>, len: usize, fill: E) {
-    if v.len() != len {
-        v.clear();
-        v.resize(len, fill);
     }
 }
