@@ -1,22 +1,19 @@
 #![doc = include_str!("../README.md")]
 
 pub mod array;
-pub mod bench;
-pub mod cli_vision;
 pub mod cpu;
 pub mod engine;
 pub mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+#[cfg(feature = "cli")] // until the file I/O splits into interop (npy, image) and the binary's output
 pub mod io;
-pub mod matching;
-pub mod peaks;
 mod plan_cache;
 pub mod reference;
-pub mod registration;
 pub mod spec;
-mod upsample;
-pub mod window_sums;
+pub mod vision;
+
+pub use vision::{matching, peaks, registration, window_sums};
 
 pub use array::{Array, ArrayView, Element, Real, Shape};
 pub use engine::{Backend, Engine, Prepared};

@@ -3,12 +3,12 @@
 //! Inputs are seeded random data, plans are built before timing, and each case reports the
 //! median of its runs. Criterion benches in `benches/` time the same workloads.
 
-use crate::array::{Array, Shape};
-use crate::engine::Engine;
-use crate::error::Result;
-use crate::matching::{match_template, Method, Tracker};
-use crate::registration::{register_with, RegisterOptions};
-use crate::spec::Mode;
+use xcorr::array::{Array, Shape};
+use xcorr::engine::Engine;
+use xcorr::error::Result;
+use xcorr::matching::{match_template, Method, Tracker};
+use xcorr::registration::{register_with, RegisterOptions};
+use xcorr::spec::Mode;
 use num_complex::Complex;
 use std::time::{Duration, Instant};
 
@@ -154,8 +154,8 @@ pub fn build_case<'a>(workload: &str, engine: &'a Engine) -> Result<Option<Case<
 /// or readback is timed.
 #[cfg(feature = "gpu")]
 pub fn build_resident_case(workload: &str, engine: &Engine) -> Result<Option<Case<'static>>> {
-    use crate::gpu::CorrelationPlan;
-    use crate::spec::{Op, Plan};
+    use xcorr::gpu::CorrelationPlan;
+    use xcorr::spec::{Op, Plan};
     let Some(ctx) = engine.gpu_context() else {
         return Ok(None);
     };
@@ -200,7 +200,7 @@ pub fn build_resident_case(workload: &str, engine: &Engine) -> Result<Option<Cas
         queue.submit([encoder.finish()]);
         device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| crate::Error::Gpu(format!("waiting for the GPU: {e}")))?;
+            .map_err(|e| xcorr::Error::Gpu(format!("waiting for the GPU: {e}")))?;
         Ok(())
     })))
 }
@@ -210,7 +210,7 @@ fn fft_case(engine: &Engine, n: usize) -> Result<Option<Case<'_>>> {
     let image = random_image(Shape::d2(n, n), 7);
     let mut data: Vec<Complex<f32>> = image.data().iter().map(|&v| Complex::new(v, 0.0)).collect();
     if engine.is_cpu() {
-        let fft = crate::cpu::Fft2::<f32>::new(n, n, false);
+        let fft = xcorr::cpu::Fft2::<f32>::new(n, n, false);
         return Ok(Some(Box::new(move || {
             fft.process(&mut data);
             Ok(())

@@ -7,7 +7,10 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use xcorr::cli_vision::{heatmap_values, run_match, run_register, MatchArgs, RegisterArgs};
+
+mod bench;
+mod vision;
+use vision::{heatmap_values, run_match, run_register, MatchArgs, RegisterArgs};
 use xcorr::io::{self, AnyArray, OutputKind};
 use xcorr::spec::{lags, Plan};
 use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Result, Shape};
@@ -259,7 +262,7 @@ fn register_command(args: RegisterArgs) -> Result<()> {
 }
 
 fn bench(args: BenchArgs) -> Result<()> {
-    use xcorr::bench::{self, Budget, WORKLOADS};
+    use bench::{Budget, WORKLOADS};
     for w in &args.workloads {
         if !WORKLOADS.contains(&w.as_str()) {
             return Err(Error::InvalidArgument(format!(

@@ -82,9 +82,9 @@ use crate::engine::{Engine, Prepared};
 use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
 use crate::gpu::{FrameConstants, GpuContext, MatchPlan, SearchShape, TemplateConstants};
-use crate::peaks::{self, Extremum, Peak, PeakOptions};
+use crate::vision::peaks::{self, Extremum, Peak, PeakOptions};
 use crate::spec::{next_fast_len, Mode, Op};
-use crate::window_sums::{SummedArea, WindowStream};
+use crate::vision::window_sums::{SummedArea, WindowStream};
 use rayon::prelude::*;
 use std::fmt;
 use std::str::FromStr;

@@ -17,18 +17,18 @@
 //! ```
 //!
 //! `shape` is the score map's `(H − h + 1, W − w + 1)`; `position` is the match refined to
-//! subpixel precision by a parabola fit per axis (see [`crate::peaks::refine_parabola`]).
+//! subpixel precision by a parabola fit per axis (see `xcorr::peaks::refine_parabola`).
 //!
 //! `xcorr register` prints the shift `dy dx` (rounded to the upsampling's precision). With
 //! `--json`: `{"shift": [dy, dx], "error": e, "peak": p}`, the fields of
-//! [`Registration`](crate::registration::Registration).
+//! [`Registration`](xcorr::registration::Registration).
 
-use crate::array::{Array, ArrayView, Real};
-use crate::engine::{Backend, Engine};
-use crate::error::{Error, Result};
-use crate::matching::{match_peaks, match_template, Method, Sample};
-use crate::peaks::{self, Distance, Peak, PeakOptions};
-use crate::registration::{RegisterOptions, Registrar, Registration, Window};
+use xcorr::array::{Array, ArrayView, Real};
+use xcorr::engine::{Backend, Engine};
+use xcorr::error::{Error, Result};
+use xcorr::matching::{match_peaks, match_template, Method, Sample};
+use xcorr::peaks::{self, Distance, Peak, PeakOptions};
+use xcorr::registration::{RegisterOptions, Registrar, Registration, Window};
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -86,13 +86,11 @@ pub struct RegisterArgs {
     pub backend: Backend,
 }
 
-/// What `xcorr match` produced: the text to print, the matches and — when `-o` or
-/// `--heatmap` asked for it — the score map. Without them a GPU engine reads back only the
-/// matches.
+/// What `xcorr match` produced: the text to print and — when `-o` or `--heatmap` asked for
+/// it — the score map. Without them a GPU engine reads back only the matches.
 pub struct MatchOutput<T> {
     pub text: String,
     pub map: Option<Array<T>>,
-    pub matches: Vec<Peak>,
 }
 
 /// Match `template` in `scene` as `args` say; returns the text to print and the map.
@@ -170,7 +168,7 @@ pub fn run_match<'a, T: Sample>(
             writeln!(text, "{} {} {}", p.row, p.col, score(p)).expect("writing to a String");
         }
     }
-    Ok(MatchOutput { text, map, matches })
+    Ok(MatchOutput { text, map })
 }
 
 /// The map rescaled to `[0, 1]` with the best score at 1 (flipped for `sqdiff*`), for
@@ -236,7 +234,7 @@ fn json_number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::array::Shape;
+    use xcorr::array::Shape;
     use clap::Parser;
 
     #[derive(Parser)]

@@ -56,7 +56,7 @@ use crate::cpu::{resize_for_overwrite, transform_in_place};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::spec::{Mode, Op, Plan};
-use crate::upsample::{upsampled_dft, SpectrumView};
+use crate::vision::upsample::{upsampled_dft, SpectrumView};
 use num_complex::Complex;
 use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};

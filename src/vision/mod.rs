@@ -1,0 +1,8 @@
+//! Vision on top of the engine: template matching, registration, peaks and window sums.
+//! This folder keeps the maths; the [`Engine`](crate::Engine) chooses where it runs.
+
+pub mod matching;
+pub mod peaks;
+pub mod registration;
+pub(crate) mod upsample;
+pub mod window_sums;
