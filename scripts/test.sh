@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test. GPU tests need a Vulkan driver: on a machine without a GPU this installs
-# Mesa's software driver (lavapipe) first, so the GPU code paths run on the CPU.
+# Runs every check CI runs: formatting, clippy, the lean library builds, then every test.
+# GPU tests need a Vulkan driver: on a machine without a GPU this installs Mesa's software
+# driver (lavapipe) first, so the GPU code paths run on the CPU.
 # With XCORR_REQUIRE_GPU=1 a missing adapter fails the GPU tests instead of skipping them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,14 @@ if ! have_vulkan_driver; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mesa-vulkan-drivers >/dev/null
 fi
 
-cargo test "$@"
+# rustfmt and clippy come with rustup's default profile; add them where a minimal one lacks them.
+if command -v rustup >/dev/null; then
+    rustup component add rustfmt clippy >/dev/null 2>&1 || true
+fi
+
+cargo fmt --check
+cargo clippy --all-targets --all-features -- -D warnings
+# The library alone, as a dependency takes it: the engine's own crates, with and without wgpu.
+cargo build --lib --no-default-features
+cargo build --lib --no-default-features --features gpu
+cargo test --all-features "$@"

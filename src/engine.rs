@@ -4,25 +4,35 @@
 use crate::array::Real;
 use crate::array::{Array, ArrayView, Element, Shape};
 use crate::cpu::CpuPlan;
+#[cfg(feature = "gpu")]
+use crate::device::FrameTerms;
+use crate::device::{MatchDevice, PhaseDevice, TemplateTerms};
 use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
-use crate::gpu::{CorrelationPlan, GpuContext};
+use crate::gpu::{CorrelationPlan, GpuContext, MatchPlan, PhasePlan, SearchShape};
 use crate::plan_cache::PlanCache;
 use crate::spec::{Mode, Op, Plan};
 #[cfg(feature = "gpu")]
+use crate::vision::peaks::{Extremum, Peak, PeakOptions};
 use num_complex::Complex;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 #[cfg(feature = "gpu")]
 use std::sync::Mutex;
 
 /// Which backend an [`Engine`] should use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Backend {
-    /// The GPU when an adapter exists, else the CPU.
+    /// A hardware GPU when one exists, else the CPU. A software adapter (lavapipe,
+    /// SwiftShader, WARP: `wgpu::DeviceType::Cpu`) is never chosen: the CPU backend runs many
+    /// times faster than a rasteriser emulating a GPU on the same cores.
     #[default]
     Auto,
+    /// The CPU backend (rustfft/realfft on every core), f32 and f64.
     Cpu,
+    /// Whatever GPU adapter exists, software ones included (that is how tests run without a
+    /// GPU); an error when there is none.
     Gpu,
 }
 
@@ -74,7 +84,18 @@ pub struct Engine {
     /// `Auto` engines hand f64 work to the CPU; an explicit GPU engine refuses it.
     #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     requested: Backend,
+    /// Why an `Auto` engine runs on the CPU, when it does.
+    why: Option<String>,
     plans: PlanCache,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("backend", &self.backend_name())
+            .field("requested", &self.requested)
+            .finish()
+    }
 }
 
 impl Default for Engine {
@@ -89,7 +110,7 @@ impl Engine {
         &self.plans
     }
 
-    /// The GPU when an adapter exists, else the CPU (logged).
+    /// A hardware GPU when one exists, else the CPU (logged; see [`Backend::Auto`]).
     pub fn new() -> Engine {
         Engine::with_backend(Backend::Auto).expect("auto always finds the CPU")
     }
@@ -99,6 +120,7 @@ impl Engine {
         Engine {
             active: Active::Cpu,
             requested: Backend::Cpu,
+            why: None,
             plans: PlanCache::default(),
         }
     }
@@ -109,6 +131,19 @@ impl Engine {
             Backend::Cpu => Ok(Engine::cpu()),
             #[cfg(feature = "gpu")]
             Backend::Auto => match GpuContext::new() {
+                Ok(ctx) if ctx.adapter_info().device_type == wgpu::DeviceType::Cpu => {
+                    let why = format!(
+                        "the GPU adapter is a software one ({}), slower than the CPU backend; \
+                         using the CPU (--backend gpu or Backend::Gpu takes it anyway)",
+                        ctx.describe()
+                    );
+                    log::info!("xcorr: {why}");
+                    Ok(Engine {
+                        requested: Backend::Auto,
+                        why: Some(why),
+                        ..Engine::cpu()
+                    })
+                }
                 Ok(ctx) => {
                     log::info!("xcorr: using the GPU: {}", ctx.describe());
                     Ok(Engine::from_gpu(ctx, Backend::Auto))
@@ -116,18 +151,22 @@ impl Engine {
                 // A bad setting is the caller's to fix, not a reason to fall back quietly.
                 Err(e @ Error::InvalidArgument(_)) => Err(e),
                 Err(e) => {
-                    log::info!("xcorr: {e}; using the CPU");
+                    let why = format!("{e}; using the CPU");
+                    log::info!("xcorr: {why}");
                     Ok(Engine {
                         requested: Backend::Auto,
+                        why: Some(why),
                         ..Engine::cpu()
                     })
                 }
             },
             #[cfg(not(feature = "gpu"))]
             Backend::Auto => {
-                log::info!("xcorr: built without the GPU backend; using the CPU");
+                let why = "built without the GPU backend; using the CPU".to_string();
+                log::info!("xcorr: {why}");
                 Ok(Engine {
                     requested: Backend::Auto,
+                    why: Some(why),
                     ..Engine::cpu()
                 })
             }
@@ -153,6 +192,7 @@ impl Engine {
         Engine {
             active: Active::Gpu(ctx),
             requested,
+            why: None,
             plans: PlanCache::default(),
         }
     }
@@ -173,6 +213,12 @@ impl Engine {
             #[cfg(feature = "gpu")]
             Active::Gpu(ctx) => format!("gpu: {}", ctx.describe()),
         }
+    }
+
+    /// Why an [`Backend::Auto`] engine chose the CPU (no adapter, a software adapter, or a
+    /// build without the GPU backend); `None` for engines that run where they were asked to.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.why.as_deref()
     }
 
     /// `"cpu"` or `"gpu"`: the short name benchmarks and JSON output use.
@@ -234,14 +280,78 @@ impl Engine {
         }
     }
 
-    /// The GPU context work on `T` runs on, `None` for the CPU (the same rule as every
-    /// correlation: f64 goes to the CPU on an auto engine and is refused by a GPU engine).
-    #[cfg(feature = "gpu")]
-    pub(crate) fn device_for<T: Element>(&self) -> Result<Option<&GpuContext>> {
-        Ok(match self.route::<T>()? {
-            Route::Cpu => None,
-            Route::Gpu(ctx) => Some(ctx),
-        })
+    /// Matching's numerator on the host, or the whole match on a device: the engine's choice
+    /// for work on `T` (f64 stays on the host), for `centred_template` against frames of
+    /// `frame_shape`. `keep` keeps the template's spectrum for many frames (a tracker); a
+    /// one-shot call takes the engine's cached plan of this shape instead.
+    pub(crate) fn matcher<T: Element>(
+        &self,
+        frame_shape: Shape,
+        centred_template: ArrayView<'_, T>,
+        terms: TemplateTerms,
+        keep: bool,
+    ) -> Result<Matcher<T>> {
+        let [rows, cols] = frame_shape.axes();
+        let plan = Plan::new(
+            Op::Correlate,
+            Mode::Valid,
+            Shape::d2(rows, cols),
+            centred_template.shape(),
+        )?;
+        match self.route::<T>()? {
+            Route::Cpu => Ok(Matcher::Host(if keep {
+                let mut cpu = CpuPlan::new(&plan);
+                cpu.set_template(centred_template);
+                HostNumerator::Kept(Box::new(cpu))
+            } else {
+                let cpu = self
+                    .plans
+                    .get_or_build(&plan, || Ok::<_, Error>(CpuPlan::<T>::new(&plan)))?;
+                HostNumerator::OneShot(cpu, centred_template.to_owned())
+            })),
+            #[cfg(feature = "gpu")]
+            Route::Gpu(ctx) => {
+                let template = to_f32(centred_template.data());
+                let shape = centred_template.shape().axes();
+                let gpu = MatchPlan::new(ctx, [rows, cols], shape, &template, terms)?;
+                Ok(Matcher::Device(Box::new(Mutex::new(gpu))))
+            }
+            #[cfg(not(feature = "gpu"))]
+            Route::Never(_) => {
+                let _ = terms;
+                unreachable!()
+            }
+        }
+    }
+
+    /// A device plan holding `reference`'s spectrum for phase correlation, where this engine
+    /// runs work on `T` on a device; `None` where it runs on the host (the caller's f64
+    /// transforms). `reference` is asked for only when a device takes it.
+    pub(crate) fn phase_device<T: Element>(
+        &self,
+        shape: Shape,
+        region: usize,
+        phase: bool,
+        reference: impl FnOnce() -> Result<Vec<Complex<f64>>>,
+    ) -> Result<Option<Box<dyn PhaseDevice>>> {
+        match self.route::<T>()? {
+            Route::Cpu => Ok(None),
+            #[cfg(feature = "gpu")]
+            Route::Gpu(ctx) => {
+                let mut gpu = PhasePlan::new(ctx, shape.axes(), region, phase)?;
+                let reference: Vec<Complex<f32>> = reference()?
+                    .iter()
+                    .map(|v| Complex::new(v.re as f32, v.im as f32))
+                    .collect();
+                gpu.set_reference(&reference)?;
+                Ok(Some(Box::new(Mutex::new(gpu))))
+            }
+            #[cfg(not(feature = "gpu"))]
+            Route::Never(_) => {
+                let _ = (shape, region, phase, reference);
+                unreachable!()
+            }
+        }
     }
 
     /// Cross-correlate: `out[k] = Σ_n a[n + k] · conj(b[n])` (see [`crate::spec`]).
@@ -275,27 +385,13 @@ impl Engine {
         let (a, b) = (a.into(), b.into());
         a.validate("first input")?;
         b.validate("second input")?;
-        self.compute_validated(op, a, 0.0, b, mode)
-    }
-
-    /// [`compute`](Self::compute) of `a − offset` (real part) with `b`, for inputs the caller
-    /// has already validated (non-empty, finite): the matcher checks the scene and template
-    /// once, not again here, and the CPU subtracts the offset as it loads `a`'s rows.
-    pub(crate) fn compute_validated<T: Element>(
-        &self,
-        op: Op,
-        a: ArrayView<'_, T>,
-        offset: f64,
-        b: ArrayView<'_, T>,
-        mode: Mode,
-    ) -> Result<Array<T>> {
         let plan = Plan::new(op, mode, a.shape(), b.shape())?;
         match self.route::<T>()? {
             Route::Cpu => {
                 let cpu = self
                     .plans
                     .get_or_build(&plan, || Ok::<_, Error>(CpuPlan::<T>::new(&plan)))?;
-                Ok(cpu.execute_offset(a, offset, b))
+                Ok(cpu.execute(a, b))
             }
             #[cfg(feature = "gpu")]
             Route::Gpu(ctx) => {
@@ -304,11 +400,7 @@ impl Engine {
                     .get_or_build(&plan, || DevicePlan::<T>::new(ctx, &plan))?;
                 let mut gpu = gpu.lock()?;
                 gpu.set_template(b.data())?;
-                if offset == 0.0 {
-                    gpu.run(a.data())
-                } else {
-                    gpu.run(&shifted(a.data(), offset))
-                }
+                gpu.run(a.data())
             }
             #[cfg(not(feature = "gpu"))]
             Route::Never(_) => unreachable!(),
@@ -492,38 +584,93 @@ impl<T: Element> Prepared<T> {
             PreparedInner::Gpu(gpu) => gpu.lock()?.run(a.data()),
         }
     }
+}
 
-    /// [`run`](Self::run) of `a − offset` (real part) into `out`, reusing its allocation,
-    /// for a caller that has already checked `a`'s shape and values: the CPU subtracts the
-    /// offset as it loads the rows and makes no copy of `a`.
-    pub(crate) fn run_offset_into(
-        &self,
-        a: ArrayView<'_, T>,
-        offset: f64,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        match &self.inner {
-            PreparedInner::Cpu(cpu) => cpu.run_offset_into(a, offset, out),
-            #[cfg(feature = "gpu")]
-            PreparedInner::Gpu(gpu) => {
-                *out = gpu.lock()?.run(&shifted(a.data(), offset))?.into_vec()
+/// Matching as the engine chose to run it (see [`Engine::matcher`]).
+pub(crate) enum Matcher<T: Element> {
+    /// The numerator on the host; the matcher combines the scores there.
+    Host(HostNumerator<T>),
+    /// Numerator, scores and peak search on a device.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // no device in such a build
+    Device(Box<dyn MatchDevice>),
+}
+
+/// Matching's numerator on the host: the valid correlation of a frame, centred on its mean
+/// as its rows load (no centred copy of the frame), with the centred template.
+pub(crate) enum HostNumerator<T: Element> {
+    /// One call: the engine's cached plan of this shape, and the template.
+    OneShot(Arc<CpuPlan<T>>, Array<T>),
+    /// Many frames: the template's spectrum kept.
+    Kept(Box<CpuPlan<T>>),
+}
+
+impl<T: Element> HostNumerator<T> {
+    /// The numerator of `frame − mean` into `out` (resized; its allocation reused). The
+    /// caller has checked the frame's shape and values.
+    pub(crate) fn run_into(&self, frame: ArrayView<'_, T>, mean: f64, out: &mut Vec<T>) {
+        let [rows, cols] = frame.shape().axes();
+        let frame =
+            ArrayView::new(frame.data(), Shape::d2(rows, cols)).expect("the same data viewed 2-D");
+        match self {
+            HostNumerator::OneShot(cpu, template) => {
+                *out = cpu.execute_offset(frame, mean, template.view()).into_vec()
             }
+            HostNumerator::Kept(cpu) => cpu.run_offset_into(frame, mean, out),
         }
-        Ok(())
     }
 }
 
-/// `x − offset` (real part), computed in f64: what the device takes where the CPU would
-/// subtract the offset while loading rows.
 #[cfg(feature = "gpu")]
-fn shifted<T: Element>(x: &[T], offset: f64) -> Vec<T> {
-    x.iter()
-        .map(|v| {
-            let c = v.to_complex();
-            T::from_complex(Complex::new(
-                T::Real::from_f64(c.re.to_f64() - offset),
-                c.im,
-            ))
-        })
-        .collect()
+impl MatchDevice for Mutex<MatchPlan> {
+    fn out_shape(&self) -> [usize; 2] {
+        self.lock().map(|plan| plan.out_shape()).unwrap_or([0, 0])
+    }
+
+    fn map(&self, centred_frame: &[f32], frame: FrameTerms) -> Result<Vec<f32>> {
+        lock_plan(self)?.map(centred_frame, frame)
+    }
+
+    fn peaks(
+        &self,
+        centred_frame: &[f32],
+        frame: FrameTerms,
+        options: &PeakOptions,
+    ) -> Result<Vec<Peak>> {
+        let mut plan = lock_plan(self)?;
+        let out = plan.out_shape();
+        let sign = if options.extremum == Extremum::Max {
+            1.0
+        } else {
+            -1.0
+        };
+        let search = SearchShape::new(options, out);
+        let records = plan.peaks(centred_frame, frame, search, sign)?;
+        Ok(records
+            .iter()
+            .map(|r| r.to_peak(out, options.extremum, options.subpixel))
+            .collect())
+    }
+}
+
+#[cfg(feature = "gpu")]
+impl PhaseDevice for Mutex<PhasePlan> {
+    fn integer_peak(&self, moving: &[Complex<f32>]) -> Result<usize> {
+        Ok(lock_plan(self)?.integer_peak(moving)?.index as usize)
+    }
+
+    fn value_at(&self, index: usize) -> Result<Complex<f32>> {
+        lock_plan(self)?.value_at(index)
+    }
+
+    fn upsampled(&self, kernels: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
+        lock_plan(self)?.upsampled(kernels)
+    }
+}
+
+/// A device plan's lock; poisoned only by a panic mid-run, after which the plan's state is
+/// unknown, so it is an error rather than reused.
+#[cfg(feature = "gpu")]
+fn lock_plan<P>(plan: &Mutex<P>) -> Result<std::sync::MutexGuard<'_, P>> {
+    plan.lock()
+        .map_err(|_| Error::Gpu("a device plan's lock was poisoned".into()))
 }

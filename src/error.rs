@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// Everything that can go wrong in xcorr. Size variants carry what was expected and what came.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An array's data length does not match the product of its shape.
     #[error("data length {got} does not match shape {shape} (expected {expected} elements)")]

@@ -1,14 +1,19 @@
 #![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
 
 pub mod array;
+mod convert;
 pub mod cpu;
+mod device;
 pub mod engine;
 pub mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
-#[cfg(feature = "cli")] // until the file I/O splits into interop (npy, image) and the binary's output
+#[cfg(feature = "cli")]
+// until the file I/O splits into interop (npy, image) and the binary's output
 pub mod io;
 mod plan_cache;
+#[doc(hidden)] // the direct sums tests and benches trust; not part of the documented API
 pub mod reference;
 pub mod spec;
 pub mod vision;
@@ -18,7 +23,16 @@ pub use vision::{matching, peaks, registration, window_sums};
 pub use array::{Array, ArrayView, Element, Real, Shape};
 pub use engine::{Backend, Engine, Prepared};
 pub use error::{Error, Result};
-pub use matching::{match_template, Method, Scene, Tracker};
-pub use peaks::{Extremum, Peak};
-pub use registration::{register, RegisterOptions, Registrar, Registration};
+pub use matching::{match_peaks, match_template, Method, Scene, Tracker};
+pub use peaks::{Extremum, Peak, PeakOptions};
+pub use registration::{register, register_with, RegisterOptions, Registrar, Registration};
 pub use spec::{Mode, Op};
+
+/// The `num-complex` this crate's complex element types come from, so callers need not
+/// match its version by hand.
+pub use num_complex;
+/// The `wgpu` this crate's GPU backend is built on (for [`gpu::GpuContext::from_device`] and
+/// buffers handed to [`gpu::CorrelationPlan::encode`]), so callers need not match its
+/// version by hand.
+#[cfg(feature = "gpu")]
+pub use wgpu;

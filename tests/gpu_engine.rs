@@ -91,10 +91,36 @@ fn the_engine_reports_its_gpu() {
     assert!(Engine::available_backends()
         .iter()
         .any(|l| l.starts_with("gpu: ")));
+}
+
+/// `auto` takes a hardware GPU and never a software adapter (lavapipe here), where the CPU
+/// backend is many times faster; `xcorr info` says which it picked and why.
+#[test]
+fn auto_never_picks_a_software_adapter() {
+    let Some(gpu) = gpu_engine() else { return };
+    let software =
+        gpu.gpu_context().unwrap().adapter_info().device_type == xcorr::wgpu::DeviceType::Cpu;
     let auto = Engine::new();
-    assert_eq!(
-        auto.backend_label(),
-        "gpu",
-        "auto picks the GPU when there is one"
-    );
+    let info = assert_cmd::Command::cargo_bin("xcorr")
+        .unwrap()
+        .arg("info")
+        .output()
+        .unwrap();
+    let info = String::from_utf8(info.stdout).unwrap();
+    if software {
+        assert_eq!(
+            auto.backend_label(),
+            "cpu",
+            "auto skips {}",
+            gpu.backend_name()
+        );
+        assert!(auto.fallback_reason().unwrap().contains("software"));
+        assert!(
+            info.contains("auto (the default) uses: cpu") && info.contains("software"),
+            "{info}"
+        );
+    } else {
+        assert_eq!(auto.backend_label(), "gpu", "auto picks a hardware GPU");
+        assert!(info.contains("auto (the default) uses: gpu"), "{info}");
+    }
 }

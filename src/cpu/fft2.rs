@@ -1,5 +1,6 @@
 //! A bare 2-D complex FFT (rows, then columns in cache-sized blocks), unnormalised like
-//! numpy's forward `fft2`. Used by benchmarks and as an oracle; correlation does not call it.
+//! numpy's forward `fft2`. Registration's f64 transforms, benchmarks and the tests' oracle use
+//! it; correlation plans fuse their column transforms with the product instead.
 
 use super::columns::BLOCK;
 use crate::array::Real;
@@ -47,10 +48,21 @@ impl<R: Real> Fft2<R> {
             || vec![zero; row_fft.get_inplace_scratch_len()],
             |scratch, chunk| row_fft.process_with_scratch(chunk, scratch),
         );
-        if rows == 1 {
-            return;
+        self.process_columns(data, cols);
+    }
+
+    /// Transform only the columns of `data` (row-major, `rows × width`): the second half of
+    /// [`process`](Self::process), also for half spectra (`width = cols/2 + 1`) whose rows
+    /// came from real-to-complex transforms.
+    pub(crate) fn process_columns(&self, data: &mut [Complex<R>], width: usize) {
+        assert_eq!(
+            data.len(),
+            self.rows * width,
+            "data length differs from the plan"
+        );
+        if self.rows > 1 {
+            super::columns::transform_in_place(data, self.rows, width, self.col_fft.as_ref());
         }
-        super::columns::transform_in_place(data, rows, cols, self.col_fft.as_ref());
     }
 }
 

@@ -8,7 +8,7 @@
 //! inverse-transformed along the rows.
 
 use super::columns::{self, BLOCK};
-use super::resize_for_overwrite;
+use super::{inverse_real_row, resize_for_overwrite};
 use crate::array::{Array, ArrayView, Element, Real};
 use crate::spec::{next_fast_len, Op, Plan};
 use num_complex::Complex;
@@ -32,15 +32,6 @@ enum RowTransforms<R: Real> {
     },
 }
 
-/// Which argument's spectrum the plan keeps.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kept {
-    /// The second argument (a template correlated against many inputs).
-    Second,
-    /// The first argument (a scene searched with many templates).
-    First,
-}
-
 /// Buffers reused from call to call, so a warm plan allocates nothing large.
 #[derive(Default)]
 struct Workspace<R> {
@@ -56,8 +47,8 @@ struct Workspace<R> {
 /// What the column pass multiplies the varying input's spectrum with.
 #[derive(Clone, Copy)]
 enum Other<'a, R> {
-    /// A kept spectrum, column-major (`width × Lr`).
-    Spectrum(&'a [Complex<R>], Kept),
+    /// The second input's kept spectrum, column-major (`width × Lr`).
+    Spectrum(&'a [Complex<R>]),
     /// The second input's row spectra (`rows_in × width`, row-major) and `rows_in`: its
     /// columns are transformed block by block beside the first input's, so its whole
     /// spectrum is never stored (`execute`).
@@ -88,8 +79,8 @@ pub struct CpuPlan<T: Element> {
     /// precomputed, since each is a Euclidean remainder.
     source_rows: Vec<usize>,
     source_cols: Vec<usize>,
-    /// The kept argument's spectrum, column-major (`width × Lr`), and which argument it is.
-    kept: Option<(Kept, Vec<Complex<T::Real>>)>,
+    /// The second argument's spectrum, column-major (`width × Lr`), once set.
+    template: Option<Vec<Complex<T::Real>>>,
     workspace: Mutex<Option<Workspace<T::Real>>>,
     _element: PhantomData<T>,
 }
@@ -131,7 +122,7 @@ impl<T: Element> CpuPlan<T> {
             source_cols: (0..col_axis.out_len)
                 .map(|j| col_axis.source(j, len[1]))
                 .collect(),
-            kept: None,
+            template: None,
             workspace: Mutex::new(None),
             _element: PhantomData,
         }
@@ -155,18 +146,7 @@ impl<T: Element> CpuPlan<T> {
             self.plan.b,
             "template shape differs from the plan's"
         );
-        self.kept = Some((Kept::Second, self.spectrum(b)));
-    }
-
-    /// Transform the first argument once; later [`run_template`](Self::run_template) calls
-    /// correlate it with many second arguments. Panics if `a`'s shape is not the plan's.
-    pub fn set_scene(&mut self, a: ArrayView<'_, T>) {
-        assert_eq!(
-            a.shape(),
-            self.plan.a,
-            "scene shape differs from the plan's"
-        );
-        self.kept = Some((Kept::First, self.spectrum(a)));
+        self.template = Some(self.spectrum(b));
     }
 
     /// Correlate `a` with the template. Panics without a template or if `a`'s shape is not
@@ -177,18 +157,9 @@ impl<T: Element> CpuPlan<T> {
             self.plan.a,
             "input shape differs from the plan's"
         );
-        self.run_varying(a, Kept::Second)
-    }
-
-    /// Correlate the scene with `b`. Panics without a scene or if `b`'s shape is not the
-    /// plan's.
-    pub fn run_template(&self, b: ArrayView<'_, T>) -> Array<T> {
-        assert_eq!(
-            b.shape(),
-            self.plan.b,
-            "template shape differs from the plan's"
-        );
-        self.run_varying(b, Kept::First)
+        let mut out = Vec::new();
+        self.run_offset_into(a, 0.0, &mut out);
+        Array::new(out, self.plan.out).expect("output length follows the plan")
     }
 
     /// One-shot: correlate `a` with `b` without keeping either (the plan stays shareable).
@@ -228,27 +199,6 @@ impl<T: Element> CpuPlan<T> {
         Array::new(out, self.plan.out).expect("output length follows the plan")
     }
 
-    fn run_varying(&self, x: ArrayView<'_, T>, expect: Kept) -> Array<T> {
-        let (kept, spectrum) = self
-            .kept
-            .as_ref()
-            .expect("set_template or set_scene before run");
-        assert_eq!(*kept, expect, "the plan keeps the other argument");
-        self.run_with(x, 0.0, spectrum, *kept)
-    }
-
-    fn run_with(
-        &self,
-        x: ArrayView<'_, T>,
-        offset: f64,
-        spectrum: &[Complex<T::Real>],
-        kept: Kept,
-    ) -> Array<T> {
-        let mut out = Vec::new();
-        self.run_into(x, offset, spectrum, kept, &mut out);
-        Array::new(out, self.plan.out).expect("output length follows the plan")
-    }
-
     /// [`run`](Self::run) of `a − offset` (subtracted from the real part, in f64, as the
     /// rows are loaded: no centred copy of `a`) into `out`, whose allocation is reused.
     /// Panics like `run`.
@@ -258,23 +208,11 @@ impl<T: Element> CpuPlan<T> {
             self.plan.a,
             "input shape differs from the plan's"
         );
-        let (kept, spectrum) = self.kept.as_ref().expect("set_template before run");
-        assert_eq!(*kept, Kept::Second, "the plan keeps the other argument");
-        self.run_into(a, offset, spectrum, *kept, out);
-    }
-
-    fn run_into(
-        &self,
-        x: ArrayView<'_, T>,
-        offset: f64,
-        spectrum: &[Complex<T::Real>],
-        kept: Kept,
-        out: &mut Vec<T>,
-    ) {
+        let spectrum = self.template.as_ref().expect("set_template before run");
         let mut work = self.take_workspace();
-        self.row_forward(x, offset, &mut work.rows);
-        let rows_in = x.shape().rows();
-        let other = Other::Spectrum(spectrum, kept);
+        self.row_forward(a, offset, &mut work.rows);
+        let rows_in = a.shape().rows();
+        let other = Other::Spectrum(spectrum);
         self.column_pass(&work.rows, rows_in, other, &mut work.inverse);
         self.row_inverse(&work.inverse, out);
         self.return_workspace(work);
@@ -383,13 +321,8 @@ impl<T: Element> CpuPlan<T> {
         // Each block writes its `count` columns of every kept row, the only entries
         // `row_inverse` reads, so stale entries past `count` in the last block are harmless.
         resize_for_overwrite(inverse, blocks * out_rows * BLOCK, zero);
-        // correlate: A · conj(B); convolve: A · B. Which of the two is kept decides what
-        // gets conjugated.
+        // correlate: A · conj(B); convolve: A · B.
         let correlate = self.plan.op == Op::Correlate;
-        let kept = match other {
-            Other::Spectrum(_, kept) => kept,
-            Other::Rows(..) => Kept::Second,
-        };
         let (fwd, inv) = (&self.col_forward, &self.col_inverse);
         let stride = columns::stride::<T::Real>(lr);
         let scratch_len = fwd
@@ -418,7 +351,7 @@ impl<T: Element> CpuPlan<T> {
                     gather_block(rows, rows_in, width, k0, lr, stride, columns);
                     transform_columns(fwd.as_ref(), columns, stride, lr, scratch);
                     let (other_block, other_stride) = match other {
-                        Other::Spectrum(spectrum, _) => (&spectrum[k0 * lr..(k0 + count) * lr], lr),
+                        Other::Spectrum(spectrum) => (&spectrum[k0 * lr..(k0 + count) * lr], lr),
                         Other::Rows(other_rows, other_rows_in) => {
                             let block = &mut other_columns[..stride * count];
                             gather_block(other_rows, other_rows_in, width, k0, lr, stride, block);
@@ -431,11 +364,7 @@ impl<T: Element> CpuPlan<T> {
                         .zip(other_block.chunks(other_stride));
                     for (column, other_column) in pairs {
                         for (x, k) in column[..lr].iter_mut().zip(other_column) {
-                            *x = match (correlate, kept) {
-                                (true, Kept::Second) => *x * k.conj(),
-                                (true, Kept::First) => *k * x.conj(),
-                                (false, _) => *x * k,
-                            };
+                            *x = if correlate { *x * k.conj() } else { *x * k };
                         }
                     }
                     transform_columns(inv.as_ref(), columns, stride, lr, scratch);
@@ -475,14 +404,7 @@ impl<T: Element> CpuPlan<T> {
                     },
                     |(spectrum, signal, scratch), (i, out_row)| {
                         gather_row(i, spectrum);
-                        // A real row's spectrum has real DC (and Nyquist) terms; rounding
-                        // leaves tiny imaginary parts there, which the c2r transform rejects.
-                        spectrum[0].im = T::Real::zero();
-                        if lc % 2 == 0 {
-                            spectrum[width - 1].im = T::Real::zero();
-                        }
-                        c2r.process_with_scratch(spectrum, signal, scratch)
-                            .expect("buffer lengths match the plan");
+                        inverse_real_row(c2r.as_ref(), spectrum, signal, scratch);
                         for (o, &src) in out_row.iter_mut().zip(source_cols) {
                             let v = signal[src] * scale;
                             *o = T::from_complex(Complex::new(v, T::Real::zero()));

@@ -14,29 +14,8 @@ use crate::Shape;
 /// Rows or columns one invocation of window.wgsl slides over (its `RUN`).
 const RUN: usize = 32;
 
-/// What the scores need besides the frame: the method and the template's statistics, in
-/// the order of window.wgsl's `Params` after the shape words.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct TemplateConstants {
-    /// OpenCV's method number (`TM_SQDIFF` = 0 … `TM_CCOEFF_NORMED` = 5).
-    pub method: u32,
-    pub n: f64,
-    pub mean: f64,
-    /// `Σ T'²` and `Σ T²`.
-    pub energy_centred: f64,
-    pub energy: f64,
-    /// The template counts as flat (`Σ T'²` degenerate) or zero (`Σ T²` degenerate).
-    pub flat: bool,
-    pub zero: bool,
-}
-
-/// Per-frame values: the scene's mean (the centring offset `c`) and the threshold below which
-/// a window's energy counts as degenerate.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct FrameConstants {
-    pub mean: f64,
-    pub win_floor: f64,
-}
+// The terms the host describes; window.wgsl's `Params` carries them after the shape words.
+pub(crate) use crate::device::{FrameTerms as FrameConstants, TemplateTerms as TemplateConstants};
 
 /// One template prepared against frames of one shape.
 pub(crate) struct MatchPlan {

@@ -32,7 +32,7 @@ mod program;
 pub use context::{list_adapters, BufferStats, GpuContext};
 pub use correlate::{compute, CorrelationPlan};
 pub use fft::fft_forward;
-pub(crate) use match_plan::{FrameConstants, MatchPlan, TemplateConstants};
+pub(crate) use match_plan::MatchPlan;
 pub use peak_search::find_peaks;
 pub(crate) use peak_search::SearchShape;
 pub(crate) use phase_plan::PhasePlan;

@@ -78,12 +78,11 @@
 //! ```
 
 use crate::array::{Array, ArrayView, Element, Real, Shape};
-use crate::engine::{Engine, Prepared};
+use crate::device::{FrameTerms, MatchDevice, TemplateTerms};
+use crate::engine::{Engine, HostNumerator, Matcher, Prepared};
 use crate::error::{Error, Result};
-#[cfg(feature = "gpu")]
-use crate::gpu::{FrameConstants, GpuContext, MatchPlan, SearchShape, TemplateConstants};
-use crate::vision::peaks::{self, Extremum, Peak, PeakOptions};
 use crate::spec::{next_fast_len, Mode, Op};
+use crate::vision::peaks::{self, Extremum, Peak, PeakOptions};
 use crate::vision::window_sums::{SummedArea, WindowStream};
 use rayon::prelude::*;
 use std::fmt;
@@ -105,11 +104,18 @@ fn real_from<T: Sample>(v: f64) -> T {
 /// OpenCV's `matchTemplate` methods (see the module docs for the formulas).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Method {
+    /// `Σ (T − I)²`: 0 for a perfect match, best is the minimum (`TM_SQDIFF`).
     SqDiff,
+    /// `sqdiff / √(Σ T² · Σ I²)`, in `[0, 1]`, best is the minimum (`TM_SQDIFF_NORMED`).
     SqDiffNormed,
+    /// `Σ T · I`, the plain correlation (`TM_CCORR`).
     CCorr,
+    /// `ccorr / √(Σ T² · Σ I²)`, in `[0, 1]` for non-negative data (`TM_CCORR_NORMED`).
     CCorrNormed,
+    /// `Σ T' · I'` with both means removed per window (`TM_CCOEFF`).
     CCoeff,
+    /// `ccoeff / √(Σ T'² · Σ I'²)`, the normalised cross-correlation coefficient in
+    /// `[−1, 1]` (`TM_CCOEFF_NORMED`, the default).
     #[default]
     CCoeffNormed,
 }
@@ -137,6 +143,7 @@ impl Method {
         }
     }
 
+    /// Whether scores are normalised by the window and template energies.
     pub fn is_normed(&self) -> bool {
         matches!(
             self,
@@ -193,31 +200,14 @@ pub fn match_template<'a, T: Sample>(
     let stats = SceneStats::new(scene)?;
     check_fits(scene.shape(), template.shape())?;
     let out = out_shape(scene.shape(), template.shape());
-    #[cfg(feature = "gpu")]
-    if let Some(ctx) = engine.device_for::<T>()? {
-        let mut plan = device_plan(ctx, scene.shape(), &tpl, method)?;
-        return device_map(&mut plan, scene, &stats, &tpl, method, out);
+    match matcher(engine, scene.shape(), &tpl, method, false)? {
+        Matcher::Host(numerator) => {
+            let mut map = Vec::new();
+            host_map(&numerator, scene, &stats, &tpl, method, &mut map, None)?;
+            Array::new(map, out)
+        }
+        Matcher::Device(device) => device_map(device.as_ref(), scene, &stats, &tpl, method, out),
     }
-    // Both were validated above (and centring finite values keeps them finite); the
-    // scene is centred as the FFT loads it, viewed 2-D like the template.
-    let [h, w] = scene.shape().axes();
-    let numerator = engine.compute_validated(
-        Op::Correlate,
-        ArrayView::new(scene.data(), Shape::d2(h, w))?,
-        stats.mean,
-        tpl.centred.view(),
-        Mode::Valid,
-    )?;
-    let windows = Windows::Stream(WindowStream::new(
-        scene,
-        stats.mean,
-        tpl.shape[0],
-        tpl.shape[1],
-    ));
-    // The scores overwrite the numerator in place: one output-sized buffer, not two.
-    let mut map = numerator.into_vec();
-    combine_into(method, in_place, &windows, &stats, &tpl, &mut map, None)?;
-    Array::new(map, out)
 }
 
 /// The best matches of `template` in `scene`: `options.count` peaks at least
@@ -254,18 +244,24 @@ pub fn match_peaks<'a, T: Sample>(
         extremum: method.extremum(),
         ..*options
     };
-    #[cfg(feature = "gpu")]
-    if options.count <= MAX_DEVICE_PEAKS {
-        if let Some(ctx) = engine.device_for::<T>()? {
-            let tpl = TemplateStats::new(template)?;
-            let stats = SceneStats::new(scene)?;
-            check_fits(scene.shape(), template.shape())?;
-            let mut plan = device_plan(ctx, scene.shape(), &tpl, method)?;
-            return device_peaks(&mut plan, scene, &stats, &tpl, method, &options);
+    let tpl = TemplateStats::new(template)?;
+    let stats = SceneStats::new(scene)?;
+    check_fits(scene.shape(), template.shape())?;
+    let out = out_shape(scene.shape(), template.shape());
+    match matcher(engine, scene.shape(), &tpl, method, false)? {
+        Matcher::Device(device) if options.count <= MAX_DEVICE_PEAKS => {
+            device_peaks(device.as_ref(), scene, &stats, &tpl, method, &options)
+        }
+        Matcher::Device(device) => {
+            let map = device_map(device.as_ref(), scene, &stats, &tpl, method, out)?;
+            Ok(peaks::top_k(map.view(), &options))
+        }
+        Matcher::Host(numerator) => {
+            let mut map = Vec::new();
+            host_map(&numerator, scene, &stats, &tpl, method, &mut map, None)?;
+            Ok(peaks::top_k(ArrayView::new(&map, out)?, &options))
         }
     }
-    let map = match_template(engine, scene, template, method)?;
-    Ok(peaks::top_k(map.view(), &options))
 }
 
 /// The most peaks [`match_peaks`] and [`Tracker::track`] search for on the device; each costs
@@ -394,13 +390,9 @@ pub struct Tracker<T: Sample> {
     method: Method,
     frame_shape: Shape,
     template: TemplateStats<T>,
-    backend: TrackerBackend<T>,
-}
-
-enum TrackerBackend<T: Sample> {
-    Host(Prepared<T>, Mutex<HostScratch<T>>),
-    #[cfg(feature = "gpu")]
-    Device(Mutex<MatchPlan>),
+    matcher: Matcher<T>,
+    /// The host's map buffer, reused from frame to frame (unused on a device).
+    scratch: Mutex<HostScratch<T>>,
 }
 
 impl<T: Sample> Tracker<T> {
@@ -417,27 +409,16 @@ impl<T: Sample> Tracker<T> {
             return Err(dims_error(frame_shape, template.shape()));
         }
         check_fits(frame_shape, template.shape())?;
-        #[cfg(feature = "gpu")]
-        if let Some(ctx) = engine.device_for::<T>()? {
-            let plan = device_plan(ctx, frame_shape, &tpl, method)?;
-            return Ok(Tracker {
-                method,
-                frame_shape,
-                template: tpl,
-                backend: TrackerBackend::Device(Mutex::new(plan)),
-            });
-        }
-        let [fr, fc] = frame_shape.axes();
-        let prepared =
-            engine.prepare(Op::Correlate, Mode::Valid, Shape::d2(fr, fc), &tpl.centred)?;
         Ok(Tracker {
             method,
             frame_shape,
+            matcher: matcher(engine, frame_shape, &tpl, method, true)?,
             template: tpl,
-            backend: TrackerBackend::Host(prepared, Mutex::default()),
+            scratch: Mutex::default(),
         })
     }
 
+    /// The method the tracker scores with.
     pub fn method(&self) -> Method {
         self.method
     }
@@ -458,61 +439,29 @@ impl<T: Sample> Tracker<T> {
         let frame = frame.into();
         let stats = self.check_frame(frame)?;
         let out = out_shape(self.frame_shape, self.template.original_shape);
-        match &self.backend {
-            TrackerBackend::Host(prepared, _) => {
+        let (tpl, method) = (&self.template, self.method);
+        match &self.matcher {
+            Matcher::Host(numerator) => {
                 // A fresh buffer rather than the scratch one: the map is handed to the caller.
                 let mut map = Vec::new();
-                self.host_map(prepared, frame, &stats, &mut map, None)?;
+                host_map(numerator, frame, &stats, tpl, method, &mut map, None)?;
                 Array::new(map, out)
             }
-            #[cfg(feature = "gpu")]
-            TrackerBackend::Device(plan) => device_map(
-                &mut *lock(plan)?,
-                frame,
-                &stats,
-                &self.template,
-                self.method,
-                out,
-            ),
+            Matcher::Device(device) => device_map(device.as_ref(), frame, &stats, tpl, method, out),
         }
-    }
-
-    /// The scores of `frame` into `map` (resized to the map's length): the numerator
-    /// through the FFT (the frame centred as its rows load), then, in place, the scores with
-    /// the window sums streamed from the frame.
-    fn host_map(
-        &self,
-        prepared: &Prepared<T>,
-        frame: ArrayView<'_, T>,
-        stats: &SceneStats,
-        map: &mut Vec<T>,
-        find: Option<Extremum>,
-    ) -> Result<Option<(usize, f64)>> {
-        let [rows, cols] = frame.shape().axes();
-        let frame_2d = ArrayView::new(frame.data(), Shape::d2(rows, cols))?;
-        prepared.run_offset_into(frame_2d, stats.mean, map)?;
-        let [h, w] = self.template.shape;
-        combine_into(
-            self.method,
-            in_place,
-            &Windows::Stream(WindowStream::new(frame, stats.mean, h, w)),
-            stats,
-            &self.template,
-            map,
-            find,
-        )
     }
 
     /// The best match in one frame, with its parabola-refined subpixel offset.
     pub fn track<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Peak> {
         let frame = frame.into();
-        match &self.backend {
-            TrackerBackend::Host(prepared, scratch) => {
-                let stats = self.check_frame(frame)?;
-                let out = out_shape(self.frame_shape, self.template.original_shape);
-                let map = &mut lock_scratch(scratch).map;
-                let extremum = self.method.extremum();
-                let found = self.host_map(prepared, frame, &stats, map, Some(extremum))?;
+        let stats = self.check_frame(frame)?;
+        let (tpl, method) = (&self.template, self.method);
+        match &self.matcher {
+            Matcher::Host(numerator) => {
+                let out = out_shape(self.frame_shape, tpl.original_shape);
+                let map = &mut lock_scratch(&self.scratch).map;
+                let extremum = method.extremum();
+                let found = host_map(numerator, frame, &stats, tpl, method, map, Some(extremum))?;
                 let (i, score) = found.ok_or_else(empty_map)?;
                 let map = ArrayView::new(map, out)?;
                 let (row, col) = (i / out.cols(), i % out.cols());
@@ -523,21 +472,12 @@ impl<T: Sample> Tracker<T> {
                     subpixel: Some(peaks::refine_parabola(map, row, col, extremum)),
                 })
             }
-            #[cfg(feature = "gpu")]
-            TrackerBackend::Device(plan) => {
-                let stats = self.check_frame(frame)?;
+            Matcher::Device(device) => {
                 let options = PeakOptions {
-                    extremum: self.method.extremum(),
+                    extremum: method.extremum(),
                     ..PeakOptions::default()
                 };
-                let found = device_peaks(
-                    &mut *lock(plan)?,
-                    frame,
-                    &stats,
-                    &self.template,
-                    self.method,
-                    &options,
-                )?;
+                let found = device_peaks(device.as_ref(), frame, &stats, tpl, method, &options)?;
                 found.into_iter().next().ok_or_else(empty_map)
             }
         }
@@ -929,28 +869,17 @@ fn normalised(num: f64, den2: f64, tpl_degenerate: bool, win_degenerate: bool) -
     }
 }
 
-#[cfg(feature = "gpu")]
-fn lock(plan: &Mutex<MatchPlan>) -> Result<std::sync::MutexGuard<'_, MatchPlan>> {
-    plan.lock()
-        .map_err(|_| Error::Gpu("a matching plan's lock was poisoned".into()))
-}
-
-/// The device plan for one template against frames of `frame_shape`.
-#[cfg(feature = "gpu")]
-fn device_plan<T: Sample>(
-    ctx: &GpuContext,
+/// The engine's matcher for `tpl` against frames of `frame_shape`, with the terms a device
+/// evaluates. `keep`: many frames will follow.
+fn matcher<T: Sample>(
+    engine: &Engine,
     frame_shape: Shape,
     tpl: &TemplateStats<T>,
     method: Method,
-) -> Result<MatchPlan> {
-    let centred: Vec<f32> = tpl
-        .centred
-        .data()
-        .iter()
-        .map(|v| real_to(*v) as f32)
-        .collect();
+    keep: bool,
+) -> Result<Matcher<T>> {
     let (flat, zero) = template_degenerate(tpl);
-    let constants = TemplateConstants {
+    let terms = TemplateTerms {
         method: Method::ALL
             .iter()
             .position(|m| *m == method)
@@ -962,26 +891,43 @@ fn device_plan<T: Sample>(
         flat,
         zero,
     };
-    MatchPlan::new(ctx, frame_shape.axes(), tpl.shape, &centred, constants)
+    engine.matcher(frame_shape, tpl.centred.view(), terms, keep)
 }
 
-/// The frame centred on its mean, as the device takes it, and the per-frame constants.
-#[cfg(feature = "gpu")]
+/// The scores of `frame` into `map` (resized to the map's length): the numerator through
+/// the FFT (the frame centred as its rows load), then, in place, the scores with the window
+/// sums streamed from the frame. With `find`, also the first best score and its index.
+fn host_map<T: Sample>(
+    numerator: &HostNumerator<T>,
+    frame: ArrayView<'_, T>,
+    stats: &SceneStats,
+    tpl: &TemplateStats<T>,
+    method: Method,
+    map: &mut Vec<T>,
+    find: Option<Extremum>,
+) -> Result<Option<(usize, f64)>> {
+    numerator.run_into(frame, stats.mean, map);
+    let [h, w] = tpl.shape;
+    let windows = Windows::Stream(WindowStream::new(frame, stats.mean, h, w));
+    combine_into(method, in_place, &windows, stats, tpl, map, find)
+}
+
+/// The frame centred on its mean, as a device takes it, and the per-frame terms.
 fn device_frame<T: Sample>(
     frame: ArrayView<'_, T>,
     stats: &SceneStats,
     tpl: &TemplateStats<T>,
-) -> (Vec<f32>, FrameConstants) {
+) -> (Vec<f32>, FrameTerms) {
     let centred = frame
         .data()
         .iter()
         .map(|v| (real_to(*v) - stats.mean) as f32)
         .collect();
-    let constants = FrameConstants {
+    let terms = FrameTerms {
         mean: stats.mean,
         win_floor: window_floor::<T>(tpl.n, stats),
     };
-    (centred, constants)
+    (centred, terms)
 }
 
 fn non_finite_map(method: Method, value: f64, index: usize) -> Error {
@@ -992,17 +938,16 @@ fn non_finite_map(method: Method, value: f64, index: usize) -> Error {
     }
 }
 
-#[cfg(feature = "gpu")]
 fn device_map<T: Sample>(
-    plan: &mut MatchPlan,
+    device: &dyn MatchDevice,
     frame: ArrayView<'_, T>,
     stats: &SceneStats,
     tpl: &TemplateStats<T>,
     method: Method,
     out: Shape,
 ) -> Result<Array<T>> {
-    let (centred, constants) = device_frame(frame, stats, tpl);
-    let scores = plan.map(&centred, constants)?;
+    let (centred, terms) = device_frame(frame, stats, tpl);
+    let scores = device.map(&centred, terms)?;
     if let Some(i) = scores.iter().position(|v| !v.is_finite()) {
         return Err(non_finite_map(method, scores[i] as f64, i));
     }
@@ -1015,25 +960,24 @@ fn device_map<T: Sample>(
     )
 }
 
-#[cfg(feature = "gpu")]
 fn device_peaks<T: Sample>(
-    plan: &mut MatchPlan,
+    device: &dyn MatchDevice,
     frame: ArrayView<'_, T>,
     stats: &SceneStats,
     tpl: &TemplateStats<T>,
     method: Method,
     options: &PeakOptions,
 ) -> Result<Vec<Peak>> {
-    let (centred, constants) = device_frame(frame, stats, tpl);
-    let [rows, cols] = plan.out_shape();
-    let extremum = method.extremum();
-    let sign = if extremum == Extremum::Max { 1.0 } else { -1.0 };
-    let search = SearchShape::new(options, [rows, cols]);
-    let records = plan.peaks(&centred, constants, search, sign)?;
-    records
-        .iter()
-        .map(|r| {
-            let peak = r.to_peak([rows, cols], extremum, options.subpixel);
+    let (centred, terms) = device_frame(frame, stats, tpl);
+    let cols = device.out_shape()[1];
+    let options = PeakOptions {
+        extremum: method.extremum(),
+        ..*options
+    };
+    device
+        .peaks(&centred, terms, &options)?
+        .into_iter()
+        .map(|peak| {
             if peak.score.is_finite() {
                 Ok(peak)
             } else {

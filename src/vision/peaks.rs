@@ -27,8 +27,10 @@ use std::collections::BinaryHeap;
 /// Which end of the score range is best.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Extremum {
+    /// Higher scores are better (correlations).
     #[default]
     Max,
+    /// Lower scores are better (`sqdiff*`).
     Min,
 }
 
@@ -53,6 +55,7 @@ pub enum Distance {
 }
 
 impl Distance {
+    /// The distance between positions `a` and `b` (`(row, col)`).
     pub fn between(&self, a: (usize, usize), b: (usize, usize)) -> f64 {
         let dr = a.0.abs_diff(b.0) as f64;
         let dc = a.1.abs_diff(b.1) as f64;
@@ -78,8 +81,11 @@ impl Distance {
 /// A peak: integer position, its score and, when refined, a subpixel offset.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Peak {
+    /// Row of the peak (for matching: the template's top-left corner).
     pub row: usize,
+    /// Column of the peak.
     pub col: usize,
+    /// The map's value there.
     pub score: f64,
     /// `(Δrow, Δcol)`, each in `[−0.5, 0.5]`, from [`refine_parabola`]; `None` if not refined.
     pub subpixel: Option<(f64, f64)>,
@@ -101,7 +107,9 @@ pub struct PeakOptions {
     /// Two reported peaks are never closer than this (in `distance`): a candidate closer than
     /// `min_distance` to a better, already accepted peak is dropped. 0 or 1 suppress nothing.
     pub min_distance: f64,
+    /// How that distance is measured.
     pub distance: Distance,
+    /// Which end of the score range is best (matching sets it from the method).
     pub extremum: Extremum,
     /// Refine each peak with [`refine_parabola`].
     pub subpixel: bool,

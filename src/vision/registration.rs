@@ -52,7 +52,8 @@
 //! ```
 
 use crate::array::{ArrayView, Element, Real, Shape};
-use crate::cpu::{resize_for_overwrite, transform_in_place};
+use crate::cpu::{inverse_real_row, resize_for_overwrite, Fft2};
+use crate::device::PhaseDevice;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::spec::{Mode, Op, Plan};
@@ -60,13 +61,10 @@ use crate::vision::upsample::{upsampled_dft, SpectrumView};
 use num_complex::Complex;
 use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
-use rustfft::{Fft, FftPlanner};
 use std::f64::consts::PI;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-#[cfg(feature = "gpu")]
-use {crate::gpu::PhasePlan, num_complex::Complex as C};
 
 type C64 = Complex<f64>;
 
@@ -120,7 +118,9 @@ pub enum Normalization {
 pub struct RegisterOptions {
     /// Subpixel precision `1/upsample` pixels; 1 means integer shifts only.
     pub upsample: usize,
+    /// A window applied to both images before the transforms.
     pub window: Window,
+    /// Phase correlation (the default) or plain cross-correlation.
     pub normalization: Normalization,
 }
 
@@ -192,8 +192,7 @@ enum RegistrarBackend {
         transforms: Arc<Transforms>,
         reference: Spectrum,
     },
-    #[cfg(feature = "gpu")]
-    Device(Mutex<PhasePlan>),
+    Device(Box<dyn PhaseDevice>),
 }
 
 impl Registrar {
@@ -218,26 +217,26 @@ impl Registrar {
             ));
         }
         let shape = reference.shape();
-        #[cfg(feature = "gpu")]
-        if let Some(ctx) = engine.device_for::<T>()? {
+        let region = if options.upsample > 1 {
+            upsampled_region(options.upsample as f64)
+        } else {
+            0
+        };
+        let phase = options.normalization == Normalization::Phase;
+        let mut energy = 0.0;
+        let device = engine.phase_device::<T>(shape, region, phase, || {
             let image = prepare_image(reference, "reference", options.window)?;
-            let region = if options.upsample > 1 {
-                upsampled_region(options.upsample as f64)
-            } else {
-                0
-            };
-            let phase = options.normalization == Normalization::Phase;
-            let mut plan = PhasePlan::new(ctx, shape.axes(), region, phase)?;
-            plan.set_reference(&to_c32(&image))?;
+            energy = parseval_energy(&image);
+            Ok(image)
+        })?;
+        if let Some(device) = device {
             return Ok(Registrar {
                 shape,
                 options: *options,
-                backend: RegistrarBackend::Device(Mutex::new(plan)),
-                energy: parseval_energy(&image),
+                backend: RegistrarBackend::Device(device),
+                energy,
             });
         }
-        #[cfg(not(feature = "gpu"))]
-        let _ = engine;
         // Cached by the engine: a one-shot registration reuses the plans and the spectrum
         // buffers of the last one of its shape.
         let key = Plan::new(Op::Correlate, Mode::CIRCULAR, shape, shape)?;
@@ -347,23 +346,20 @@ impl Registrar {
                 transforms.recycle(product.into_values());
                 (cc, energy_moving, shift)
             }
-            #[cfg(feature = "gpu")]
-            RegistrarBackend::Device(plan) => {
-                let mut plan = plan
-                    .lock()
-                    .map_err(|_| Error::Gpu("a registration plan's lock was poisoned".into()))?;
+            RegistrarBackend::Device(device) => {
                 let image = prepare_image(moving, "moving image", self.options.window)?;
-                let peak = plan.integer_peak(&to_c32(&image))?;
-                let index = peak.index as usize;
+                let index = device.integer_peak(&to_c32(&image))?;
                 let mut shift = integer_shift(index);
                 let cc = if self.options.upsample == 1 {
-                    to_c64(plan.value_at(index)?)
+                    to_c64(device.value_at(index)?)
                 } else {
                     let mut kernels = dft_kernel(cols, region, shift[1], centre, u);
                     kernels.extend(dft_kernel(rows, region, shift[0], centre, u));
-                    let kernels: Vec<C<f32>> = to_c32(&kernels);
-                    let grid: Vec<C64> =
-                        plan.upsampled(&kernels)?.into_iter().map(to_c64).collect();
+                    let grid: Vec<C64> = device
+                        .upsampled(&to_c32(&kernels))?
+                        .into_iter()
+                        .map(to_c64)
+                        .collect();
                     refine(&grid, region, centre, u, &mut shift)
                 };
                 (cc, parseval_energy(&image), shift)
@@ -415,18 +411,17 @@ fn refine(grid: &[C64], region: usize, centre: f64, u: f64, shift: &mut [f64; 2]
 }
 
 /// `Σ |F(x)|² = N · Σ |x|²` (Parseval), without the transform.
-#[cfg(feature = "gpu")]
 fn parseval_energy(image: &[C64]) -> f64 {
     image.len() as f64 * image.iter().map(|v| v.norm_sqr()).sum::<f64>()
 }
 
-#[cfg(feature = "gpu")]
-fn to_c32(x: &[C64]) -> Vec<C<f32>> {
-    x.iter().map(|v| C::new(v.re as f32, v.im as f32)).collect()
+fn to_c32(x: &[C64]) -> Vec<Complex<f32>> {
+    x.iter()
+        .map(|v| Complex::new(v.re as f32, v.im as f32))
+        .collect()
 }
 
-#[cfg(feature = "gpu")]
-fn to_c64(v: C<f32>) -> C64 {
+fn to_c64(v: Complex<f32>) -> C64 {
     C64::new(v.re as f64, v.im as f64)
 }
 
@@ -622,7 +617,6 @@ fn first_max_abs(x: &[C64]) -> (usize, C64) {
 }
 
 /// numpy's `fftfreq(n)·n`: 0, 1, …, then the negative frequencies (Nyquist negative).
-#[cfg(feature = "gpu")]
 fn signed_frequency(k: usize, n: usize) -> f64 {
     if k < n.div_ceil(2) {
         k as f64
@@ -634,7 +628,6 @@ fn signed_frequency(k: usize, n: usize) -> f64 {
 /// One axis's kernel of the upsampled DFT as a matrix (the GPU's two matrix products):
 /// `kernel[g · len + k] = exp(2πi · f_k · p_g / len)` for grid index `g` at position
 /// `p_g = axis_shift + (g − centre)/u` and signed frequency `f_k`, in f64.
-#[cfg(feature = "gpu")]
 fn dft_kernel(len: usize, region: usize, axis_shift: f64, centre: f64, u: f64) -> Vec<C64> {
     let mut out = Vec::with_capacity(region * len);
     for g in 0..region {
@@ -652,10 +645,8 @@ struct Transforms {
     shape: [usize; 2],
     row_real: Arc<dyn RealToComplex<f64>>,
     row_real_inverse: Arc<dyn ComplexToReal<f64>>,
-    row_forward: Arc<dyn Fft<f64>>,
-    row_inverse: Arc<dyn Fft<f64>>,
-    col_forward: Arc<dyn Fft<f64>>,
-    col_inverse: Arc<dyn Fft<f64>>,
+    forward: Fft2<f64>,
+    inverse: Fft2<f64>,
     /// Spectrum-sized buffers kept for the next call ([`buffer`](Self::buffer)). Allocated
     /// fresh on every call, a 1024² registration's three 8 MB buffers were, depending on
     /// glibc's trimming, handed back to the kernel and faulted in again each time: W6
@@ -669,17 +660,14 @@ const SPARE_BUFFERS: usize = 3;
 
 impl Transforms {
     fn new(shape: [usize; 2]) -> Self {
-        let mut planner = FftPlanner::new();
         let mut real = RealFftPlanner::new();
         Transforms {
             spare: Mutex::new(Vec::new()),
             shape,
             row_real: real.plan_fft_forward(shape[1]),
             row_real_inverse: real.plan_fft_inverse(shape[1]),
-            row_forward: planner.plan_fft_forward(shape[1]),
-            row_inverse: planner.plan_fft_inverse(shape[1]),
-            col_forward: planner.plan_fft_forward(shape[0]),
-            col_inverse: planner.plan_fft_inverse(shape[0]),
+            forward: Fft2::new(shape[0], shape[1], false),
+            inverse: Fft2::new(shape[0], shape[1], true),
         }
     }
 
@@ -701,8 +689,9 @@ impl Transforms {
         }
     }
 
-    fn forward(&self, x: Vec<C64>) -> Vec<C64> {
-        self.apply(x, &self.row_forward, &self.col_forward)
+    fn forward(&self, mut x: Vec<C64>) -> Vec<C64> {
+        self.forward.process(&mut x);
+        x
     }
 
     /// The validated, windowed image's spectrum: half of it for a real element type, all of
@@ -753,9 +742,7 @@ impl Transforms {
                     .expect("buffer lengths match the plan");
             },
         );
-        if nr > 1 {
-            transform_in_place(&mut half, nr, width, self.col_forward.as_ref());
-        }
+        self.forward.process_columns(&mut half, width);
         half
     }
 
@@ -764,11 +751,9 @@ impl Transforms {
     /// real image, unnormalised (numpy's `ifft2` times N), searched row by row as the rows
     /// come out of their transforms instead of being kept.
     fn inverse_half_peak(&self, half: &mut [C64]) -> (usize, f64) {
-        let [nr, nc] = self.shape;
+        let nc = self.shape[1];
         let width = nc / 2 + 1;
-        if nr > 1 {
-            transform_in_place(half, nr, width, self.col_inverse.as_ref());
-        }
+        self.inverse.process_columns(half, width);
         let c2r = &self.row_real_inverse;
         let bests: Vec<(usize, f64)> = half
             .par_chunks_mut(width)
@@ -776,14 +761,7 @@ impl Transforms {
             .map_init(
                 || (vec![0.0; nc], c2r.make_scratch_vec()),
                 |(row, scratch), (r, spectrum)| {
-                    // A real row's spectrum has real DC and Nyquist terms; rounding leaves
-                    // tiny imaginary parts there, which the c2r transform rejects.
-                    spectrum[0].im = 0.0;
-                    if nc % 2 == 0 {
-                        spectrum[width - 1].im = 0.0;
-                    }
-                    c2r.process_with_scratch(spectrum, row, scratch)
-                        .expect("buffer lengths match the plan");
+                    inverse_real_row(c2r.as_ref(), spectrum, row, scratch);
                     let (c, v) = first_max_abs_real(row);
                     (r * nc + c, v)
                 },
@@ -797,24 +775,8 @@ impl Transforms {
     }
 
     /// The inverse transform, unnormalised (numpy's `ifft2` times N).
-    fn inverse(&self, x: Vec<C64>) -> Vec<C64> {
-        self.apply(x, &self.row_inverse, &self.col_inverse)
-    }
-
-    fn apply(
-        &self,
-        mut x: Vec<C64>,
-        rows: &Arc<dyn Fft<f64>>,
-        cols: &Arc<dyn Fft<f64>>,
-    ) -> Vec<C64> {
-        let [nr, nc] = self.shape;
-        x.par_chunks_mut(nc).for_each_init(
-            || vec![C64::new(0.0, 0.0); rows.get_inplace_scratch_len()],
-            |scratch, row| rows.process_with_scratch(row, scratch),
-        );
-        if nr > 1 {
-            transform_in_place(&mut x, nr, nc, cols.as_ref());
-        }
+    fn inverse(&self, mut x: Vec<C64>) -> Vec<C64> {
+        self.inverse.process(&mut x);
         x
     }
 }

@@ -39,6 +39,7 @@ pub struct SummedArea {
 /// the window's top-left corner. Values are of `x − offset` (see [`SummedArea::offset`]).
 #[derive(Clone, Debug)]
 pub struct WindowSums {
+    /// `[H − h + 1, W − w + 1]`.
     pub shape: [usize; 2],
     /// Window height and width.
     pub window: [usize; 2],

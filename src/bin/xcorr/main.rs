@@ -331,6 +331,11 @@ fn info() {
     for line in Engine::available_backends() {
         println!("  {line}");
     }
+    let auto = Engine::new();
+    match auto.fallback_reason() {
+        Some(why) => println!("auto (the default) uses: {} ({why})", auto.backend_name()),
+        None => println!("auto (the default) uses: {}", auto.backend_name()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

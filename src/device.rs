@@ -1,0 +1,61 @@
+//! The seam between vision and the devices: what vision asks of a device plan. The engine
+//! builds these where it runs on a device (`Engine::matcher`, `Engine::phase_device`);
+//! vision keeps the maths and never names a backend. The host describes the terms, the
+//! device evaluates them.
+
+// Without a device backend in the build nothing constructs or reads these.
+#![cfg_attr(not(feature = "gpu"), allow(dead_code))]
+
+use crate::error::Result;
+use crate::vision::peaks::{Peak, PeakOptions};
+use num_complex::Complex;
+
+/// Matching's per-template terms, as the host computes them for the device's scores.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TemplateTerms {
+    /// OpenCV's method number (`TM_SQDIFF` = 0 … `TM_CCOEFF_NORMED` = 5).
+    pub method: u32,
+    pub n: f64,
+    pub mean: f64,
+    /// `Σ T'²` and `Σ T²`.
+    pub energy_centred: f64,
+    pub energy: f64,
+    /// The template counts as flat (`Σ T'²` degenerate) or zero (`Σ T²` degenerate).
+    pub flat: bool,
+    pub zero: bool,
+}
+
+/// Per-frame terms: the frame's mean (the centring offset `c`) and the threshold below
+/// which a window's energy counts as degenerate.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FrameTerms {
+    pub mean: f64,
+    pub win_floor: f64,
+}
+
+/// One template prepared on a device against frames of one shape: numerator, window sums,
+/// scores and the peak search all run there. Frames come centred on their mean, in f32.
+pub(crate) trait MatchDevice: Send + Sync {
+    /// The score map's `(rows, cols)`.
+    fn out_shape(&self) -> [usize; 2];
+    /// The whole score map.
+    fn map(&self, centred_frame: &[f32], frame: FrameTerms) -> Result<Vec<f32>>;
+    /// Only the best `options.count` peaks (`options.extremum` says which end is best).
+    fn peaks(
+        &self,
+        centred_frame: &[f32],
+        frame: FrameTerms,
+        options: &PeakOptions,
+    ) -> Result<Vec<Peak>>;
+}
+
+/// A reference image's spectrum kept on a device for phase correlation.
+pub(crate) trait PhaseDevice: Send + Sync {
+    /// The flat index of the first largest magnitude of the cross-power spectrum's inverse.
+    fn integer_peak(&self, moving: &[Complex<f32>]) -> Result<usize>;
+    /// The inverse's value at `index` (unnormalised).
+    fn value_at(&self, index: usize) -> Result<Complex<f32>>;
+    /// The upsampled DFT of the kept cross-power spectrum through the given axis kernels
+    /// (columns' kernel, then rows').
+    fn upsampled(&self, kernels: &[Complex<f32>]) -> Result<Vec<Complex<f32>>>;
+}
