@@ -4,9 +4,12 @@
 
 use super::context::GpuContext;
 use super::correlate::{BoundIo, CorrelationPlan};
+use super::params::WindowParams;
 use super::peak_search::{PeakRecord, PeakSearch, SearchShape};
 use super::pipelines::Kernel;
-use super::program::{check_buffer, read_back_as, record, whole, Dispatch, Slot, Step, Uniforms};
+use super::program::{
+    begin_pass, check_buffer, read_back_as, record, whole, Bufs, Dispatch, Slot, Step, Uniforms,
+};
 use crate::error::Result;
 use crate::spec::{Mode, Op, Plan};
 use crate::Shape;
@@ -14,8 +17,7 @@ use crate::Shape;
 /// Rows or columns one invocation of window.wgsl slides over (its `RUN`).
 const RUN: usize = 32;
 
-/// What the scores need besides the frame: the method and the template's statistics, in
-/// the order of window.wgsl's `Params` after the shape words.
+/// What the scores need besides the frame: the method and the template's statistics.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TemplateConstants {
     /// OpenCV's method number (`TM_SQDIFF` = 0 … `TM_CCOEFF_NORMED` = 5).
@@ -86,24 +88,24 @@ impl MatchPlan {
         for bytes in [(rows * cols) as u64 * 4, out_len * 4, row_sums_bytes] {
             check_buffer(ctx, bytes, true)?;
         }
-        let shape_words = shape_words(frame_shape, template_shape, out);
+        let params = window_params(frame_shape, template_shape, out, &template, None).into();
         let steps = [
             Step {
                 kernel: Kernel::BoxRows,
-                bufs: vec![],
-                params: combine_params(&shape_words, &template, None),
+                bufs: Bufs::Own,
+                params,
                 threads: (rows * out[1].div_ceil(RUN)) as u64,
             },
             Step {
                 kernel: Kernel::Combine,
-                bufs: vec![],
+                bufs: Bufs::Own,
                 // Rewritten per frame: the scene's mean is part of the constants.
-                params: combine_params(&shape_words, &template, None),
+                params,
                 threads: (out[1] * out[0].div_ceil(RUN)) as u64,
             },
         ];
         ctx.scoped("building a matching plan", || {
-            let (uniforms, slots) = Uniforms::new(ctx, &[&steps[0], &steps[1]])?;
+            let (uniforms, slots) = Uniforms::new(ctx, "xcorr matching", &[&steps[0], &steps[1]])?;
             use wgpu::BufferUsages as U;
             let frame = ctx.create_buffer(
                 "xcorr match frame",
@@ -197,7 +199,7 @@ impl MatchPlan {
         self.ctx.submit("running a matching plan", |encoder| {
             self.encode_scores(encoder)?;
             {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
+                let mut pass = begin_pass(encoder, "xcorr matching peak search");
                 search.record(&mut pass);
             }
             search.copy_out(encoder);
@@ -209,12 +211,15 @@ impl MatchPlan {
     /// Write the frame and its constants (they land before the next submission runs).
     fn upload(&self, centred: &[f32], frame: FrameConstants) {
         assert_eq!(centred.len(), self.frame_shape[0] * self.frame_shape[1]);
-        let words = shape_words(self.frame_shape, self.template_shape, self.out);
-        self.uniforms.write(
-            &self.ctx,
-            self.combine_slot,
-            &combine_params(&words, &self.template, Some(frame)),
+        let params = window_params(
+            self.frame_shape,
+            self.template_shape,
+            self.out,
+            &self.template,
+            Some(frame),
         );
+        self.uniforms
+            .write(&self.ctx, self.combine_slot, params.into());
         self.ctx
             .queue()
             .write_buffer(&self.frame, 0, bytemuck::cast_slice(centred));
@@ -224,54 +229,63 @@ impl MatchPlan {
     fn encode_scores(&self, encoder: &mut wgpu::CommandEncoder) -> Result<()> {
         self.correlation
             .encode_bound(encoder, &self.correlation_io)?;
-        let mut pass = encoder.begin_compute_pass(&Default::default());
+        let mut pass = begin_pass(encoder, "xcorr matching scores");
         record(&mut pass, &self.dispatches);
         Ok(())
     }
 }
 
-/// The first words of window.wgsl's `Params`: frame, template and map shapes.
-fn shape_words(frame: [usize; 2], template: [usize; 2], out: [usize; 2]) -> Vec<u32> {
-    [frame, template, out]
-        .iter()
-        .flatten()
-        .map(|&v| v as u32)
-        .collect()
-}
-
-/// window.wgsl's `Params`: the shape words, then the method and the constants, the
-/// float-float ones split into (hi, lo), then a 0. `box_rows` reads the shape and the 0.
-fn combine_params(
-    shape_words: &[u32],
+/// window.wgsl's parameters: the shapes, the method, and the constants of its formulas, the
+/// float-float ones split into (hi, lo). `box_rows` reads only the shapes and `zero`.
+fn window_params(
+    [rows, cols]: [usize; 2],
+    [h, w]: [usize; 2],
+    [out_rows, out_cols]: [usize; 2],
     t: &TemplateConstants,
     frame: Option<FrameConstants>,
-) -> Vec<u32> {
+) -> WindowParams {
     let FrameConstants { mean: c, win_floor } = frame.unwrap_or(FrameConstants {
         mean: 0.0,
         win_floor: 0.0,
     });
     let n = t.n;
     let d = c - t.mean;
-    let mut words = shape_words.to_vec();
-    words.push(t.method);
-    words.push(t.flat as u32 | (t.zero as u32) << 1);
-    for v in [n, win_floor, t.energy_centred, t.energy] {
-        words.push((v as f32).to_bits());
-    }
-    for v in [
-        2.0 * c,
-        n * c * c,
-        t.mean,
-        n * c * t.mean,
-        2.0 * d,
-        n * d * d + t.energy_centred,
-    ] {
+    let split = |v: f64| {
         let hi = v as f32;
-        let lo = (v - hi as f64) as f32;
-        words.push(hi.to_bits());
-        words.push(lo.to_bits());
+        (hi, (v - hi as f64) as f32)
+    };
+    let (two_c_hi, two_c_lo) = split(2.0 * c);
+    let (n_c2_hi, n_c2_lo) = split(n * c * c);
+    let (tm_hi, tm_lo) = split(t.mean);
+    let (n_c_tm_hi, n_c_tm_lo) = split(n * c * t.mean);
+    let (two_d_hi, two_d_lo) = split(2.0 * d);
+    let (sq_const_hi, sq_const_lo) = split(n * d * d + t.energy_centred);
+    WindowParams {
+        rows: rows as u32,
+        cols: cols as u32,
+        h: h as u32,
+        w: w as u32,
+        out_rows: out_rows as u32,
+        out_cols: out_cols as u32,
+        method: t.method,
+        flags: t.flat as u32 | (t.zero as u32) << 1,
+        n: n as f32,
+        win_floor: win_floor as f32,
+        tpl_energy_centred: t.energy_centred as f32,
+        tpl_energy: t.energy as f32,
+        two_c_hi,
+        two_c_lo,
+        n_c2_hi,
+        n_c2_lo,
+        tm_hi,
+        tm_lo,
+        n_c_tm_hi,
+        n_c_tm_lo,
+        two_d_hi,
+        two_d_lo,
+        sq_const_hi,
+        sq_const_lo,
+        // A zero the shader compiler cannot see (window.wgsl explains why it needs one).
+        zero: 0,
     }
-    // A zero the shader compiler cannot see (window.wgsl explains why it needs one).
-    words.push(0);
-    words
 }

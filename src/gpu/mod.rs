@@ -24,6 +24,7 @@ mod context;
 mod correlate;
 mod fft;
 mod match_plan;
+mod params;
 mod peak_search;
 mod phase_plan;
 mod pipelines;
