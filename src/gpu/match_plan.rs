@@ -235,8 +235,9 @@ impl MatchPlan {
     }
 }
 
-/// window.wgsl's parameters: the shapes, the method, and the constants of its formulas, the
-/// float-float ones split into (hi, lo). `box_rows` reads only the shapes and `zero`.
+/// window.wgsl's parameters: the shapes, the method, the template's statistics, and the
+/// terms of the score formulas, each derived here once (in f64, carried as float-float) so
+/// that the shader only evaluates them. `box_rows` reads only the shapes and `zero`.
 fn window_params(
     [rows, cols]: [usize; 2],
     [h, w]: [usize; 2],
@@ -250,16 +251,11 @@ fn window_params(
     });
     let n = t.n;
     let d = c - t.mean;
-    let split = |v: f64| {
+    // hi + lo is v to about f32 ε².
+    let float_float = |v: f64| {
         let hi = v as f32;
-        (hi, (v - hi as f64) as f32)
+        [hi, (v - hi as f64) as f32]
     };
-    let (two_c_hi, two_c_lo) = split(2.0 * c);
-    let (n_c2_hi, n_c2_lo) = split(n * c * c);
-    let (tm_hi, tm_lo) = split(t.mean);
-    let (n_c_tm_hi, n_c_tm_lo) = split(n * c * t.mean);
-    let (two_d_hi, two_d_lo) = split(2.0 * d);
-    let (sq_const_hi, sq_const_lo) = split(n * d * d + t.energy_centred);
     WindowParams {
         rows: rows as u32,
         cols: cols as u32,
@@ -273,19 +269,17 @@ fn window_params(
         win_floor: win_floor as f32,
         tpl_energy_centred: t.energy_centred as f32,
         tpl_energy: t.energy as f32,
-        two_c_hi,
-        two_c_lo,
-        n_c2_hi,
-        n_c2_lo,
-        tm_hi,
-        tm_lo,
-        n_c_tm_hi,
-        n_c_tm_lo,
-        two_d_hi,
-        two_d_lo,
-        sq_const_hi,
-        sq_const_lo,
+        // Σ I_w² = Σ J² + 2c·Σ J + n·c².
+        two_c: float_float(2.0 * c),
+        n_c2: float_float(n * c * c),
+        // Σ T·I_w = Q + T̄·Σ J + n·c·T̄.
+        tm: float_float(t.mean),
+        n_c_tm: float_float(n * c * t.mean),
+        // Σ (T − I_w)² = Σ J² − 2Q + 2d·Σ J + n·d² + Σ T'².
+        two_d: float_float(2.0 * d),
+        sq_const: float_float(n * d * d + t.energy_centred),
         // A zero the shader compiler cannot see (window.wgsl explains why it needs one).
         zero: 0,
+        _pad: 0,
     }
 }

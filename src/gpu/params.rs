@@ -160,20 +160,16 @@ params! {
         win_floor: f32,
         tpl_energy_centred: f32,
         tpl_energy: f32,
-        two_c_hi: f32,
-        two_c_lo: f32,
-        n_c2_hi: f32,
-        n_c2_lo: f32,
-        tm_hi: f32,
-        tm_lo: f32,
-        n_c_tm_hi: f32,
-        n_c_tm_lo: f32,
-        two_d_hi: f32,
-        two_d_lo: f32,
-        sq_const_hi: f32,
-        sq_const_lo: f32,
+        /// The formulas' terms as float-float (hi, lo); match_plan.rs derives them.
+        two_c: [f32; 2],
+        n_c2: [f32; 2],
+        tm: [f32; 2],
+        n_c_tm: [f32; 2],
+        two_d: [f32; 2],
+        sq_const: [f32; 2],
         /// Always 0; the shader cannot know that (window.wgsl explains why it needs one).
         zero: u32,
+        _pad: u32,
     }
 
     /// The magnitude and the upsampled DFT's matrix products (dft.wgsl).
