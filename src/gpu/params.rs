@@ -238,8 +238,20 @@ mod tests {
     use super::*;
 
     /// The members of the struct named `Params` in `source`: (name, offset), and its size.
+    /// Every uniform the shader declares must be of that type, so that it is the one block
+    /// the host writes.
     fn wgsl_params(source: &str) -> (Vec<(String, usize)>, usize) {
         let module = naga::front::wgsl::parse_str(source).expect("the shader parses");
+        for (_, var) in module.global_variables.iter() {
+            if var.space == naga::AddressSpace::Uniform {
+                assert_eq!(
+                    module.types[var.ty].name.as_deref(),
+                    Some("Params"),
+                    "uniform {:?}",
+                    var.name
+                );
+            }
+        }
         let (_, ty) = module
             .types
             .iter()
