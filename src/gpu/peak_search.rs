@@ -238,7 +238,7 @@ impl PeakRecord {
     /// The record as a [`Peak`] of a `rows × cols` map, with the parabola offsets of
     /// [`crate::peaks::refine_parabola`] when `subpixel`.
     pub(crate) fn to_peak(
-        &self,
+        self,
         [rows, cols]: [usize; 2],
         extremum: Extremum,
         subpixel: bool,
