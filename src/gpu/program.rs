@@ -3,7 +3,7 @@
 
 use super::context::GpuContext;
 use super::params::{Params, PARAM_BYTES};
-use super::pipelines::{Kernel, Product};
+use super::pipelines::{Kernel, Layout, Product};
 use crate::error::{Error, Result};
 use num_complex::Complex;
 use std::sync::Arc;
@@ -40,8 +40,6 @@ impl Buf {
 }
 
 /// A step's storage buffers by what each holds, one variant per [`Layout`] it binds.
-///
-/// [`Layout`]: super::pipelines::Layout
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Bufs {
     /// `src` → `dst` (`Layout::InOut`).
@@ -60,16 +58,18 @@ pub(crate) enum Bufs {
 }
 
 impl Bufs {
-    /// The buffers in binding order; `None` for [`Bufs::Own`].
-    pub(crate) fn in_binding_order(self) -> Option<Vec<Buf>> {
+    /// The layout these buffers bind and the buffers in its order; `None` for
+    /// [`Bufs::Own`].
+    pub(crate) fn in_binding_order(self) -> Option<(Layout, Vec<Buf>)> {
         Some(match self {
-            Bufs::InOut { src, dst } => vec![src, dst],
-            Bufs::InPlace { data, table } => vec![data, table],
+            Bufs::InOut { src, dst } => (Layout::InOut, vec![src, dst]),
+            Bufs::InPlace { data, table } => (Layout::InPlace, vec![data, table]),
             // Passes without a product never read `kept`, but WebGPU wants every binding an
             // entry point names bound: the tables stand in.
-            Bufs::FftPass { src, dst, kept } => {
-                vec![src, dst, Buf::Tables, kept.unwrap_or(Buf::Tables)]
-            }
+            Bufs::FftPass { src, dst, kept } => (
+                Layout::FftPass,
+                vec![src, dst, Buf::Tables, kept.unwrap_or(Buf::Tables)],
+            ),
             Bufs::Own => return None,
         })
     }
@@ -192,10 +192,17 @@ impl Uniforms {
         slot: Slot,
         resolve: impl Fn(Buf) -> &'b wgpu::Buffer,
     ) -> Dispatch {
-        let bufs = step
+        let (layout, bufs) = step
             .bufs
             .in_binding_order()
             .expect("steps with buffers of the plan's own are bound by `bind`");
+        // Same-length layouts (src → dst, data in place) would bind without complaint.
+        assert_eq!(
+            layout,
+            step.kernel.layout(),
+            "{:?} bound as {layout:?}",
+            step.kernel
+        );
         let buffers: Vec<_> = bufs.into_iter().map(|b| whole(resolve(b))).collect();
         self.bind(ctx, step.kernel, slot, &buffers)
     }
