@@ -17,6 +17,13 @@ pub(crate) struct RowCapacity {
 }
 
 impl RowCapacity {
+    /// No row in workgroup memory: every transform runs pass by pass.
+    #[cfg(test)]
+    pub(crate) const NONE: RowCapacity = RowCapacity {
+        max_n: 0,
+        max_wg: 256,
+    };
+
     /// The context's capacity; none where its workgroup FFT is switched off.
     pub(crate) fn of(ctx: &GpuContext) -> RowCapacity {
         let limits = ctx.limits();
@@ -147,10 +154,7 @@ mod tests {
     use super::*;
     use crate::{Mode, Op, Shape};
 
-    const NO_WORKGROUP: RowCapacity = RowCapacity {
-        max_n: 0,
-        max_wg: 256,
-    };
+    const NO_WORKGROUP: RowCapacity = RowCapacity::NONE;
     const WORKGROUP_2048: RowCapacity = RowCapacity {
         max_n: 2048,
         max_wg: 256,

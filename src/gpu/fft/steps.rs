@@ -311,3 +311,44 @@ fn chirp_step(at: Buf, count: usize, valid: usize, g: Geometry, table_offset: us
         threads: (count * g.lines) as u64,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::pipelines::Conj;
+
+    const PRODUCT: Product = Product {
+        conj: Conj::Kept,
+        phase: false,
+    };
+
+    /// The fused pass reads the kept spectrum and carries the scale, by name; a transform
+    /// that ends in a Bluestein chirp is left as it was.
+    #[test]
+    fn fuse_product_sets_the_last_pass_kept_buffer_and_scale() {
+        let rows = RowCapacity::NONE;
+        let mut steps = Vec::new();
+        FftLayout::new([16, 8], rows).steps(false, Buf::X, &mut steps);
+        let fused = fuse_product(&mut steps, PRODUCT, Buf::Kept, 0.25).unwrap();
+        let last = steps.last().unwrap();
+        assert_eq!(last.kernel, fused);
+        let Bufs::FftPass { kept, .. } = last.bufs else {
+            panic!("{:?}", last.bufs)
+        };
+        assert_eq!(kept, Some(Buf::Kept));
+        let Params::Stockham(params) = last.params else {
+            panic!("{:?}", last.params)
+        };
+        assert_eq!(params.scale, 0.25);
+        // No other pass reads a kept spectrum.
+        let reads_kept = |s: &Step| matches!(s.bufs, Bufs::FftPass { kept: Some(_), .. });
+        assert_eq!(steps.iter().filter(|s| reads_kept(s)).count(), 1);
+
+        let mut steps = Vec::new();
+        FftLayout::new([11, 8], rows).steps(false, Buf::X, &mut steps);
+        let before: Vec<_> = steps.iter().map(|s| (s.bufs, s.params)).collect();
+        assert_eq!(fuse_product(&mut steps, PRODUCT, Buf::Kept, 0.25), None);
+        let after: Vec<_> = steps.iter().map(|s| (s.bufs, s.params)).collect();
+        assert_eq!(before, after);
+    }
+}
