@@ -20,9 +20,6 @@ struct Params {
     pitch: u32,
     region: u32,
     row_kernel: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> complex_in: array<vec2<f32>>;

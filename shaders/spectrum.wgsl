@@ -22,7 +22,6 @@ struct Params {
     lines: u32,
     table_offset: u32,
     scale: f32,
-    _pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> data: array<vec2<f32>>;

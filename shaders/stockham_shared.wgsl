@@ -21,7 +21,6 @@ override PRODUCT: bool = false;
 
 struct Params {
     n: u32,
-    _p: u32,
     stride: u32,
     line_stride: u32,
     lines: u32,

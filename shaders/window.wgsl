@@ -41,16 +41,18 @@ struct Params {
     win_floor: f32,
     tpl_energy_centred: f32,
     tpl_energy: f32,
-    // Float-float constants, (hi, lo) each: 2c, n·c², T̄, n·c·T̄, 2d, n·d² + Σ T'² with c the
-    // scene's mean and d = c − T̄.
-    two_c_hi: f32, two_c_lo: f32,
-    n_c2_hi: f32, n_c2_lo: f32,
-    tm_hi: f32, tm_lo: f32,
-    n_c_tm_hi: f32, n_c_tm_lo: f32,
-    two_d_hi: f32, two_d_lo: f32,
-    sq_const_hi: f32, sq_const_lo: f32,
+    // The formulas' terms, float-float (hi, lo), all computed on the host: 2c, n·c², T̄,
+    // n·c·T̄, 2d, n·d² + Σ T'² with c the scene's mean and d = c − T̄.
+    two_c: vec2<f32>,
+    n_c2: vec2<f32>,
+    tm: vec2<f32>,
+    n_c_tm: vec2<f32>,
+    two_d: vec2<f32>,
+    sq_const: vec2<f32>,
     // 0, read at run time (see the top of the file).
     zero: u32,
+    // Spelled out: the struct's size rounds up to its vec2 alignment.
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read> scene: array<f32>;
@@ -177,14 +179,12 @@ fn score(q: f32, sums: vec4<f32>) -> f32 {
     // Σ I'² = (n·Σ J² − (Σ J)²) / n, and Σ I_w² = Σ J² + 2c·Σ J + n·c².
     let spread_n = add_ff(mul_ff(s2, vec2<f32>(p.n, 0.0)), neg(mul_ff(s1, s1)));
     let spread = max(spread_n.x / p.n, 0.0);
-    let energy = max(add_ff(add_ff(s2, mul_ff(vec2<f32>(p.two_c_hi, p.two_c_lo), s1)),
-                            vec2<f32>(p.n_c2_hi, p.n_c2_lo)).x, 0.0);
+    let energy = max(add_ff(add_ff(s2, mul_ff(p.two_c, s1)), p.n_c2).x, 0.0);
     // Σ T·I_w = Q + T̄·Σ J + n·c·T̄.
-    let ccorr = add_f(add_ff(mul_ff(vec2<f32>(p.tm_hi, p.tm_lo), s1),
-                             vec2<f32>(p.n_c_tm_hi, p.n_c_tm_lo)), q).x;
+    let ccorr = add_f(add_ff(mul_ff(p.tm, s1), p.n_c_tm), q).x;
     // Σ (T − I_w)² = Σ J² − 2Q + Σ T'² + 2d·Σ J + n·d².
-    let sqdiff = max(add_f(add_ff(add_ff(s2, mul_ff(vec2<f32>(p.two_d_hi, p.two_d_lo), s1)),
-                                  vec2<f32>(p.sq_const_hi, p.sq_const_lo)), -2.0 * q).x, 0.0);
+    let sqdiff = max(add_f(add_ff(add_ff(s2, mul_ff(p.two_d, s1)), p.sq_const), -2.0 * q).x,
+                     0.0);
     let win_zero = energy <= p.win_floor;
     switch p.method {
         case 0u: { return sqdiff; }

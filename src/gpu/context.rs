@@ -116,12 +116,6 @@ impl GpuContext {
         self.inner.workgroup_fft.load(Ordering::Relaxed)
     }
 
-    /// The longest row (a power of two) that plans built now would transform in workgroup
-    /// memory; 0 when the workgroup FFT is off.
-    pub fn workgroup_fft_len(&self) -> usize {
-        super::fft::RowCapacity::of(self).max_len()
-    }
-
     pub fn device(&self) -> &wgpu::Device {
         &self.inner.device
     }
@@ -180,7 +174,7 @@ impl GpuContext {
             let mut encoder = self
                 .inner
                 .device
-                .create_command_encoder(&Default::default());
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(what) });
             f(&mut encoder)?;
             self.inner.queue.submit([encoder.finish()]);
             Ok(())

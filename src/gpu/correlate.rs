@@ -2,10 +2,11 @@
 
 use super::context::GpuContext;
 use super::fft::{fuse_product, transform_shape, FftLayout, RowCapacity};
+use super::params::{RealParams, ShiftParams, SpectrumParams};
 use super::pipelines::{Conj, Kernel, Product};
 use super::program::{
-    binding, check_buffer, complex_bytes, read_back, read_back_as, record, Buf, Dispatch, Slot,
-    Step, Uniforms, ELEM,
+    begin_pass, binding, check_buffer, complex_bytes, read_back, read_back_as, record, Buf, Bufs,
+    Dispatch, Slot, Step, Uniforms, ELEM,
 };
 use crate::error::{Error, Result};
 use crate::spec::{wrap, Op, Plan};
@@ -138,14 +139,17 @@ impl CorrelationPlan {
             .chain([&gather])
             .collect();
         ctx.scoped("building a correlation plan", || {
-            let (uniforms, slots) = Uniforms::new(ctx, &all)?;
+            let (uniforms, slots) = Uniforms::new(ctx, "xcorr correlation", &all)?;
             use wgpu::BufferUsages as U;
             let work = U::STORAGE | U::COPY_SRC | U::COPY_DST;
             let input = ctx.create_buffer("xcorr input", input_bytes, U::STORAGE | U::COPY_DST);
             let x = ctx.create_buffer("xcorr work x", work_bytes, work);
             let y = ctx.create_buffer("xcorr work y", work_bytes, work);
-            let template =
-                ctx.create_buffer("xcorr template", work_bytes, U::STORAGE | U::COPY_DST);
+            let template = ctx.create_buffer(
+                "xcorr template spectrum",
+                work_bytes,
+                U::STORAGE | U::COPY_DST,
+            );
             let output = ctx.create_buffer("xcorr output", out_bytes, work);
             let staging = ctx.create_buffer("xcorr staging", out_bytes, U::MAP_READ | U::COPY_DST);
             let tables = ctx.create_buffer("xcorr tables", table_bytes, U::STORAGE | U::COPY_DST);
@@ -156,18 +160,11 @@ impl CorrelationPlan {
                 Buf::Input => &input,
                 Buf::X => &x,
                 Buf::Y => &y,
-                Buf::Template => &template,
+                Buf::Kept => &template,
                 Buf::Output => &output,
                 Buf::Tables => &tables,
             };
-            let bind = |step: &Step, slot: Slot| {
-                let buffers: Vec<_> = step
-                    .bufs
-                    .iter()
-                    .map(|&b| resolve(b).as_entire_buffer_binding())
-                    .collect();
-                uniforms.bind(ctx, step.kernel, slot, &buffers)
-            };
+            let bind = |step: &Step, slot: Slot| uniforms.bind_step(ctx, step, slot, resolve);
             let mut slots = slots.into_iter();
             let template_prog: Vec<_> = template_steps
                 .iter()
@@ -279,12 +276,14 @@ impl CorrelationPlan {
     fn upload_template(&mut self, bytes: &[u8]) -> Result<()> {
         self.ctx.scoped("transforming the template", || {
             self.ctx.queue().write_buffer(&self.input, 0, bytes);
-            let mut encoder = self
-                .ctx
-                .device()
-                .create_command_encoder(&Default::default());
+            let mut encoder =
+                self.ctx
+                    .device()
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("xcorr template"),
+                    });
             {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
+                let mut pass = begin_pass(&mut encoder, "xcorr template transform");
                 record(&mut pass, &self.template_prog);
             }
             encoder.copy_buffer_to_buffer(
@@ -329,10 +328,12 @@ impl CorrelationPlan {
         self.check_template()?;
         self.ctx.scoped("running a correlation plan", || {
             self.ctx.queue().write_buffer(&self.input, 0, input);
-            let mut encoder = self
-                .ctx
-                .device()
-                .create_command_encoder(&Default::default());
+            let mut encoder =
+                self.ctx
+                    .device()
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("xcorr correlation"),
+                    });
             self.record_run(&mut encoder, &self.pad_own, &self.gather_own);
             encoder.copy_buffer_to_buffer(&self.output, 0, &self.staging, 0, None);
             self.ctx.queue().submit([encoder.finish()]);
@@ -443,10 +444,7 @@ impl CorrelationPlan {
     }
 
     fn record_run(&self, encoder: &mut wgpu::CommandEncoder, pad: &Dispatch, gather: &Dispatch) {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("xcorr correlation"),
-            timestamp_writes: None,
-        });
+        let mut pass = begin_pass(encoder, "xcorr correlation");
         record(
             &mut pass,
             std::iter::once(pad).chain(&self.middle).chain([gather]),
@@ -458,7 +456,7 @@ impl CorrelationPlan {
             Buf::Input => &self.input,
             Buf::X => &self.x,
             Buf::Y => &self.y,
-            Buf::Template => &self.template,
+            Buf::Kept => &self.template,
             Buf::Output => &self.output,
             Buf::Tables => &self.tables,
         }
@@ -528,37 +526,31 @@ impl Steps {
         let spectrum_cols = if paired { cols / 2 + 1 } else { cols };
         // Paired: packed rows holding any input (the rest are zero and skip the row FFTs).
         let live_rows = |shape: crate::Shape| (shape.rows().div_ceil(2)).min(rows / 2);
+        let loaded = Bufs::InOut {
+            src: Buf::Input,
+            dst: Buf::X,
+        };
         let load = |shape: crate::Shape| match sample {
             Sample::Complex => Step {
                 kernel: Kernel::Pad,
-                bufs: vec![Buf::Input, Buf::X],
-                params: vec![
-                    rows as u32,
-                    cols as u32,
-                    shape.rows() as u32,
-                    shape.cols() as u32,
-                    shape.cols() as u32,
-                    pitch,
-                    0,
-                    0,
-                ],
+                bufs: loaded,
+                params: ShiftParams::pad(logical, shape.axes(), padded[1]).into(),
                 threads: (rows * cols) as u64,
             },
             Sample::Real { paired } => {
                 let packed = if paired { live_rows(shape) } else { rows };
                 Step {
                     kernel: Kernel::Pack { paired },
-                    bufs: vec![Buf::Input, Buf::X],
-                    params: vec![
-                        packed as u32,
-                        cols as u32,
-                        shape.rows() as u32,
-                        shape.cols() as u32,
+                    bufs: loaded,
+                    params: RealParams {
+                        rows: packed as u32,
+                        cols: cols as u32,
+                        src_rows: shape.rows() as u32,
+                        src_cols: shape.cols() as u32,
                         pitch,
-                        0,
-                        0,
-                        0,
-                    ],
+                        ..Default::default()
+                    }
+                    .into(),
                     threads: (packed * cols) as u64,
                 }
             }
@@ -571,17 +563,19 @@ impl Steps {
             let at = fft.axis_steps(1, false, live, Buf::X, out);
             out.push(Step {
                 kernel: Kernel::Split,
-                bufs: vec![at, at.other()],
-                params: vec![
-                    (rows / 2) as u32,
-                    spectrum_cols as u32,
-                    live as u32,
-                    cols as u32,
+                bufs: Bufs::InOut {
+                    src: at,
+                    dst: at.other(),
+                },
+                params: RealParams {
+                    rows: (rows / 2) as u32,
+                    cols: spectrum_cols as u32,
+                    src_rows: live as u32,
+                    src_cols: cols as u32,
                     pitch,
-                    0,
-                    0,
-                    0,
-                ],
+                    ..Default::default()
+                }
+                .into(),
                 threads: (rows / 2 * spectrum_cols) as u64,
             });
             fft.axis_steps(0, false, spectrum_cols, at.other(), out)
@@ -605,21 +599,15 @@ impl Steps {
         // spectrum), the row passes of 1-D plans (per pass or in workgroup memory). Where the
         // last axis is a Bluestein one (circular mode at a length with a prime factor above
         // 7) or the transform is 1 × 1, it stays a dispatch of its own.
-        let fused = fuse_product(&mut middle, product, Buf::Template, scale);
+        let fused = fuse_product(&mut middle, product, Buf::Kept, scale);
         if fused.is_none() {
             middle.push(Step {
                 kernel: Kernel::Spectrum(product),
-                bufs: vec![at, Buf::Template],
-                params: vec![
-                    spectrum_cols as u32,
-                    spectrum_cols as u32,
-                    1,
-                    pitch,
-                    rows as u32,
-                    0,
-                    scale.to_bits(),
-                    0,
-                ],
+                bufs: Bufs::InPlace {
+                    data: at,
+                    table: Buf::Kept,
+                },
+                params: SpectrumParams::product(rows, spectrum_cols, padded[1], scale).into(),
                 threads: (rows * spectrum_cols) as u64,
             });
         }
@@ -627,17 +615,18 @@ impl Steps {
             let at = fft.axis_steps(0, true, spectrum_cols, at, &mut middle);
             middle.push(Step {
                 kernel: Kernel::Merge,
-                bufs: vec![at, at.other()],
-                params: vec![
-                    (rows / 2) as u32,
-                    cols as u32,
-                    0,
-                    0,
+                bufs: Bufs::InOut {
+                    src: at,
+                    dst: at.other(),
+                },
+                params: RealParams {
+                    rows: (rows / 2) as u32,
+                    cols: cols as u32,
                     pitch,
-                    0,
-                    0,
-                    spectrum_cols as u32,
-                ],
+                    half_cols: spectrum_cols as u32,
+                    ..Default::default()
+                }
+                .into(),
                 threads: (rows / 2 * cols) as u64,
             });
             fft.axis_steps(1, true, rows / 2, at.other(), &mut middle)
@@ -647,38 +636,34 @@ impl Steps {
 
         let [out_rows, out_cols] = plan.out.axes();
         let first = [
-            wrap(plan.axes[0].first, rows) as u32,
-            wrap(plan.axes[1].first, cols) as u32,
+            wrap(plan.axes[0].first, rows),
+            wrap(plan.axes[1].first, cols),
         ];
+        let gathered = Bufs::InOut {
+            src: gather_from,
+            dst: Buf::Output,
+        };
         let gather = match sample {
             Sample::Complex => Step {
                 kernel: Kernel::Gather,
-                bufs: vec![gather_from, Buf::Output],
-                params: vec![
-                    out_rows as u32,
-                    out_cols as u32,
-                    rows as u32,
-                    cols as u32,
-                    pitch,
-                    out_cols as u32,
-                    first[0],
-                    first[1],
-                ],
+                bufs: gathered,
+                params: ShiftParams::gather(plan.out.axes(), logical, padded[1], first).into(),
                 threads: plan.out.len() as u64,
             },
             Sample::Real { paired } => Step {
                 kernel: Kernel::Unpack { paired },
-                bufs: vec![gather_from, Buf::Output],
-                params: vec![
-                    out_rows as u32,
-                    out_cols as u32,
-                    rows as u32,
-                    cols as u32,
+                bufs: gathered,
+                params: RealParams {
+                    rows: out_rows as u32,
+                    cols: out_cols as u32,
+                    src_rows: rows as u32,
+                    src_cols: cols as u32,
                     pitch,
-                    first[0],
-                    first[1],
-                    0,
-                ],
+                    first_r: first[0] as u32,
+                    first_c: first[1] as u32,
+                    ..Default::default()
+                }
+                .into(),
                 threads: plan.out.len() as u64,
             },
         };

@@ -1,12 +1,16 @@
 //! Template matching on the device: the FFT numerator, the window sums, the scores and the
 //! peak search run in one submission; only the peaks (or, when asked, the score map) come
-//! back. `crate::matching` owns the formulas and decides the constants; this is the plumbing.
+//! back. `crate::matching` owns the formulas and describes the terms (`crate::device`); this is
+//! the plumbing.
 
 use super::context::GpuContext;
 use super::correlate::{BoundIo, CorrelationPlan};
+use super::params::WindowParams;
 use super::peak_search::{PeakRecord, PeakSearch, SearchShape};
 use super::pipelines::Kernel;
-use super::program::{check_buffer, read_back_as, record, whole, Dispatch, Slot, Step, Uniforms};
+use super::program::{
+    begin_pass, check_buffer, read_back_as, record, whole, Bufs, Dispatch, Slot, Step, Uniforms,
+};
 use crate::error::Result;
 use crate::spec::{Mode, Op, Plan};
 use crate::Shape;
@@ -14,8 +18,7 @@ use crate::Shape;
 /// Rows or columns one invocation of window.wgsl slides over (its `RUN`).
 const RUN: usize = 32;
 
-// The terms the host describes; window.wgsl's `Params` carries them after the shape words.
-pub(crate) use crate::device::{FrameTerms as FrameConstants, TemplateTerms as TemplateConstants};
+use crate::device::{FrameTerms, TemplateTerms};
 
 /// One template prepared against frames of one shape.
 pub(crate) struct MatchPlan {
@@ -26,7 +29,7 @@ pub(crate) struct MatchPlan {
     frame_shape: [usize; 2],
     template_shape: [usize; 2],
     out: [usize; 2],
-    template: TemplateConstants,
+    template: TemplateTerms,
     frame: wgpu::Buffer,
     /// Bound in `correlation_io` and `dispatches`; kept so that it lives as long as they.
     _numerator: wgpu::Buffer,
@@ -47,7 +50,7 @@ impl MatchPlan {
         frame_shape: [usize; 2],
         template_shape: [usize; 2],
         centred_template: &[f32],
-        template: TemplateConstants,
+        template: TemplateTerms,
     ) -> Result<Self> {
         let plan = Plan::new(
             Op::Correlate,
@@ -65,24 +68,24 @@ impl MatchPlan {
         for bytes in [(rows * cols) as u64 * 4, out_len * 4, row_sums_bytes] {
             check_buffer(ctx, bytes, true)?;
         }
-        let shape_words = shape_words(frame_shape, template_shape, out);
+        let params = window_params(frame_shape, template_shape, out, &template, None).into();
         let steps = [
             Step {
                 kernel: Kernel::BoxRows,
-                bufs: vec![],
-                params: combine_params(&shape_words, &template, None),
+                bufs: Bufs::Own,
+                params,
                 threads: (rows * out[1].div_ceil(RUN)) as u64,
             },
             Step {
                 kernel: Kernel::Combine,
-                bufs: vec![],
+                bufs: Bufs::Own,
                 // Rewritten per frame: the scene's mean is part of the constants.
-                params: combine_params(&shape_words, &template, None),
+                params,
                 threads: (out[1] * out[0].div_ceil(RUN)) as u64,
             },
         ];
         ctx.scoped("building a matching plan", || {
-            let (uniforms, slots) = Uniforms::new(ctx, &[&steps[0], &steps[1]])?;
+            let (uniforms, slots) = Uniforms::new(ctx, "xcorr matching", &[&steps[0], &steps[1]])?;
             use wgpu::BufferUsages as U;
             let frame = ctx.create_buffer(
                 "xcorr match frame",
@@ -142,7 +145,7 @@ impl MatchPlan {
     }
 
     /// Scores of one centred frame (`I − c`, row-major); the whole map comes back.
-    pub(crate) fn map(&mut self, centred: &[f32], frame: FrameConstants) -> Result<Vec<f32>> {
+    pub(crate) fn map(&mut self, centred: &[f32], frame: FrameTerms) -> Result<Vec<f32>> {
         self.upload(centred, frame);
         self.ctx.submit("running a matching plan", |encoder| {
             self.encode_scores(encoder)?;
@@ -157,7 +160,7 @@ impl MatchPlan {
     pub(crate) fn peaks(
         &mut self,
         centred: &[f32],
-        frame: FrameConstants,
+        frame: FrameTerms,
         search: SearchShape,
         sign: f32,
     ) -> Result<Vec<PeakRecord>> {
@@ -176,7 +179,7 @@ impl MatchPlan {
         self.ctx.submit("running a matching plan", |encoder| {
             self.encode_scores(encoder)?;
             {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
+                let mut pass = begin_pass(encoder, "xcorr matching peak search");
                 search.record(&mut pass);
             }
             search.copy_out(encoder);
@@ -186,14 +189,17 @@ impl MatchPlan {
     }
 
     /// Write the frame and its constants (they land before the next submission runs).
-    fn upload(&self, centred: &[f32], frame: FrameConstants) {
+    fn upload(&self, centred: &[f32], frame: FrameTerms) {
         assert_eq!(centred.len(), self.frame_shape[0] * self.frame_shape[1]);
-        let words = shape_words(self.frame_shape, self.template_shape, self.out);
-        self.uniforms.write(
-            &self.ctx,
-            self.combine_slot,
-            &combine_params(&words, &self.template, Some(frame)),
+        let params = window_params(
+            self.frame_shape,
+            self.template_shape,
+            self.out,
+            &self.template,
+            Some(frame),
         );
+        self.uniforms
+            .write(&self.ctx, self.combine_slot, params.into());
         self.ctx
             .queue()
             .write_buffer(&self.frame, 0, bytemuck::cast_slice(centred));
@@ -203,54 +209,57 @@ impl MatchPlan {
     fn encode_scores(&self, encoder: &mut wgpu::CommandEncoder) -> Result<()> {
         self.correlation
             .encode_bound(encoder, &self.correlation_io)?;
-        let mut pass = encoder.begin_compute_pass(&Default::default());
+        let mut pass = begin_pass(encoder, "xcorr matching scores");
         record(&mut pass, &self.dispatches);
         Ok(())
     }
 }
 
-/// The first words of window.wgsl's `Params`: frame, template and map shapes.
-fn shape_words(frame: [usize; 2], template: [usize; 2], out: [usize; 2]) -> Vec<u32> {
-    [frame, template, out]
-        .iter()
-        .flatten()
-        .map(|&v| v as u32)
-        .collect()
-}
-
-/// window.wgsl's `Params`: the shape words, then the method and the constants, the
-/// float-float ones split into (hi, lo), then a 0. `box_rows` reads the shape and the 0.
-fn combine_params(
-    shape_words: &[u32],
-    t: &TemplateConstants,
-    frame: Option<FrameConstants>,
-) -> Vec<u32> {
-    let FrameConstants { mean: c, win_floor } = frame.unwrap_or(FrameConstants {
+/// window.wgsl's parameters: the shapes, the method, the template's statistics, and the
+/// terms of the score formulas, each derived here once (in f64, carried as float-float) so
+/// that the shader only evaluates them. `box_rows` reads only the shapes and `zero`.
+fn window_params(
+    [rows, cols]: [usize; 2],
+    [h, w]: [usize; 2],
+    [out_rows, out_cols]: [usize; 2],
+    t: &TemplateTerms,
+    frame: Option<FrameTerms>,
+) -> WindowParams {
+    let FrameTerms { mean: c, win_floor } = frame.unwrap_or(FrameTerms {
         mean: 0.0,
         win_floor: 0.0,
     });
     let n = t.n;
     let d = c - t.mean;
-    let mut words = shape_words.to_vec();
-    words.push(t.method);
-    words.push(t.flat as u32 | (t.zero as u32) << 1);
-    for v in [n, win_floor, t.energy_centred, t.energy] {
-        words.push((v as f32).to_bits());
-    }
-    for v in [
-        2.0 * c,
-        n * c * c,
-        t.mean,
-        n * c * t.mean,
-        2.0 * d,
-        n * d * d + t.energy_centred,
-    ] {
+    // hi + lo is v to about f32 ε².
+    let float_float = |v: f64| {
         let hi = v as f32;
-        let lo = (v - hi as f64) as f32;
-        words.push(hi.to_bits());
-        words.push(lo.to_bits());
+        [hi, (v - hi as f64) as f32]
+    };
+    WindowParams {
+        rows: rows as u32,
+        cols: cols as u32,
+        h: h as u32,
+        w: w as u32,
+        out_rows: out_rows as u32,
+        out_cols: out_cols as u32,
+        method: t.method,
+        flags: t.flat as u32 | (t.zero as u32) << 1,
+        n: n as f32,
+        win_floor: win_floor as f32,
+        tpl_energy_centred: t.energy_centred as f32,
+        tpl_energy: t.energy as f32,
+        // Σ I_w² = Σ J² + 2c·Σ J + n·c².
+        two_c: float_float(2.0 * c),
+        n_c2: float_float(n * c * c),
+        // Σ T·I_w = Q + T̄·Σ J + n·c·T̄.
+        tm: float_float(t.mean),
+        n_c_tm: float_float(n * c * t.mean),
+        // Σ (T − I_w)² = Σ J² − 2Q + 2d·Σ J + n·d² + Σ T'².
+        two_d: float_float(2.0 * d),
+        sq_const: float_float(n * d * d + t.energy_centred),
+        // A zero the shader compiler cannot see (window.wgsl explains why it needs one).
+        zero: 0,
+        _pad: 0,
     }
-    // A zero the shader compiler cannot see (window.wgsl explains why it needs one).
-    words.push(0);
-    words
 }

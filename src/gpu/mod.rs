@@ -12,6 +12,9 @@
 //!   DFT in `shaders/dft.wgsl`), reached through [`crate::matching`] and
 //!   [`crate::registration`] with a GPU [`crate::Engine`].
 //!
+//! Every kernel's parameters are a typed struct (`params.rs`), one per WGSL `struct Params`,
+//! checked against the shaders by a test; a plan writes them all into one uniform buffer.
+//!
 //! Data is complex f32 on the device; real plans pair real rows into complex ones and keep
 //! half spectra (`shaders/real.wgsl`). Transforms are radix-4 Stockham passes
 //! (`shaders/stockham.wgsl`) with host-computed f64 twiddles, or whole rows in workgroup
@@ -24,6 +27,7 @@ mod context;
 mod correlate;
 mod fft;
 mod match_plan;
+mod params;
 mod peak_search;
 mod phase_plan;
 mod pipelines;

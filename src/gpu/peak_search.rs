@@ -2,8 +2,11 @@
 //! non-maximum suppression, recorded into a pass so that only the peak records come back.
 
 use super::context::GpuContext;
+use super::params::ReduceParams;
 use super::pipelines::Kernel;
-use super::program::{check_buffer, read_back_as, record, whole, Dispatch, Step, Uniforms};
+use super::program::{
+    begin_pass, check_buffer, read_back_as, record, whole, Bufs, Dispatch, Step, Uniforms,
+};
 use crate::array::ArrayView;
 use crate::error::Result;
 use crate::peaks::{parabola_vertex, Distance, Extremum, Peak, PeakOptions};
@@ -70,17 +73,18 @@ impl PeakSearch {
         let wg = ctx.inner.pipelines.workgroup_size as u64;
         let groups = count.div_ceil(wg).clamp(1, MAX_PARTIAL_GROUPS);
         let params = |count: u64, slot: usize, sign: f32| {
-            vec![
-                count as u32,
-                rows as u32,
-                cols as u32,
-                slot as u32,
-                shape.radius[0],
-                shape.radius[1],
-                shape.euclidean.unwrap_or(0),
-                shape.euclidean.is_some() as u32,
-                sign.to_bits(),
-            ]
+            ReduceParams {
+                count: count as u32,
+                rows: rows as u32,
+                cols: cols as u32,
+                slot: slot as u32,
+                radius_rows: shape.radius[0],
+                radius_cols: shape.radius[1],
+                max_sq: shape.euclidean.unwrap_or(0),
+                euclidean: shape.euclidean.is_some() as u32,
+                sign,
+            }
+            .into()
         };
         // The box is at most (2·rows − 1) × (2·cols − 1): about four times the map, which
         // already fits u32 indices (checked when its buffer was made).
@@ -96,7 +100,7 @@ impl PeakSearch {
         if let Some(sign) = key_sign {
             steps.push(Step {
                 kernel: Kernel::Keys,
-                bufs: vec![],
+                bufs: Bufs::Own,
                 params: params(count, 0, sign),
                 threads: count,
             });
@@ -104,20 +108,20 @@ impl PeakSearch {
         for slot in 0..shape.rounds {
             steps.push(Step {
                 kernel: Kernel::Partial,
-                bufs: vec![],
+                bufs: Bufs::Own,
                 params: params(count, slot, 1.0),
                 threads: groups * wg,
             });
             steps.push(Step {
                 kernel: Kernel::FinalPeak,
-                bufs: vec![],
+                bufs: Bufs::Own,
                 params: params(groups, slot, 1.0),
                 threads: wg,
             });
             if slot + 1 < shape.rounds {
                 steps.push(Step {
                     kernel: Kernel::Suppress,
-                    bufs: vec![],
+                    bufs: Bufs::Own,
                     params: params(count, slot, 1.0),
                     threads: box_len,
                 });
@@ -125,7 +129,7 @@ impl PeakSearch {
         }
         ctx.scoped("building a peak search", || {
             let refs: Vec<&Step> = steps.iter().collect();
-            let (uniforms, slots) = Uniforms::new(ctx, &refs)?;
+            let (uniforms, slots) = Uniforms::new(ctx, "xcorr peak search", &refs)?;
             use wgpu::BufferUsages as U;
             let partials = ctx.create_buffer("xcorr peak partials", groups * 8, U::STORAGE);
             let record_bytes = shape.rounds.max(1) as u64 * RECORD_BYTES;
@@ -234,7 +238,7 @@ impl PeakRecord {
     /// The record as a [`Peak`] of a `rows × cols` map, with the parabola offsets of
     /// [`crate::peaks::refine_parabola`] when `subpixel`.
     pub(crate) fn to_peak(
-        &self,
+        self,
         [rows, cols]: [usize; 2],
         extremum: Extremum,
         subpixel: bool,
@@ -308,7 +312,7 @@ pub fn find_peaks(
     let search = PeakSearch::new(ctx, &scores, &keys, shape, search_shape, Some(sign))?;
     ctx.submit("searching for peaks", |encoder| {
         {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
+            let mut pass = begin_pass(encoder, "xcorr peak search");
             search.record(&mut pass);
         }
         search.copy_out(encoder);

@@ -6,10 +6,12 @@
 
 use super::context::GpuContext;
 use super::fft::{fuse_product, FftLayout, RowCapacity};
+use super::params::{DftParams, ShiftParams, SpectrumParams};
 use super::peak_search::{PeakRecord, PeakSearch, SearchShape};
 use super::pipelines::{Conj, Kernel, Product};
 use super::program::{
-    check_buffer, complex_bytes, read_back, record, whole, Buf, Dispatch, Step, Uniforms, ELEM,
+    begin_pass, check_buffer, complex_bytes, read_back, record, whole, Buf, Bufs, Dispatch, Step,
+    Uniforms, ELEM,
 };
 use crate::error::{Error, Result};
 use num_complex::Complex;
@@ -82,17 +84,11 @@ impl PhasePlan {
         }
         let pad = Step {
             kernel: Kernel::Pad,
-            bufs: vec![Buf::Input, Buf::X],
-            params: vec![
-                logical[0] as u32,
-                logical[1] as u32,
-                rows as u32,
-                cols as u32,
-                cols as u32,
-                padded[1] as u32,
-                0,
-                0,
-            ],
+            bufs: Bufs::InOut {
+                src: Buf::Input,
+                dst: Buf::X,
+            },
+            params: ShiftParams::pad(logical, shape, padded[1]).into(),
             threads: (logical[0] * logical[1]) as u64,
         };
         let mut forward = vec![pad];
@@ -106,57 +102,46 @@ impl PhasePlan {
             phase,
         };
         let mut moving = forward.clone();
-        let fused = fuse_product(&mut moving, product, Buf::Template, 1.0).is_some();
-        // Unfused, the product lands in Buf::Output (a copy of the reference's spectrum),
-        // the moving spectrum is `kept`.
+        let fused = fuse_product(&mut moving, product, Buf::Kept, 1.0).is_some();
+        // Unfused, the product lands in the `product` buffer (a copy of the reference's
+        // spectrum), the moving spectrum is `kept`; bound below.
         let cross = Step {
             kernel: Kernel::Spectrum(Product {
                 conj: Conj::Kept,
                 phase,
             }),
-            bufs: vec![Buf::Output, moving_at],
-            params: vec![
-                logical[1] as u32,
-                logical[1] as u32,
-                1,
-                padded[1] as u32,
-                logical[0] as u32,
-                0,
-                1f32.to_bits(),
-                0,
-            ],
+            bufs: Bufs::Own,
+            params: SpectrumParams::product(logical[0], logical[1], padded[1], 1.0).into(),
             threads: (logical[0] * logical[1]) as u64,
         };
         let mut inverse = Vec::new();
         let surface_at = fft.steps(true, moving_at, &mut inverse);
         let dims = |region: usize| {
-            vec![
-                rows as u32,
-                cols as u32,
-                padded[1] as u32,
-                region as u32,
-                (region * cols) as u32,
-                0,
-                0,
-                0,
-            ]
+            DftParams {
+                rows: rows as u32,
+                cols: cols as u32,
+                pitch: padded[1] as u32,
+                region: region as u32,
+                row_kernel: (region * cols) as u32,
+            }
+            .into()
         };
         let magnitude = Step {
             kernel: Kernel::Magnitude,
-            bufs: vec![],
+            bufs: Bufs::Own,
             params: dims(0),
             threads: (rows * cols) as u64,
         };
         let upsample = [
             Step {
                 kernel: Kernel::DftCols,
-                bufs: vec![],
+                bufs: Bufs::Own,
                 params: dims(region_len),
                 threads: (rows * region_len) as u64,
             },
             Step {
                 kernel: Kernel::DftRows,
-                bufs: vec![],
+                bufs: Bufs::Own,
                 params: dims(region_len),
                 threads: (region_len * region_len) as u64,
             },
@@ -173,15 +158,15 @@ impl PhasePlan {
             .chain(&upsample)
             .collect();
         ctx.scoped("building a registration plan", || {
-            let (uniforms, slots) = Uniforms::new(ctx, &all)?;
+            let (uniforms, slots) = Uniforms::new(ctx, "xcorr registration", &all)?;
             use wgpu::BufferUsages as U;
             let work = U::STORAGE | U::COPY_SRC | U::COPY_DST;
             let input =
                 ctx.create_buffer("xcorr phase input", image_bytes, U::STORAGE | U::COPY_DST);
             let x = ctx.create_buffer("xcorr phase x", work_bytes, work);
             let y = ctx.create_buffer("xcorr phase y", work_bytes, work);
-            let reference = ctx.create_buffer("xcorr phase reference", work_bytes, work);
-            let product = ctx.create_buffer("xcorr phase product", work_bytes, work);
+            let reference = ctx.create_buffer("xcorr phase reference spectrum", work_bytes, work);
+            let product = ctx.create_buffer("xcorr phase cross-power", work_bytes, work);
             let tables =
                 ctx.create_buffer("xcorr phase tables", table_bytes, U::STORAGE | U::COPY_DST);
             let keys = ctx.create_buffer("xcorr phase keys", (rows * cols) as u64 * 4, U::STORAGE);
@@ -206,36 +191,37 @@ impl PhasePlan {
                 Buf::Input => &input,
                 Buf::X => &x,
                 Buf::Y => &y,
-                Buf::Template => &reference,
-                Buf::Output => &product,
+                Buf::Kept => &reference,
                 Buf::Tables => &tables,
+                Buf::Output => unreachable!("registration reads its results from its own buffers"),
             };
             let mut slots = slots.into_iter();
-            let mut bind = |step: &Step, buffers: Vec<wgpu::BufferBinding<'_>>| {
-                uniforms.bind(
-                    ctx,
-                    step.kernel,
-                    slots.next().expect("one slot per step"),
-                    &buffers,
-                )
+            let mut bind = |step: &Step, buffers: Option<Vec<wgpu::BufferBinding<'_>>>| {
+                let slot = slots.next().expect("one slot per step");
+                match buffers {
+                    Some(buffers) => uniforms.bind(ctx, step.kernel, slot, &buffers),
+                    None => uniforms.bind_step(ctx, step, slot, resolve),
+                }
             };
-            let by_bufs = |step: &Step| step.bufs.iter().map(|&b| whole(resolve(b))).collect();
-            let forward_prog: Vec<_> = forward.iter().map(|s| bind(s, by_bufs(s))).collect();
-            let moving_prog: Vec<_> = moving.iter().map(|s| bind(s, by_bufs(s))).collect();
-            let cross_prog: Vec<_> = cross.iter().map(|s| bind(s, by_bufs(s))).collect();
-            let mut inverse_prog: Vec<_> = inverse.iter().map(|s| bind(s, by_bufs(s))).collect();
+            let forward_prog: Vec<_> = forward.iter().map(|s| bind(s, None)).collect();
+            let moving_prog: Vec<_> = moving.iter().map(|s| bind(s, None)).collect();
+            let cross_prog: Vec<_> = cross
+                .iter()
+                .map(|s| bind(s, Some(vec![whole(&product), whole(resolve(moving_at))])))
+                .collect();
+            let mut inverse_prog: Vec<_> = inverse.iter().map(|s| bind(s, None)).collect();
             inverse_prog.push(bind(
                 &magnitude,
-                vec![whole(resolve(surface_at)), whole(&keys)],
+                Some(vec![whole(resolve(surface_at)), whole(&keys)]),
             ));
             let upsample_prog = vec![
                 bind(
                     &upsample[0],
-                    vec![whole(&product), whole(&half), whole(&kernels)],
+                    Some(vec![whole(&product), whole(&half), whole(&kernels)]),
                 ),
                 bind(
                     &upsample[1],
-                    vec![whole(&half), whole(&grid), whole(&kernels)],
+                    Some(vec![whole(&half), whole(&grid), whole(&kernels)]),
                 ),
             ];
             let search = PeakSearch::new(
@@ -288,7 +274,7 @@ impl PhasePlan {
             .write_buffer(&self.input, 0, complex_bytes(image));
         self.ctx.submit("transforming the reference", |encoder| {
             {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
+                let mut pass = begin_pass(encoder, "xcorr reference transform");
                 record(&mut pass, &self.forward_prog);
             }
             encoder.copy_buffer_to_buffer(self.buffer(self.moving_at), 0, &self.reference, 0, None);
@@ -314,7 +300,7 @@ impl PhasePlan {
         self.ctx.submit("running phase correlation", |encoder| {
             if self.fused {
                 {
-                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    let mut pass = begin_pass(encoder, "xcorr moving transform and cross-power");
                     record(&mut pass, &self.moving_prog);
                 }
                 // The upsampled DFT reads the product after the inverse has overwritten
@@ -322,18 +308,18 @@ impl PhasePlan {
                 encoder.copy_buffer_to_buffer(moving_at, 0, &self.product, 0, None);
             } else {
                 {
-                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    let mut pass = begin_pass(encoder, "xcorr moving transform");
                     record(&mut pass, &self.forward_prog);
                 }
                 encoder.copy_buffer_to_buffer(&self.reference, 0, &self.product, 0, None);
                 {
-                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    let mut pass = begin_pass(encoder, "xcorr cross-power");
                     record(&mut pass, &self.cross_prog);
                 }
                 encoder.copy_buffer_to_buffer(&self.product, 0, moving_at, 0, None);
             }
             {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
+                let mut pass = begin_pass(encoder, "xcorr inverse and peak search");
                 record(&mut pass, &self.inverse_prog);
                 self.search.record(&mut pass);
             }
@@ -369,7 +355,7 @@ impl PhasePlan {
             .write_buffer(&self.kernels, 0, complex_bytes(kernels));
         self.ctx.submit("running the upsampled DFT", |encoder| {
             {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
+                let mut pass = begin_pass(encoder, "xcorr upsampled dft");
                 record(&mut pass, &self.upsample_prog);
             }
             encoder.copy_buffer_to_buffer(&self.grid, 0, &self.grid_staging, 0, None);

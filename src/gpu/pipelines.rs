@@ -26,6 +26,60 @@ const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
 const DFT: &str = include_str!("../../shaders/dft.wgsl");
 const REAL: &str = include_str!("../../shaders/real.wgsl");
 
+/// One shader module: a kernel family's WGSL file, as the pipelines compile it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Module {
+    Stockham,
+    StockhamShared,
+    Spectrum,
+    Shift,
+    Window,
+    Reduce,
+    Dft,
+    Real,
+}
+
+impl Module {
+    #[cfg(test)]
+    pub(crate) const ALL: [Module; 8] = [
+        Module::Stockham,
+        Module::StockhamShared,
+        Module::Spectrum,
+        Module::Shift,
+        Module::Window,
+        Module::Reduce,
+        Module::Dft,
+        Module::Real,
+    ];
+
+    /// The WGSL text, with product.wgsl in front where the module applies the product.
+    pub(crate) fn source(self) -> &'static str {
+        match self {
+            Module::Stockham => STOCKHAM,
+            Module::StockhamShared => STOCKHAM_SHARED,
+            Module::Spectrum => SPECTRUM,
+            Module::Shift => SHIFT,
+            Module::Window => WINDOW,
+            Module::Reduce => REDUCE,
+            Module::Dft => DFT,
+            Module::Real => REAL,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Module::Stockham => "xcorr stockham.wgsl",
+            Module::StockhamShared => "xcorr stockham_shared.wgsl",
+            Module::Spectrum => "xcorr spectrum.wgsl",
+            Module::Shift => "xcorr shift.wgsl",
+            Module::Window => "xcorr window.wgsl",
+            Module::Reduce => "xcorr reduce.wgsl",
+            Module::Dft => "xcorr dft.wgsl",
+            Module::Real => "xcorr real.wgsl",
+        }
+    }
+}
+
 /// Which factor of a spectrum product is conjugated (product.wgsl). `own` is the spectrum a
 /// run has just computed, `kept` the one held on the device (template or reference).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -120,18 +174,51 @@ pub(crate) enum Kernel {
     },
 }
 
-/// How a kernel's bindings are laid out; `bind` in the plan follows the same order.
+/// How a kernel's bindings are laid out, named for what they hold; the parameters come
+/// last. `Bufs` in a step lists its buffers in the same order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Layout {
-    /// src (read), dst (read-write), table (read), params: every kernel with two inputs.
-    Stockham,
-    /// data (read-write), table (read), params.
-    Pointwise,
-    /// src (read), dst (read-write), params.
-    Shift,
-    /// src (read), dst (read-write), table (read), kept (read), params: the Stockham passes;
-    /// `kept` is the spectrum a fused product reads, the table where there is none.
-    Fft,
+    /// src (read), dst (read-write).
+    InOut,
+    /// src (read), dst (read-write), a second input (read): a table, the numerator, the
+    /// scores, the DFT kernels.
+    InOutExtra,
+    /// data (read-write, in place), table (read).
+    InPlace,
+    /// src (read), dst (read-write), twiddles (read), kept (read): the Stockham passes;
+    /// `kept` is the spectrum a fused product reads, the twiddles where there is none.
+    FftPass,
+}
+
+impl Layout {
+    const ALL: [Layout; 4] = [
+        Layout::InOut,
+        Layout::InOutExtra,
+        Layout::InPlace,
+        Layout::FftPass,
+    ];
+
+    /// The storage bindings, in order; the uniform parameters follow.
+    pub(crate) fn storage(self) -> &'static [wgpu::BufferBindingType] {
+        use wgpu::BufferBindingType::Storage;
+        const READ: wgpu::BufferBindingType = Storage { read_only: true };
+        const WRITE: wgpu::BufferBindingType = Storage { read_only: false };
+        match self {
+            Layout::InOut => &[READ, WRITE],
+            Layout::InOutExtra => &[READ, WRITE, READ],
+            Layout::InPlace => &[WRITE, READ],
+            Layout::FftPass => &[READ, WRITE, READ, READ],
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Layout::InOut => "xcorr in-out",
+            Layout::InOutExtra => "xcorr in-out-extra",
+            Layout::InPlace => "xcorr in-place",
+            Layout::FftPass => "xcorr fft-pass",
+        }
+    }
 }
 
 impl Kernel {
@@ -140,11 +227,11 @@ impl Kernel {
             Kernel::Stockham { .. }
             | Kernel::Stockham4 { .. }
             | Kernel::StockhamOdd { .. }
-            | Kernel::StockhamShared { .. } => Layout::Fft,
+            | Kernel::StockhamShared { .. } => Layout::FftPass,
             Kernel::Combine | Kernel::FinalPeak | Kernel::DftCols | Kernel::DftRows => {
-                Layout::Stockham
+                Layout::InOutExtra
             }
-            Kernel::Spectrum(_) | Kernel::Chirp => Layout::Pointwise,
+            Kernel::Spectrum(_) | Kernel::Chirp => Layout::InPlace,
             Kernel::Pad
             | Kernel::Gather
             | Kernel::BoxRows
@@ -155,7 +242,7 @@ impl Kernel {
             | Kernel::Pack { .. }
             | Kernel::Split
             | Kernel::Merge
-            | Kernel::Unpack { .. } => Layout::Shift,
+            | Kernel::Unpack { .. } => Layout::InOut,
         }
     }
 
@@ -167,29 +254,36 @@ impl Kernel {
         }
     }
 
-    fn source(self) -> (&'static str, &'static str, &'static str) {
+    /// The pipeline's name in captures and validation errors: module and entry point.
+    pub(crate) fn label(self) -> String {
+        let (module, entry) = self.entry();
+        format!("{} {entry}", module.label())
+    }
+
+    /// The module and entry point.
+    pub(crate) fn entry(self) -> (Module, &'static str) {
         match self {
-            Kernel::Stockham { .. } => ("stockham", STOCKHAM, "main"),
-            Kernel::Stockham4 { .. } => ("stockham", STOCKHAM, "radix4"),
-            Kernel::StockhamOdd { .. } => ("stockham", STOCKHAM, "radix_odd"),
-            Kernel::StockhamShared { .. } => ("stockham_shared", STOCKHAM_SHARED, "main"),
-            Kernel::Spectrum(_) => ("spectrum", SPECTRUM, "spectrum"),
-            Kernel::Chirp => ("spectrum", SPECTRUM, "chirp"),
-            Kernel::Pad => ("shift", SHIFT, "pad"),
-            Kernel::Gather => ("shift", SHIFT, "gather"),
-            Kernel::BoxRows => ("window", WINDOW, "box_rows"),
-            Kernel::Combine => ("window", WINDOW, "combine"),
-            Kernel::Keys => ("reduce", REDUCE, "keys"),
-            Kernel::Partial => ("reduce", REDUCE, "partial"),
-            Kernel::FinalPeak => ("reduce", REDUCE, "final_peak"),
-            Kernel::Suppress => ("reduce", REDUCE, "suppress"),
-            Kernel::Magnitude => ("dft", DFT, "magnitude"),
-            Kernel::DftCols => ("dft", DFT, "dft_cols"),
-            Kernel::DftRows => ("dft", DFT, "dft_rows"),
-            Kernel::Pack { .. } => ("real", REAL, "pack"),
-            Kernel::Split => ("real", REAL, "split"),
-            Kernel::Merge => ("real", REAL, "merge"),
-            Kernel::Unpack { .. } => ("real", REAL, "unpack"),
+            Kernel::Stockham { .. } => (Module::Stockham, "main"),
+            Kernel::Stockham4 { .. } => (Module::Stockham, "radix4"),
+            Kernel::StockhamOdd { .. } => (Module::Stockham, "radix_odd"),
+            Kernel::StockhamShared { .. } => (Module::StockhamShared, "main"),
+            Kernel::Spectrum(_) => (Module::Spectrum, "spectrum"),
+            Kernel::Chirp => (Module::Spectrum, "chirp"),
+            Kernel::Pad => (Module::Shift, "pad"),
+            Kernel::Gather => (Module::Shift, "gather"),
+            Kernel::BoxRows => (Module::Window, "box_rows"),
+            Kernel::Combine => (Module::Window, "combine"),
+            Kernel::Keys => (Module::Reduce, "keys"),
+            Kernel::Partial => (Module::Reduce, "partial"),
+            Kernel::FinalPeak => (Module::Reduce, "final_peak"),
+            Kernel::Suppress => (Module::Reduce, "suppress"),
+            Kernel::Magnitude => (Module::Dft, "magnitude"),
+            Kernel::DftCols => (Module::Dft, "dft_cols"),
+            Kernel::DftRows => (Module::Dft, "dft_rows"),
+            Kernel::Pack { .. } => (Module::Real, "pack"),
+            Kernel::Split => (Module::Real, "split"),
+            Kernel::Merge => (Module::Real, "merge"),
+            Kernel::Unpack { .. } => (Module::Real, "unpack"),
         }
     }
 }
@@ -198,7 +292,7 @@ pub(crate) struct PipelineCache {
     /// Invocations per workgroup, the `WG` override of every kernel.
     pub(crate) workgroup_size: u32,
     layouts: [(wgpu::BindGroupLayout, wgpu::PipelineLayout); 4],
-    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    modules: Mutex<HashMap<Module, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<(Kernel, u32), Arc<wgpu::ComputePipeline>>>,
 }
 
@@ -208,16 +302,7 @@ impl PipelineCache {
             .min(limits.max_compute_invocations_per_workgroup)
             .min(limits.max_compute_workgroup_size_x)
             .max(1);
-        use wgpu::BufferBindingType::{Storage, Uniform};
-        let read = Storage { read_only: true };
-        let write = Storage { read_only: false };
-        let layouts = [
-            [read, write, read, Uniform].as_slice(),
-            [write, read, Uniform].as_slice(),
-            [read, write, Uniform].as_slice(),
-            [read, write, read, read, Uniform].as_slice(),
-        ]
-        .map(|bindings| make_layout(device, bindings));
+        let layouts = Layout::ALL.map(|layout| make_layout(device, layout));
         Ok(PipelineCache {
             workgroup_size,
             layouts,
@@ -241,15 +326,15 @@ impl PipelineCache {
         if let Some(p) = self.pipelines.lock().unwrap().get(&key) {
             return p.clone();
         }
-        let (file, text, entry) = kernel.source();
+        let (module, entry) = kernel.entry();
         let module = {
             let mut modules = self.modules.lock().unwrap();
             modules
-                .entry(file)
+                .entry(module)
                 .or_insert_with(|| {
                     device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some(file),
-                        source: wgpu::ShaderSource::Wgsl(text.into()),
+                        label: Some(module.label()),
+                        source: wgpu::ShaderSource::Wgsl(module.source().into()),
                     })
                 })
                 .clone()
@@ -300,7 +385,7 @@ impl PipelineCache {
         }
         let pipeline = Arc::new(
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
+                label: Some(&kernel.label()),
                 layout: Some(&self.layouts[kernel.layout() as usize].1),
                 module: &module,
                 entry_point: Some(entry),
@@ -318,10 +403,13 @@ impl PipelineCache {
 
 fn make_layout(
     device: &wgpu::Device,
-    bindings: &[wgpu::BufferBindingType],
+    layout: Layout,
 ) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
-    let entries: Vec<_> = bindings
+    let bindings = layout
+        .storage()
         .iter()
+        .chain([&wgpu::BufferBindingType::Uniform]);
+    let entries: Vec<_> = bindings
         .enumerate()
         .map(|(i, &ty)| wgpu::BindGroupLayoutEntry {
             binding: i as u32,
@@ -335,11 +423,11 @@ fn make_layout(
         })
         .collect();
     let bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some("xcorr"),
+        label: Some(layout.label()),
         entries: &entries,
     });
     let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some("xcorr"),
+        label: Some(layout.label()),
         bind_group_layouts: &[Some(&bgl)],
         immediate_size: 0,
     });

@@ -2,6 +2,7 @@
 //! bind group per dispatch. Also the limit checks, upload and readback helpers.
 
 use super::context::GpuContext;
+use super::params::{Params, PARAM_BYTES};
 use super::pipelines::{Kernel, Layout, Product};
 use crate::error::{Error, Result};
 use num_complex::Complex;
@@ -18,8 +19,9 @@ pub(crate) enum Buf {
     /// The two ping-pong work buffers of the FFT.
     X,
     Y,
-    /// The template's spectrum.
-    Template,
+    /// The spectrum kept on the device that a product reads: the template's (correlation)
+    /// or the reference image's (registration).
+    Kept,
     /// The compact output.
     Output,
     /// Twiddle and chirp tables.
@@ -37,13 +39,49 @@ impl Buf {
     }
 }
 
-/// One dispatch before it is bound: kernel, buffers in binding order, parameters.
+/// A step's storage buffers by what each holds, one variant per [`Layout`] it binds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bufs {
+    /// `src` → `dst` (`Layout::InOut`).
+    InOut { src: Buf, dst: Buf },
+    /// `data` in place, reading `table` (`Layout::InPlace`).
+    InPlace { data: Buf, table: Buf },
+    /// A Stockham pass `src` → `dst` with the twiddle tables; `kept` is the spectrum a fused
+    /// product reads (`Layout::FftPass`).
+    FftPass {
+        src: Buf,
+        dst: Buf,
+        kept: Option<Buf>,
+    },
+    /// Bound by the plan to buffers of its own (window sums, peak search, DFT).
+    Own,
+}
+
+impl Bufs {
+    /// The layout these buffers bind and the buffers in its order; `None` for
+    /// [`Bufs::Own`].
+    pub(crate) fn in_binding_order(self) -> Option<(Layout, Vec<Buf>)> {
+        Some(match self {
+            Bufs::InOut { src, dst } => (Layout::InOut, vec![src, dst]),
+            Bufs::InPlace { data, table } => (Layout::InPlace, vec![data, table]),
+            // Passes without a product never read `kept`, but WebGPU wants every binding an
+            // entry point names bound: the tables stand in.
+            Bufs::FftPass { src, dst, kept } => (
+                Layout::FftPass,
+                vec![src, dst, Buf::Tables, kept.unwrap_or(Buf::Tables)],
+            ),
+            Bufs::Own => return None,
+        })
+    }
+}
+
+/// One dispatch before it is bound: kernel, buffers, parameters.
 #[derive(Clone, Debug)]
 pub(crate) struct Step {
     pub kernel: Kernel,
-    pub bufs: Vec<Buf>,
-    /// At most [`PARAM_WORDS`] words, laid out as the kernel's `Params` struct.
-    pub params: Vec<u32>,
+    pub bufs: Bufs,
+    /// The kernel's module's `Params`.
+    pub params: Params,
     /// Invocations needed (one per butterfly or element).
     pub threads: u64,
 }
@@ -92,20 +130,22 @@ pub(crate) struct Slot {
     groups: [u32; 2],
 }
 
-/// The largest `Params` struct of any kernel, in 32-bit words.
-pub(crate) const PARAM_WORDS: usize = 32;
-const PARAM_BYTES: u64 = PARAM_WORDS as u64 * 4;
-
 /// The parameters of every step of a plan in one uniform buffer, each at an offset aligned
 /// as the device requires. Written once, when the plan is built.
 pub(crate) struct Uniforms {
     buffer: wgpu::Buffer,
+    /// The plan's name, in front of its bind groups' labels.
+    label: &'static str,
 }
 
 impl Uniforms {
     /// Check every step's dispatch size, then create and fill the buffer; the slots come
-    /// back in the order of `steps`.
-    pub(crate) fn new(ctx: &GpuContext, steps: &[&Step]) -> Result<(Uniforms, Vec<Slot>)> {
+    /// back in the order of `steps`. `label` names the plan in its objects' labels.
+    pub(crate) fn new(
+        ctx: &GpuContext,
+        label: &'static str,
+        steps: &[&Step],
+    ) -> Result<(Uniforms, Vec<Slot>)> {
         let align = (ctx.limits().min_uniform_buffer_offset_alignment as u64).max(PARAM_BYTES);
         let mut slots = Vec::with_capacity(steps.len());
         for (i, s) in steps.iter().enumerate() {
@@ -117,30 +157,54 @@ impl Uniforms {
         let size = (steps.len().max(1) as u64) * align;
         check_buffer(ctx, size, false)?;
         let buffer = ctx.create_buffer(
-            "xcorr params",
+            &format!("{label} params"),
             size,
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
         let mut bytes = vec![0u8; size as usize];
         for (s, slot) in steps.iter().zip(&slots) {
-            assert!(
-                s.params.len() <= PARAM_WORDS,
-                "{:?} has too many parameters",
+            assert_eq!(
+                s.params.module(),
+                s.kernel.entry().0,
+                "{:?} given another module's parameters",
                 s.kernel
             );
+            let params = s.params.bytes();
             let at = slot.offset as usize;
-            bytes[at..at + 4 * s.params.len()].copy_from_slice(bytemuck::cast_slice(&s.params));
+            bytes[at..at + params.len()].copy_from_slice(params);
         }
         ctx.queue().write_buffer(&buffer, 0, &bytes);
-        Ok((Uniforms { buffer }, slots))
+        Ok((Uniforms { buffer, label }, slots))
     }
 
     /// Overwrite the parameters in `slot` (for values that change per run); the write lands
     /// before the next submitted command buffer runs.
-    pub(crate) fn write(&self, ctx: &GpuContext, slot: Slot, params: &[u32]) {
-        assert!(params.len() <= PARAM_WORDS);
+    pub(crate) fn write(&self, ctx: &GpuContext, slot: Slot, params: Params) {
         ctx.queue()
-            .write_buffer(&self.buffer, slot.offset, bytemuck::cast_slice(params));
+            .write_buffer(&self.buffer, slot.offset, params.bytes());
+    }
+
+    /// Bind `step` to the plan's buffers, `resolve` naming the buffer each [`Buf`] is.
+    pub(crate) fn bind_step<'b>(
+        &self,
+        ctx: &GpuContext,
+        step: &Step,
+        slot: Slot,
+        resolve: impl Fn(Buf) -> &'b wgpu::Buffer,
+    ) -> Dispatch {
+        let (layout, bufs) = step
+            .bufs
+            .in_binding_order()
+            .expect("steps with buffers of the plan's own are bound by `bind`");
+        // Same-length layouts (src → dst, data in place) would bind without complaint.
+        assert_eq!(
+            layout,
+            step.kernel.layout(),
+            "{:?} bound as {layout:?}",
+            step.kernel
+        );
+        let buffers: Vec<_> = bufs.into_iter().map(|b| whole(resolve(b))).collect();
+        self.bind(ctx, step.kernel, slot, &buffers)
     }
 
     /// Bind `step` to concrete buffers (in its binding order) and its parameter slot.
@@ -153,14 +217,7 @@ impl Uniforms {
     ) -> Dispatch {
         let pipelines = &ctx.inner.pipelines;
         let layout = kernel.layout();
-        debug_assert_eq!(
-            buffers.len(),
-            match layout {
-                Layout::Fft => 4,
-                Layout::Stockham => 3,
-                Layout::Pointwise | Layout::Shift => 2,
-            }
-        );
+        debug_assert_eq!(buffers.len(), layout.storage().len(), "{kernel:?}");
         let mut entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
             .iter()
             .enumerate()
@@ -178,7 +235,7 @@ impl Uniforms {
             }),
         });
         let bind_group = ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
+            label: Some(&format!("{}: {}", self.label, kernel.label())),
             layout: pipelines.bind_group_layout(layout),
             entries: &entries,
         });
@@ -188,6 +245,17 @@ impl Uniforms {
             groups: slot.groups,
         }
     }
+}
+
+/// Begin a compute pass named `label`, so that captures and validation errors name it.
+pub(crate) fn begin_pass<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    label: &str,
+) -> wgpu::ComputePass<'e> {
+    encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(label),
+        timestamp_writes: None,
+    })
 }
 
 /// Record dispatches in order. One compute pass holds them all: wgpu makes every dispatch

@@ -1,0 +1,225 @@
+//! Transform lengths: the radices of a smooth length, the modelled cost of a line, and the
+//! transform shape a correlation plan pads to; and what the device's workgroup memory allows
+//! the row kernel.
+
+use crate::gpu::context::GpuContext;
+use crate::gpu::program::ELEM;
+use crate::spec::{next_pow2, next_smooth, Plan};
+
+/// What the device allows the workgroup-memory row kernel (stockham_shared.wgsl).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowCapacity {
+    /// Longest row (a power of two, or 0 for none): two ping-pong copies of it, complex f32,
+    /// must fit `max_compute_workgroup_storage_size` (16 KiB: 1024, 32 KiB: 2048).
+    max_n: usize,
+    /// Most invocations per workgroup, a power of two.
+    max_wg: u32,
+}
+
+impl RowCapacity {
+    /// No row in workgroup memory: every transform runs pass by pass.
+    #[cfg(test)]
+    pub(crate) const NONE: RowCapacity = RowCapacity {
+        max_n: 0,
+        max_wg: 256,
+    };
+
+    /// The context's capacity; none where its workgroup FFT is switched off.
+    pub(crate) fn of(ctx: &GpuContext) -> RowCapacity {
+        let limits = ctx.limits();
+        let fit = limits.max_compute_workgroup_storage_size as u64 / (2 * ELEM);
+        let max_n = if ctx.workgroup_fft() && fit >= 2 {
+            1usize << fit.ilog2()
+        } else {
+            0
+        };
+        // The device's workgroup size for every other kernel, rounded down to a power of two.
+        let wg = ctx.inner.pipelines.workgroup_size;
+        RowCapacity {
+            max_n,
+            max_wg: 1 << wg.ilog2(),
+        }
+    }
+
+    pub(crate) fn max_len(self) -> usize {
+        self.max_n
+    }
+
+    /// Invocations for one row of length `n`, or `None` when it is not a power of two or
+    /// does not fit: n/2 up to the device's cap, each doing n/2/wg butterflies per pass.
+    pub(super) fn workgroup_for(self, n: usize) -> Option<u32> {
+        (n >= 2 && n <= self.max_n && n.is_power_of_two()).then(|| (n as u32 / 2).min(self.max_wg))
+    }
+}
+
+impl GpuContext {
+    /// The longest row (a power of two) that plans built now would transform in workgroup
+    /// memory; 0 when the workgroup FFT is off.
+    pub fn workgroup_fft_len(&self) -> usize {
+        RowCapacity::of(self).max_len()
+    }
+}
+
+/// The radices of a Stockham transform of length `n`, in the order the passes run: the
+/// power-of-two part first (one radix 2 when its log2 is odd, then radix 4; the radix-2 and
+/// radix-4 kernels rely on p being a power of two), then 3, 5, 7. `None` if `n` has another
+/// prime factor.
+pub(super) fn radices(n: usize) -> Option<Vec<usize>> {
+    let twos = n.trailing_zeros() as usize;
+    let mut out = vec![2; twos % 2];
+    out.extend(std::iter::repeat_n(4, twos / 2));
+    let mut rest = n >> twos;
+    for r in [3, 5, 7] {
+        while rest % r == 0 {
+            out.push(r);
+            rest /= r;
+        }
+    }
+    (rest == 1).then_some(out)
+}
+
+/// Modelled cost of one pass of radix `r`, per element, relative to a radix-2 or radix-4
+/// pass: every pass reads and writes the data once, and the odd radices' r-point DFTs do
+/// more arithmetic per element (r − 1 complex products against about 1).
+fn pass_cost(r: usize) -> f64 {
+    match r {
+        2 | 4 => 1.0,
+        _ => 1.0 + 0.1 * (r - 1) as f64,
+    }
+}
+
+/// Modelled cost per element of transforming one line of length `n` (0 for n = 1): the
+/// sum of its passes' costs, or a single pass for a row that fits workgroup memory.
+fn line_cost(n: usize, row: bool, rows: RowCapacity) -> f64 {
+    if n == 1 {
+        return 0.0;
+    }
+    if row && rows.workgroup_for(n).is_some() {
+        return 1.0;
+    }
+    let radices = radices(n).expect("candidates are smooth");
+    radices.into_iter().map(pass_cost).sum()
+}
+
+/// The transform shape for a correlation plan on the device: circular axes at their exact
+/// length; linear axes at the smooth length ≥ their minimum (even, so that real plans can
+/// pair rows; at most the next power of two) that minimises the modelled work of the 2-D
+/// transform, `L0·L1·(cost per element along rows + along columns)`. Powers of two win
+/// where their rows fit workgroup memory and the smooth length saves little; elsewhere
+/// the smaller smooth length (W1: 1120 instead of 2048 per axis).
+pub(crate) fn transform_shape(plan: &Plan, rows: RowCapacity) -> [usize; 2] {
+    let candidates = |axis: usize| -> Vec<usize> {
+        let a = plan.axes[axis];
+        if a.exact {
+            return vec![a.n];
+        }
+        let (lo, hi) = (a.min_len, next_pow2(a.min_len));
+        if lo <= 1 {
+            return vec![1];
+        }
+        let mut out = Vec::new();
+        let mut len = next_smooth(lo);
+        while len <= hi {
+            if len % 2 == 0 {
+                out.push(len);
+            }
+            len = next_smooth(len + 1);
+        }
+        out
+    };
+    let (along_cols, along_rows) = (candidates(0), candidates(1));
+    let mut best = ([along_cols[0], along_rows[0]], f64::INFINITY);
+    for &l0 in &along_cols {
+        for &l1 in &along_rows {
+            // Circular axes may be Bluestein lengths: the same Stockham cost whatever they
+            // are, since they are the only candidate.
+            let cost_of = |n: usize, row: bool| {
+                if radices(n).is_some() {
+                    line_cost(n, row, rows)
+                } else {
+                    0.0
+                }
+            };
+            let cost = (l0 * l1) as f64 * (cost_of(l1, true) + cost_of(l0, false));
+            if cost < best.1 {
+                best = ([l0, l1], cost);
+            }
+        }
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Mode, Op, Shape};
+
+    const NO_WORKGROUP: RowCapacity = RowCapacity::NONE;
+    const WORKGROUP_2048: RowCapacity = RowCapacity {
+        max_n: 2048,
+        max_wg: 256,
+    };
+
+    #[test]
+    fn radices_run_powers_of_two_first() {
+        assert_eq!(radices(1), Some(vec![]));
+        assert_eq!(radices(8), Some(vec![2, 4]));
+        assert_eq!(radices(1024), Some(vec![4; 5]));
+        assert_eq!(radices(1120), Some(vec![2, 4, 4, 5, 7]));
+        assert_eq!(radices(1125), Some(vec![3, 3, 5, 5, 5]));
+        assert_eq!(radices(22), None);
+        for n in 1..2000 {
+            if let Some(r) = radices(n) {
+                assert_eq!(r.iter().product::<usize>(), n);
+            }
+        }
+    }
+
+    fn shape_for(mode: Mode, a: Shape, b: Shape, rows: RowCapacity) -> [usize; 2] {
+        transform_shape(&Plan::new(Op::Correlate, mode, a, b).unwrap(), rows)
+    }
+
+    #[test]
+    fn linear_shapes_are_even_smooth_and_no_larger_than_the_power_of_two() {
+        let cases = [
+            (Mode::Same, Shape::d2(1024, 1024), Shape::d2(64, 64)),
+            (Mode::Valid, Shape::d2(480, 640), Shape::d2(48, 48)),
+            (Mode::Full, Shape::d2(2048, 2048), Shape::d2(2048, 2048)),
+            (Mode::Full, Shape::d2(5, 700), Shape::d2(3, 3)),
+            (Mode::Full, Shape::d1(1000), Shape::d1(64)),
+        ];
+        for (mode, a, b) in cases {
+            let plan = Plan::new(Op::Correlate, mode, a, b).unwrap();
+            for rows in [NO_WORKGROUP, WORKGROUP_2048] {
+                let shape = transform_shape(&plan, rows);
+                for axis in 0..2 {
+                    let (len, min) = (shape[axis], plan.axes[axis].min_len);
+                    assert!(
+                        len >= min && len <= next_pow2(min),
+                        "{shape:?} for {plan:?}"
+                    );
+                    assert!(len == 1 || (len % 2 == 0 && radices(len).is_some()));
+                }
+            }
+        }
+        // W1 pads 1087 to 1120 per axis, not 2048, where rows do not fit workgroup memory.
+        let w1 = shape_for(
+            Mode::Same,
+            Shape::d2(1024, 1024),
+            Shape::d2(64, 64),
+            NO_WORKGROUP,
+        );
+        assert_eq!(w1, [1120, 1120]);
+    }
+
+    #[test]
+    fn circular_shapes_stay_exact() {
+        let shape = shape_for(
+            Mode::CIRCULAR,
+            Shape::d2(127, 129),
+            Shape::d2(5, 5),
+            WORKGROUP_2048,
+        );
+        assert_eq!(shape, [127, 129]);
+    }
+}

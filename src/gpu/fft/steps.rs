@@ -1,0 +1,354 @@
+//! The 2-D FFT as a sequence of steps: mixed-radix Stockham passes (radix 2, 4, 3, 5, 7)
+//! per axis of a 2,3,5,7-smooth length, and Bluestein's chirp-z transform on top of them for
+//! other lengths. Power-of-two rows (the contiguous axis) short enough for the device's
+//! workgroup memory can run all their passes in one dispatch instead (stockham_shared.wgsl;
+//! see [`GpuContext::set_workgroup_fft`]); columns and other rows take one dispatch per pass.
+//!
+//! The work buffer holds a `padded[0] × padded[1]` row-major array; the transform's own
+//! `logical[0] × logical[1]` region sits in its top-left corner. A smooth axis has
+//! `padded == logical`; a Bluestein axis of length N pads to a smooth M ≥ 2N − 1, the length
+//! of the circular convolution inside it.
+//!
+//! [`GpuContext::set_workgroup_fft`]: crate::gpu::GpuContext::set_workgroup_fft
+
+use super::lengths::{radices, RowCapacity};
+use super::tables::Tables;
+use crate::gpu::params::{Params, SpectrumParams, StockhamParams, StockhamSharedParams};
+use crate::gpu::pipelines::{Kernel, Product};
+use crate::gpu::program::{Buf, Bufs, Step};
+use crate::spec::next_smooth;
+
+#[derive(Clone, Copy, Debug)]
+enum Axis {
+    /// Length 1: nothing to do.
+    Identity,
+    /// 2,3,5,7-smooth: Stockham passes only, with the twiddle table at `twiddles`.
+    Direct { n: usize, twiddles: usize },
+    /// Bluestein: length `n`, inner smooth length `m` (its twiddles at `twiddles`), table
+    /// offsets of the forward and inverse chirps (length n) and convolution kernels (length m).
+    Bluestein {
+        n: usize,
+        m: usize,
+        twiddles: usize,
+        chirp: [usize; 2],
+        kernel: [usize; 2],
+    },
+}
+
+/// Shapes and tables of one 2-D transform (1-D is a single row).
+pub(crate) struct FftLayout {
+    /// Transform length per axis, `[rows, cols]`.
+    pub logical: [usize; 2],
+    /// Work buffer shape per axis (the row pitch is `padded[1]`).
+    pub padded: [usize; 2],
+    axes: [Axis; 2],
+    /// Per Stockham length its twiddles, per Bluestein axis its chirps and kernels.
+    pub tables: Vec<[f32; 2]>,
+    /// Rows up to this long transform in workgroup memory, in one dispatch.
+    rows: RowCapacity,
+}
+
+impl FftLayout {
+    /// Plan the exact DFT of `logical[0] × logical[1]` (every length ≥ 1); rows that fit
+    /// `rows` transform in workgroup memory.
+    pub(crate) fn new(logical: [usize; 2], rows: RowCapacity) -> FftLayout {
+        let inner = logical.map(|n| {
+            if radices(n).is_some() {
+                n
+            } else {
+                next_smooth(2 * n - 1)
+            }
+        });
+        let mut tables = Tables::default();
+        let axes = [0, 1].map(|i| {
+            let (n, m) = (logical[i], inner[i]);
+            if n == 1 {
+                Axis::Identity
+            } else if n == m {
+                Axis::Direct {
+                    n,
+                    twiddles: tables.twiddles(n),
+                }
+            } else {
+                let twiddles = tables.twiddles(m);
+                let mut chirp = [0; 2];
+                let mut kernel = [0; 2];
+                for (dir, sign) in [(0, -1.0), (1, 1.0)] {
+                    (chirp[dir], kernel[dir]) = tables.bluestein(n, m, sign);
+                }
+                Axis::Bluestein {
+                    n,
+                    m,
+                    twiddles,
+                    chirp,
+                    kernel,
+                }
+            }
+        });
+        FftLayout {
+            logical,
+            padded: inner,
+            axes,
+            tables: tables.data,
+            rows,
+        }
+    }
+
+    /// Elements in one work buffer.
+    pub(crate) fn work_len(&self) -> usize {
+        self.padded[0] * self.padded[1]
+    }
+
+    /// Append the steps of a forward (or unnormalised inverse) transform of the data in
+    /// `start` (`Buf::X` or `Buf::Y`); returns the buffer that holds the result.
+    pub(crate) fn steps(&self, inverse: bool, start: Buf, out: &mut Vec<Step>) -> Buf {
+        let at = self.axis_steps(1, inverse, self.logical[0], start, out);
+        self.axis_steps(0, inverse, self.logical[1], at, out)
+    }
+
+    /// Append the steps that transform along `axis` (0: down the columns, 1: along the
+    /// rows) the first `lines` lines of the other axis; returns the buffer holding the result.
+    /// Lines past `lines` are neither read nor written.
+    pub(crate) fn axis_steps(
+        &self,
+        axis: usize,
+        inverse: bool,
+        lines: usize,
+        start: Buf,
+        out: &mut Vec<Step>,
+    ) -> Buf {
+        // Elements along `axis` are `stride` apart; its lines start `line_stride` apart.
+        let (stride, line_stride) = if axis == 1 {
+            (1, self.padded[1])
+        } else {
+            (self.padded[1], 1)
+        };
+        let geom = Geometry {
+            stride,
+            line_stride,
+            lines,
+        };
+        match self.axes[axis] {
+            Axis::Identity => start,
+            Axis::Direct { n, twiddles } => self.stockham(n, twiddles, inverse, geom, start, out),
+            Axis::Bluestein {
+                n,
+                m,
+                twiddles,
+                chirp,
+                kernel,
+            } => {
+                let dir = inverse as usize;
+                // x·w, zero-padded to m; convolve with the kernel; ·w again.
+                out.push(chirp_step(start, m, n, geom, chirp[dir]));
+                let at = self.stockham(m, twiddles, false, geom, start, out);
+                out.push(chirp_step(at, m, m, geom, kernel[dir]));
+                let at = self.stockham(m, twiddles, true, geom, at, out);
+                out.push(chirp_step(at, n, n, geom, chirp[dir]));
+                at
+            }
+        }
+    }
+
+    /// The passes of a length-`n` transform (smooth), its twiddles at table offset `tw`.
+    fn stockham(
+        &self,
+        n: usize,
+        tw: usize,
+        inverse: bool,
+        g: Geometry,
+        mut at: Buf,
+        out: &mut Vec<Step>,
+    ) -> Buf {
+        // A row that fits in workgroup memory: all passes in one dispatch, a row per group.
+        if let (1, Some(wg)) = (g.stride, self.rows.workgroup_for(n)) {
+            let to = at.other();
+            out.push(Step {
+                kernel: Kernel::StockhamShared {
+                    inverse,
+                    n: n as u32,
+                    wg,
+                    product: None,
+                },
+                bufs: Bufs::FftPass {
+                    src: at,
+                    dst: to,
+                    kept: None,
+                },
+                params: StockhamSharedParams {
+                    n: n as u32,
+                    stride: 1,
+                    line_stride: g.line_stride as u32,
+                    lines: g.lines as u32,
+                    tw_offset: tw as u32,
+                    tw_half: (n / 2) as u32,
+                    scale: 0.0,
+                }
+                .into(),
+                threads: g.lines as u64 * wg as u64,
+            });
+            return to;
+        }
+        let mut p = 1;
+        for radix in radices(n).expect("Stockham lengths are smooth") {
+            let to = at.other();
+            let kernel = match radix {
+                2 => Kernel::Stockham {
+                    inverse,
+                    product: None,
+                },
+                4 => Kernel::Stockham4 {
+                    inverse,
+                    product: None,
+                },
+                _ => Kernel::StockhamOdd {
+                    inverse,
+                    radix: radix as u32,
+                    product: None,
+                },
+            };
+            out.push(Step {
+                kernel,
+                // `kept` is set where `fuse_product` fuses the product into this pass.
+                bufs: Bufs::FftPass {
+                    src: at,
+                    dst: to,
+                    kept: None,
+                },
+                params: StockhamParams {
+                    n: n as u32,
+                    p: p as u32,
+                    stride: g.stride as u32,
+                    line_stride: g.line_stride as u32,
+                    lines: g.lines as u32,
+                    tw_offset: tw as u32,
+                    tw_step: (n / (radix * p)) as u32,
+                    scale: 0.0,
+                }
+                .into(),
+                threads: (n / radix * g.lines) as u64,
+            });
+            at = to;
+            p *= radix;
+        }
+        at
+    }
+}
+
+/// Fuse the spectrum product into the last step of `steps`, which must end a forward
+/// transform: that pass then writes `product(own, kept[i]) · scale` where it wrote `own`,
+/// reading `kept` (the work buffer's layout) at the index it writes, and the plan needs no
+/// separate `spectrum` step. A Stockham pass of any kind can take it, per pass or in
+/// workgroup memory, along rows or columns: it writes every element of the transform
+/// exactly once, from one invocation. Returns the fused pass's kernel; `None`, changing
+/// nothing, when the transform ends otherwise, and the caller appends the `spectrum` step
+/// instead: a Bluestein axis ends in a chirp multiply, and a 1 × 1 transform has no pass.
+pub(crate) fn fuse_product(
+    steps: &mut [Step],
+    product: Product,
+    kept: Buf,
+    scale: f32,
+) -> Option<Kernel> {
+    let last = steps.last_mut()?;
+    let fused = match &mut last.kernel {
+        Kernel::Stockham {
+            inverse: false,
+            product,
+        }
+        | Kernel::Stockham4 {
+            inverse: false,
+            product,
+        }
+        | Kernel::StockhamOdd {
+            inverse: false,
+            product,
+            ..
+        }
+        | Kernel::StockhamShared {
+            inverse: false,
+            product,
+            ..
+        } => product,
+        _ => return None,
+    };
+    *fused = Some(product);
+    let Bufs::FftPass { kept: reads, .. } = &mut last.bufs else {
+        unreachable!("Stockham passes bind as FFT passes")
+    };
+    *reads = Some(kept);
+    match &mut last.params {
+        Params::Stockham(p) => p.scale = scale,
+        Params::StockhamShared(p) => p.scale = scale,
+        other => unreachable!("a Stockham pass with {other:?}"),
+    }
+    Some(last.kernel)
+}
+
+#[derive(Clone, Copy)]
+struct Geometry {
+    stride: usize,
+    line_stride: usize,
+    lines: usize,
+}
+
+fn chirp_step(at: Buf, count: usize, valid: usize, g: Geometry, table_offset: usize) -> Step {
+    Step {
+        kernel: Kernel::Chirp,
+        bufs: Bufs::InPlace {
+            data: at,
+            table: Buf::Tables,
+        },
+        params: SpectrumParams {
+            count: count as u32,
+            valid: valid as u32,
+            stride: g.stride as u32,
+            line_stride: g.line_stride as u32,
+            lines: g.lines as u32,
+            table_offset: table_offset as u32,
+            scale: 1.0,
+        }
+        .into(),
+        threads: (count * g.lines) as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::pipelines::Conj;
+
+    const PRODUCT: Product = Product {
+        conj: Conj::Kept,
+        phase: false,
+    };
+
+    /// The fused pass reads the kept spectrum and carries the scale, by name; a transform
+    /// that ends in a Bluestein chirp is left as it was.
+    #[test]
+    fn fuse_product_sets_the_last_pass_kept_buffer_and_scale() {
+        let rows = RowCapacity::NONE;
+        let mut steps = Vec::new();
+        FftLayout::new([16, 8], rows).steps(false, Buf::X, &mut steps);
+        let fused = fuse_product(&mut steps, PRODUCT, Buf::Kept, 0.25).unwrap();
+        let last = steps.last().unwrap();
+        assert_eq!(last.kernel, fused);
+        let Bufs::FftPass { kept, .. } = last.bufs else {
+            panic!("{:?}", last.bufs)
+        };
+        assert_eq!(kept, Some(Buf::Kept));
+        let Params::Stockham(params) = last.params else {
+            panic!("{:?}", last.params)
+        };
+        assert_eq!(params.scale, 0.25);
+        // No other pass reads a kept spectrum.
+        let reads_kept = |s: &Step| matches!(s.bufs, Bufs::FftPass { kept: Some(_), .. });
+        assert_eq!(steps.iter().filter(|s| reads_kept(s)).count(), 1);
+
+        let mut steps = Vec::new();
+        FftLayout::new([11, 8], rows).steps(false, Buf::X, &mut steps);
+        let before: Vec<_> = steps.iter().map(|s| (s.bufs, s.params)).collect();
+        assert_eq!(fuse_product(&mut steps, PRODUCT, Buf::Kept, 0.25), None);
+        let after: Vec<_> = steps.iter().map(|s| (s.bufs, s.params)).collect();
+        assert_eq!(before, after);
+    }
+}
