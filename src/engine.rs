@@ -17,6 +17,8 @@ use crate::vision::peaks::{Extremum, Peak, PeakOptions};
 use num_complex::Complex;
 use std::fmt;
 use std::str::FromStr;
+#[cfg(feature = "gpu")]
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 #[cfg(feature = "gpu")]
 use std::sync::Mutex;
@@ -282,8 +284,8 @@ impl Engine {
 
     /// Matching's numerator on the host, or the whole match on a device: the engine's choice
     /// for work on `T` (f64 stays on the host), for `centred_template` against frames of
-    /// `frame_shape`. `keep` keeps the template's spectrum for many frames (a tracker); a
-    /// one-shot call takes the engine's cached plan of this shape instead.
+    /// `frame_shape`. `keep`: many frames follow (a tracker), so the plan is the caller's own;
+    /// a one-shot call takes the engine's cached plan of this shape instead.
     pub(crate) fn matcher<T: Element>(
         &self,
         frame_shape: Shape,
@@ -313,8 +315,20 @@ impl Engine {
             Route::Gpu(ctx) => {
                 let template = to_f32(centred_template.data());
                 let shape = centred_template.shape().axes();
-                let gpu = MatchPlan::new(ctx, [rows, cols], shape, &template, terms)?;
-                Ok(Matcher::Device(Box::new(Mutex::new(gpu))))
+                // One-shot calls share a plan cached by shape, like correlation plans, so
+                // repeated calls create no buffers; each installs its own template.
+                let id = new_handle_id();
+                let build = || {
+                    let gpu = MatchPlan::new(ctx, [rows, cols], shape, &template, terms)?;
+                    Ok::<_, Error>(SharedPlan::new(gpu, id))
+                };
+                let shared = if keep {
+                    Arc::new(build()?)
+                } else {
+                    self.plans.get_or_build(&plan, build)?
+                };
+                let handle = Handle::new(shared, id, (template, terms));
+                Ok(Matcher::Device(Box::new(handle)))
             }
             #[cfg(not(feature = "gpu"))]
             Route::Never(_) => {
@@ -326,29 +340,42 @@ impl Engine {
 
     /// A device plan holding `reference`'s spectrum for phase correlation, where this engine
     /// runs work on `T` on a device; `None` where it runs on the host (the caller's f64
-    /// transforms). `reference` is asked for only when a device takes it.
+    /// transforms). `reference` is asked for only when a device takes it. `keep`: many
+    /// moving images follow, so the plan is the caller's own rather than the cached one.
     pub(crate) fn phase_device<T: Element>(
         &self,
         shape: Shape,
         region: usize,
         phase: bool,
+        keep: bool,
         reference: impl FnOnce() -> Result<Vec<Complex<f64>>>,
     ) -> Result<Option<Box<dyn PhaseDevice>>> {
         match self.route::<T>()? {
             Route::Cpu => Ok(None),
             #[cfg(feature = "gpu")]
             Route::Gpu(ctx) => {
-                let mut gpu = PhasePlan::new(ctx, shape.axes(), region, phase)?;
                 let reference: Vec<Complex<f32>> = reference()?
                     .iter()
                     .map(|v| Complex::new(v.re as f32, v.im as f32))
                     .collect();
-                gpu.set_reference(&reference)?;
-                Ok(Some(Box::new(Mutex::new(gpu))))
+                let key = Plan::new(Op::Correlate, Mode::CIRCULAR, shape, shape)?;
+                let extra = (region as u64) << 1 | phase as u64;
+                let id = new_handle_id();
+                let build = || {
+                    let mut gpu = PhasePlan::new(ctx, shape.axes(), region, phase)?;
+                    gpu.set_reference(&reference)?;
+                    Ok::<_, Error>(SharedPlan::new(gpu, id))
+                };
+                let shared = if keep {
+                    Arc::new(build()?)
+                } else {
+                    self.plans.get_or_build_with(&key, extra, build)?
+                };
+                Ok(Some(Box::new(Handle::new(shared, id, reference))))
             }
             #[cfg(not(feature = "gpu"))]
             Route::Never(_) => {
-                let _ = (shape, region, phase, reference);
+                let _ = (shape, region, phase, keep, reference);
                 unreachable!()
             }
         }
@@ -620,14 +647,87 @@ impl<T: Element> HostNumerator<T> {
     }
 }
 
+/// A device plan the engine caches by shape, shared by every [`Handle`] of that shape.
 #[cfg(feature = "gpu")]
-impl MatchDevice for Mutex<MatchPlan> {
+struct SharedPlan<P> {
+    /// The plan, and the id of the handle whose template (or reference) it holds.
+    state: Mutex<(P, u64)>,
+}
+
+#[cfg(feature = "gpu")]
+impl<P> SharedPlan<P> {
+    /// A plan built holding the data of handle `owner`.
+    fn new(plan: P, owner: u64) -> Self {
+        SharedPlan {
+            state: Mutex::new((plan, owner)),
+        }
+    }
+}
+
+/// A fresh handle id: each handle knows whether the shared plan still holds its data.
+#[cfg(feature = "gpu")]
+fn new_handle_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// One user of a shared device plan with its own data: a matcher's template and terms, or a
+/// registrar's reference. Locking installs the data again only when another handle used the
+/// plan since, so a tracker or registrar alone on its shape never re-uploads.
+#[cfg(feature = "gpu")]
+struct Handle<P, D> {
+    shared: Arc<SharedPlan<P>>,
+    id: u64,
+    data: D,
+}
+
+/// What a device plan needs to take a handle's data.
+#[cfg(feature = "gpu")]
+trait Install<D> {
+    fn install(&mut self, data: &D) -> Result<()>;
+}
+
+#[cfg(feature = "gpu")]
+impl Install<(Vec<f32>, TemplateTerms)> for MatchPlan {
+    fn install(&mut self, (template, terms): &(Vec<f32>, TemplateTerms)) -> Result<()> {
+        self.set_template(template, *terms)
+    }
+}
+
+#[cfg(feature = "gpu")]
+impl Install<Vec<Complex<f32>>> for PhasePlan {
+    fn install(&mut self, reference: &Vec<Complex<f32>>) -> Result<()> {
+        self.set_reference(reference)
+    }
+}
+
+#[cfg(feature = "gpu")]
+impl<P: Install<D>, D> Handle<P, D> {
+    fn new(shared: Arc<SharedPlan<P>>, id: u64, data: D) -> Self {
+        Handle { shared, id, data }
+    }
+
+    /// The plan, holding this handle's data.
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, (P, u64)>> {
+        let mut state = lock_plan(&self.shared.state)?;
+        if state.1 != self.id {
+            state.0.install(&self.data)?;
+            state.1 = self.id;
+        }
+        Ok(state)
+    }
+}
+
+#[cfg(feature = "gpu")]
+impl MatchDevice for Handle<MatchPlan, (Vec<f32>, TemplateTerms)> {
     fn out_shape(&self) -> [usize; 2] {
-        self.lock().map(|plan| plan.out_shape()).unwrap_or([0, 0])
+        lock_plan(&self.shared.state)
+            .map(|state| state.0.out_shape())
+            .unwrap_or([0, 0])
     }
 
     fn map(&self, centred_frame: &[f32], frame: FrameTerms) -> Result<Vec<f32>> {
-        lock_plan(self)?.map(centred_frame, frame)
+        self.lock()?.0.map(centred_frame, frame)
     }
 
     fn peaks(
@@ -636,7 +736,8 @@ impl MatchDevice for Mutex<MatchPlan> {
         frame: FrameTerms,
         options: &PeakOptions,
     ) -> Result<Vec<Peak>> {
-        let mut plan = lock_plan(self)?;
+        let mut state = self.lock()?;
+        let plan = &mut state.0;
         let out = plan.out_shape();
         let sign = if options.extremum == Extremum::Max {
             1.0
@@ -646,24 +747,24 @@ impl MatchDevice for Mutex<MatchPlan> {
         let search = SearchShape::new(options, out);
         let records = plan.peaks(centred_frame, frame, search, sign)?;
         Ok(records
-            .iter()
+            .into_iter()
             .map(|r| r.to_peak(out, options.extremum, options.subpixel))
             .collect())
     }
 }
 
 #[cfg(feature = "gpu")]
-impl PhaseDevice for Mutex<PhasePlan> {
+impl PhaseDevice for Handle<PhasePlan, Vec<Complex<f32>>> {
     fn integer_peak(&self, moving: &[Complex<f32>]) -> Result<usize> {
-        Ok(lock_plan(self)?.integer_peak(moving)?.index as usize)
+        Ok(self.lock()?.0.integer_peak(moving)?.index as usize)
     }
 
     fn value_at(&self, index: usize) -> Result<Complex<f32>> {
-        lock_plan(self)?.value_at(index)
+        self.lock()?.0.value_at(index)
     }
 
     fn upsampled(&self, kernels: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
-        lock_plan(self)?.upsampled(kernels)
+        self.lock()?.0.upsampled(kernels)
     }
 }
 

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 /// (about 100 MB for two 2048² inputs in `full` mode), so the count stays small.
 const CAPACITY: usize = 8;
 
-type Key = (Plan, TypeId);
+/// The shapes, the plan type, and a number for whatever else the type's plans depend on.
+type Key = (Plan, TypeId, u64);
 
 /// Shared between clones of an engine.
 #[derive(Clone, Default)]
@@ -28,7 +29,21 @@ impl PlanCache {
     where
         P: Any + Send + Sync,
     {
-        let key = (*plan, TypeId::of::<P>());
+        self.get_or_build_with(plan, 0, build)
+    }
+
+    /// [`get_or_build`](Self::get_or_build) for plans that depend on more than the shapes:
+    /// `extra` tells them apart.
+    pub(crate) fn get_or_build_with<P, E>(
+        &self,
+        plan: &Plan,
+        extra: u64,
+        build: impl FnOnce() -> Result<P, E>,
+    ) -> Result<Arc<P>, E>
+    where
+        P: Any + Send + Sync,
+    {
+        let key = (*plan, TypeId::of::<P>(), extra);
         if let Some(found) = self.plans.lock().expect("plan cache lock").get(&key) {
             return Ok(Arc::clone(found).downcast::<P>().expect("keyed by type"));
         }

@@ -32,7 +32,9 @@ pub(crate) struct Inner {
 /// should not move these numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BufferStats {
+    /// Buffers created.
     pub buffers: u64,
+    /// Their total size in bytes.
     pub bytes: u64,
 }
 
@@ -116,14 +118,17 @@ impl GpuContext {
         self.inner.workgroup_fft.load(Ordering::Relaxed)
     }
 
+    /// The device the plans run on (the caller's own, when adopted).
     pub fn device(&self) -> &wgpu::Device {
         &self.inner.device
     }
 
+    /// The queue work is submitted on.
     pub fn queue(&self) -> &wgpu::Queue {
         &self.inner.queue
     }
 
+    /// The adapter's name, backend and type (`DeviceType::Cpu` for software adapters).
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
         &self.inner.info
     }

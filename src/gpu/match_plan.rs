@@ -18,6 +18,9 @@ use crate::Shape;
 /// Rows or columns one invocation of window.wgsl slides over (its `RUN`).
 const RUN: usize = 32;
 
+/// Peak searches a plan keeps (each a few small buffers).
+const MAX_SEARCHES: usize = 4;
+
 use crate::device::{FrameTerms, TemplateTerms};
 
 /// One template prepared against frames of one shape.
@@ -39,7 +42,10 @@ pub(crate) struct MatchPlan {
     uniforms: Uniforms,
     combine_slot: Slot,
     dispatches: Vec<Dispatch>,
-    search: Option<PeakSearch>,
+    /// Peak searches built so far, by shape and sign: a plan shared by callers that search
+    /// differently (a `sqdiff` and a `ccoeff` match of one shape) keeps each, instead of
+    /// building one per call.
+    searches: Vec<PeakSearch>,
     _row_sums: wgpu::Buffer,
 }
 
@@ -133,10 +139,22 @@ impl MatchPlan {
                 uniforms,
                 combine_slot: slots[1],
                 dispatches,
-                search: None,
+                searches: Vec::new(),
                 _row_sums: row_sums,
             })
         })
+    }
+
+    /// Another template of the plan's shape (zero-mean, row-major) and its terms: the plan's
+    /// buffers and pipelines serve it unchanged.
+    pub(crate) fn set_template(
+        &mut self,
+        centred_template: &[f32],
+        template: TemplateTerms,
+    ) -> Result<()> {
+        self.correlation.set_template_real(centred_template)?;
+        self.template = template;
+        Ok(())
     }
 
     /// The score map's shape `[H − h + 1, W − w + 1]`.
@@ -164,18 +182,29 @@ impl MatchPlan {
         search: SearchShape,
         sign: f32,
     ) -> Result<Vec<PeakRecord>> {
-        if self.search.as_ref().map(|s| (s.shape(), s.sign())) != Some((search, sign)) {
-            self.search = Some(PeakSearch::new(
-                &self.ctx,
-                &self.scores,
-                &self.keys,
-                self.out,
-                search,
-                Some(sign),
-            )?);
-        }
+        let found = self
+            .searches
+            .iter()
+            .position(|s| (s.shape(), s.sign()) == (search, sign));
+        let index = match found {
+            Some(i) => i,
+            None => {
+                if self.searches.len() >= MAX_SEARCHES {
+                    self.searches.remove(0);
+                }
+                self.searches.push(PeakSearch::new(
+                    &self.ctx,
+                    &self.scores,
+                    &self.keys,
+                    self.out,
+                    search,
+                    Some(sign),
+                )?);
+                self.searches.len() - 1
+            }
+        };
         self.upload(centred, frame);
-        let search = self.search.as_ref().expect("built above");
+        let search = &self.searches[index];
         self.ctx.submit("running a matching plan", |encoder| {
             self.encode_scores(encoder)?;
             {

@@ -174,7 +174,7 @@ pub fn register_with<'a, T: Element>(
     moving: impl Into<ArrayView<'a, T>>,
     options: &RegisterOptions,
 ) -> Result<Registration> {
-    Registrar::with_engine(engine, reference, options)?.register(moving)
+    Registrar::build(engine, reference.into(), options, false)?.register(moving)
 }
 
 /// A reference image prepared once (its spectrum and the FFT plans kept) to register many
@@ -210,7 +210,17 @@ impl Registrar {
         reference: impl Into<ArrayView<'a, T>>,
         options: &RegisterOptions,
     ) -> Result<Self> {
-        let reference = reference.into();
+        Registrar::build(engine, reference.into(), options, true)
+    }
+
+    /// `keep`: many moving images follow (a device plan of its own, not the engine's shared
+    /// one).
+    fn build<T: Element>(
+        engine: &Engine,
+        reference: ArrayView<'_, T>,
+        options: &RegisterOptions,
+        keep: bool,
+    ) -> Result<Self> {
         if options.upsample == 0 {
             return Err(Error::InvalidArgument(
                 "upsample factor must be at least 1".into(),
@@ -224,7 +234,7 @@ impl Registrar {
         };
         let phase = options.normalization == Normalization::Phase;
         let mut energy = 0.0;
-        let device = engine.phase_device::<T>(shape, region, phase, || {
+        let device = engine.phase_device::<T>(shape, region, phase, keep, || {
             let image = prepare_image(reference, "reference", options.window)?;
             energy = parseval_energy(&image);
             Ok(image)
