@@ -6,9 +6,11 @@ pub mod engine;
 pub mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
-#[cfg(feature = "cli")] // until the file I/O splits into interop (npy, image) and the binary's output
+#[cfg(feature = "cli")]
+// until the file I/O splits into interop (npy, image) and the binary's output
 pub mod io;
 mod plan_cache;
+mod range;
 pub mod reference;
 pub mod spec;
 pub mod vision;
