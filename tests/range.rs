@@ -160,3 +160,163 @@ fn correlation_far_from_one_on_the_gpu() {
     check_scaled_correlation::<f32>(&gpu, 1e-20, 1e-16, 1e-5, &mut failures);
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// Matching at magnitudes far from 1: every method whose map f32 holds against the direct
+/// sums, the others refused.
+fn check_large_and_small_matches(engine: &Engine) {
+    // Near 1e18 every map fits f32 (sqdiff is about n·1e36).
+    check_offset_match::<f32>(engine, 0.0, 1e18, (11, 5));
+    let at = (6, 19);
+    for (amplitude, fits) in [
+        (
+            1e19,
+            [
+                Method::SqDiffNormed,
+                Method::CCorrNormed,
+                Method::CCoeffNormed,
+            ],
+        ),
+        (
+            1e-30,
+            [
+                Method::SqDiffNormed,
+                Method::CCorrNormed,
+                Method::CCoeffNormed,
+            ],
+        ),
+    ] {
+        let scene = offset_scene::<f32>(Shape::d2(30, 40), 0.0, amplitude, 3);
+        let template = crop(&scene, at.0, at.1, 8, 6);
+        for method in Method::ALL {
+            let result = match_template(engine, &scene, &template, method);
+            if fits.contains(&method) {
+                let map = result.unwrap();
+                let err = error(&map, &direct(&scene, &template, method), method);
+                let best = xcorr::peaks::best(map.view(), method.extremum()).unwrap();
+                assert!(err < 1e-4, "{amplitude:e} {method}: error {err:e}");
+                assert_eq!((best.row, best.col), at, "{amplitude:e} {method}");
+            } else if method != Method::CCoeff {
+                // sqdiff and ccorr are near n·1e38 or n·1e-60: not f32 numbers. (ccoeff's
+                // spread may or may not fit.)
+                let e = result.expect_err(&format!("{amplitude:e} {method}"));
+                assert!(
+                    matches!(e, xcorr::Error::OutOfRange(_)),
+                    "{amplitude:e} {method}: {e}"
+                );
+            }
+        }
+        // The device's peak search reports the same best match.
+        let options = xcorr::peaks::PeakOptions::default();
+        let found =
+            xcorr::matching::match_peaks(engine, &scene, &template, Method::CCoeffNormed, &options)
+                .unwrap();
+        assert_eq!((found[0].row, found[0].col), at);
+    }
+}
+
+#[test]
+fn matching_far_from_one_on_the_cpu() {
+    check_large_and_small_matches(&Engine::cpu());
+}
+
+#[cfg(feature = "gpu")]
+#[test]
+fn matching_far_from_one_on_the_gpu() {
+    let Some(ctx) = gpu_support::context() else {
+        return;
+    };
+    check_large_and_small_matches(&Engine::with_gpu_context(ctx));
+}
+
+/// Correlations whose result f32 cannot hold are errors, never inf or zeros; a prepared
+/// argument far from 1 is scaled like a one-shot one.
+fn check_out_of_range_results(engine: &Engine) {
+    for (scale, what) in [(1e20, "too large"), (1e-30, "too small")] {
+        let a = random::<f32>(Shape::d2(12, 16), scale, 4);
+        let b = random::<f32>(Shape::d2(3, 5), scale, 5);
+        for mode in [Mode::Full, Mode::Valid, Mode::CIRCULAR] {
+            let e = engine.correlate(&a, &b, mode).expect_err(what);
+            assert!(
+                matches!(&e, xcorr::Error::OutOfRange(m) if m.contains(what)),
+                "{scale:e} {mode:?}: {e}"
+            );
+        }
+    }
+    let a = random::<f32>(Shape::d2(12, 16), 1e19, 6);
+    let b = random::<f32>(Shape::d2(3, 5), 1e17, 7);
+    let prepared = engine
+        .prepare(Op::Correlate, Mode::Full, a.shape(), &b)
+        .unwrap();
+    let err = relative_error(&prepared.run(&a).unwrap(), &a, &b, Mode::Full);
+    assert!(err < 1e-5, "prepared: relative error {err:e}");
+    let huge = random::<f32>(Shape::d2(12, 16), 1e30, 8);
+    assert!(matches!(
+        prepared.run(&huge),
+        Err(xcorr::Error::OutOfRange(_))
+    ));
+}
+
+#[test]
+fn results_out_of_range_are_errors_on_the_cpu() {
+    check_out_of_range_results(&Engine::cpu());
+}
+
+#[cfg(feature = "gpu")]
+#[test]
+fn results_out_of_range_are_errors_on_the_gpu() {
+    let Some(ctx) = gpu_support::context() else {
+        return;
+    };
+    check_out_of_range_results(&Engine::with_gpu_context(ctx));
+}
+
+/// The command line: a float64 scene with a variation below f32's resolution is matched in
+/// f64, and a correlation out of f32's range exits 2 with one line and writes nothing.
+#[cfg(feature = "cli")]
+#[test]
+fn command_line_keeps_float64_and_refuses_out_of_range() {
+    use std::process::Command;
+    use xcorr::io::{write_npy_any, AnyArray};
+    let dir = std::env::temp_dir().join(format!("xcorr-range-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name);
+
+    let scene = offset_scene::<f64>(Shape::d2(30, 36), 1e5, 1e-6, 9);
+    write_npy_any(path("scene.npy"), &AnyArray::F64(scene.clone())).unwrap();
+    write_npy_any(
+        path("template.npy"),
+        &AnyArray::F64(crop(&scene, 12, 21, 6, 6)),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xcorr"))
+        .args(["match", "--backend", "cpu", "--method", "ccoeff-normed"])
+        .arg(path("scene.npy"))
+        .arg(path("template.npy"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("12 21 "), "{stdout}");
+
+    let big = random::<f32>(Shape::d2(12, 16), 1e19, 10);
+    write_npy_any(path("big.npy"), &AnyArray::F32(big)).unwrap();
+    let result = path("out.npy");
+    let out = Command::new(env!("CARGO_BIN_EXE_xcorr"))
+        .args(["correlate", "--backend", "cpu"])
+        .arg(path("big.npy"))
+        .arg(path("big.npy"))
+        .arg("-o")
+        .arg(&result)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("too large"), "{stderr}");
+    assert!(!result.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

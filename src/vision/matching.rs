@@ -45,12 +45,21 @@
 //! template, which ranks every placement as a perfect match, and scores two zero patches as
 //! no match; we depart from it there on purpose.
 //!
-//! "Degenerate" means the energy in question (`Σ T'²` or `Σ I'²` for `ccoeff-normed`, `Σ T²`
-//! or `Σ I_w²` otherwise) is at most `n · (100 ε · a)²` (the values vary by less than about
-//! 100 ε of their magnitude `a`, the largest |value| of the template or the scene; `ε` is
-//! the element type's machine epsilon, `n = h·w`), plus, for windows, a bound on the
-//! rounding noise of the window sums. Below that, the FFT numerator is rounding noise and so would be
-//! the ratio.
+//! "Degenerate" means the energy in question is at most `n · (100 ε · a)²`: the values vary by
+//! less than about 100 ε of the magnitude `a` of what is summed (`ε` is the element type's
+//! machine epsilon, `n = h·w`). That magnitude is taken after centring, as the sums are: for
+//! `Σ T'²` the largest `|T − T̄|`, for windows the largest `|I − c|` over the scene (which
+//! also sets the FFT numerator's rounding), for `Σ T²` the largest `|T|`; windows add a bound
+//! on the rounding noise of the window sums. So a flat template is one that is constant,
+//! and a scene `300 + 0.01·U` is not flat: its windows vary by far more than the rounding.
+//!
+//! # Range
+//!
+//! Scene and template far from 1 in magnitude (f32 beyond about `2^±32`) are scaled by one
+//! power of two before the transform (exact) and the scores back after, so that only a map
+//! the element type cannot hold (`sqdiff` of values near 1e19 in f32) fails, with
+//! [`Error::OutOfRange`]; the normalised methods work at any magnitude. A [`Scene`] fixes the
+//! factor from the scene, a [`Tracker`] from the template.
 //!
 //! Normalised scores are clamped to their mathematical range (`[−1, 1]`, and `[0, 1]` for
 //! `sqdiff-normed`, whose values above 1 OpenCV also reports as 1), and `sqdiff` to `≥ 0`:
