@@ -235,13 +235,39 @@ impl<'a, T: Element> ArrayView<'a, T> {
         // reads every input once before any transform does.
         const CHUNK: usize = 1024;
         let zero = <T::Real as num_traits::Zero>::zero();
+        let limit = <T::Real as num_traits::Float>::max_value();
+        let magnitude = |v: &T| {
+            let z = v.to_complex();
+            let (re, im) = (num_traits::Float::abs(z.re), num_traits::Float::abs(z.im));
+            if im > re {
+                im
+            } else {
+                re
+            }
+        };
+        // Eight independent lanes: the compiler vectorises those, not one running value. A
+        // magnitude is finite when it is at most the largest number (NaN compares false).
         let stats = |c: &[T]| {
-            c.iter().fold((true, zero), |(ok, m), v| {
-                let z = v.to_complex();
-                let (re, im) = (num_traits::Float::abs(z.re), num_traits::Float::abs(z.im));
-                let a = if im > re { im } else { re };
-                (ok & v.is_finite(), if a > m { a } else { m })
-            })
+            let (mut finite, mut largest) = ([true; 8], [zero; 8]);
+            let mut lanes = c.chunks_exact(8);
+            for eight in &mut lanes {
+                for ((ok, m), v) in finite.iter_mut().zip(&mut largest).zip(eight) {
+                    let a = magnitude(v);
+                    *ok &= a <= limit;
+                    *m = if a > *m { a } else { *m };
+                }
+            }
+            for v in lanes.remainder() {
+                let a = magnitude(v);
+                finite[0] &= a <= limit;
+                largest[0] = if a > largest[0] { a } else { largest[0] };
+            }
+            finite
+                .iter()
+                .zip(&largest)
+                .fold((true, zero), |(ok, m), (&o, &a)| {
+                    (ok & o, if a > m { a } else { m })
+                })
         };
         let merge =
             |a: (bool, T::Real), b: (bool, T::Real)| (a.0 & b.0, if b.1 > a.1 { b.1 } else { a.1 });

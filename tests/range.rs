@@ -142,6 +142,8 @@ fn correlation_far_from_one_on_the_cpu() {
     check_scaled_correlation::<f32>(&cpu, 1e19, 1e17, 1e-5, &mut failures);
     check_scaled_correlation::<f32>(&cpu, 1e-30, 1e-5, 1e-5, &mut failures);
     check_scaled_correlation::<f32>(&cpu, 1e-20, 1e-16, 1e-5, &mut failures);
+    // Most of `a` is subnormal: exact as given, but a transform of it loses the digits.
+    check_scaled_correlation::<f32>(&cpu, 1e-42, 1e25, 1e-5, &mut failures);
     check_scaled_correlation::<f64>(&cpu, 1e160, 1e140, 1e-12, &mut failures);
     check_scaled_correlation::<f64>(&cpu, 1e-150, 1e-140, 1e-12, &mut failures);
     assert!(failures.is_empty(), "{failures:#?}");
@@ -158,6 +160,7 @@ fn correlation_far_from_one_on_the_gpu() {
     check_scaled_correlation::<f32>(&gpu, 1e19, 1e17, 1e-5, &mut failures);
     check_scaled_correlation::<f32>(&gpu, 1e-30, 1e-5, 1e-5, &mut failures);
     check_scaled_correlation::<f32>(&gpu, 1e-20, 1e-16, 1e-5, &mut failures);
+    check_scaled_correlation::<f32>(&gpu, 1e-42, 1e25, 1e-5, &mut failures);
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
