@@ -234,8 +234,8 @@ fn json_number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
     use xcorr::array::Shape;
+    use clap::Parser;
 
     #[derive(Parser)]
     enum Cli {
