@@ -109,23 +109,24 @@ pub(crate) fn unscale<T: Element>(out: &mut [T], k: i32, what: &str) -> Result<(
     }
     let before = largest(out);
     out.iter_mut().for_each(|v| *v = scale_element(*v, k));
-    check(before, largest(out), out, what)
+    check(before, k, largest(out), out, what)
 }
 
-fn check<T: Element>(before: f64, after: f64, out: &[T], what: &str) -> Result<()> {
+/// `before`: the largest magnitude before scaling by `2^k`; `after`: after, in `T`.
+fn check<T: Element>(before: f64, k: i32, after: f64, out: &[T], what: &str) -> Result<()> {
     let name = T::Real::NAME;
     if let Some(i) = out.iter().position(|v| !v.is_finite()) {
         return Err(Error::OutOfRange(format!(
-            "{what} is too large for {name}: its element {i} is about {:.3e} (use float64 \
-             input, or scale the inputs down)",
-            out[i].to_complex().re.to_f64(),
+            "{what} is too large for {name}: its element {i} overflows (use float64 input, or \
+             scale the inputs down)"
         )));
     }
     let smallest_normal = <T::Real as num_traits::Float>::min_positive_value().to_f64();
     if before > 0.0 && after < smallest_normal {
         return Err(Error::OutOfRange(format!(
-            "{what} is too small for {name}: its largest magnitude is {after:.3e}, below the \
-             smallest normal {name} (use float64 input, or scale the inputs up)"
+            "{what} is too small for {name}: its largest magnitude is {:.3e}, below the \
+             smallest normal {name} (use float64 input, or scale the inputs up)",
+            mul_pow2(before, k)
         )));
     }
     Ok(())
