@@ -323,3 +323,23 @@ fn command_line_keeps_float64_and_refuses_out_of_range() {
     assert!(!result.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A tracker scales every frame like its template; a frame too far from the template's
+/// magnitude for that is refused rather than scored from overflowed window sums.
+#[test]
+fn tracker_refuses_frames_far_from_the_template() {
+    let frame = offset_scene::<f64>(Shape::d2(20, 24), 0.0, 1.0, 11);
+    let template = crop(&frame, 5, 7, 4, 4);
+    let cpu = Engine::cpu();
+    let tracker =
+        xcorr::Tracker::new(&cpu, &template, frame.shape(), Method::CCoeffNormed).unwrap();
+    assert_eq!(tracker.track(&frame).unwrap().row, 5);
+    let huge = frame.map(|v| v * 1e200);
+    for result in [
+        tracker.track(&huge).map(|_| ()),
+        tracker.match_frame(&huge).map(|_| ()),
+    ] {
+        let e = result.expect_err("a frame 1e200 times the template's magnitude");
+        assert!(matches!(e, xcorr::Error::OutOfRange(_)), "{e}");
+    }
+}

@@ -375,6 +375,14 @@ impl<T: Sample> Scene<T> {
         let template = scaled_template.as_ref().map_or(template, Array::view);
         let tpl = TemplateStats::new(template)?;
         check_fits(self.shape, template.shape())?;
+        let [h, w] = self.shape.axes();
+        let as_scene = SceneStats {
+            mean: tpl.mean,
+            scale: tpl.scale,
+            centred_scale: tpl.centred_scale,
+            shape: [h, w],
+        };
+        check_scaled::<T>(&as_scene, "template", "the scene's")?;
         let circular = self.prepared.run(&pad(tpl.centred.view(), self.padded))?;
         let [lr, lc] = self.padded;
         let out = out_shape(self.shape, template.shape());
@@ -496,7 +504,9 @@ impl<T: Sample> Tracker<T> {
                 self.frame_shape
             )));
         }
-        SceneStats::new(frame)
+        let stats = SceneStats::new(frame)?;
+        check_scaled::<T>(&stats, "frame", "the template's")?;
+        Ok(stats)
     }
 
     /// The map of scores for one frame.
@@ -1082,6 +1092,21 @@ fn device_frame<T: Sample>(
 fn match_exponent<T: Sample>(scene: &SceneStats, tpl: &TemplateStats<T>) -> i32 {
     let [h, w] = scene.shape;
     range::exponent::<T>(scene.scale.max(tpl.scale), h * w)
+}
+
+/// Refuse an input (scaled by the factor fixed for the other) whose magnitude is still out of
+/// the comfortable range: its window sums or its transform could overflow.
+fn check_scaled<T: Sample>(stats: &SceneStats, what: &str, other: &str) -> Result<()> {
+    let [h, w] = stats.shape;
+    if range::exponent::<T>(stats.scale, h * w) == 0 {
+        return Ok(());
+    }
+    Err(Error::OutOfRange(format!(
+        "the {what}'s values (largest |value| {:.3e} after the scaling fixed by {other}) are \
+         too far in magnitude from {other} to be matched in {}",
+        stats.scale,
+        <T as Real>::NAME,
+    )))
 }
 
 fn scaled<T: Sample>(x: ArrayView<'_, T>, k: i32) -> Array<T> {
