@@ -216,39 +216,83 @@ impl<'a, T: Element> ArrayView<'a, T> {
     }
     /// Refuse empty arrays and non-finite values, naming the input as `what`.
     pub fn validate(&self, what: &str) -> Result<()> {
+        self.validate_magnitude(what).map(|_| ())
+    }
+
+    /// [`validate`](Self::validate), returning the largest magnitude of a real or imaginary
+    /// part: what decides whether a transform must scale the input to stay in range
+    /// (`crate::range`), found in the same pass.
+    pub fn validate_magnitude(&self, what: &str) -> Result<f64> {
         if self.shape.is_empty() {
             return Err(Error::Empty {
                 what: what.to_string(),
                 shape: self.shape.to_string(),
             });
         }
-        // Whole chunks are tested without early exit (the compiler vectorises that), and
-        // only a failing chunk is searched. Large inputs are tested on all cores: this pass
+        // Whole chunks are tested without early exit (the compiler vectorises that, the
+        // maxima with a comparison rather than `max`, whose NaN rule keeps it scalar), and
+        // only a failing input is searched. Large inputs are tested on all cores: this pass
         // reads every input once before any transform does.
         const CHUNK: usize = 1024;
-        let all_finite = |c: &[T]| c.iter().fold(true, |ok, v| ok & v.is_finite());
-        let failing = if self.data.len() >= 64 * CHUNK {
+        let zero = <T::Real as num_traits::Zero>::zero();
+        let limit = <T::Real as num_traits::Float>::max_value();
+        let magnitude = |v: &T| {
+            let z = v.to_complex();
+            let (re, im) = (num_traits::Float::abs(z.re), num_traits::Float::abs(z.im));
+            if im > re {
+                im
+            } else {
+                re
+            }
+        };
+        // Eight independent lanes: the compiler vectorises those, not one running value. A
+        // magnitude is finite when it is at most the largest number (NaN compares false).
+        let stats = |c: &[T]| {
+            let (mut finite, mut largest) = ([true; 8], [zero; 8]);
+            let mut lanes = c.chunks_exact(8);
+            for eight in &mut lanes {
+                for ((ok, m), v) in finite.iter_mut().zip(&mut largest).zip(eight) {
+                    let a = magnitude(v);
+                    *ok &= a <= limit;
+                    *m = if a > *m { a } else { *m };
+                }
+            }
+            for v in lanes.remainder() {
+                let a = magnitude(v);
+                finite[0] &= a <= limit;
+                largest[0] = if a > largest[0] { a } else { largest[0] };
+            }
+            finite
+                .iter()
+                .zip(&largest)
+                .fold((true, zero), |(ok, m), (&o, &a)| {
+                    (ok & o, if a > m { a } else { m })
+                })
+        };
+        let merge =
+            |a: (bool, T::Real), b: (bool, T::Real)| (a.0 & b.0, if b.1 > a.1 { b.1 } else { a.1 });
+        let (all_finite, largest) = if self.data.len() >= 64 * CHUNK {
             use rayon::prelude::*;
             self.data
                 .par_chunks(CHUNK)
-                .position_first(|c| !all_finite(c))
+                .map(stats)
+                .reduce(|| (true, zero), merge)
         } else {
-            self.data.chunks(CHUNK).position(|c| !all_finite(c))
+            self.data.chunks(CHUNK).map(stats).fold((true, zero), merge)
         };
-        if let Some(chunk) = failing {
-            let start = chunk * CHUNK;
-            let i = start
-                + self.data[start..]
-                    .iter()
-                    .position(|v| !v.is_finite())
-                    .expect("the chunk holds one");
+        if !all_finite {
+            let i = self
+                .data
+                .iter()
+                .position(|v| !v.is_finite())
+                .expect("one is not finite");
             return Err(Error::NonFinite {
                 what: what.to_string(),
                 value: describe_value(self.data[i]),
                 index: self.shape.describe_index(i),
             });
         }
-        Ok(())
+        Ok(largest.to_f64())
     }
 }
 

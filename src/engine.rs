@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
 use crate::gpu::{CorrelationPlan, GpuContext, MatchPlan, PhasePlan, SearchShape};
 use crate::plan_cache::PlanCache;
+use crate::range;
 use crate::spec::{Mode, Op, Plan};
 #[cfg(feature = "gpu")]
 use crate::vision::peaks::{Extremum, Peak, PeakOptions};
@@ -410,8 +411,29 @@ impl Engine {
         mode: Mode,
     ) -> Result<Array<T>> {
         let (a, b) = (a.into(), b.into());
-        a.validate("first input")?;
-        b.validate("second input")?;
+        let a_max = a.validate_magnitude("first input")?;
+        let b_max = b.validate_magnitude("second input")?;
+        // Inputs far from 1 in magnitude are scaled by powers of two (exact), and the
+        // result back; ordinary inputs are not copied.
+        let ka = range::exponent::<T>(a_max, a.shape().len());
+        let kb = range::exponent::<T>(b_max, b.shape().len());
+        if ka == 0 && kb == 0 {
+            return self.compute_in_range(op, a, b, mode);
+        }
+        let (a, b) = (range::Input::new(a, ka), range::Input::new(b, kb));
+        let mut out = self.compute_in_range(op, a.view(), b.view(), mode)?;
+        range::unscale(out.data_mut(), -(ka + kb), "the result")?;
+        Ok(out)
+    }
+
+    /// [`compute`](Self::compute) of validated inputs whose magnitudes are in range.
+    fn compute_in_range<T: Element>(
+        &self,
+        op: Op,
+        a: ArrayView<'_, T>,
+        b: ArrayView<'_, T>,
+        mode: Mode,
+    ) -> Result<Array<T>> {
         let plan = Plan::new(op, mode, a.shape(), b.shape())?;
         match self.route::<T>()? {
             Route::Cpu => {
@@ -456,7 +478,10 @@ impl Engine {
         b: impl Into<ArrayView<'a, T>>,
     ) -> Result<Prepared<T>> {
         let b = b.into();
-        b.validate("second input")?;
+        let b_exponent =
+            range::exponent::<T>(b.validate_magnitude("second input")?, b.shape().len());
+        let b = range::Input::new(b, b_exponent);
+        let b = b.view();
         let plan = Plan::new(op, mode, a_shape, b.shape())?;
         let inner = match self.route::<T>()? {
             Route::Cpu => {
@@ -473,7 +498,11 @@ impl Engine {
             #[cfg(not(feature = "gpu"))]
             Route::Never(_) => unreachable!(),
         };
-        Ok(Prepared { plan, inner })
+        Ok(Prepared {
+            plan,
+            inner,
+            b_exponent,
+        })
     }
 }
 
@@ -586,6 +615,8 @@ fn from_c32<T: Element>(x: &[Complex<f32>]) -> Vec<T> {
 pub struct Prepared<T: Element> {
     plan: Plan,
     inner: PreparedInner<T>,
+    /// The power of two the second argument was scaled by ([`crate::range`]).
+    b_exponent: i32,
 }
 
 impl<T: Element> Prepared<T> {
@@ -604,12 +635,16 @@ impl<T: Element> Prepared<T> {
                 self.plan.a
             )));
         }
-        a.validate("first input")?;
-        match &self.inner {
-            PreparedInner::Cpu(cpu) => Ok(cpu.run(a)),
+        let ka = range::exponent::<T>(a.validate_magnitude("first input")?, a.shape().len());
+        let a = range::Input::new(a, ka);
+        let a = a.view();
+        let mut out = match &self.inner {
+            PreparedInner::Cpu(cpu) => cpu.run(a),
             #[cfg(feature = "gpu")]
-            PreparedInner::Gpu(gpu) => gpu.lock()?.run(a.data()),
-        }
+            PreparedInner::Gpu(gpu) => gpu.lock()?.run(a.data())?,
+        };
+        range::unscale(out.data_mut(), -(ka + self.b_exponent), "the result")?;
+        Ok(out)
     }
 }
 

@@ -29,6 +29,9 @@ pub enum Error {
         value: String,
         index: String,
     },
+    /// A result that the element type cannot hold (it would overflow, or underflow to zero).
+    #[error("{0}")]
+    OutOfRange(String),
     /// A parameter outside its allowed range.
     #[error("{0}")]
     InvalidArgument(String),

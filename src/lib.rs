@@ -13,6 +13,7 @@ pub mod gpu;
 // until the file I/O splits into interop (npy, image) and the binary's output
 pub mod io;
 mod plan_cache;
+mod range;
 #[doc(hidden)] // the direct sums tests and benches trust; not part of the documented API
 pub mod reference;
 pub mod spec;

@@ -45,12 +45,21 @@
 //! template, which ranks every placement as a perfect match, and scores two zero patches as
 //! no match; we depart from it there on purpose.
 //!
-//! "Degenerate" means the energy in question (`Σ T'²` or `Σ I'²` for `ccoeff-normed`, `Σ T²`
-//! or `Σ I_w²` otherwise) is at most `n · (100 ε · a)²` (the values vary by less than about
-//! 100 ε of their magnitude `a`, the largest |value| of the template or the scene; `ε` is
-//! the element type's machine epsilon, `n = h·w`), plus, for windows, a bound on the
-//! rounding noise of the window sums. Below that, the FFT numerator is rounding noise and so would be
-//! the ratio.
+//! "Degenerate" means the energy in question is at most `n · (100 ε · a)²`: the values vary by
+//! less than about 100 ε of the magnitude `a` of what is summed (`ε` is the element type's
+//! machine epsilon, `n = h·w`). That magnitude is taken after centring, as the sums are: for
+//! `Σ T'²` the largest `|T − T̄|`, for windows the largest `|I − c|` over the scene (which
+//! also sets the FFT numerator's rounding), for `Σ T²` the largest `|T|`; windows add a bound
+//! on the rounding noise of the window sums. So a flat template is one that is constant,
+//! and a scene `300 + 0.01·U` is not flat: its windows vary by far more than the rounding.
+//!
+//! # Range
+//!
+//! Scene and template far from 1 in magnitude (f32 beyond about `2^±32`) are scaled by one
+//! power of two before the transform (exact) and the scores back after, so that only a map
+//! the element type cannot hold (`sqdiff` of values near 1e19 in f32) fails, with
+//! [`Error::OutOfRange`]; the normalised methods work at any magnitude. A [`Scene`] fixes the
+//! factor from the scene, a [`Tracker`] from the template.
 //!
 //! Normalised scores are clamped to their mathematical range (`[−1, 1]`, and `[0, 1]` for
 //! `sqdiff-normed`, whose values above 1 OpenCV also reports as 1), and `sqdiff` to `≥ 0`:
@@ -81,6 +90,7 @@ use crate::array::{Array, ArrayView, Element, Real, Shape};
 use crate::device::{FrameTerms, MatchDevice, TemplateTerms};
 use crate::engine::{Engine, HostNumerator, Matcher, Prepared};
 use crate::error::{Error, Result};
+use crate::range;
 use crate::spec::{next_fast_len, Mode, Op};
 use crate::vision::peaks::{self, Extremum, Peak, PeakOptions};
 use crate::vision::window_sums::{SummedArea, WindowStream};
@@ -199,6 +209,13 @@ pub fn match_template<'a, T: Sample>(
     let tpl = TemplateStats::new(template)?;
     let stats = SceneStats::new(scene)?;
     check_fits(scene.shape(), template.shape())?;
+    let k = match_exponent::<T>(&stats, &tpl);
+    if k != 0 {
+        let (scene, template) = (scaled(scene, k), scaled(template, k));
+        let mut map = match_template(engine, scene.view(), template.view(), method)?;
+        unscale_scores(method, map.data_mut(), k)?;
+        return Ok(map);
+    }
     let out = out_shape(scene.shape(), template.shape());
     match matcher(engine, scene.shape(), &tpl, method, false)? {
         Matcher::Host(numerator) => {
@@ -247,6 +264,12 @@ pub fn match_peaks<'a, T: Sample>(
     let tpl = TemplateStats::new(template)?;
     let stats = SceneStats::new(scene)?;
     check_fits(scene.shape(), template.shape())?;
+    let k = match_exponent::<T>(&stats, &tpl);
+    if k != 0 {
+        let (scene, template) = (scaled(scene, k), scaled(template, k));
+        let found = match_peaks(engine, scene.view(), template.view(), method, &options)?;
+        return unscale_peaks::<T>(method, found, k);
+    }
     let out = out_shape(scene.shape(), template.shape());
     match matcher(engine, scene.shape(), &tpl, method, false)? {
         Matcher::Device(device) if options.count <= MAX_DEVICE_PEAKS => {
@@ -293,6 +316,8 @@ pub const MAX_DEVICE_PEAKS: usize = 64;
 /// ```
 pub struct Scene<T: Sample> {
     shape: Shape,
+    /// The power of two the scene (and so each template) is scaled by ([`match_exponent`]).
+    exponent: i32,
     padded: [usize; 2],
     stats: SceneStats,
     table: SummedArea,
@@ -304,6 +329,12 @@ impl<T: Sample> Scene<T> {
     pub fn new<'a>(engine: &Engine, scene: impl Into<ArrayView<'a, T>>) -> Result<Self> {
         let scene = scene.into();
         let stats = SceneStats::new(scene)?;
+        let exponent = range::exponent::<T>(stats.scale, scene.shape().len());
+        let scaled_scene = (exponent != 0).then(|| scaled(scene, exponent));
+        let (scene, stats) = match &scaled_scene {
+            Some(s) => (s.view(), SceneStats::new(s.view())?),
+            None => (scene, stats),
+        };
         let [h, w] = scene.shape().axes();
         let padded = [next_fast_len(h), next_fast_len(w)];
         let centred = stats.centred(scene);
@@ -316,6 +347,7 @@ impl<T: Sample> Scene<T> {
         )?;
         Ok(Scene {
             shape: scene.shape(),
+            exponent,
             padded,
             table: stats.table(scene),
             stats,
@@ -335,8 +367,18 @@ impl<T: Sample> Scene<T> {
         method: Method,
     ) -> Result<Array<T>> {
         let template = template.into();
+        let scaled_template = (self.exponent != 0).then(|| scaled(template, self.exponent));
+        let template = scaled_template.as_ref().map_or(template, Array::view);
         let tpl = TemplateStats::new(template)?;
         check_fits(self.shape, template.shape())?;
+        let [h, w] = self.shape.axes();
+        let as_scene = SceneStats {
+            mean: tpl.mean,
+            scale: tpl.scale,
+            centred_scale: tpl.centred_scale,
+            shape: [h, w],
+        };
+        check_scaled::<T>(&as_scene, "template", "the scene's")?;
         let circular = self.prepared.run(&pad(tpl.centred.view(), self.padded))?;
         let [lr, lc] = self.padded;
         let out = out_shape(self.shape, template.shape());
@@ -348,7 +390,9 @@ impl<T: Sample> Scene<T> {
             }
         };
         let windows = Windows::Table(&self.table);
-        combine(method, numerator, &windows, &self.stats, &tpl, out)
+        let mut map = combine(method, numerator, &windows, &self.stats, &tpl, out)?;
+        unscale_scores(method, map.data_mut(), self.exponent)?;
+        Ok(map)
     }
 
     /// The best match of `template` with its parabola-refined subpixel offset.
@@ -388,6 +432,8 @@ struct HostScratch<T> {
 /// ```
 pub struct Tracker<T: Sample> {
     method: Method,
+    /// The power of two the template and every frame are scaled by ([`match_exponent`]).
+    exponent: i32,
     frame_shape: Shape,
     template: TemplateStats<T>,
     matcher: Matcher<T>,
@@ -405,12 +451,19 @@ impl<T: Sample> Tracker<T> {
     ) -> Result<Self> {
         let template = template.into();
         let tpl = TemplateStats::new(template)?;
+        let exponent = range::exponent::<T>(tpl.scale, frame_shape.len());
+        let scaled_template = (exponent != 0).then(|| scaled(template, exponent));
+        let (template, tpl) = match &scaled_template {
+            Some(t) => (t.view(), TemplateStats::new(t.view())?),
+            None => (template, tpl),
+        };
         if frame_shape.ndim() != template.shape().ndim() {
             return Err(dims_error(frame_shape, template.shape()));
         }
         check_fits(frame_shape, template.shape())?;
         Ok(Tracker {
             method,
+            exponent,
             frame_shape,
             matcher: matcher(engine, frame_shape, &tpl, method, true)?,
             template: tpl,
@@ -431,12 +484,25 @@ impl<T: Sample> Tracker<T> {
                 self.frame_shape
             )));
         }
-        SceneStats::new(frame)
+        let stats = SceneStats::new(frame)?;
+        check_scaled::<T>(&stats, "frame", "the template's")?;
+        Ok(stats)
     }
 
     /// The map of scores for one frame.
     pub fn match_frame<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Array<T>> {
         let frame = frame.into();
+        if self.exponent != 0 {
+            let frame = scaled(frame, self.exponent);
+            let mut map = self.match_frame_in_range(frame.view())?;
+            unscale_scores(self.method, map.data_mut(), self.exponent)?;
+            return Ok(map);
+        }
+        self.match_frame_in_range(frame)
+    }
+
+    /// [`match_frame`](Self::match_frame) of a frame already scaled like the template.
+    fn match_frame_in_range(&self, frame: ArrayView<'_, T>) -> Result<Array<T>> {
         let stats = self.check_frame(frame)?;
         let out = out_shape(self.frame_shape, self.template.original_shape);
         let (tpl, method) = (&self.template, self.method);
@@ -454,6 +520,17 @@ impl<T: Sample> Tracker<T> {
     /// The best match in one frame, with its parabola-refined subpixel offset.
     pub fn track<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Peak> {
         let frame = frame.into();
+        if self.exponent != 0 {
+            let frame = scaled(frame, self.exponent);
+            let peak = self.track_in_range(frame.view())?;
+            let mut found = unscale_peaks::<T>(self.method, vec![peak], self.exponent)?;
+            return Ok(found.remove(0));
+        }
+        self.track_in_range(frame)
+    }
+
+    /// [`track`](Self::track) of a frame already scaled like the template.
+    fn track_in_range(&self, frame: ArrayView<'_, T>) -> Result<Peak> {
         let stats = self.check_frame(frame)?;
         let (tpl, method) = (&self.template, self.method);
         match &self.matcher {
@@ -516,6 +593,8 @@ struct TemplateStats<T: Sample> {
     energy_centred: f64,
     /// The largest |T|.
     scale: f64,
+    /// The largest |T − T̄|: what flatness is judged against.
+    centred_scale: f64,
 }
 
 impl<T: Sample> TemplateStats<T> {
@@ -527,6 +606,7 @@ impl<T: Sample> TemplateStats<T> {
         let centred: Vec<f64> = values.iter().map(|v| v - mean).collect();
         let energy_centred = centred.iter().map(|v| v * v).sum();
         let scale = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let centred_scale = centred.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let [h, w] = template.shape().axes();
         Ok(TemplateStats {
             original_shape: template.shape(),
@@ -539,55 +619,72 @@ impl<T: Sample> TemplateStats<T> {
             mean,
             energy_centred,
             scale,
+            centred_scale,
         })
     }
 }
 
-/// A scene (or frame) as the matcher needs it: its mean (the centring offset) and its scale.
+/// A scene (or frame) as the matcher needs it: its mean (the centring offset) and its scales.
 struct SceneStats {
     mean: f64,
     /// The largest |I|.
     scale: f64,
+    /// The largest |I − c|: the window sums' magnitude, and what flatness is judged against
+    /// (a scene `300 + 0.01·U` varies by 1e-5 of its magnitude, yet is anything but flat).
+    centred_scale: f64,
     shape: [usize; 2],
 }
 
 impl SceneStats {
     fn new<T: Sample>(scene: ArrayView<'_, T>) -> Result<Self> {
         let data = scene.data();
-        // One parallel pass for the sum, the scale and finiteness; `validate` names the
+        // One parallel pass for the sum, the extremes and finiteness; `validate` names the
         // offending element when there is one.
-        let (sum, scale) = data
+        let first = data.first().map_or(T::zero(), |v| *v);
+        let (sum, low, high) = data
             .par_chunks(4096)
             .map(|chunk| {
-                // Eight lanes of sums and maxima (the compiler vectorises independent lanes,
-                // not one running value), then combined. The maxima stay in the element type
-                // and use a comparison rather than `max`, whose NaN rule keeps it scalar.
-                let (mut sums, mut maxima) = ([0.0f64; 8], [T::zero(); 8]);
+                // Eight lanes of sums and extremes (the compiler vectorises independent
+                // lanes, not one running value), then combined. The extremes stay in the
+                // element type and use comparisons rather than `min`/`max`, whose NaN rule
+                // keeps them scalar.
+                let (mut sums, mut lows, mut highs) = ([0.0f64; 8], [first; 8], [first; 8]);
                 let mut lanes = chunk.chunks_exact(8);
                 for eight in &mut lanes {
-                    for ((s, m), &v) in sums.iter_mut().zip(&mut maxima).zip(eight) {
+                    for (((s, lo), hi), &v) in
+                        sums.iter_mut().zip(&mut lows).zip(&mut highs).zip(eight)
+                    {
                         *s += real_to(v);
-                        let a = v.abs();
-                        *m = if a > *m { a } else { *m };
+                        *lo = if v < *lo { v } else { *lo };
+                        *hi = if v > *hi { v } else { *hi };
                     }
                 }
                 for &v in lanes.remainder() {
                     sums[0] += real_to(v);
-                    maxima[0] = maxima[0].max(v.abs());
+                    lows[0] = lows[0].min(v);
+                    highs[0] = highs[0].max(v);
                 }
-                let max = maxima.iter().fold(0.0f64, |m, &v| m.max(real_to(v)));
-                (sums.iter().sum::<f64>(), max)
+                let low = lows.iter().fold(f64::INFINITY, |m, &v| m.min(real_to(v)));
+                let high = highs
+                    .iter()
+                    .fold(f64::NEG_INFINITY, |m, &v| m.max(real_to(v)));
+                (sums.iter().sum::<f64>(), low, high)
             })
-            .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1.max(b.1)));
+            .reduce(
+                || (0.0, f64::INFINITY, f64::NEG_INFINITY),
+                |a, b| (a.0 + b.0, a.1.min(b.1), a.2.max(b.2)),
+            );
         // NaN or ±∞ anywhere makes the sum non-finite (a comparison never picks NaN as a
         // maximum, but the sum carries it); `validate` then names the element.
         if data.is_empty() || !sum.is_finite() {
             scene.validate("scene")?;
         }
-        let mean = sum / data.len() as f64;
+        // The mean of values in [low, high] lies in it, but its rounding may step out.
+        let mean = (sum / data.len() as f64).clamp(low, high);
         Ok(SceneStats {
             mean,
-            scale,
+            scale: low.abs().max(high.abs()),
+            centred_scale: (high - mean).max(mean - low),
             shape: scene.shape().axes(),
         })
     }
@@ -615,7 +712,7 @@ impl SceneStats {
     fn noise(&self, n: f64) -> f64 {
         let [h, w] = self.shape;
         let terms = (h * w) as f64 + (h + w) as f64 * n;
-        64.0 * f64::EPSILON * terms * self.scale * self.scale
+        64.0 * f64::EPSILON * terms * self.centred_scale * self.centred_scale
     }
 }
 
@@ -624,16 +721,21 @@ fn flat_tolerance<T: Sample>() -> f64 {
     100.0 * real_to(<T as num_traits::Float>::epsilon())
 }
 
-/// `(flat, zero)`: whether the template's centred energy, or its energy, is degenerate.
+/// `(flat, zero)`: whether the template's centred energy, or its energy, is degenerate,
+/// each judged against the magnitude of the values it sums.
 fn template_degenerate<T: Sample>(tpl: &TemplateStats<T>) -> (bool, bool) {
-    let floor = tpl.n * (flat_tolerance::<T>() * tpl.scale).powi(2);
+    let floor = |scale: f64| tpl.n * (flat_tolerance::<T>() * scale).powi(2);
     let energy = tpl.energy_centred + tpl.n * tpl.mean * tpl.mean;
-    (tpl.energy_centred <= floor, energy <= floor)
+    (
+        tpl.energy_centred <= floor(tpl.centred_scale),
+        energy <= floor(tpl.scale),
+    )
 }
 
-/// The energy at or below which a window counts as degenerate.
+/// The energy at or below which a window counts as degenerate: relative to the centred
+/// scene, whose magnitude sets the rounding of both the numerator and the window sums.
 fn window_floor<T: Sample>(n: f64, scene: &SceneStats) -> f64 {
-    n * (flat_tolerance::<T>() * scene.scale).powi(2) + scene.noise(n)
+    n * (flat_tolerance::<T>() * scene.centred_scale).powi(2) + scene.noise(n)
 }
 
 fn dims_error(scene: Shape, template: Shape) -> Error {
@@ -928,6 +1030,52 @@ fn device_frame<T: Sample>(
         win_floor: window_floor::<T>(tpl.n, stats),
     };
     (centred, terms)
+}
+
+/// The power of two `2^k` a match scales scene and template by (one factor for both, so
+/// that the formulas mixing them hold), from the larger magnitude: `0` for ordinary data.
+fn match_exponent<T: Sample>(scene: &SceneStats, tpl: &TemplateStats<T>) -> i32 {
+    let [h, w] = scene.shape;
+    range::exponent::<T>(scene.scale.max(tpl.scale), h * w)
+}
+
+/// Refuse an input (scaled by the factor fixed for the other) whose magnitude is still out of
+/// the comfortable range: its window sums or its transform could overflow.
+fn check_scaled<T: Sample>(stats: &SceneStats, what: &str, other: &str) -> Result<()> {
+    let [h, w] = stats.shape;
+    if range::exponent::<T>(stats.scale, h * w) == 0 {
+        return Ok(());
+    }
+    Err(Error::OutOfRange(format!(
+        "the {what}'s values (largest |value| {:.3e} after the scaling fixed by {other}) are \
+         too far in magnitude from {other} to be matched in {}",
+        stats.scale,
+        <T as Real>::NAME,
+    )))
+}
+
+fn scaled<T: Sample>(x: ArrayView<'_, T>, k: i32) -> Array<T> {
+    range::scaled(x, 0.0, k)
+}
+
+/// Scores of inputs scaled by `2^k` back in the inputs' units: `sqdiff`, `ccorr` and `ccoeff`
+/// scale with `2^2k`, the normalised scores not at all. A map the element type cannot hold
+/// is an error.
+fn unscale_scores<T: Sample>(method: Method, scores: &mut [T], k: i32) -> Result<()> {
+    if method.is_normed() {
+        return Ok(());
+    }
+    range::unscale(scores, -2 * k, &format!("the {method} map"))
+}
+
+/// [`unscale_scores`] for peaks, whose scores are f64 values of the element type.
+fn unscale_peaks<T: Sample>(method: Method, mut found: Vec<Peak>, k: i32) -> Result<Vec<Peak>> {
+    let mut scores: Vec<T> = found.iter().map(|p| real_from::<T>(p.score)).collect();
+    unscale_scores(method, &mut scores, k)?;
+    for (p, s) in found.iter_mut().zip(scores) {
+        p.score = real_to(s);
+    }
+    Ok(found)
 }
 
 fn non_finite_map(method: Method, value: f64, index: usize) -> Error {

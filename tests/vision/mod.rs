@@ -77,15 +77,19 @@ pub fn fourier_shift(x: &Array<f64>, dy: f64, dx: f64) -> Array<f64> {
 
 /// OpenCV's formulas summed directly in f64 (with its cap of `sqdiff-normed` at 1). Degenerate
 /// windows are not handled: the photographs used here have none.
-pub fn direct(scene: &Array<f32>, template: &Array<f32>, method: Method) -> Array<f64> {
+pub fn direct<T: xcorr::Element + Into<f64>>(
+    scene: &Array<T>,
+    template: &Array<T>,
+    method: Method,
+) -> Array<f64> {
     let [sh, sw] = scene.shape().axes();
     let [th, tw] = template.shape().axes();
-    let t: Vec<f64> = template.data().iter().map(|&v| v as f64).collect();
+    let t: Vec<f64> = template.data().iter().map(|&v| v.into()).collect();
     let n = t.len() as f64;
     let t_mean = t.iter().sum::<f64>() / n;
     Array::from_fn(Shape::d2(sh - th + 1, sw - tw + 1), |y, x| {
         let i: Vec<f64> = (0..th * tw)
-            .map(|k| scene.at(y + k / tw, x + k % tw) as f64)
+            .map(|k| scene.at(y + k / tw, x + k % tw).into())
             .collect();
         let i_mean = i.iter().sum::<f64>() / n;
         let dot = |a: &dyn Fn(usize) -> f64, b: &dyn Fn(usize) -> f64| -> f64 {

@@ -12,6 +12,7 @@ mod bench;
 mod vision;
 use vision::{heatmap_values, run_match, run_register, MatchArgs, RegisterArgs};
 use xcorr::io::{self, AnyArray, OutputKind};
+use xcorr::matching::Sample;
 use xcorr::spec::{lags, Plan};
 use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Result, Shape};
 
@@ -185,12 +186,19 @@ fn main() -> ExitCode {
 
 /// A real 2-D input as f32, named by its file in errors.
 fn read_real_image(path: &Path) -> Result<Array<f32>> {
+    read_real_input(path)?.to_f32()
+}
+
+/// A real 2-D input in its own precision (float32 or float64), named by its file in errors.
+fn read_real_input(path: &Path) -> Result<AnyArray> {
     let what = format!("'{}'", path.display());
     let x = io::read_input(path)?;
     check_finite(&x, &what)?;
-    let x = x
-        .to_f32()
-        .map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))?;
+    if x.is_complex() {
+        // The conversion names what is wrong with it.
+        x.to_f64()
+            .map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))?;
+    }
     if x.shape().ndim() != 2 {
         return Err(Error::Dimensions(format!(
             "{what} must be a 2-D image, got shape {}",
@@ -218,8 +226,8 @@ fn match_command(args: MatchArgs) -> Result<()> {
             )));
         }
     }
-    let scene = read_real_image(&args.scene)?;
-    let template = read_real_image(&args.template)?;
+    let scene = read_real_input(&args.scene)?;
+    let template = read_real_input(&args.template)?;
     // Shapes are checked before a backend starts: a GPU probe is slow and drivers may print.
     let (s, t) = (scene.shape(), template.shape());
     if t.rows() > s.rows() || t.cols() > s.cols() {
@@ -230,7 +238,23 @@ fn match_command(args: MatchArgs) -> Result<()> {
         )));
     }
     let engine = Engine::with_backend(args.backend)?;
-    let found = run_match(&engine, &scene, &template, &args)?;
+    // float64 is matched in f64 (on the CPU: the GPU computes in f32, so only an explicit
+    // GPU request narrows it): a small variation on a large offset survives.
+    if (scene.is_double() || template.is_double()) && args.backend != Backend::Gpu {
+        finish_match(&engine, &scene.to_f64()?, &template.to_f64()?, &args)
+    } else {
+        finish_match(&engine, &scene.to_f32()?, &template.to_f32()?, &args)
+    }
+}
+
+/// Match, write the outputs asked for, print the matches.
+fn finish_match<T: Sample>(
+    engine: &Engine,
+    scene: &Array<T>,
+    template: &Array<T>,
+    args: &MatchArgs,
+) -> Result<()> {
+    let found = run_match(engine, scene, template, args)?;
     if let Some(map) = &found.map {
         if let Some(path) = &args.output {
             io::write_npy(path, map)?;
