@@ -3,14 +3,14 @@
 //! Inputs are seeded random data, plans are built before timing, and each case reports the
 //! median of its runs. Criterion benches in `benches/` time the same workloads.
 
+use num_complex::Complex;
+use std::time::{Duration, Instant};
 use xcorr::array::{Array, Shape};
 use xcorr::engine::Engine;
 use xcorr::error::Result;
 use xcorr::matching::{match_template, Method, Tracker};
 use xcorr::registration::{register_with, RegisterOptions};
 use xcorr::spec::Mode;
-use num_complex::Complex;
-use std::time::{Duration, Instant};
 
 /// One timed case: a workload on one backend.
 #[derive(Clone, Debug)]

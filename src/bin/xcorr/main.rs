@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bench;
+mod output;
 mod vision;
+use output::OutputKind;
 use vision::{heatmap_values, run_match, run_register, MatchArgs, RegisterArgs};
-use xcorr::io::{self, AnyArray, OutputKind};
+use xcorr::io::{self, AnyArray};
 use xcorr::spec::{lags, Plan};
 use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Result, Shape};
 
@@ -34,7 +36,7 @@ enum Command {
     /// A and B are .npy files (float32, float64, complex64, complex128, uint8; 1-D or 2-D)
     /// or images (PNG, JPEG, TIFF, BMP, GIF; read as grayscale in [0, 1]). If either is
     /// complex both are treated as complex; if either is float64 the computation runs in
-    /// float64, else in float32. OUT ends in .npy (the numbers, as float32 or complex64) or
+    /// float64, else in float32. OUT ends in .npy (the numbers, in the precision computed) or
     /// .png (a turbo heatmap; magnitude for complex results).
     ///
     /// Correlation conjugates B: out[k] = sum_n A[n + k] * conj(B[n]), as numpy and scipy
@@ -203,7 +205,7 @@ fn read_real_image(path: &Path) -> Result<Array<f32>> {
 fn match_command(args: MatchArgs) -> Result<()> {
     // Output paths are checked before any work, so a typo costs nothing.
     if let Some(path) = &args.output {
-        if io::check_output_path(path)? != OutputKind::Npy {
+        if output::check_output_path(path)? != OutputKind::Npy {
             return Err(Error::InvalidArgument(format!(
                 "-o takes a .npy path for the score map, got '{}' (use --heatmap for .png)",
                 path.display()
@@ -211,7 +213,7 @@ fn match_command(args: MatchArgs) -> Result<()> {
         }
     }
     if let Some(path) = &args.heatmap {
-        if io::check_output_path(path)? != OutputKind::Png {
+        if output::check_output_path(path)? != OutputKind::Png {
             return Err(Error::InvalidArgument(format!(
                 "--heatmap takes a .png path, got '{}'",
                 path.display()
@@ -233,10 +235,10 @@ fn match_command(args: MatchArgs) -> Result<()> {
     let found = run_match(&engine, &scene, &template, &args)?;
     if let Some(map) = &found.map {
         if let Some(path) = &args.output {
-            io::write_npy(path, map)?;
+            output::write_npy(path, map)?;
         }
         if let Some(path) = &args.heatmap {
-            io::write_heatmap_png(path, &heatmap_values(map, args.method))?;
+            output::write_heatmap_png(path, &heatmap_values(map, args.method))?;
         }
     }
     print!("{}", found.text);
@@ -356,7 +358,7 @@ fn correlate(args: CorrelateArgs) -> Result<()> {
     // Everything that can be checked cheaply is checked before the inputs are read, and the
     // inputs before a backend is started: probing for a GPU is slow, and graphics drivers
     // may print their own lines on stderr while it runs.
-    let kind = io::check_output_path(&args.output)?;
+    let kind = output::check_output_path(&args.output)?;
     let a = io::read_input(&args.a)?;
     let b = io::read_input(&args.b)?;
     let what_a = format!("first input '{}'", args.a.display());
@@ -431,12 +433,11 @@ impl Job<'_> {
     fn run<T: Element>(&self, a: &Array<T>, b: &Array<T>) -> Result<String> {
         let out = self.engine.compute(self.op, a, b, self.mode)?;
         match self.kind {
-            OutputKind::Npy => io::write_npy(self.out, &out)?,
-            OutputKind::Png => io::write_heatmap_png(self.out, &out)?,
+            OutputKind::Npy => output::write_npy(self.out, &out)?,
+            OutputKind::Png => output::write_heatmap_png(self.out, &out)?,
         }
         let what = match self.kind {
-            OutputKind::Npy if T::IS_COMPLEX => "complex64",
-            OutputKind::Npy => "float32",
+            OutputKind::Npy => npy_dtype::<T>(),
             OutputKind::Png if T::IS_COMPLEX => "heatmap of |result|",
             OutputKind::Png => "heatmap",
         };
@@ -477,6 +478,16 @@ impl Job<'_> {
             backend_used::<T>(self.engine),
             format_score(score),
         ))
+    }
+}
+
+/// The numpy name of `T`, as the result is written.
+fn npy_dtype<T: Element>() -> &'static str {
+    match (T::IS_COMPLEX, std::mem::size_of::<T::Real>()) {
+        (false, 4) => "float32",
+        (false, _) => "float64",
+        (true, 4) => "complex64",
+        (true, _) => "complex128",
     }
 }
 
@@ -533,7 +544,7 @@ const PATCH: usize = 32;
 /// the argmax. The patch has the scene's brightness and contrast, so it does not stand out
 /// by level, only by its texture, which is what the correlation matches.
 fn demo(args: DemoArgs) -> Result<()> {
-    io::check_output_path(&args.output)?;
+    output::check_output_path(&args.output)?;
     let engine = Engine::with_backend(args.backend.into())?;
     let mut rng = SplitMix64(args.seed);
 
@@ -574,7 +585,7 @@ fn demo(args: DemoArgs) -> Result<()> {
             "demo failed: the patch was hidden at {hidden:?} but found at {found:?}"
         )));
     }
-    io::write_output(&args.output, &out)?;
+    output::write_output(&args.output, &out)?;
     println!(
         "wrote {} ({} correlation map)",
         args.output.display(),

@@ -234,8 +234,8 @@ fn json_number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xcorr::array::Shape;
     use clap::Parser;
+    use xcorr::array::Shape;
 
     #[derive(Parser)]
     enum Cli {
