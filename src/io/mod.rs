@@ -44,7 +44,7 @@ pub mod npy_header;
 #[cfg(feature = "image")]
 pub use self::image::{read_image, read_image_from, read_image_limited, DEFAULT_IMAGE_MEMORY};
 #[cfg(feature = "npy")]
-pub use npy::{read_npy, read_npy_from, write_npy, write_npy_any};
+pub use npy::{read_npy, read_npy_from, read_npy_limited, write_npy, write_npy_any};
 
 /// Image file extensions that [`read_input`] hands to [`read_image`] (lower case).
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif"];
@@ -204,14 +204,27 @@ pub(crate) fn open_regular(path: &Path) -> Result<(std::fs::File, u64)> {
     Ok((file, meta.len()))
 }
 
-/// Read a `.npy` file or an image, chosen by the extension (any case).
+/// Read a `.npy` file or an image, chosen by the extension (any case), with the default
+/// limits ([`DEFAULT_IMAGE_MEMORY`] for images, none for `.npy`).
 pub fn read_input(path: impl AsRef<Path>) -> Result<AnyArray> {
-    let path = path.as_ref();
+    read_input_impl(path.as_ref(), None)
+}
+
+/// [`read_input`] refusing inputs that need more than `max_bytes` to read (a `.npy` array's
+/// data, an image's decoded pixels and float32 copy), checked before the data is read.
+pub fn read_input_limited(path: impl AsRef<Path>, max_bytes: u64) -> Result<AnyArray> {
+    read_input_impl(path.as_ref(), Some(max_bytes))
+}
+
+#[allow(unused_variables)] // `limit` when a feature is off
+fn read_input_impl(path: &Path, limit: Option<u64>) -> Result<AnyArray> {
     match extension(path).as_deref() {
         #[cfg(feature = "npy")]
-        Some("npy") => read_npy(path),
+        Some("npy") => read_npy_limited(path, limit.unwrap_or(u64::MAX)),
         #[cfg(feature = "image")]
-        Some(ext) if IMAGE_EXTENSIONS.contains(&ext) => read_image(path).map(AnyArray::F32),
+        Some(ext) if IMAGE_EXTENSIONS.contains(&ext) => {
+            read_image_limited(path, limit.unwrap_or(DEFAULT_IMAGE_MEMORY)).map(AnyArray::F32)
+        }
         other => {
             let what = match other {
                 Some(ext) => format!("unknown file type '.{ext}'"),

@@ -21,23 +21,33 @@ use std::path::Path;
 /// is named), empty arrays, and shapes whose element count or byte size does not fit in
 /// memory. Bytes after the data are ignored, as numpy does.
 pub fn read_npy(path: impl AsRef<Path>) -> Result<AnyArray> {
+    read_npy_limited(path, u64::MAX)
+}
+
+/// [`read_npy`], refusing arrays whose data needs more than `max_bytes` (checked from the
+/// header, before the data is read).
+pub fn read_npy_limited(path: impl AsRef<Path>, max_bytes: u64) -> Result<AnyArray> {
     let path = path.as_ref();
     let (file, len) = open_regular(path)?;
     if len == 0 {
         return Err(file_error(path, "empty file (0 bytes), not a .npy array"));
     }
-    read_from(io::BufReader::new(file), Some(len)).map_err(|m| file_error(path, m))
+    read_from(io::BufReader::new(file), Some(len), max_bytes).map_err(|m| file_error(path, m))
 }
 
 /// Read a `.npy` array from any reader (e.g. `&bytes[..]`), as [`read_npy`] reads a file.
 /// Errors are [`Error::InvalidArgument`] (there is no file to name).
 pub fn read_npy_from(reader: impl Read) -> Result<AnyArray> {
-    read_from(reader, None).map_err(|m| Error::InvalidArgument(format!(".npy data: {m}")))
+    read_from(reader, None, u64::MAX).map_err(|m| Error::InvalidArgument(format!(".npy data: {m}")))
 }
 
 /// `available`: the stream's length when known, so that a truncated file is refused before
 /// its data is read.
-fn read_from(mut r: impl Read, available: Option<u64>) -> std::result::Result<AnyArray, String> {
+fn read_from(
+    mut r: impl Read,
+    available: Option<u64>,
+    max_bytes: u64,
+) -> std::result::Result<AnyArray, String> {
     const CUT_SHORT: &str = "truncated: the file ends inside the .npy header";
     let mut pre = read_up_to(&mut r, MAGIC.len() + 2 + 4)?;
     if pre.is_empty() {
@@ -90,6 +100,14 @@ fn read_from(mut r: impl Read, available: Option<u64>) -> std::result::Result<An
         .checked_mul(kind.size())
         .filter(|&n| n <= isize::MAX as usize)
         .ok_or_else(too_large)?;
+    if needed as u64 > max_bytes {
+        return Err(format!(
+            "a {} array of shape {dims_text} needs {}, more than the limit of {}",
+            kind.name(),
+            crate::error::format_bytes(needed as u64),
+            crate::error::format_bytes(max_bytes)
+        ));
+    }
     let truncated = |holds: u64| {
         format!(
             "truncated: a {} array of shape {dims_text} needs {needed} bytes of data, the file \

@@ -27,6 +27,10 @@ use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Result, Shape};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The memory a job may use, e.g. 8G, 512M or a byte count: larger inputs and jobs are
+    /// refused before they start, from an estimate. Default: half the physical memory.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -162,33 +166,113 @@ fn main() -> ExitCode {
     // backends it does not end up using (e.g. OpenGL on a headless machine) as errors.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("xcorr=warn"))
         .init();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's own text on stdout.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!(
+                "xcorr: error: {}",
+                usage_error_line(&e.render().to_string())
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let budget = cli.max_memory.unwrap_or_else(default_memory_limit);
     let result = match cli.command {
-        Command::Correlate(args) => correlate(args),
+        Command::Correlate(args) => correlate(args, budget),
         Command::Info => {
             info();
             Ok(())
         }
         Command::Demo(args) => demo(args),
         Command::Bench(args) => bench(args),
-        Command::Match(args) => match_command(args),
-        Command::Register(args) => register_command(args),
+        Command::Match(args) => match_command(args, budget),
+        Command::Register(args) => register_command(args, budget),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, whatever the message holds.
-            let message = e.to_string().replace('\n', " ");
+            let mut message = e.to_string().replace('\n', " ");
+            if matches!(e, Error::Memory { .. }) || message.contains("more than the limit of") {
+                message.push_str(" (raise it with --max-memory)");
+            }
             eprintln!("xcorr: error: {message}");
             ExitCode::from(2)
         }
     }
 }
 
+/// `8G`, `512M`, `64k`, `1.5GiB` or a plain byte count (binary units).
+fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale: u64 = match unit
+        .trim()
+        .to_ascii_lowercase()
+        .trim_end_matches("ib")
+        .trim_end_matches('b')
+    {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return Err(format!("unknown unit '{unit}' (use K, M, G or T)")),
+    };
+    match number.parse::<f64>() {
+        Ok(v) if v > 0.0 && (v * scale as f64) < u64::MAX as f64 => Ok((v * scale as f64) as u64),
+        _ => Err("expected a positive size such as 8G or 512M".into()),
+    }
+}
+
+/// Half the physical memory (MemTotal in /proc/meminfo); 4 GiB where that cannot be read.
+fn default_memory_limit() -> u64 {
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        });
+    total_kib.map_or(4 << 30, |k| k * 1024 / 2)
+}
+
+/// Refuse a job whose estimated memory exceeds the budget.
+fn check_memory(what: impl FnOnce() -> String, needed: u64, budget: u64) -> Result<()> {
+    if needed > budget {
+        return Err(Error::Memory {
+            what: what(),
+            needed,
+            allowed: budget,
+        });
+    }
+    Ok(())
+}
+
+/// clap's usage error as one line: its first paragraph (which may list missing arguments on
+/// the lines after the first) without the `error: ` prefix, then where to look.
+fn usage_error_line(rendered: &str) -> String {
+    let first: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = first.join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("{text} (see 'xcorr --help')")
+}
+
 /// A real 2-D input as f32, named by its file in errors.
-fn read_real_image(path: &Path) -> Result<Array<f32>> {
+fn read_real_image(path: &Path, budget: u64) -> Result<Array<f32>> {
     let what = format!("'{}'", path.display());
-    let x = io::read_input(path)?;
+    let x = io::read_input_limited(path, budget)?;
     check_finite(&x, &what)?;
     let x = x
         .to_f32()
@@ -202,7 +286,7 @@ fn read_real_image(path: &Path) -> Result<Array<f32>> {
     Ok(x)
 }
 
-fn match_command(args: MatchArgs) -> Result<()> {
+fn match_command(args: MatchArgs, budget: u64) -> Result<()> {
     // Output paths are checked before any work, so a typo costs nothing.
     if let Some(path) = &args.output {
         if output::check_output_path(path)? != OutputKind::Npy {
@@ -220,8 +304,8 @@ fn match_command(args: MatchArgs) -> Result<()> {
             )));
         }
     }
-    let scene = read_real_image(&args.scene)?;
-    let template = read_real_image(&args.template)?;
+    let scene = read_real_image(&args.scene, budget)?;
+    let template = read_real_image(&args.template, budget)?;
     // Shapes are checked before a backend starts: a GPU probe is slow and drivers may print.
     let (s, t) = (scene.shape(), template.shape());
     if t.rows() > s.rows() || t.cols() > s.cols() {
@@ -231,6 +315,13 @@ fn match_command(args: MatchArgs) -> Result<()> {
             args.scene.display()
         )));
     }
+    // The correlation, and as much again for the window sums and the statistics maps.
+    let plan = Plan::new(Op::Correlate, Mode::Valid, s, t)?;
+    check_memory(
+        || format!("matching a {t} template in a {s} scene"),
+        plan.memory_bytes::<f32>().saturating_mul(2),
+        budget,
+    )?;
     let engine = Engine::with_backend(args.backend)?;
     let found = run_match(&engine, &scene, &template, &args)?;
     if let Some(map) = &found.map {
@@ -245,9 +336,9 @@ fn match_command(args: MatchArgs) -> Result<()> {
     Ok(())
 }
 
-fn register_command(args: RegisterArgs) -> Result<()> {
-    let reference = read_real_image(&args.reference)?;
-    let moving = read_real_image(&args.moving)?;
+fn register_command(args: RegisterArgs, budget: u64) -> Result<()> {
+    let reference = read_real_image(&args.reference, budget)?;
+    let moving = read_real_image(&args.moving, budget)?;
     if reference.shape() != moving.shape() {
         return Err(Error::ShapeMismatch(format!(
             "register needs images of one shape, got {} ('{}') and {} ('{}')",
@@ -257,6 +348,16 @@ fn register_command(args: RegisterArgs) -> Result<()> {
             args.moving.display()
         )));
     }
+    // Both spectra in complex f64, and the upsampled grid (and its copy) of ⌈1.5·u⌉² points.
+    let shape = reference.shape();
+    let plan = Plan::new(Op::Correlate, Mode::CIRCULAR, shape, shape)?;
+    let region = (3 * args.upsample.min(xcorr::registration::MAX_UPSAMPLE) as u64).div_ceil(2);
+    check_memory(
+        || format!("registering two {shape} images"),
+        plan.memory_bytes::<num_complex::Complex<f64>>()
+            .saturating_add(2 * 16 * region * region),
+        budget,
+    )?;
     let engine = Engine::with_backend(args.backend)?;
     let (text, _) = run_register(&engine, &reference, &moving, &args)?;
     print!("{text}");
@@ -338,7 +439,7 @@ fn info() {
 // ---------------------------------------------------------------------------------------------
 // correlate
 
-fn correlate(args: CorrelateArgs) -> Result<()> {
+fn correlate(args: CorrelateArgs, budget: u64) -> Result<()> {
     let mode = match (args.mode, args.centered) {
         (ModeArg::Full, false) => Mode::Full,
         (ModeArg::Same, false) => Mode::Same,
@@ -359,13 +460,37 @@ fn correlate(args: CorrelateArgs) -> Result<()> {
     // inputs before a backend is started: probing for a GPU is slow, and graphics drivers
     // may print their own lines on stderr while it runs.
     let kind = output::check_output_path(&args.output)?;
-    let a = io::read_input(&args.a)?;
-    let b = io::read_input(&args.b)?;
+    let a = io::read_input_limited(&args.a, budget)?;
+    let b = io::read_input_limited(&args.b, budget)?;
     let what_a = format!("first input '{}'", args.a.display());
     let what_b = format!("second input '{}'", args.b.display());
     check_finite(&a, &what_a)?;
     check_finite(&b, &what_b)?;
-    Plan::new(op, mode, a.shape(), b.shape())?;
+    let plan = Plan::new(op, mode, a.shape(), b.shape())?;
+    let needed = match (
+        a.is_complex() || b.is_complex(),
+        a.is_double() || b.is_double(),
+    ) {
+        (false, false) => plan.memory_bytes::<f32>(),
+        (false, true) => plan.memory_bytes::<f64>(),
+        (true, false) => plan.memory_bytes::<num_complex::Complex<f32>>(),
+        (true, true) => plan.memory_bytes::<num_complex::Complex<f64>>(),
+    };
+    check_memory(
+        || {
+            format!(
+                "{op_name} {} x {}",
+                a.shape(),
+                b.shape(),
+                op_name = match op {
+                    Op::Correlate => "correlating",
+                    Op::Convolve => "convolving",
+                }
+            )
+        },
+        needed,
+        budget,
+    )?;
     let engine = Engine::with_backend(args.backend.into())?;
 
     let job = Job {

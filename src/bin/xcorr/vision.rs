@@ -49,7 +49,9 @@ pub struct MatchArgs {
     pub top: usize,
     /// Matches closer than D pixels (Chebyshev distance) to a better one are dropped;
     /// default: half the template's smaller side, at least 1.
-    #[arg(long, value_name = "D")]
+    // Negative numbers are taken as values so that `--min-distance -1` gets our range
+    // error, not clap's advice to write `-- -1` (which would make it a file name).
+    #[arg(long, value_name = "D", allow_negative_numbers = true)]
     pub min_distance: Option<f64>,
     /// Write the score map as .npy.
     #[arg(short = 'o', long = "output", value_name = "MAP.npy")]
@@ -72,7 +74,7 @@ pub struct RegisterArgs {
     pub reference: PathBuf,
     /// Moving image, the same shape as the reference.
     pub moving: PathBuf,
-    /// Subpixel precision of 1/N pixel (1: integer shifts).
+    /// Subpixel precision of 1/N pixel (1: integer shifts; at most 1000).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub upsample: usize,
     /// hann or none.
