@@ -37,10 +37,9 @@ fn decode(r: impl BufRead + Seek, max_bytes: u64) -> std::result::Result<Array<f
     let mut reader = ImageReader::new(r)
         .with_guessed_format()
         .map_err(|e| io_message(&e))?;
-    let mut limits = Limits::default();
-    limits.max_alloc = Some(max_bytes);
-    reader.limits(limits);
-    let decoder = reader.into_decoder().map_err(describe)?;
+    // Limits go on after the size check below, which names the sizes in its message.
+    reader.no_limits();
+    let mut decoder = reader.into_decoder().map_err(describe)?;
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
         return Err(format!("empty image ({w}x{h})"));
@@ -48,14 +47,17 @@ fn decode(r: impl BufRead + Seek, max_bytes: u64) -> std::result::Result<Array<f
     // The decoder's buffer and the float32 copy live at once.
     let need = decoder
         .total_bytes()
-        .saturating_add(u64::from(w) * u64::from(h) * 4);
+        .saturating_add((u64::from(w) * u64::from(h)).saturating_mul(4));
     if need > max_bytes {
         return Err(format!(
-            "a {w}x{h} image needs {} to read, more than the {} allowed",
+            "a {w}x{h} image needs {} to read, more than the limit of {}",
             crate::error::format_bytes(need),
             crate::error::format_bytes(max_bytes)
         ));
     }
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(max_bytes);
+    decoder.set_limits(limits).map_err(describe)?;
     let img = image::DynamicImage::from_decoder(decoder).map_err(describe)?;
     // The luma weights sum to 1 only up to rounding: white can come out as 1.0000001.
     let gray: Vec<f32> = img

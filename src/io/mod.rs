@@ -96,6 +96,22 @@ impl AnyArray {
         }
     }
 
+    /// [`AnyArray::to_f32`] without a copy when the array already is float32.
+    pub fn into_f32(self) -> Result<Array<f32>> {
+        match self {
+            AnyArray::F32(a) => Ok(a),
+            other => other.to_f32(),
+        }
+    }
+
+    /// [`AnyArray::to_f64`] without a copy when the array already is float64.
+    pub fn into_f64(self) -> Result<Array<f64>> {
+        match self {
+            AnyArray::F64(a) => Ok(a),
+            other => other.to_f64(),
+        }
+    }
+
     /// As float64; complex arrays are refused rather than silently losing their imaginary part.
     pub fn to_f64(&self) -> Result<Array<f64>> {
         match self {

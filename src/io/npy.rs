@@ -211,6 +211,7 @@ impl<R: Read> Data<R> {
     ) -> std::result::Result<Vec<T>, DataError> {
         let mut out = Vec::with_capacity(capacity);
         let mut buf = std::mem::take(&mut self.prefix);
+        buf.truncate(self.needed);
         let chunk = N * 8192;
         loop {
             let whole = buf.len() - buf.len() % N;

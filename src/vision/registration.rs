@@ -131,6 +131,21 @@ pub struct RegisterOptions {
     pub normalization: Normalization,
 }
 
+impl RegisterOptions {
+    /// Refuse an upsampling factor outside `1..=`[`MAX_UPSAMPLE`] (every backend checks this
+    /// before any work).
+    pub fn check(&self) -> Result<()> {
+        if self.upsample == 0 || self.upsample > MAX_UPSAMPLE {
+            return Err(Error::InvalidArgument(format!(
+                "upsample factor must be from 1 to {MAX_UPSAMPLE} (1/{MAX_UPSAMPLE} px is finer \
+                 than phase correlation resolves), got {}",
+                self.upsample
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Default for RegisterOptions {
     /// Integer shifts, no window, phase normalisation (scikit-image's defaults).
     fn default() -> Self {
@@ -219,13 +234,7 @@ impl Registrar {
         options: &RegisterOptions,
     ) -> Result<Self> {
         let reference = reference.into();
-        if options.upsample == 0 || options.upsample > MAX_UPSAMPLE {
-            return Err(Error::InvalidArgument(format!(
-                "upsample factor must be from 1 to {MAX_UPSAMPLE} (1/{MAX_UPSAMPLE} px is finer \
-                 than phase correlation resolves), got {}",
-                options.upsample
-            )));
-        }
+        options.check()?;
         let shape = reference.shape();
         #[cfg(feature = "gpu")]
         if let Some(ctx) = engine.device_for::<T>()? {

@@ -12,7 +12,7 @@ mod bench;
 mod output;
 mod vision;
 use output::OutputKind;
-use vision::{heatmap_values, run_match, run_register, MatchArgs, RegisterArgs};
+use vision::{heatmap_values, peak_options, run_match, run_register, MatchArgs, RegisterArgs};
 use xcorr::io::{self, AnyArray};
 use xcorr::spec::{lags, Plan};
 use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Result, Shape};
@@ -275,7 +275,7 @@ fn read_real_image(path: &Path, budget: u64) -> Result<Array<f32>> {
     let x = io::read_input_limited(path, budget)?;
     check_finite(&x, &what)?;
     let x = x
-        .to_f32()
+        .into_f32()
         .map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))?;
     if x.shape().ndim() != 2 {
         return Err(Error::Dimensions(format!(
@@ -315,6 +315,7 @@ fn match_command(args: MatchArgs, budget: u64) -> Result<()> {
             args.scene.display()
         )));
     }
+    peak_options(&args, t)?;
     // The correlation, and as much again for the window sums and the statistics maps.
     let plan = Plan::new(Op::Correlate, Mode::Valid, s, t)?;
     check_memory(
@@ -348,6 +349,11 @@ fn register_command(args: RegisterArgs, budget: u64) -> Result<()> {
             args.moving.display()
         )));
     }
+    xcorr::RegisterOptions {
+        upsample: args.upsample,
+        ..Default::default()
+    }
+    .check()?;
     // Both spectra in complex f64, and the upsampled grid (and its copy) of ⌈1.5·u⌉² points.
     let shape = reference.shape();
     let plan = Plan::new(Op::Correlate, Mode::CIRCULAR, shape, shape)?;
@@ -504,8 +510,8 @@ fn correlate(args: CorrelateArgs, budget: u64) -> Result<()> {
         a.is_complex() || b.is_complex(),
         a.is_double() || b.is_double(),
     ) {
-        (false, false) => job.run(&a.to_f32()?, &b.to_f32()?),
-        (false, true) => job.run(&a.to_f64()?, &b.to_f64()?),
+        (false, false) => job.run(&a.into_f32()?, &b.into_f32()?),
+        (false, true) => job.run(&a.into_f64()?, &b.into_f64()?),
         (true, false) => job.run(&a.to_c32(), &b.to_c32()),
         (true, true) => job.run(&a.to_c64(), &b.to_c64()),
     }

@@ -23,7 +23,7 @@
 //! `--json`: `{"shift": [dy, dx], "error": e, "peak": p}`, the fields of
 //! [`Registration`](xcorr::registration::Registration).
 
-use xcorr::array::{Array, ArrayView, Real};
+use xcorr::array::{Array, ArrayView, Real, Shape};
 use xcorr::engine::{Backend, Engine};
 use xcorr::error::{Error, Result};
 use xcorr::matching::{match_peaks, match_template, Method, Sample};
@@ -95,14 +95,8 @@ pub struct MatchOutput<T> {
     pub map: Option<Array<T>>,
 }
 
-/// Match `template` in `scene` as `args` say; returns the text to print and the map.
-pub fn run_match<'a, T: Sample>(
-    engine: &Engine,
-    scene: impl Into<ArrayView<'a, T>>,
-    template: impl Into<ArrayView<'a, T>>,
-    args: &MatchArgs,
-) -> Result<MatchOutput<T>> {
-    let template = template.into();
+/// The peak search `args` ask for, checked (callers check it before starting a backend).
+pub fn peak_options(args: &MatchArgs, template: Shape) -> Result<PeakOptions> {
     if args.top == 0 {
         return Err(Error::InvalidArgument("--top must be at least 1".into()));
     }
@@ -114,18 +108,29 @@ pub fn run_match<'a, T: Sample>(
         }
         Some(d) => d,
         None => {
-            let [h, w] = template.shape().axes();
+            let [h, w] = template.axes();
             (h.min(w).div_ceil(2)).max(1) as f64
         }
     };
-    let scene = scene.into();
-    let options = PeakOptions {
+    Ok(PeakOptions {
         count: args.top,
         min_distance,
         distance: Distance::Chebyshev,
         extremum: args.method.extremum(),
         subpixel: true,
-    };
+    })
+}
+
+/// Match `template` in `scene` as `args` say; returns the text to print and the map.
+pub fn run_match<'a, T: Sample>(
+    engine: &Engine,
+    scene: impl Into<ArrayView<'a, T>>,
+    template: impl Into<ArrayView<'a, T>>,
+    args: &MatchArgs,
+) -> Result<MatchOutput<T>> {
+    let template = template.into();
+    let options = peak_options(args, template.shape())?;
+    let scene = scene.into();
     let (map, matches) = if args.output.is_some() || args.heatmap.is_some() {
         let map = match_template(engine, scene, template, args.method)?;
         let matches = peaks::top_k(map.view(), &options);
