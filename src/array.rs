@@ -53,9 +53,17 @@ impl Shape {
     pub const fn ndim(&self) -> usize {
         self.ndim as usize
     }
-    /// Number of elements.
+    /// Number of elements; `usize::MAX` when the product overflows (such a shape holds no
+    /// array: [`Array::new`] refuses it, see [`Shape::checked_len`]).
     pub const fn len(&self) -> usize {
-        self.rows * self.cols
+        match self.checked_len() {
+            Some(n) => n,
+            None => usize::MAX,
+        }
+    }
+    /// Number of elements, or `None` when `rows × cols` does not fit in `usize`.
+    pub const fn checked_len(&self) -> Option<usize> {
+        self.rows.checked_mul(self.cols)
     }
     pub const fn is_empty(&self) -> bool {
         self.len() == 0
@@ -320,7 +328,7 @@ impl<T: Element> Array<T> {
         let shape = Shape::d1(data.len());
         Array { data, shape }
     }
-    /// An array of zeros.
+    /// An array of zeros. Panics if the shape's element count overflows.
     pub fn zeros(shape: Shape) -> Self {
         Array {
             data: vec![T::default(); shape.len()],
@@ -392,6 +400,11 @@ fn describe_value<T: Element>(v: T) -> String {
 }
 
 fn check_len(len: usize, shape: Shape) -> Result<()> {
+    if shape.checked_len().is_none() {
+        return Err(Error::Dimensions(format!(
+            "shape {shape} has more elements than fit in memory"
+        )));
+    }
     if len != shape.len() {
         return Err(Error::LengthMismatch {
             shape: shape.to_string(),

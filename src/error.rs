@@ -38,8 +38,9 @@ pub enum Error {
     /// The requested backend does not exist in this build or on this machine.
     #[error("{0}")]
     BackendUnavailable(String),
-    /// A job that does not fit a device limit; `limit` names the limit.
-    #[error("job needs {needed} for {limit}, but the device allows {allowed}")]
+    /// A job that does not fit a device limit; `limit` names the limit. Sizes (limits named
+    /// `*_size`) are in bytes, other limits are counts.
+    #[error("{}", describe_device_limit(limit, *needed, *allowed))]
     DeviceLimit {
         limit: String,
         needed: u64,
@@ -48,10 +49,71 @@ pub enum Error {
     /// A GPU failure (lost device, validation error, failed map); retrying may help.
     #[error("GPU error: {0}")]
     Gpu(String),
+    /// A job whose memory estimate exceeds the limit it was given (see
+    /// [`crate::spec::Plan::memory_bytes`]); both in bytes.
+    #[error(
+        "{what} needs about {} of memory, more than the limit of {}",
+        format_bytes(*needed),
+        format_bytes(*allowed)
+    )]
+    Memory {
+        what: String,
+        needed: u64,
+        allowed: u64,
+    },
     /// Reading or writing a file.
     #[error("{path}: {message}")]
     File { path: String, message: String },
 }
 
+fn describe_device_limit(limit: &str, needed: u64, allowed: u64) -> String {
+    let (needed, allowed) = if limit.ends_with("size") {
+        (format_bytes(needed), format_bytes(allowed))
+    } else {
+        (needed.to_string(), allowed.to_string())
+    };
+    format!(
+        "the job needs {needed} for the GPU's {limit}, but the device allows {allowed} \
+         (the CPU backend, --backend cpu, has no such limit)"
+    )
+}
+
+/// A byte count for people: `512 bytes`, `1.5 KiB`, `8.0 GiB`.
+pub fn format_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
 /// Shorthand for `Result<T, xcorr::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_limits_have_units_and_a_way_out() {
+        let e = Error::DeviceLimit {
+            limit: "max_buffer_size".into(),
+            needed: 3 << 30,
+            allowed: 256 << 20,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the job needs 3.0 GiB for the GPU's max_buffer_size, but the device allows \
+             256.0 MiB (the CPU backend, --backend cpu, has no such limit)"
+        );
+        assert_eq!(format_bytes(1023), "1023 bytes");
+        assert_eq!(format_bytes(1536), "1.5 KiB");
+        assert_eq!(format_bytes(u64::MAX), "16.0 EiB");
+    }
+}

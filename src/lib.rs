@@ -9,8 +9,7 @@ pub mod engine;
 pub mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
-#[cfg(feature = "cli")]
-// until the file I/O splits into interop (npy, image) and the binary's output
+#[cfg(any(feature = "npy", feature = "image"))]
 pub mod io;
 mod plan_cache;
 mod range;

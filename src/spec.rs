@@ -37,7 +37,7 @@
 //! assert_eq!(l[0], vec![-2, -1, 0, 1, 2, 3, 4]);
 //! ```
 
-use crate::array::Shape;
+use crate::array::{Element, Shape};
 use crate::error::{Error, Result};
 use std::fmt;
 use std::str::FromStr;
@@ -180,6 +180,10 @@ impl Plan {
             }
         }
         let (na, nb) = (a.axes(), b.axes());
+        // Bounding each axis first keeps the signed lag arithmetic below from wrapping.
+        if na.iter().chain(&nb).any(|&n| n > MAX_TRANSFORM_ELEMENTS) {
+            return Err(too_large(a, b));
+        }
         match mode {
             Mode::Valid => {
                 let a_covers = (0..2).all(|i| na[i] >= nb[i]);
@@ -202,6 +206,19 @@ impl Plan {
             Mode::Full | Mode::Same => {}
         }
         let axes = [0, 1].map(|i| axis_plan(op, mode, na[i], nb[i]));
+        // Every transform length a backend may pick lies below this bound (the next power
+        // of two; twice that for a circular axis, which may go through Bluestein), so the
+        // length searches end and no buffer size downstream overflows.
+        let bound = |x: &AxisPlan| {
+            let len = if x.exact { 2 * x.n } else { x.min_len };
+            len.checked_next_power_of_two()
+        };
+        match (bound(&axes[0]), bound(&axes[1])) {
+            (Some(r), Some(c))
+                if r.checked_mul(c)
+                    .is_some_and(|n| n <= MAX_TRANSFORM_ELEMENTS) => {}
+            _ => return Err(too_large(a, b)),
+        }
         let out = a.with_axes([axes[0].out_len, axes[1].out_len]);
         Ok(Plan {
             op,
@@ -213,11 +230,48 @@ impl Plan {
         })
     }
 
+    /// An estimate of the memory one call with this plan holds at its peak, in bytes, for
+    /// elements of type `T` on the CPU backend: both inputs and the output, and two spectra
+    /// at the transform lengths (half spectra for real data). Meant for refusing jobs that
+    /// cannot fit before any work starts; the true peak stays within a small factor of it.
+    ///
+    /// ```
+    /// use xcorr::spec::{Mode, Op, Plan};
+    /// use xcorr::Shape;
+    /// let p = Plan::new(Op::Correlate, Mode::Full, Shape::d2(1000, 1000), Shape::d2(64, 64))
+    ///     .unwrap();
+    /// let mb = p.memory_bytes::<f32>() as f64 / 1e6;
+    /// assert!(mb > 12.0 && mb < 40.0, "{mb}");
+    /// ```
+    pub fn memory_bytes<T: Element>(&self) -> u64 {
+        let elem = std::mem::size_of::<T>() as u64;
+        let complex = 2 * std::mem::size_of::<T::Real>() as u64;
+        let [rows, cols] = self.fft_shape(next_fast_len).map(|n| n as u64);
+        let spectrum_cols = if T::IS_COMPLEX { cols } else { cols / 2 + 1 };
+        let arrays = [self.a, self.b, self.out]
+            .iter()
+            .map(|s| s.len() as u64)
+            .sum::<u64>();
+        // Plan::new bounds every term, so none of this overflows.
+        arrays * elem + 2 * rows * spectrum_cols * complex
+    }
+
     /// Transform lengths per axis, `pick` choosing among the allowed ones (see
     /// [`AxisPlan::fft_len`]).
     pub fn fft_shape(&self, pick: impl Fn(usize) -> usize) -> [usize; 2] {
         [self.axes[0].fft_len(&pick), self.axes[1].fft_len(&pick)]
     }
+}
+
+/// The most elements a plan's padded transform may hold: a complex float64 buffer of that
+/// size (16 bytes an element) is the largest a machine can address.
+pub const MAX_TRANSFORM_ELEMENTS: usize = isize::MAX as usize / 16;
+
+fn too_large(a: Shape, b: Shape) -> Error {
+    Error::Dimensions(format!(
+        "inputs {a} and {b} are too large: their transform would hold more than \
+         {MAX_TRANSFORM_ELEMENTS} elements"
+    ))
 }
 
 fn axis_plan(op: Op, mode: Mode, n: usize, m: usize) -> AxisPlan {
@@ -276,6 +330,8 @@ pub fn lags(op: Op, mode: Mode, a: Shape, b: Shape) -> Result<Vec<Vec<isize>>> {
 }
 
 /// The smallest `2^a·3^b·5^c·7^d` at least `n`: sizes rustfft transforms fastest.
+///
+/// Past the largest such number that fits `usize`, `n` itself (no plan gets near it).
 pub fn next_smooth(n: usize) -> usize {
     let mut candidate = n.max(1);
     loop {
@@ -288,7 +344,10 @@ pub fn next_smooth(n: usize) -> usize {
         if r == 1 {
             return candidate;
         }
-        candidate += 1;
+        candidate = match candidate.checked_add(1) {
+            Some(c) => c,
+            None => return n,
+        };
     }
 }
 
@@ -309,9 +368,13 @@ pub fn next_smooth(n: usize) -> usize {
 /// assert_eq!(next_fast_len(500), 512); // 500 = 2²·5³ measured 2.4× 512's time per point
 /// assert_eq!(next_fast_len(1025), 1080); // 2³·3³·5
 /// ```
+///
+/// Past the largest power of two that fits `usize`, `n` itself (no plan gets near it).
 pub fn next_fast_len(n: usize) -> usize {
     let n = n.max(1);
-    let limit = n.next_power_of_two();
+    let Some(limit) = n.checked_next_power_of_two() else {
+        return n;
+    };
     let mut best = (limit, cost(limit, 1.0));
     for odd_prime in [1, 5, 7] {
         let mut base = odd_prime;
@@ -332,10 +395,17 @@ pub fn next_fast_len(n: usize) -> usize {
                         best = (len, c);
                     }
                 }
-                len *= 2;
+                // Near usize::MAX, doubling or tripling would wrap and loop forever.
+                match len.checked_mul(2) {
+                    Some(l) => len = l,
+                    None => break,
+                }
                 twos += 1;
             }
-            base *= 3;
+            match base.checked_mul(3) {
+                Some(b) => base = b,
+                None => break,
+            }
         }
     }
     best.0
@@ -347,8 +417,10 @@ fn cost(len: usize, weight: f64) -> f64 {
 }
 
 /// The smallest power of two at least `n`.
+///
+/// Past the largest power of two that fits `usize`, `n` itself (no plan gets near it).
 pub fn next_pow2(n: usize) -> usize {
-    n.max(1).next_power_of_two()
+    n.max(1).checked_next_power_of_two().unwrap_or(n)
 }
 
 /// fftshift along one axis as a circular read: output `i` reads input `(first + i) mod len`.
@@ -411,6 +483,44 @@ mod tests {
         );
         let p = Plan::new(Op::Correlate, Mode::Valid, Shape::d1(4), Shape::d1(10)).unwrap();
         assert_eq!((p.axes[1].first, p.axes[1].out_len), (-6, 7));
+    }
+
+    #[test]
+    fn length_searches_end_for_every_input() {
+        for n in [
+            usize::MAX,
+            usize::MAX - 1,
+            (1 << 63) + 1,
+            1 << 63,
+            (1 << 63) - 1,
+        ] {
+            assert!(next_fast_len(n) >= n, "{n}");
+            assert!(next_pow2(n) >= n, "{n}");
+        }
+        // The largest 7-smooth number is far below usize::MAX; the search gives up at the end.
+        assert_eq!(next_smooth(usize::MAX - 3), usize::MAX - 3);
+    }
+
+    #[test]
+    fn plans_whose_transforms_cannot_exist_are_refused() {
+        let huge = 1usize << 62;
+        for mode in [Mode::Full, Mode::Same, Mode::Valid, Mode::CIRCULAR] {
+            for (a, b) in [
+                (Shape::d1(usize::MAX), Shape::d1(1)),
+                (Shape::d1(huge), Shape::d1(3)),
+                (Shape::d2(1 << 31, 1 << 31), Shape::d2(1, 1)),
+                (
+                    Shape::d2(9223372036854775811, 2),
+                    Shape::d2(9223372036854775811, 2),
+                ),
+            ] {
+                let e = Plan::new(Op::Correlate, mode, a, b).unwrap_err();
+                assert!(e.to_string().contains("too large"), "{mode} {a} {b}: {e}");
+            }
+        }
+        // The largest accepted plan has room for its bound.
+        let p = Plan::new(Op::Correlate, Mode::Full, Shape::d1(1 << 40), Shape::d1(1)).unwrap();
+        assert!(p.memory_bytes::<num_complex::Complex<f64>>() > 1 << 44);
     }
 
     #[test]

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use xcorr::io::{read_image, read_npy, write_npy_any, AnyArray};
 use xcorr::{Array, Shape};
 
+/// The height of a 1-D heatmap strip (the binary's `output::STRIP_HEIGHT`).
+const STRIP_HEIGHT: u32 = 32;
+
 fn data_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
@@ -38,7 +41,12 @@ fn run_ok(args: &[&std::ffi::OsStr]) -> String {
 /// Run a command that must fail: exit code 2, exactly one line on stderr of the form
 /// `xcorr: error: ...` containing every one of `needles`, and no `out` file afterwards.
 fn run_fails(args: &[&std::ffi::OsStr], out: &Path, needles: &[&str]) -> String {
-    let result = xcorr().args(args).output().unwrap();
+    // A guard against hangs, far above the fraction of a second a refusal takes.
+    let result = xcorr()
+        .args(args)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
     assert_eq!(result.status.code(), Some(2), "xcorr {args:?}: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "not one line: {stderr:?}");
@@ -82,7 +90,11 @@ fn photograph_against_its_own_crop_peaks_at_the_crop() {
     let patch = crop(&image, r0, c0, 48, 64);
     let mean = patch.data().iter().sum::<f32>() / patch.data().len() as f32;
     let template = dir.path().join("crop.npy");
-    write_npy_any(&template, &AnyArray::F32(patch.map(|&v| v - mean))).unwrap();
+    write_npy_any(
+        std::fs::File::create(&template).unwrap(),
+        &AnyArray::F32(patch.map(|&v| v - mean)),
+    )
+    .unwrap();
 
     let out = dir.path().join("valid.npy");
     let stdout = run_ok(args![
@@ -126,9 +138,13 @@ fn colour_photograph_as_png_heatmap() {
     let astronaut = data_file("astronaut.png");
     let image = read_image(&astronaut).unwrap();
     let template = dir.path().join("face.npy");
-    // float64 template: the computation runs in float64, the file is still float32.
+    // float64 template: the computation runs in float64.
     let face = crop(&image, 90, 180, 40, 40).map(|&v| v as f64);
-    write_npy_any(&template, &AnyArray::F64(face)).unwrap();
+    write_npy_any(
+        std::fs::File::create(&template).unwrap(),
+        &AnyArray::F64(face),
+    )
+    .unwrap();
     let out = dir.path().join("heat.png");
     let stdout = run_ok(args![
         "correlate",
@@ -186,7 +202,7 @@ fn small_1d_result_has_numpys_numbers() {
     let png = dir.path().join("strip.png");
     run_ok(args!["correlate", a, b, "-o", png]);
     let img = image::open(&png).unwrap();
-    assert_eq!((img.width(), img.height()), (5, xcorr::io::STRIP_HEIGHT));
+    assert_eq!((img.width(), img.height()), (5, STRIP_HEIGHT));
 }
 
 #[test]
@@ -197,17 +213,22 @@ fn complex_input_makes_complex_output() {
     let signal: Vec<Complex<f64>> = (0..16)
         .map(|i| Complex::new((i as f64 * 0.4).cos(), (i as f64 * 0.9).sin()))
         .collect();
-    write_npy_any(&a, &AnyArray::C64(Array::from_vec(signal.clone()))).unwrap();
+    write_npy_any(
+        std::fs::File::create(&a).unwrap(),
+        &AnyArray::C64(Array::from_vec(signal.clone())),
+    )
+    .unwrap();
     // b = a[5..9] as float32 real: promoted to complex.
     let part: Vec<f64> = signal[5..9].iter().map(|c| c.re).collect();
     std::fs::write(&b, npy_bytes("<f8", false, &[4], &f64_le(&part))).unwrap();
     let out = dir.path().join("out.npy");
     let stdout = run_ok(args!["correlate", a, b, "--mode", "circular", "-o", out]);
     let bytes = std::fs::read(&out).unwrap();
-    assert_eq!(descr_of(&bytes), "<c8");
+    // complex128 in, complex128 out (issue #13 item 7; it was narrowed to complex64).
+    assert_eq!(descr_of(&bytes), "<c16");
     assert_eq!(read_npy(&out).unwrap().shape(), Shape::d1(16));
     assert!(
-        stdout.contains("complex64") && stdout.contains("peak |value|"),
+        stdout.contains("complex128") && stdout.contains("peak |value|"),
         "{stdout}"
     );
 }
@@ -218,13 +239,17 @@ fn centred_circular_with_an_impulse_returns_the_input() {
     let a = dir.path().join("a.npy");
     let b = dir.path().join("b.npy");
     let image = Array::from_fn(Shape::d2(6, 7), |r, c| ((r * 7 + c * 3) % 11) as f32);
-    write_npy_any(&a, &AnyArray::F32(image.clone())).unwrap();
+    write_npy_any(
+        std::fs::File::create(&a).unwrap(),
+        &AnyArray::F32(image.clone()),
+    )
+    .unwrap();
     // 3×4 impulse at its centre element (1, 2).
     let impulse = Array::from_fn(
         Shape::d2(3, 4),
         |r, c| if (r, c) == (1, 2) { 1.0f32 } else { 0.0 },
     );
-    write_npy_any(&b, &AnyArray::F32(impulse)).unwrap();
+    write_npy_any(std::fs::File::create(&b).unwrap(), &AnyArray::F32(impulse)).unwrap();
     let out = dir.path().join("out.npy");
     run_ok(args![
         "correlate",
@@ -422,9 +447,8 @@ fn usage_errors_exit_2() {
         &args!["correlate", coins, coins, "--backend", "tpu", "-o", out][..],
         &args!["frobnicate"][..],
     ] {
-        let result = xcorr().args(args).output().unwrap();
-        assert_eq!(result.status.code(), Some(2), "{args:?}");
-        assert!(!out.exists());
+        // One line, not clap's usage block.
+        run_fails(args, &out, &["(see 'xcorr --help')"]);
     }
     xcorr().arg("--help").assert().success();
     xcorr().args(["correlate", "--help"]).assert().success();
@@ -523,4 +547,131 @@ fn bad_workgroup_fft_setting_is_an_error() {
         "{stderr}"
     );
     assert!(!out.exists());
+}
+
+/// Issue #13's hostile inputs, each refused with one line and exit 2 before anything is
+/// written (the library side is in `tests/hostile.rs`).
+#[test]
+fn hostile_inputs_are_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.npy");
+    let write = |name: &str, bytes: &[u8]| {
+        let p = d.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    // A 141-byte file whose shape (9223372036854775811, 2) wraps to 6 elements.
+    let mut h =
+        b"{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775811, 2), }".to_vec();
+    h.resize(117, b' ');
+    h.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+    bytes.extend_from_slice(&h);
+    bytes.extend_from_slice(&[0; 24]);
+    let wraps = write("w.npy", &bytes);
+    let nested = write("hang.npy", b"\x93NUMPY\x01\x00\x11\x00{{{{{{{{{{{{{{{{\n");
+    let good = write(
+        "good.npy",
+        &npy_bytes("<f4", false, &[4, 4], &f32_le(&[1.0; 16])),
+    );
+    for backend in ["cpu", "auto"] {
+        run_fails(
+            args!["correlate", wraps, wraps, "--backend", backend, "-o", out],
+            &out,
+            &["w.npy", "too large"],
+        );
+        run_fails(
+            args!["correlate", nested, good, "--backend", backend, "-o", out],
+            &out,
+            &["hang.npy", "not a valid .npy file"],
+        );
+    }
+    #[cfg(unix)]
+    {
+        let zero = d.join("zero.npy");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        run_fails(
+            args!["correlate", zero, good, "-o", out],
+            &out,
+            &["zero.npy", "not a regular file"],
+        );
+    }
+    // Inputs and jobs past --max-memory.
+    let coins = data_file("coins.png");
+    run_fails(
+        args!["--max-memory", "100K", "correlate", coins, coins, "-o", out],
+        &out,
+        &[
+            "coins.png",
+            "more than the limit of 100.0 KiB",
+            "--max-memory",
+        ],
+    );
+    run_fails(
+        args!["correlate", coins, coins, "--max-memory", "1M", "-o", out],
+        &out,
+        &[
+            "needs about",
+            "more than the limit of 1.0 MiB",
+            "--max-memory",
+        ],
+    );
+    run_fails(
+        args!["match", coins, good, "--max-memory", "1M", "-o", out],
+        &out,
+        &["matching", "more than the limit", "--max-memory"],
+    );
+    run_fails(
+        args!["correlate", good, good, "--max-memory", "lots", "-o", out],
+        &out,
+        &["--max-memory"],
+    );
+    // Upsampling past its documented maximum, on the CPU and wherever auto goes.
+    for factor in ["1001", "18446744073709551615"] {
+        for backend in ["cpu", "auto"] {
+            run_fails(
+                args![
+                    "register",
+                    coins,
+                    coins,
+                    "--upsample",
+                    factor,
+                    "--backend",
+                    backend
+                ],
+                &out,
+                &["from 1 to 1000"],
+            );
+        }
+    }
+    // `--min-distance -1` is a value out of range, not a misplaced flag.
+    run_fails(
+        args!["match", coins, good, "--min-distance", "-1"],
+        &out,
+        &["--min-distance must be a non-negative number, got -1"],
+    );
+}
+
+#[test]
+fn float64_results_stay_float64() {
+    // Products near 1e300: finite in float64, inf in float32.
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.npy");
+    let b = dir.path().join("b.npy");
+    std::fs::write(
+        &a,
+        npy_bytes("<f8", false, &[3], &f64_le(&[1e150, 2e150, 3e150])),
+    )
+    .unwrap();
+    std::fs::write(&b, npy_bytes("<f8", false, &[2], &f64_le(&[1e150, 1e150]))).unwrap();
+    let out = dir.path().join("out.npy");
+    let stdout = run_ok(args!["correlate", a, b, "--backend", "cpu", "-o", out]);
+    assert!(stdout.contains("(float64, shape (4,))"), "{stdout}");
+    assert_eq!(descr_of(&std::fs::read(&out).unwrap()), "<f8");
+    let got = read_npy(&out).unwrap().to_f64().unwrap();
+    let expect = [1e300, 3e300, 5e300, 3e300];
+    for (g, e) in got.data().iter().zip(expect) {
+        assert!((g - e).abs() <= 1e-12 * e, "{:?}", got.data());
+    }
 }

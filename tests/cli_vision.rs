@@ -18,7 +18,7 @@ fn write_crop(dir: &std::path::Path) -> PathBuf {
     let img = xcorr::io::read_image(coins()).unwrap();
     let crop = xcorr::Array::from_fn(xcorr::Shape::d2(40, 50), |r, c| img.at(100 + r, 200 + c));
     let path = dir.join("crop.npy");
-    xcorr::io::write_npy(&path, &crop).unwrap();
+    xcorr::io::write_npy(std::fs::File::create(&path).unwrap(), &crop).unwrap();
     path
 }
 
@@ -76,7 +76,7 @@ fn register_recovers_an_integer_shift() {
         img.at((r + rows - 5) % rows, (c + 9) % cols)
     });
     let path = dir.path().join("moving.npy");
-    xcorr::io::write_npy(&path, &moving).unwrap();
+    xcorr::io::write_npy(std::fs::File::create(&path).unwrap(), &moving).unwrap();
     let out = xcorr()
         .args([
             "register",

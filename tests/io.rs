@@ -5,10 +5,7 @@ mod npy_support;
 use npy_support::{descr_of, f32_le, f64_be, f64_le, npy_bytes};
 use num_complex::Complex;
 use std::path::{Path, PathBuf};
-use xcorr::io::{
-    check_output_path, read_image, read_input, read_npy, write_heatmap_png, write_npy,
-    write_npy_any, AnyArray, OutputKind, STRIP_HEIGHT,
-};
+use xcorr::io::{read_image, read_input, read_npy, write_npy, write_npy_any, AnyArray};
 use xcorr::{Array, Error, Shape};
 
 fn data_file(name: &str) -> PathBuf {
@@ -65,7 +62,7 @@ fn round_trip_every_dtype_1d_and_2d() {
     ] {
         for a in all_dtypes(shape) {
             let path = dir.path().join(format!("{}.npy", a.dtype_name()));
-            write_npy_any(&path, &a).unwrap();
+            write_npy_any(std::fs::File::create(&path).unwrap(), &a).unwrap();
             let back = read_npy(&path).unwrap();
             assert_eq!(back, a, "{} {}", a.dtype_name(), shape);
             assert_eq!(back.shape().ndim(), shape.ndim());
@@ -85,30 +82,33 @@ fn written_headers_carry_numpy_dtypes() {
     for (a, (name, descr)) in all_dtypes(Shape::d2(2, 3)).iter().zip(expect) {
         assert_eq!(a.dtype_name(), name);
         let path = dir.path().join("x.npy");
-        write_npy_any(&path, a).unwrap();
+        write_npy_any(std::fs::File::create(&path).unwrap(), a).unwrap();
         assert_eq!(descr_of(&std::fs::read(&path).unwrap()), descr);
     }
 }
 
 #[test]
-fn results_are_written_as_float32_or_complex64() {
+fn results_keep_their_precision() {
+    // Issue #13 item 7: float64 results used to be narrowed to float32 (1e300 became inf).
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.npy");
-    let real = Array::from_fn(Shape::d2(4, 3), |r, c| wiggle(r * 3 + c));
-    write_npy(&path, &real).unwrap();
+    let real = Array::from_fn(Shape::d2(4, 3), |r, c| wiggle(r * 3 + c) * 1e300);
+    write_npy(std::fs::File::create(&path).unwrap(), &real).unwrap();
+    assert_eq!(descr_of(&std::fs::read(&path).unwrap()), "<f8");
+    assert_eq!(read_npy(&path).unwrap(), AnyArray::F64(real.clone()));
+    let single = real.map(|&v| (v / 1e300) as f32);
+    write_npy(std::fs::File::create(&path).unwrap(), &single).unwrap();
     assert_eq!(descr_of(&std::fs::read(&path).unwrap()), "<f4");
-    assert_eq!(
-        read_npy(&path).unwrap(),
-        AnyArray::F32(real.map(|&v| v as f32))
-    );
+    assert_eq!(read_npy(&path).unwrap(), AnyArray::F32(single));
 
     let complex = Array::from_fn(Shape::d1(5), |_, c| Complex::new(wiggle(c), -wiggle(c + 9)));
-    write_npy(&path, &complex).unwrap();
+    write_npy(std::fs::File::create(&path).unwrap(), &complex).unwrap();
+    assert_eq!(descr_of(&std::fs::read(&path).unwrap()), "<c16");
+    assert_eq!(read_npy(&path).unwrap(), AnyArray::C64(complex.clone()));
+    let complex = complex.map(|v| Complex::new(v.re as f32, v.im as f32));
+    write_npy(std::fs::File::create(&path).unwrap(), &complex).unwrap();
     assert_eq!(descr_of(&std::fs::read(&path).unwrap()), "<c8");
-    assert_eq!(
-        read_npy(&path).unwrap(),
-        AnyArray::C32(complex.map(|v| Complex::new(v.re as f32, v.im as f32)))
-    );
+    assert_eq!(read_npy(&path).unwrap(), AnyArray::C32(complex));
 }
 
 #[test]
@@ -424,119 +424,4 @@ fn corrupt_image_is_refused() {
     let p = write_bytes(dir.path(), "short.png", &bytes[..5000]);
     let msg = file_message(read_input(&p).unwrap_err(), &p);
     assert_eq!(msg, "truncated image (the file ends early)");
-}
-
-#[test]
-fn output_paths_are_checked_before_work() {
-    let dir = tempfile::tempdir().unwrap();
-    assert_eq!(
-        check_output_path(dir.path().join("a.npy")).unwrap(),
-        OutputKind::Npy
-    );
-    assert_eq!(
-        check_output_path(dir.path().join("a.PNG")).unwrap(),
-        OutputKind::Png
-    );
-    assert_eq!(check_output_path("relative.npy").unwrap(), OutputKind::Npy);
-    let p = dir.path().join("a.jpg");
-    assert_eq!(
-        file_message(check_output_path(&p).unwrap_err(), &p),
-        "unknown output type '.jpg' (expected .npy or .png)"
-    );
-    let p = dir.path().join("a");
-    assert!(file_message(check_output_path(&p).unwrap_err(), &p).contains("extension"));
-    let p = dir.path().join("missing-dir/a.npy");
-    assert!(file_message(check_output_path(&p).unwrap_err(), &p).contains("does not exist"));
-    let p = dir.path().join("sub.npy");
-    std::fs::create_dir(&p).unwrap();
-    assert!(file_message(check_output_path(&p).unwrap_err(), &p).contains("directory"));
-}
-
-fn decode_png(path: &Path) -> image::RgbImage {
-    image::open(path).unwrap().to_rgb8()
-}
-
-#[test]
-fn heatmap_2d_uses_turbo_from_min_to_max() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("h.png");
-    let a = Array::from_fn(Shape::d2(4, 6), |r, c| (r * 6 + c) as f32 - 3.0);
-    write_heatmap_png(&p, &a).unwrap();
-    let img = decode_png(&p);
-    assert_eq!(img.dimensions(), (6, 4));
-    let turbo = |t: f64| {
-        let c = colorous::TURBO.eval_continuous(t);
-        image::Rgb([c.r, c.g, c.b])
-    };
-    assert_eq!(*img.get_pixel(0, 0), turbo(0.0));
-    assert_eq!(*img.get_pixel(5, 3), turbo(1.0));
-    assert_ne!(img.get_pixel(0, 0), img.get_pixel(5, 3));
-}
-
-#[test]
-fn heatmap_of_flat_array_is_one_colour() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("flat.png");
-    write_heatmap_png(&p, &Array::from_fn(Shape::d2(3, 3), |_, _| 2.5f64)).unwrap();
-    let img = decode_png(&p);
-    let first = *img.get_pixel(0, 0);
-    assert!(img.pixels().all(|px| *px == first));
-}
-
-#[test]
-fn heatmap_of_1d_is_a_strip_and_complex_uses_magnitude() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("strip.png");
-    // Magnitudes 0, 5, 1: the middle column is the maximum although its real part is -3.
-    let a = Array::from_vec(vec![
-        Complex::new(0.0f32, 0.0),
-        Complex::new(-3.0, 4.0),
-        Complex::new(1.0, 0.0),
-    ]);
-    write_heatmap_png(&p, &a).unwrap();
-    let img = decode_png(&p);
-    assert_eq!(img.dimensions(), (3, STRIP_HEIGHT));
-    let top = colorous::TURBO.eval_continuous(1.0);
-    assert_eq!(
-        *img.get_pixel(1, STRIP_HEIGHT - 1),
-        image::Rgb([top.r, top.g, top.b])
-    );
-    assert_eq!(img.get_pixel(0, 0), img.get_pixel(0, STRIP_HEIGHT - 1));
-}
-
-#[test]
-fn writes_replace_atomically_and_leave_no_temporaries() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("out.npy");
-    std::fs::write(&p, b"old").unwrap();
-    write_npy(&p, &Array::from_vec(vec![1.0f32, 2.0])).unwrap();
-    assert_eq!(
-        read_npy(&p).unwrap(),
-        AnyArray::F32(Array::from_vec(vec![1.0, 2.0]))
-    );
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("out.npy")]);
-
-    // A failed write (no such directory) creates nothing.
-    let bad = dir.path().join("missing/out.npy");
-    assert!(write_npy(&bad, &Array::from_vec(vec![1.0f32])).is_err());
-    assert!(!bad.exists());
-}
-
-#[cfg(unix)]
-#[test]
-fn written_files_get_ordinary_permissions() {
-    // NamedTempFile alone would leave 0600; results should look like any file the user
-    // creates (0666 less the umask).
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let plain = dir.path().join("plain");
-    std::fs::File::create(&plain).unwrap();
-    let p = dir.path().join("perm.npy");
-    write_npy(&p, &Array::from_vec(vec![1.0f32])).unwrap();
-    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&p), mode(&plain));
 }

@@ -96,6 +96,32 @@ fn brute_force(map: &Array<f64>, options: &PeakOptions) -> Vec<(usize, usize)> {
 }
 
 #[test]
+fn suppression_matches_brute_force_across_batches() {
+    // Maps of thousands of elements with wide neighbourhoods: top_k gathers candidates in
+    // bounded batches (O(count) memory), so this takes several passes over the map.
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    for trial in 0..6 {
+        let shape = Shape::d2(rng.random_range(40..90), rng.random_range(40..90));
+        let map = Array::from_fn(shape, |r, c| {
+            ((r as f64 * 0.21).sin() + (c as f64 * 0.17).cos()) * 4.0
+                + rng.random_range(0..3) as f64 * 0.5
+        });
+        let options = PeakOptions {
+            count: rng.random_range(20..300),
+            min_distance: rng.random_range(2.0..14.0),
+            distance: Distance::Euclidean,
+            extremum: Extremum::Max,
+            subpixel: false,
+        };
+        let at: Vec<_> = peaks::top_k(map.view(), &options)
+            .iter()
+            .map(|p| (p.row, p.col))
+            .collect();
+        assert_eq!(at, brute_force(&map, &options), "trial {trial} {options:?}");
+    }
+}
+
+#[test]
 fn suppression_matches_brute_force_and_keeps_the_distance() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     for trial in 0..30 {

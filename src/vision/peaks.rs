@@ -224,50 +224,87 @@ impl Ord for Candidate {
 /// remaining element; keep it unless it lies closer than `min_distance` to a peak already
 /// kept. So no two reported peaks are closer than `min_distance`, and each is the best
 /// element outside the neighbourhoods of the better ones.
+///
+/// Memory is O(`count`) beyond the map: candidates are gathered in batches of the best few
+/// not yet suppressed, one pass over the map per batch, rather than in a heap of every
+/// element (8 GiB for a 20000² map, even for one peak).
 pub fn top_k<T: Element>(map: ArrayView<'_, T>, options: &PeakOptions) -> Vec<Peak> {
     let cols = map.shape().cols();
     let sign = match options.extremum {
         Extremum::Max => 1.0,
         Extremum::Min => -1.0,
     };
-    // A heap builds in O(N) and pops only as many candidates as suppression needs.
-    let mut heap: BinaryHeap<Candidate> = map
-        .data()
-        .iter()
-        .enumerate()
-        .filter_map(|(index, &v)| {
-            let s = score(v);
-            // `+ 0.0` makes −0 and +0 one key (total_cmp orders them), so they tie and the
-            // first index wins, as in `best` and on the device.
-            s.is_finite().then_some(Candidate {
-                key: sign * s + 0.0,
-                index,
-            })
-        })
-        .collect();
+    // Large enough that a batch usually outlasts the neighbourhood of the peak it starts
+    // with; each batch keeps at least its first candidate, so there are at most `count`.
+    let batch = options.count.saturating_mul(2).clamp(256, 1 << 16);
     let mut kept: Vec<Peak> = Vec::with_capacity(options.count.min(map.data().len()));
-    while kept.len() < options.count {
-        let Some(Candidate { key, index }) = heap.pop() else {
-            break;
-        };
+    let suppressed = |kept: &[Peak], index: usize| {
         let at = (index / cols, index % cols);
-        let suppressed = kept.iter().any(|p| {
+        kept.iter().any(|p| {
             options
                 .distance
                 .within(at, (p.row, p.col), options.min_distance)
-        });
-        if suppressed {
-            continue;
+        })
+    };
+    // Candidates come in one total order (better score, then lower index); `after` is the
+    // last one a batch handed out.
+    let mut after: Option<Candidate> = None;
+    // A min-heap of the batch: its top is the worst candidate held.
+    let mut heap: BinaryHeap<std::cmp::Reverse<Candidate>> = BinaryHeap::with_capacity(batch);
+    while kept.len() < options.count {
+        for (index, &v) in map.data().iter().enumerate() {
+            let s = score(v);
+            if !s.is_finite() {
+                continue;
+            }
+            // `+ 0.0` makes −0 and +0 one key (total_cmp orders them), so they tie and the
+            // first index wins, as in `best` and on the device.
+            let c = Candidate {
+                key: sign * s + 0.0,
+                index,
+            };
+            if after.as_ref().is_some_and(|a| c >= *a)
+                || (heap.len() == batch && c <= heap.peek().expect("full").0)
+                || suppressed(&kept, index)
+            {
+                continue;
+            }
+            if heap.len() == batch {
+                heap.pop();
+            }
+            heap.push(std::cmp::Reverse(c));
         }
-        let subpixel = options
-            .subpixel
-            .then(|| refine_parabola(map, at.0, at.1, options.extremum));
-        kept.push(Peak {
-            row: at.0,
-            col: at.1,
-            score: sign * key,
-            subpixel,
-        });
+        let exhausted = heap.len() < batch;
+        // Best first: every element between two of these was suppressed when the batch was
+        // gathered, and stays so, so the greedy order is kept.
+        let ordered = std::mem::take(&mut heap).into_sorted_vec();
+        for std::cmp::Reverse(Candidate { key, index }) in ordered.iter() {
+            if kept.len() == options.count {
+                break;
+            }
+            if suppressed(&kept, *index) {
+                continue;
+            }
+            let at = (index / cols, index % cols);
+            let subpixel = options
+                .subpixel
+                .then(|| refine_parabola(map, at.0, at.1, options.extremum));
+            kept.push(Peak {
+                row: at.0,
+                col: at.1,
+                score: sign * key,
+                subpixel,
+            });
+        }
+        match ordered.last() {
+            Some(std::cmp::Reverse(last)) if !exhausted => {
+                after = Some(Candidate {
+                    key: last.key,
+                    index: last.index,
+                })
+            }
+            _ => break,
+        }
     }
     kept
 }

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bench;
+mod output;
 mod vision;
-use vision::{heatmap_values, run_match, run_register, MatchArgs, RegisterArgs};
-use xcorr::io::{self, AnyArray, OutputKind};
+use output::OutputKind;
+use vision::{heatmap_values, peak_options, run_match, run_register, MatchArgs, RegisterArgs};
+use xcorr::io::{self, AnyArray};
 use xcorr::matching::Sample;
 use xcorr::spec::{lags, Plan};
 use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Result, Shape};
@@ -26,6 +28,10 @@ use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Result, Shape};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The memory a job may use, e.g. 8G, 512M or a byte count: larger inputs and jobs are
+    /// refused before they start, from an estimate. Default: half the physical memory.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -35,7 +41,7 @@ enum Command {
     /// A and B are .npy files (float32, float64, complex64, complex128, uint8; 1-D or 2-D)
     /// or images (PNG, JPEG, TIFF, BMP, GIF; read as grayscale in [0, 1]). If either is
     /// complex both are treated as complex; if either is float64 the computation runs in
-    /// float64, else in float32. OUT ends in .npy (the numbers, as float32 or complex64) or
+    /// float64, else in float32. OUT ends in .npy (the numbers, in the precision computed) or
     /// .png (a turbo heatmap; magnitude for complex results).
     ///
     /// Correlation conjugates B: out[k] = sum_n A[n + k] * conj(B[n]), as numpy and scipy
@@ -161,38 +167,118 @@ fn main() -> ExitCode {
     // backends it does not end up using (e.g. OpenGL on a headless machine) as errors.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("xcorr=warn"))
         .init();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's own text on stdout.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!(
+                "xcorr: error: {}",
+                usage_error_line(&e.render().to_string())
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let budget = cli.max_memory.unwrap_or_else(default_memory_limit);
     let result = match cli.command {
-        Command::Correlate(args) => correlate(args),
+        Command::Correlate(args) => correlate(args, budget),
         Command::Info => {
             info();
             Ok(())
         }
         Command::Demo(args) => demo(args),
         Command::Bench(args) => bench(args),
-        Command::Match(args) => match_command(args),
-        Command::Register(args) => register_command(args),
+        Command::Match(args) => match_command(args, budget),
+        Command::Register(args) => register_command(args, budget),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, whatever the message holds.
-            let message = e.to_string().replace('\n', " ");
+            let mut message = e.to_string().replace('\n', " ");
+            if matches!(e, Error::Memory { .. }) || message.contains("more than the limit of") {
+                message.push_str(" (raise it with --max-memory)");
+            }
             eprintln!("xcorr: error: {message}");
             ExitCode::from(2)
         }
     }
 }
 
+/// `8G`, `512M`, `64k`, `1.5GiB` or a plain byte count (binary units).
+fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale: u64 = match unit
+        .trim()
+        .to_ascii_lowercase()
+        .trim_end_matches("ib")
+        .trim_end_matches('b')
+    {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return Err(format!("unknown unit '{unit}' (use K, M, G or T)")),
+    };
+    match number.parse::<f64>() {
+        Ok(v) if v > 0.0 && (v * scale as f64) < u64::MAX as f64 => Ok((v * scale as f64) as u64),
+        _ => Err("expected a positive size such as 8G or 512M".into()),
+    }
+}
+
+/// Half the physical memory (MemTotal in /proc/meminfo); 4 GiB where that cannot be read.
+fn default_memory_limit() -> u64 {
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        });
+    total_kib.map_or(4 << 30, |k| k * 1024 / 2)
+}
+
+/// Refuse a job whose estimated memory exceeds the budget.
+fn check_memory(what: impl FnOnce() -> String, needed: u64, budget: u64) -> Result<()> {
+    if needed > budget {
+        return Err(Error::Memory {
+            what: what(),
+            needed,
+            allowed: budget,
+        });
+    }
+    Ok(())
+}
+
+/// clap's usage error as one line: its first paragraph (which may list missing arguments on
+/// the lines after the first) without the `error: ` prefix, then where to look.
+fn usage_error_line(rendered: &str) -> String {
+    let first: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = first.join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("{text} (see 'xcorr --help')")
+}
+
 /// A real 2-D input as f32, named by its file in errors.
-fn read_real_image(path: &Path) -> Result<Array<f32>> {
-    read_real_input(path)?.to_f32()
+fn read_real_image(path: &Path, budget: u64) -> Result<Array<f32>> {
+    read_real_input(path, budget)?.into_f32()
 }
 
 /// A real 2-D input in its own precision (float32 or float64), named by its file in errors.
-fn read_real_input(path: &Path) -> Result<AnyArray> {
+fn read_real_input(path: &Path, budget: u64) -> Result<AnyArray> {
     let what = format!("'{}'", path.display());
-    let x = io::read_input(path)?;
+    let x = io::read_input_limited(path, budget)?;
     check_finite(&x, &what)?;
     if x.is_complex() {
         // The conversion names what is wrong with it.
@@ -208,10 +294,10 @@ fn read_real_input(path: &Path) -> Result<AnyArray> {
     Ok(x)
 }
 
-fn match_command(args: MatchArgs) -> Result<()> {
+fn match_command(args: MatchArgs, budget: u64) -> Result<()> {
     // Output paths are checked before any work, so a typo costs nothing.
     if let Some(path) = &args.output {
-        if io::check_output_path(path)? != OutputKind::Npy {
+        if output::check_output_path(path)? != OutputKind::Npy {
             return Err(Error::InvalidArgument(format!(
                 "-o takes a .npy path for the score map, got '{}' (use --heatmap for .png)",
                 path.display()
@@ -219,15 +305,15 @@ fn match_command(args: MatchArgs) -> Result<()> {
         }
     }
     if let Some(path) = &args.heatmap {
-        if io::check_output_path(path)? != OutputKind::Png {
+        if output::check_output_path(path)? != OutputKind::Png {
             return Err(Error::InvalidArgument(format!(
                 "--heatmap takes a .png path, got '{}'",
                 path.display()
             )));
         }
     }
-    let scene = read_real_input(&args.scene)?;
-    let template = read_real_input(&args.template)?;
+    let scene = read_real_input(&args.scene, budget)?;
+    let template = read_real_input(&args.template, budget)?;
     // Shapes are checked before a backend starts: a GPU probe is slow and drivers may print.
     let (s, t) = (scene.shape(), template.shape());
     if t.rows() > s.rows() || t.cols() > s.cols() {
@@ -237,6 +323,14 @@ fn match_command(args: MatchArgs) -> Result<()> {
             args.scene.display()
         )));
     }
+    peak_options(&args, t)?;
+    // The correlation, and as much again for the window sums and the statistics maps.
+    let plan = Plan::new(Op::Correlate, Mode::Valid, s, t)?;
+    check_memory(
+        || format!("matching a {t} template in a {s} scene"),
+        plan.memory_bytes::<f32>().saturating_mul(2),
+        budget,
+    )?;
     let engine = Engine::with_backend(args.backend)?;
     // float64 is matched in f64 (on the CPU: the GPU computes in f32, so only an explicit
     // GPU request narrows it): a small variation on a large offset survives.
@@ -257,19 +351,19 @@ fn finish_match<T: Sample>(
     let found = run_match(engine, scene, template, args)?;
     if let Some(map) = &found.map {
         if let Some(path) = &args.output {
-            io::write_npy(path, map)?;
+            output::write_npy(path, map)?;
         }
         if let Some(path) = &args.heatmap {
-            io::write_heatmap_png(path, &heatmap_values(map, args.method))?;
+            output::write_heatmap_png(path, &heatmap_values(map, args.method))?;
         }
     }
     print!("{}", found.text);
     Ok(())
 }
 
-fn register_command(args: RegisterArgs) -> Result<()> {
-    let reference = read_real_image(&args.reference)?;
-    let moving = read_real_image(&args.moving)?;
+fn register_command(args: RegisterArgs, budget: u64) -> Result<()> {
+    let reference = read_real_image(&args.reference, budget)?;
+    let moving = read_real_image(&args.moving, budget)?;
     if reference.shape() != moving.shape() {
         return Err(Error::ShapeMismatch(format!(
             "register needs images of one shape, got {} ('{}') and {} ('{}')",
@@ -279,6 +373,21 @@ fn register_command(args: RegisterArgs) -> Result<()> {
             args.moving.display()
         )));
     }
+    xcorr::RegisterOptions {
+        upsample: args.upsample,
+        ..Default::default()
+    }
+    .check()?;
+    // Both spectra in complex f64, and the upsampled grid (and its copy) of ⌈1.5·u⌉² points.
+    let shape = reference.shape();
+    let plan = Plan::new(Op::Correlate, Mode::CIRCULAR, shape, shape)?;
+    let region = (3 * args.upsample.min(xcorr::registration::MAX_UPSAMPLE) as u64).div_ceil(2);
+    check_memory(
+        || format!("registering two {shape} images"),
+        plan.memory_bytes::<num_complex::Complex<f64>>()
+            .saturating_add(2 * 16 * region * region),
+        budget,
+    )?;
     let engine = Engine::with_backend(args.backend)?;
     let (text, _) = run_register(&engine, &reference, &moving, &args)?;
     print!("{text}");
@@ -365,7 +474,7 @@ fn info() {
 // ---------------------------------------------------------------------------------------------
 // correlate
 
-fn correlate(args: CorrelateArgs) -> Result<()> {
+fn correlate(args: CorrelateArgs, budget: u64) -> Result<()> {
     let mode = match (args.mode, args.centered) {
         (ModeArg::Full, false) => Mode::Full,
         (ModeArg::Same, false) => Mode::Same,
@@ -385,14 +494,38 @@ fn correlate(args: CorrelateArgs) -> Result<()> {
     // Everything that can be checked cheaply is checked before the inputs are read, and the
     // inputs before a backend is started: probing for a GPU is slow, and graphics drivers
     // may print their own lines on stderr while it runs.
-    let kind = io::check_output_path(&args.output)?;
-    let a = io::read_input(&args.a)?;
-    let b = io::read_input(&args.b)?;
+    let kind = output::check_output_path(&args.output)?;
+    let a = io::read_input_limited(&args.a, budget)?;
+    let b = io::read_input_limited(&args.b, budget)?;
     let what_a = format!("first input '{}'", args.a.display());
     let what_b = format!("second input '{}'", args.b.display());
     check_finite(&a, &what_a)?;
     check_finite(&b, &what_b)?;
-    Plan::new(op, mode, a.shape(), b.shape())?;
+    let plan = Plan::new(op, mode, a.shape(), b.shape())?;
+    let needed = match (
+        a.is_complex() || b.is_complex(),
+        a.is_double() || b.is_double(),
+    ) {
+        (false, false) => plan.memory_bytes::<f32>(),
+        (false, true) => plan.memory_bytes::<f64>(),
+        (true, false) => plan.memory_bytes::<num_complex::Complex<f32>>(),
+        (true, true) => plan.memory_bytes::<num_complex::Complex<f64>>(),
+    };
+    check_memory(
+        || {
+            format!(
+                "{op_name} {} x {}",
+                a.shape(),
+                b.shape(),
+                op_name = match op {
+                    Op::Correlate => "correlating",
+                    Op::Convolve => "convolving",
+                }
+            )
+        },
+        needed,
+        budget,
+    )?;
     let engine = Engine::with_backend(args.backend.into())?;
 
     let job = Job {
@@ -406,8 +539,8 @@ fn correlate(args: CorrelateArgs) -> Result<()> {
         a.is_complex() || b.is_complex(),
         a.is_double() || b.is_double(),
     ) {
-        (false, false) => job.run(&a.to_f32()?, &b.to_f32()?),
-        (false, true) => job.run(&a.to_f64()?, &b.to_f64()?),
+        (false, false) => job.run(&a.into_f32()?, &b.into_f32()?),
+        (false, true) => job.run(&a.into_f64()?, &b.into_f64()?),
         (true, false) => job.run(&a.to_c32(), &b.to_c32()),
         (true, true) => job.run(&a.to_c64(), &b.to_c64()),
     }
@@ -460,12 +593,11 @@ impl Job<'_> {
     fn run<T: Element>(&self, a: &Array<T>, b: &Array<T>) -> Result<String> {
         let out = self.engine.compute(self.op, a, b, self.mode)?;
         match self.kind {
-            OutputKind::Npy => io::write_npy(self.out, &out)?,
-            OutputKind::Png => io::write_heatmap_png(self.out, &out)?,
+            OutputKind::Npy => output::write_npy(self.out, &out)?,
+            OutputKind::Png => output::write_heatmap_png(self.out, &out)?,
         }
         let what = match self.kind {
-            OutputKind::Npy if T::IS_COMPLEX => "complex64",
-            OutputKind::Npy => "float32",
+            OutputKind::Npy => npy_dtype::<T>(),
             OutputKind::Png if T::IS_COMPLEX => "heatmap of |result|",
             OutputKind::Png => "heatmap",
         };
@@ -506,6 +638,16 @@ impl Job<'_> {
             backend_used::<T>(self.engine),
             format_score(score),
         ))
+    }
+}
+
+/// The numpy name of `T`, as the result is written.
+fn npy_dtype<T: Element>() -> &'static str {
+    match (T::IS_COMPLEX, std::mem::size_of::<T::Real>()) {
+        (false, 4) => "float32",
+        (false, _) => "float64",
+        (true, 4) => "complex64",
+        (true, _) => "complex128",
     }
 }
 
@@ -562,7 +704,7 @@ const PATCH: usize = 32;
 /// the argmax. The patch has the scene's brightness and contrast, so it does not stand out
 /// by level, only by its texture, which is what the correlation matches.
 fn demo(args: DemoArgs) -> Result<()> {
-    io::check_output_path(&args.output)?;
+    output::check_output_path(&args.output)?;
     let engine = Engine::with_backend(args.backend.into())?;
     let mut rng = SplitMix64(args.seed);
 
@@ -603,7 +745,7 @@ fn demo(args: DemoArgs) -> Result<()> {
             "demo failed: the patch was hidden at {hidden:?} but found at {found:?}"
         )));
     }
-    io::write_output(&args.output, &out)?;
+    output::write_output(&args.output, &out)?;
     println!(
         "wrote {} ({} correlation map)",
         args.output.display(),

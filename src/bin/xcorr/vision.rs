@@ -23,7 +23,7 @@
 //! `--json`: `{"shift": [dy, dx], "error": e, "peak": p}`, the fields of
 //! [`Registration`](xcorr::registration::Registration).
 
-use xcorr::array::{Array, ArrayView, Real};
+use xcorr::array::{Array, ArrayView, Real, Shape};
 use xcorr::engine::{Backend, Engine};
 use xcorr::error::{Error, Result};
 use xcorr::matching::{match_peaks, match_template, Method, Sample};
@@ -49,7 +49,9 @@ pub struct MatchArgs {
     pub top: usize,
     /// Matches closer than D pixels (Chebyshev distance) to a better one are dropped;
     /// default: half the template's smaller side, at least 1.
-    #[arg(long, value_name = "D")]
+    // Negative numbers are taken as values so that `--min-distance -1` gets our range
+    // error, not clap's advice to write `-- -1` (which would make it a file name).
+    #[arg(long, value_name = "D", allow_negative_numbers = true)]
     pub min_distance: Option<f64>,
     /// Write the score map as .npy.
     #[arg(short = 'o', long = "output", value_name = "MAP.npy")]
@@ -72,7 +74,7 @@ pub struct RegisterArgs {
     pub reference: PathBuf,
     /// Moving image, the same shape as the reference.
     pub moving: PathBuf,
-    /// Subpixel precision of 1/N pixel (1: integer shifts).
+    /// Subpixel precision of 1/N pixel (1: integer shifts; at most 1000).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub upsample: usize,
     /// hann or none.
@@ -93,14 +95,8 @@ pub struct MatchOutput<T> {
     pub map: Option<Array<T>>,
 }
 
-/// Match `template` in `scene` as `args` say; returns the text to print and the map.
-pub fn run_match<'a, T: Sample>(
-    engine: &Engine,
-    scene: impl Into<ArrayView<'a, T>>,
-    template: impl Into<ArrayView<'a, T>>,
-    args: &MatchArgs,
-) -> Result<MatchOutput<T>> {
-    let template = template.into();
+/// The peak search `args` ask for, checked (callers check it before starting a backend).
+pub fn peak_options(args: &MatchArgs, template: Shape) -> Result<PeakOptions> {
     if args.top == 0 {
         return Err(Error::InvalidArgument("--top must be at least 1".into()));
     }
@@ -112,18 +108,29 @@ pub fn run_match<'a, T: Sample>(
         }
         Some(d) => d,
         None => {
-            let [h, w] = template.shape().axes();
+            let [h, w] = template.axes();
             (h.min(w).div_ceil(2)).max(1) as f64
         }
     };
-    let scene = scene.into();
-    let options = PeakOptions {
+    Ok(PeakOptions {
         count: args.top,
         min_distance,
         distance: Distance::Chebyshev,
         extremum: args.method.extremum(),
         subpixel: true,
-    };
+    })
+}
+
+/// Match `template` in `scene` as `args` say; returns the text to print and the map.
+pub fn run_match<'a, T: Sample>(
+    engine: &Engine,
+    scene: impl Into<ArrayView<'a, T>>,
+    template: impl Into<ArrayView<'a, T>>,
+    args: &MatchArgs,
+) -> Result<MatchOutput<T>> {
+    let template = template.into();
+    let options = peak_options(args, template.shape())?;
+    let scene = scene.into();
     let (map, matches) = if args.output.is_some() || args.heatmap.is_some() {
         let map = match_template(engine, scene, template, args.method)?;
         let matches = peaks::top_k(map.view(), &options);

@@ -1,0 +1,374 @@
+//! Output files: which kind a path asks for, checked before any work; `.npy` numbers and
+//! turbo heatmaps, written atomically (a temporary file in the destination directory, renamed
+//! over the destination only once complete, so a failure never leaves a half-written file).
+//! An output that is a symlink is written through: its target is replaced, the link kept.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use xcorr::io::io_message;
+use xcorr::{Array, Element, Error, Real, Result};
+
+/// Height in pixels of the strip that [`write_heatmap_png`] draws for a 1-D array.
+pub const STRIP_HEIGHT: u32 = 32;
+
+/// What kind of file an output path asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputKind {
+    /// `.npy`: the numbers.
+    Npy,
+    /// `.png`: a turbo heatmap.
+    Png,
+}
+
+fn file_error(path: &Path, message: impl Into<String>) -> Error {
+    Error::File {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+/// Check an output path before any work is done: the extension must be `.npy` or `.png`
+/// (any case), the path must not be a directory, and its directory must exist.
+pub fn check_output_path(path: impl AsRef<Path>) -> Result<OutputKind> {
+    let path = path.as_ref();
+    let kind = match xcorr::io::extension(path).as_deref() {
+        Some("npy") => OutputKind::Npy,
+        Some("png") => OutputKind::Png,
+        Some(other) => {
+            return Err(file_error(
+                path,
+                format!("unknown output type '.{other}' (expected .npy or .png)"),
+            ))
+        }
+        None => return Err(file_error(path, "output needs an extension, .npy or .png")),
+    };
+    if path.is_dir() {
+        return Err(file_error(path, "is a directory, not a file"));
+    }
+    let dir = parent_dir(&resolve_links(path));
+    if !dir.is_dir() {
+        return Err(file_error(
+            path,
+            format!("directory '{}' does not exist", dir.display()),
+        ));
+    }
+    Ok(kind)
+}
+
+/// The directory a path lives in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Follow symlinks to the file they name (which need not exist yet), so that the rename
+/// replaces the target rather than the link. A loop stops after 40 steps, as the kernel
+/// does, and the write then fails on its own.
+fn resolve_links(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => match std::fs::read_link(&p) {
+                Ok(target) => p = parent_dir(&p).join(target),
+                Err(_) => break,
+            },
+            _ => break,
+        }
+    }
+    p
+}
+
+/// Write `path` atomically: `fill` writes into a temporary file in the same directory, which
+/// is renamed over `path` only when `fill` and the flush succeeded. On any error the temporary
+/// file is removed and `path` is left as it was.
+fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> Result<()>,
+) -> Result<()> {
+    let target = resolve_links(path);
+    let dir = parent_dir(&target);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".xcorr-").suffix(".part");
+    // NamedTempFile is owner-only by default; ask for 0666 so the umask decides, as for any
+    // ordinary file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(&dir).map_err(|e| {
+        file_error(
+            path,
+            format!(
+                "cannot create a file in '{}': {}",
+                dir.display(),
+                io_message(&e)
+            ),
+        )
+    })?;
+    {
+        let mut w = BufWriter::new(tmp.as_file_mut());
+        fill(&mut w)?;
+        w.flush()
+            .map_err(|e| file_error(path, format!("cannot write: {}", io_message(&e))))?;
+    }
+    tmp.persist(&target)
+        .map_err(|e| file_error(path, format!("cannot write: {}", io_message(&e.error))))?;
+    Ok(())
+}
+
+/// Write a result as `.npy` in its own dtype (float64 stays float64), atomically.
+pub fn write_npy<T: Element>(path: impl AsRef<Path>, array: &Array<T>) -> Result<()> {
+    let path = path.as_ref();
+    write_atomic(path, |w| {
+        xcorr::io::write_npy(w, array)
+            .map_err(|e| file_error(path, format!("cannot write: {}", io_message(&e))))
+    })
+}
+
+/// Write an array as a PNG heatmap with the turbo colormap, scaled so that the minimum is
+/// dark blue and the maximum dark red. Real arrays are coloured by value, complex ones by
+/// magnitude. A flat array is one colour (the middle of the map); non-finite values, which
+/// the engine never produces, are drawn black.
+///
+/// A 2-D array gives one pixel per element (rows = height). A 1-D array of length n gives
+/// an n × [`STRIP_HEIGHT`] strip, each sample one column, so that it is visible at all.
+pub fn write_heatmap_png<T: Element>(path: impl AsRef<Path>, array: &Array<T>) -> Result<()> {
+    let path = path.as_ref();
+    let value = |v: &T| {
+        if T::IS_COMPLEX {
+            v.abs_f64()
+        } else {
+            v.to_complex().re.to_f64()
+        }
+    };
+    let shape = array.shape();
+    let (width, rows) = (shape.cols(), shape.rows());
+    let height = if shape.ndim() == 1 {
+        STRIP_HEIGHT as usize
+    } else {
+        rows
+    };
+    if width == 0 || height == 0 {
+        return Err(file_error(
+            path,
+            format!("cannot draw an empty array (shape {shape})"),
+        ));
+    }
+    let (w32, h32) = match (u32::try_from(width), u32::try_from(height)) {
+        (Ok(w), Ok(h)) => (w, h),
+        _ => {
+            return Err(file_error(
+                path,
+                format!("array {shape} is too large for a PNG"),
+            ))
+        }
+    };
+
+    let (lo, hi) = array
+        .data()
+        .iter()
+        .map(value)
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    let span = hi - lo;
+    let colour = |v: f64| -> [u8; 3] {
+        if !v.is_finite() {
+            return [0, 0, 0];
+        }
+        let t = if span > 0.0 && span.is_finite() {
+            (v - lo) / span
+        } else {
+            0.5
+        };
+        let c = colorous::TURBO.eval_continuous(t);
+        [c.r, c.g, c.b]
+    };
+    let mut pixels = Vec::with_capacity(width * height * 3);
+    if shape.ndim() == 1 {
+        let row: Vec<u8> = array.data().iter().flat_map(|v| colour(value(v))).collect();
+        for _ in 0..height {
+            pixels.extend_from_slice(&row);
+        }
+    } else {
+        pixels.extend(array.data().iter().flat_map(|v| colour(value(v))));
+    }
+
+    write_atomic(path, |w| {
+        use image::ImageEncoder;
+        image::codecs::png::PngEncoder::new(w)
+            .write_image(&pixels, w32, h32, image::ExtendedColorType::Rgb8)
+            .map_err(|e| file_error(path, format!("cannot encode PNG ({e})")))
+    })
+}
+
+/// Write `array` to `path` as the extension asks: numbers for `.npy` ([`write_npy`]), a
+/// heatmap for `.png` ([`write_heatmap_png`]).
+pub fn write_output<T: Element>(path: impl AsRef<Path>, array: &Array<T>) -> Result<OutputKind> {
+    let path = path.as_ref();
+    let kind = check_output_path(path)?;
+    match kind {
+        OutputKind::Npy => write_npy(path, array)?,
+        OutputKind::Png => write_heatmap_png(path, array)?,
+    }
+    Ok(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use num_complex::Complex;
+    use xcorr::io::{read_npy, AnyArray};
+    use xcorr::Shape;
+
+    fn file_message(err: Error, path: &Path) -> String {
+        match err {
+            Error::File { path: p, message } => {
+                assert_eq!(p, path.display().to_string());
+                message
+            }
+            other => panic!("expected Error::File, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn output_paths_are_checked_before_work() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            check_output_path(dir.path().join("a.npy")).unwrap(),
+            OutputKind::Npy
+        );
+        assert_eq!(
+            check_output_path(dir.path().join("a.PNG")).unwrap(),
+            OutputKind::Png
+        );
+        assert_eq!(check_output_path("relative.npy").unwrap(), OutputKind::Npy);
+        let p = dir.path().join("a.jpg");
+        assert_eq!(
+            file_message(check_output_path(&p).unwrap_err(), &p),
+            "unknown output type '.jpg' (expected .npy or .png)"
+        );
+        let p = dir.path().join("a");
+        assert!(file_message(check_output_path(&p).unwrap_err(), &p).contains("extension"));
+        let p = dir.path().join("missing-dir/a.npy");
+        assert!(file_message(check_output_path(&p).unwrap_err(), &p).contains("does not exist"));
+        let p = dir.path().join("sub.npy");
+        std::fs::create_dir(&p).unwrap();
+        assert!(file_message(check_output_path(&p).unwrap_err(), &p).contains("directory"));
+    }
+
+    fn decode_png(path: &Path) -> image::RgbImage {
+        image::open(path).unwrap().to_rgb8()
+    }
+
+    #[test]
+    fn heatmap_2d_uses_turbo_from_min_to_max() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.png");
+        let a = Array::from_fn(Shape::d2(4, 6), |r, c| (r * 6 + c) as f32 - 3.0);
+        write_heatmap_png(&p, &a).unwrap();
+        let img = decode_png(&p);
+        assert_eq!(img.dimensions(), (6, 4));
+        let turbo = |t: f64| {
+            let c = colorous::TURBO.eval_continuous(t);
+            image::Rgb([c.r, c.g, c.b])
+        };
+        assert_eq!(*img.get_pixel(0, 0), turbo(0.0));
+        assert_eq!(*img.get_pixel(5, 3), turbo(1.0));
+        assert_ne!(img.get_pixel(0, 0), img.get_pixel(5, 3));
+    }
+
+    #[test]
+    fn heatmap_of_flat_array_is_one_colour() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("flat.png");
+        write_heatmap_png(&p, &Array::from_fn(Shape::d2(3, 3), |_, _| 2.5f64)).unwrap();
+        let img = decode_png(&p);
+        let first = *img.get_pixel(0, 0);
+        assert!(img.pixels().all(|px| *px == first));
+    }
+
+    #[test]
+    fn heatmap_of_1d_is_a_strip_and_complex_uses_magnitude() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("strip.png");
+        // Magnitudes 0, 5, 1: the middle column is the maximum although its real part is -3.
+        let a = Array::from_vec(vec![
+            Complex::new(0.0f32, 0.0),
+            Complex::new(-3.0, 4.0),
+            Complex::new(1.0, 0.0),
+        ]);
+        write_heatmap_png(&p, &a).unwrap();
+        let img = decode_png(&p);
+        assert_eq!(img.dimensions(), (3, STRIP_HEIGHT));
+        let top = colorous::TURBO.eval_continuous(1.0);
+        assert_eq!(
+            *img.get_pixel(1, STRIP_HEIGHT - 1),
+            image::Rgb([top.r, top.g, top.b])
+        );
+        assert_eq!(img.get_pixel(0, 0), img.get_pixel(0, STRIP_HEIGHT - 1));
+    }
+
+    #[test]
+    fn writes_replace_atomically_and_leave_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.npy");
+        std::fs::write(&p, b"old").unwrap();
+        write_npy(&p, &Array::from_vec(vec![1.0f32, 2.0])).unwrap();
+        assert_eq!(
+            read_npy(&p).unwrap(),
+            AnyArray::F32(Array::from_vec(vec![1.0, 2.0]))
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out.npy")]);
+
+        // A failed write (no such directory) creates nothing.
+        let bad = dir.path().join("missing/out.npy");
+        assert!(write_npy(&bad, &Array::from_vec(vec![1.0f32])).is_err());
+        assert!(!bad.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_get_ordinary_permissions() {
+        // NamedTempFile alone would leave 0600; results should look like any file the user
+        // creates (0666 less the umask).
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let p = dir.path().join("perm.npy");
+        write_npy(&p, &Array::from_vec(vec![1.0f32])).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&p), mode(&plain));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_output_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        let target = dir.path().join("real/target.npy");
+        std::fs::write(&target, b"old").unwrap();
+        let link = dir.path().join("link.npy");
+        std::os::unix::fs::symlink("real/target.npy", &link).unwrap();
+        write_npy(&link, &Array::from_vec(vec![3.0f64])).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            read_npy(&target).unwrap(),
+            AnyArray::F64(Array::from_vec(vec![3.0]))
+        );
+        // A dangling link gets its target created.
+        let dangling = dir.path().join("dangling.npy");
+        std::os::unix::fs::symlink("real/new.npy", &dangling).unwrap();
+        write_npy(&dangling, &Array::from_vec(vec![4.0f32])).unwrap();
+        assert!(dir.path().join("real/new.npy").is_file());
+    }
+}
