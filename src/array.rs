@@ -44,12 +44,15 @@ impl Shape {
             ))),
         }
     }
+    /// Rows (1 for a 1-D shape).
     pub const fn rows(&self) -> usize {
         self.rows
     }
+    /// Columns (the length of a 1-D shape).
     pub const fn cols(&self) -> usize {
         self.cols
     }
+    /// 1 or 2.
     pub const fn ndim(&self) -> usize {
         self.ndim as usize
     }
@@ -65,6 +68,7 @@ impl Shape {
     pub const fn checked_len(&self) -> Option<usize> {
         self.rows.checked_mul(self.cols)
     }
+    /// Whether the shape holds no element.
     pub const fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -120,7 +124,9 @@ pub trait Real:
 {
     /// `"float32"` or `"float64"`.
     const NAME: &'static str;
+    /// The nearest value of this type.
     fn from_f64(v: f64) -> Self;
+    /// Widened to f64 (exact).
     fn to_f64(self) -> f64;
 }
 
@@ -148,10 +154,13 @@ impl Real for f64 {
 pub trait Element: Copy + Default + Send + Sync + fmt::Debug + PartialEq + 'static {
     /// The real type underneath (`f32` for both `f32` and `Complex<f32>`).
     type Real: Real;
+    /// Whether the type is complex.
     const IS_COMPLEX: bool;
+    /// As a complex number (imaginary part 0 for real types).
     fn to_complex(self) -> Complex<Self::Real>;
     /// Real elements keep the real part of `c`: correlating real inputs has a real result.
     fn from_complex(c: Complex<Self::Real>) -> Self;
+    /// Neither NaN nor infinite (both parts, for complex types).
     fn is_finite(self) -> bool;
     /// Magnitude, for error norms and peak scores.
     fn abs_f64(self) -> f64 {
@@ -206,9 +215,11 @@ impl<'a, T: Element> ArrayView<'a, T> {
         check_len(data.len(), shape)?;
         Ok(ArrayView { data, shape })
     }
+    /// The elements, row-major.
     pub fn data(&self) -> &'a [T] {
         self.data
     }
+    /// The view's shape.
     pub fn shape(&self) -> Shape {
         self.shape
     }
@@ -216,6 +227,7 @@ impl<'a, T: Element> ArrayView<'a, T> {
     pub fn at(&self, row: usize, col: usize) -> T {
         self.data[row * self.shape.cols + col]
     }
+    /// A copy that owns its data.
     pub fn to_owned(&self) -> Array<T> {
         Array {
             data: self.data.to_vec(),
@@ -234,7 +246,7 @@ impl<'a, T: Element> ArrayView<'a, T> {
         if self.shape.is_empty() {
             return Err(Error::Empty {
                 what: what.to_string(),
-                shape: self.shape.to_string(),
+                shape: self.shape,
             });
         }
         // Whole chunks are tested without early exit (the compiler vectorises that, the
@@ -345,21 +357,26 @@ impl<T: Element> Array<T> {
         }
         Array { data, shape }
     }
+    /// A view of the whole array.
     pub fn view(&self) -> ArrayView<'_, T> {
         ArrayView {
             data: &self.data,
             shape: self.shape,
         }
     }
+    /// The array's shape.
     pub fn shape(&self) -> Shape {
         self.shape
     }
+    /// The elements, row-major.
     pub fn data(&self) -> &[T] {
         &self.data
     }
+    /// The elements, row-major, to change in place.
     pub fn data_mut(&mut self) -> &mut [T] {
         &mut self.data
     }
+    /// The elements, row-major, without a copy.
     pub fn into_vec(self) -> Vec<T> {
         self.data
     }
@@ -407,7 +424,8 @@ fn check_len(len: usize, shape: Shape) -> Result<()> {
     }
     if len != shape.len() {
         return Err(Error::LengthMismatch {
-            shape: shape.to_string(),
+            what: "array data".into(),
+            shape,
             expected: shape.len(),
             got: len,
         });

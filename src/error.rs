@@ -1,5 +1,6 @@
 //! The one error type of the crate.
 
+use crate::array::Shape;
 use thiserror::Error;
 
 /// Everything that can go wrong in xcorr. Size variants carry what was expected and what came.
@@ -7,15 +8,27 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum Error {
     /// An array's data length does not match the product of its shape.
-    #[error("data length {got} does not match shape {shape} (expected {expected} elements)")]
+    #[error(
+        "{what}: data length {got} does not match shape {shape} (expected {expected} elements)"
+    )]
     LengthMismatch {
-        shape: String,
+        /// Which data.
+        what: String,
+        /// The shape it was given.
+        shape: Shape,
+        /// The shape's element count.
         expected: usize,
+        /// The data's length.
         got: usize,
     },
     /// An array with zero elements.
     #[error("{what} is empty (shape {shape})")]
-    Empty { what: String, shape: String },
+    Empty {
+        /// Which input.
+        what: String,
+        /// Its shape (one axis of length 0).
+        shape: Shape,
+    },
     /// Arrays of more than two dimensions, or inputs of different dimensionality.
     #[error("{0}")]
     Dimensions(String),
@@ -25,8 +38,11 @@ pub enum Error {
     /// NaN or infinity in an input: refused, because an FFT spreads one NaN over the whole output.
     #[error("{what} contains a non-finite value ({value}) at index {index}")]
     NonFinite {
+        /// Which input.
         what: String,
+        /// The value (`NaN`, `inf`, `-inf`).
         value: String,
+        /// Where, as `[row, col]` or a flat index.
         index: String,
     },
     /// A result that the element type cannot hold (it would overflow, or underflow to zero).
@@ -42,8 +58,11 @@ pub enum Error {
     /// `*_size`) are in bytes, other limits are counts.
     #[error("{}", describe_device_limit(limit, *needed, *allowed))]
     DeviceLimit {
+        /// The `wgpu::Limits` field, e.g. `max_storage_buffer_binding_size`.
         limit: String,
+        /// What the job needs.
         needed: u64,
+        /// What the device allows.
         allowed: u64,
     },
     /// A GPU failure (lost device, validation error, failed map); retrying may help.
@@ -57,13 +76,21 @@ pub enum Error {
         format_bytes(*allowed)
     )]
     Memory {
+        /// The job.
         what: String,
+        /// Its estimate in bytes.
         needed: u64,
+        /// The limit in bytes.
         allowed: u64,
     },
     /// Reading or writing a file.
     #[error("{path}: {message}")]
-    File { path: String, message: String },
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 fn describe_device_limit(limit: &str, needed: u64, allowed: u64) -> String {

@@ -45,7 +45,9 @@ use std::str::FromStr;
 /// Correlation conjugates the second argument; convolution flips it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
+    /// `out[k] = Σ_n a[n + k] · conj(b[n])`.
     Correlate,
+    /// `out[k] = Σ_n a[n] · b[k − n]`.
     Convolve,
 }
 
@@ -60,7 +62,10 @@ pub enum Mode {
     Valid,
     /// The DFT identity at the size of `a`; `b` is zero-padded at its end. With `centred`,
     /// `b`'s origin is its centre element (index `M/2` per axis).
-    Circular { centred: bool },
+    Circular {
+        /// Whether `b`'s origin is its centre element rather than its first.
+        centred: bool,
+    },
 }
 
 impl Mode {
@@ -69,6 +74,7 @@ impl Mode {
     /// Circular mode with `b`'s origin at its centre element.
     pub const CIRCULAR_CENTRED: Mode = Mode::Circular { centred: true };
 
+    /// Whether this is either circular mode.
     pub fn is_circular(&self) -> bool {
         matches!(self, Mode::Circular { .. })
     }
@@ -152,10 +158,15 @@ pub fn wrap(i: isize, len: usize) -> usize {
 /// Everything a backend needs to know about one call's shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Plan {
+    /// Correlation or convolution.
     pub op: Op,
+    /// Which part of the result.
     pub mode: Mode,
+    /// The first argument's shape.
     pub a: Shape,
+    /// The second argument's shape.
     pub b: Shape,
+    /// The output's shape.
     pub out: Shape,
     /// `[rows, cols]`.
     pub axes: [AxisPlan; 2],
@@ -175,7 +186,7 @@ impl Plan {
             if s.is_empty() {
                 return Err(Error::Empty {
                     what: what.into(),
-                    shape: s.to_string(),
+                    shape: s,
                 });
             }
         }

@@ -693,7 +693,8 @@ impl std::fmt::Debug for CorrelationPlan {
 fn check_len(what: &str, len: usize, shape: crate::Shape) -> Result<()> {
     if len != shape.len() {
         return Err(Error::LengthMismatch {
-            shape: format!("{shape} ({what})"),
+            what: what.to_string(),
+            shape,
             expected: shape.len(),
             got: len,
         });

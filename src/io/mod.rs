@@ -52,13 +52,18 @@ pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "tif", "tiff", "bm
 /// An array of one of the element types xcorr computes in, as read from a file.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AnyArray {
+    /// float32 (and uint8 data, promoted to float32).
     F32(Array<f32>),
+    /// float64.
     F64(Array<f64>),
+    /// complex64.
     C32(Array<Complex<f32>>),
+    /// complex128.
     C64(Array<Complex<f64>>),
 }
 
 impl AnyArray {
+    /// The array's shape.
     pub fn shape(&self) -> Shape {
         match self {
             AnyArray::F32(a) => a.shape(),
@@ -78,6 +83,7 @@ impl AnyArray {
         }
     }
 
+    /// Whether the elements are complex.
     pub fn is_complex(&self) -> bool {
         matches!(self, AnyArray::C32(_) | AnyArray::C64(_))
     }

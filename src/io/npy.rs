@@ -289,12 +289,9 @@ impl ElementKind {
     /// The kind of a dtype string such as `<f4`; refused ones come back described.
     fn of(descr: &str) -> std::result::Result<Self, String> {
         let b = descr.as_bytes();
-        let order_ok = match b.first() {
-            Some(b'<' | b'|') => true,
-            Some(b'=') => cfg!(target_endian = "little"),
-            Some(b'>') => true,
-            _ => false,
-        };
+        // `=` is the writer's native order, readable here only where that is little-endian.
+        let order_ok = matches!(b.first(), Some(b'<' | b'|' | b'>'))
+            || (b.first() == Some(&b'=') && cfg!(target_endian = "little"));
         let (type_char, size) = match (b.get(1), descr.get(2..).map(str::parse::<usize>)) {
             (Some(&t), Some(Ok(size))) if order_ok => (t, size),
             _ => return Err(format!("'{descr}'")),

@@ -29,7 +29,8 @@ pub fn fft_forward(
 ) -> Result<Vec<Complex<f32>>> {
     if data.len() != shape.len() {
         return Err(Error::LengthMismatch {
-            shape: shape.to_string(),
+            what: "FFT input".into(),
+            shape,
             expected: shape.len(),
             got: data.len(),
         });
@@ -37,7 +38,7 @@ pub fn fft_forward(
     if shape.is_empty() {
         return Err(Error::Empty {
             what: "FFT input".into(),
-            shape: shape.to_string(),
+            shape,
         });
     }
     let fft = FftLayout::new(shape.axes(), RowCapacity::of(ctx));
