@@ -44,9 +44,10 @@ def run_xcorr(xcorr, sizes, with_w2, seconds):
     workloads = [f"FFT{n}" for n in sizes] + (["W2"] if with_w2 else [])
     env = dict(os.environ, XCORR_REQUIRE_GPU="1")
     env.setdefault("XDG_RUNTIME_DIR", "/tmp")
-    out = subprocess.run([xcorr, "bench", "--backend", "gpu", "--json", "--seconds", str(seconds),
-                          "--workload", *workloads], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    cmd = [xcorr, "bench", "--backend", "gpu", "--json", "--seconds", str(seconds)]
+    for w in workloads:
+        cmd += ["--workload", w]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     report = json.loads(out)
     rows = {(r["workload"], r["backend"]): r for r in report["results"]}
     return report["device"], rows
@@ -81,7 +82,7 @@ def main():
         table.append(("correlation 4096² (VkFFT conv) vs W2 gpu-resident",
                       vk.get(("conv", 4096)), xc.get(("W2", "gpu-resident"))))
 
-    print(f"VkFFT device: {vk_device}; xcorr device: {xc_device}")
+    print(f"VkFFT device: {vk_device or 'first Vulkan device (vulkaninfo absent)'}; xcorr device: {xc_device}")
     head = ["case", "VkFFT ms", "VkFFT dispatches", "xcorr ms", "xcorr dispatches",
             "xcorr / VkFFT"]
     lines = []

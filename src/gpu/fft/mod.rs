@@ -182,3 +182,57 @@ impl FftPlan {
         pollster::block_on(read_back(&self.ctx, &staging))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> Option<GpuContext> {
+        match GpuContext::new() {
+            Ok(ctx) => Some(ctx),
+            Err(e) if std::env::var("XCORR_REQUIRE_GPU").as_deref() == Ok("1") => {
+                panic!("XCORR_REQUIRE_GPU=1 but no GPU context: {e}")
+            }
+            Err(e) => {
+                eprintln!("skipping GPU test: {e}");
+                None
+            }
+        }
+    }
+
+    fn data(seed: u32, len: usize) -> Vec<Complex<f32>> {
+        (0..len as u32)
+            .map(|i| {
+                let h = (i ^ seed).wrapping_mul(2654435761) >> 8;
+                Complex::new(h as f32 / (1 << 24) as f32, (h % 97) as f32 / 97.0)
+            })
+            .collect()
+    }
+
+    /// A plan run again on new data transforms that data (against the CPU backend's FFT),
+    /// and its dispatch count (the bench's figure) is the passes alone: radix-4 passes per
+    /// axis.
+    #[test]
+    fn plan_reruns_and_counts_its_passes() {
+        let Some(ctx) = context() else { return };
+        ctx.set_workgroup_fft(false);
+        let shape = Shape::d2(64, 256);
+        let plan = FftPlan::new(&ctx, shape).unwrap();
+        // 64 = 4^3, 256 = 4^4.
+        assert_eq!(plan.transform_dispatches(), 3 + 4);
+        let cpu = crate::cpu::Fft2::<f32>::new(64, 256, false);
+        for seed in [1, 2] {
+            let input = data(seed, shape.len());
+            let got = plan.forward(&input).unwrap();
+            let mut want = input;
+            cpu.process(&mut want);
+            let err: f32 = got.iter().zip(&want).map(|(a, b)| (a - b).norm_sqr()).sum();
+            let norm: f32 = want.iter().map(|b| b.norm_sqr()).sum();
+            assert!(
+                (err / norm).sqrt() < 1e-5,
+                "seed {seed}: rel L2 {}",
+                (err / norm).sqrt()
+            );
+        }
+    }
+}
