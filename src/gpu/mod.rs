@@ -35,7 +35,7 @@ mod program;
 
 pub use context::{list_adapters, BufferStats, GpuContext};
 pub use correlate::{compute, CorrelationPlan};
-pub use fft::fft_forward;
+pub use fft::{fft_forward, FftPlan};
 pub(crate) use match_plan::MatchPlan;
 pub use peak_search::find_peaks;
 pub(crate) use peak_search::SearchShape;

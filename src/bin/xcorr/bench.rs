@@ -19,6 +19,8 @@ pub struct Measurement {
     pub backend: String,
     pub median_ms: f64,
     pub runs: usize,
+    /// For GPU FFT cases, the dispatches of one 2-D forward transform.
+    pub dispatches: Option<usize>,
 }
 
 /// How long to spend on each case.
@@ -205,7 +207,8 @@ pub fn build_resident_case(workload: &str, engine: &Engine) -> Result<Option<Cas
     })))
 }
 
-/// A bare 2-D complex FFT of `n × n` (forward, unnormalised).
+/// A bare 2-D complex FFT of `n × n` (forward, unnormalised); on a GPU engine the plan is
+/// built beforehand and each run uploads, transforms and reads back.
 fn fft_case(engine: &Engine, n: usize) -> Result<Option<Case<'_>>> {
     let image = random_image(Shape::d2(n, n), 7);
     let mut data: Vec<Complex<f32>> = image.data().iter().map(|&v| Complex::new(v, 0.0)).collect();
@@ -216,7 +219,66 @@ fn fft_case(engine: &Engine, n: usize) -> Result<Option<Case<'_>>> {
             Ok(())
         })));
     }
+    #[cfg(feature = "gpu")]
+    if let Some(ctx) = engine.gpu_context() {
+        let plan = xcorr::gpu::FftPlan::new(ctx, Shape::d2(n, n))?;
+        return Ok(Some(Box::new(move || plan.forward(&data).map(drop))));
+    }
     Ok(None)
+}
+
+/// A GPU FFT case with the data on the device, timed as the VkFFT peer harness
+/// (`../shared/peers/vkfft`) times its plans: `ops` forward transforms recorded into one
+/// submission, submit, wait. Also the dispatches of one transform.
+#[cfg(feature = "gpu")]
+pub struct ResidentFft {
+    pub case: Case<'static>,
+    pub ops: usize,
+    pub dispatches: usize,
+}
+
+/// The resident GPU case of an `FFTn` workload, or `None` for other workloads and engines.
+#[cfg(feature = "gpu")]
+pub fn build_resident_fft(workload: &str, engine: &Engine) -> Result<Option<ResidentFft>> {
+    let (Some(ctx), Some(n)) = (
+        engine.gpu_context(),
+        workload
+            .strip_prefix("FFT")
+            .and_then(|n| n.parse::<usize>().ok()),
+    ) else {
+        return Ok(None);
+    };
+    let plan = xcorr::gpu::FftPlan::new(ctx, Shape::d2(n, n))?;
+    let data: Vec<Complex<f32>> = random_image(Shape::d2(n, n), 7)
+        .data()
+        .iter()
+        .map(|&v| Complex::new(v, 0.0))
+        .collect();
+    plan.upload(&data)?;
+    // Pads the input into the work buffer, where the timed transforms find it.
+    plan.run(0)?;
+    // The peer harness's operations per submission at these sizes.
+    let ops = match n {
+        ..=1024 => 10,
+        2048 => 4,
+        _ => 2,
+    };
+    let dispatches = plan.transform_dispatches();
+    let (device, queue) = (ctx.device().clone(), ctx.queue().clone());
+    let case: Case<'static> = Box::new(move || {
+        let mut encoder = device.create_command_encoder(&Default::default());
+        plan.encode_transforms(&mut encoder, ops);
+        queue.submit([encoder.finish()]);
+        device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| xcorr::Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        Ok(())
+    });
+    Ok(Some(ResidentFft {
+        case,
+        ops,
+        dispatches,
+    }))
 }
 
 /// Run every workload in `workloads` on every engine, calling `report` after each case.
@@ -238,9 +300,23 @@ pub fn run(
                 backend: engine.backend_label().to_string(),
                 median_ms,
                 runs,
+                dispatches: None,
             };
             report(&m);
             results.push(m);
+            #[cfg(feature = "gpu")]
+            if let Some(mut fft) = build_resident_fft(workload, engine)? {
+                let (median_ms, runs) = time_case(&mut fft.case, budget)?;
+                let m = Measurement {
+                    workload: workload.to_string(),
+                    backend: "gpu-resident".to_string(),
+                    median_ms: median_ms / fft.ops as f64,
+                    runs,
+                    dispatches: Some(fft.dispatches),
+                };
+                report(&m);
+                results.push(m);
+            }
             #[cfg(feature = "gpu")]
             if let Some(mut case) = build_resident_case(workload, engine)? {
                 let (median_ms, runs) = time_case(&mut case, budget)?;
@@ -249,6 +325,7 @@ pub fn run(
                     backend: "gpu-resident".to_string(),
                     median_ms,
                     runs,
+                    dispatches: None,
                 };
                 report(&m);
                 results.push(m);
@@ -263,8 +340,12 @@ pub fn to_json(device: &str, results: &[Measurement]) -> String {
     let rows: Vec<String> = results
         .iter()
         .map(|m| {
+            let dispatches = m
+                .dispatches
+                .map(|d| format!(", \"dispatches\": {d}"))
+                .unwrap_or_default();
             format!(
-                "{{\"workload\": \"{}\", \"backend\": \"{}\", \"median_ms\": {:.3}, \"runs\": {}}}",
+                "{{\"workload\": \"{}\", \"backend\": \"{}\", \"median_ms\": {:.3}, \"runs\": {}{dispatches}}}",
                 m.workload, m.backend, m.median_ms, m.runs
             )
         })
