@@ -206,10 +206,7 @@ pub fn match_template<'a, T: Sample>(
     method: Method,
 ) -> Result<Array<T>> {
     let (scene, template) = (scene.into(), template.into());
-    let tpl = TemplateStats::new(template)?;
-    let stats = SceneStats::new(scene)?;
-    check_fits(scene.shape(), template.shape())?;
-    let k = match_exponent::<T>(&stats, &tpl);
+    let (tpl, stats, k) = match_inputs(scene, template)?;
     if k != 0 {
         let (scene, template) = (scaled(scene, k), scaled(template, k));
         let mut map = match_template(engine, scene.view(), template.view(), method)?;
@@ -261,10 +258,7 @@ pub fn match_peaks<'a, T: Sample>(
         extremum: method.extremum(),
         ..*options
     };
-    let tpl = TemplateStats::new(template)?;
-    let stats = SceneStats::new(scene)?;
-    check_fits(scene.shape(), template.shape())?;
-    let k = match_exponent::<T>(&stats, &tpl);
+    let (tpl, stats, k) = match_inputs(scene, template)?;
     if k != 0 {
         let (scene, template) = (scaled(scene, k), scaled(template, k));
         let found = match_peaks(engine, scene.view(), template.view(), method, &options)?;
@@ -1030,6 +1024,19 @@ fn device_frame<T: Sample>(
         win_floor: window_floor::<T>(tpl.n, stats),
     };
     (centred, terms)
+}
+
+/// A one-shot match's checked inputs: the template's and the scene's statistics, and the
+/// power of two that brings both into range ([`match_exponent`]).
+fn match_inputs<T: Sample>(
+    scene: ArrayView<'_, T>,
+    template: ArrayView<'_, T>,
+) -> Result<(TemplateStats<T>, SceneStats, i32)> {
+    let tpl = TemplateStats::new(template)?;
+    let stats = SceneStats::new(scene)?;
+    check_fits(scene.shape(), template.shape())?;
+    let k = match_exponent::<T>(&stats, &tpl);
+    Ok((tpl, stats, k))
 }
 
 /// The power of two `2^k` a match scales scene and template by (one factor for both, so
