@@ -7,6 +7,7 @@
 #![cfg_attr(not(feature = "gpu"), allow(dead_code))]
 
 use crate::error::Result;
+use crate::shareable::Shareable;
 use crate::vision::peaks::{Peak, PeakOptions};
 use num_complex::Complex;
 
@@ -35,7 +36,7 @@ pub(crate) struct FrameTerms {
 
 /// One template prepared on a device against frames of one shape: numerator, window sums,
 /// scores and the peak search all run there. Frames come centred on their mean, in f32.
-pub(crate) trait MatchDevice: Send + Sync {
+pub(crate) trait MatchDevice: Shareable {
     /// The score map's `(rows, cols)`.
     fn out_shape(&self) -> [usize; 2];
     /// The whole score map.
@@ -50,7 +51,7 @@ pub(crate) trait MatchDevice: Send + Sync {
 }
 
 /// A reference image's spectrum kept on a device for phase correlation.
-pub(crate) trait PhaseDevice: Send + Sync {
+pub(crate) trait PhaseDevice: Shareable {
     /// The flat index of the first largest magnitude of the cross-power spectrum's inverse.
     fn integer_peak(&self, moving: &[Complex<f32>]) -> Result<usize>;
     /// The inverse's value at `index` (unnormalised).

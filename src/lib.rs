@@ -1,5 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+// One code base for native and the browser: on wasm32 the plans' `Arc`s hold WebGPU objects
+// that are not `Send`/`Sync`, which is sound there because the page has one thread
+// (see `shareable`).
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 pub mod array;
 mod convert;
@@ -15,6 +19,7 @@ mod plan_cache;
 mod range;
 #[doc(hidden)] // the direct sums tests and benches trust; not part of the documented API
 pub mod reference;
+mod shareable;
 pub mod spec;
 pub mod vision;
 

@@ -1,6 +1,7 @@
 //! A small cache of built plans, so repeated one-shot calls of the same shapes skip FFT
 //! planning and reuse their work buffers (as rustfft's planner caches its FFTs).
 
+use crate::shareable::{AnyShareable, Shareable};
 use crate::spec::Plan;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -16,7 +17,9 @@ type Key = (Plan, TypeId, u64);
 /// Shared between clones of an engine.
 #[derive(Clone, Default)]
 pub(crate) struct PlanCache {
-    plans: Arc<Mutex<HashMap<Key, Arc<dyn Any + Send + Sync>>>>,
+    // Each entry is an `Arc<P>` behind `Box<dyn Any>`: `Arc<dyn Any>` can only be downcast
+    // when it is `Send + Sync`, which WebGPU plans are not on wasm32.
+    plans: Arc<Mutex<HashMap<Key, Box<AnyShareable>>>>,
 }
 
 impl PlanCache {
@@ -27,7 +30,7 @@ impl PlanCache {
         build: impl FnOnce() -> Result<P, E>,
     ) -> Result<Arc<P>, E>
     where
-        P: Any + Send + Sync,
+        P: Any + Shareable,
     {
         self.get_or_build_with(plan, 0, build)
     }
@@ -41,11 +44,13 @@ impl PlanCache {
         build: impl FnOnce() -> Result<P, E>,
     ) -> Result<Arc<P>, E>
     where
-        P: Any + Send + Sync,
+        P: Any + Shareable,
     {
         let key = (*plan, TypeId::of::<P>(), extra);
         if let Some(found) = self.plans.lock().expect("plan cache lock").get(&key) {
-            return Ok(Arc::clone(found).downcast::<P>().expect("keyed by type"));
+            return Ok(Arc::clone(
+                found.downcast_ref::<Arc<P>>().expect("keyed by type"),
+            ));
         }
         // Build outside the lock: planning a large GPU job takes a while.
         let built = Arc::new(build()?);
@@ -53,7 +58,7 @@ impl PlanCache {
         if plans.len() >= CAPACITY {
             plans.clear();
         }
-        plans.insert(key, built.clone());
+        plans.insert(key, Box::new(built.clone()));
         Ok(built)
     }
 }

@@ -26,6 +26,11 @@ pub(crate) struct Inner {
     buffers_created: AtomicU64,
     bytes_created: AtomicU64,
     workgroup_fft: AtomicBool,
+    /// The first device error WebGPU reported since it was last taken (wasm32 only: there
+    /// error scopes resolve as promises, which a synchronous [`GpuContext::scoped`] cannot
+    /// wait for, so errors arrive through the device's uncaptured-error handler instead).
+    #[cfg(target_arch = "wasm32")]
+    reported: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// How many buffers (and bytes) this context has created so far; a plan that is running
@@ -68,7 +73,20 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::BackendUnavailable(format!("GPU device request failed: {e}")))?;
-        Self::from_device(device, queue)
+        let ctx = Self::from_device(device, queue)?;
+        // Our own device, so its uncaptured errors are ours to collect (a caller's device
+        // keeps the caller's handler).
+        #[cfg(target_arch = "wasm32")]
+        {
+            let reported = Arc::clone(&ctx.inner.reported);
+            ctx.inner
+                .device
+                .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                    let mut slot = reported.lock().unwrap_or_else(|p| p.into_inner());
+                    slot.get_or_insert_with(|| e.to_string());
+                }));
+        }
+        Ok(ctx)
     }
 
     /// Adopt a device and queue the caller created (a render app's, say). Plans respect the
@@ -88,6 +106,8 @@ impl GpuContext {
                 buffers_created: AtomicU64::new(0),
                 bytes_created: AtomicU64::new(0),
                 workgroup_fft: AtomicBool::new(workgroup_fft),
+                #[cfg(target_arch = "wasm32")]
+                reported: Arc::default(),
             }),
         })
     }
@@ -188,6 +208,7 @@ impl GpuContext {
 
     /// Run `f` inside validation and out-of-memory error scopes, turning what they catch
     /// into [`Error::Gpu`] instead of wgpu's default (a panic).
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let device = &self.inner.device;
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -200,6 +221,34 @@ impl GpuContext {
             return Err(Error::Gpu(format!("{what}: {e}")));
         }
         result
+    }
+
+    /// Run `f`, then report any device error WebGPU has delivered so far. WebGPU reports
+    /// asynchronously, so an error `f` caused may only surface at the next
+    /// [`check_reported`](Self::check_reported), which every readback calls.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let result = f();
+        self.check_reported(what)?;
+        result
+    }
+
+    /// The device error WebGPU reported since the last check, as [`Error::Gpu`]. Always
+    /// `Ok` on native targets, where [`scoped`](Self::scoped) catches errors as they happen.
+    pub(crate) fn check_reported(&self, what: &str) -> Result<()> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let mut slot = self
+                .inner
+                .reported
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if let Some(e) = slot.take() {
+                return Err(Error::Gpu(format!("{what}: {e}")));
+            }
+        }
+        let _ = what;
+        Ok(())
     }
 }
 

@@ -377,6 +377,7 @@ pub(crate) async fn read_back_as<T: bytemuck::Pod>(
             ))
         }
     }
+    ctx.check_reported("reading results back")?;
     let out = {
         let view = slice
             .get_mapped_range()
