@@ -24,6 +24,12 @@ use std::sync::Arc;
 #[cfg(feature = "gpu")]
 use std::sync::Mutex;
 
+/// What [`Engine::settle`] is given: a GPU context, or (without the `gpu` feature) nothing.
+#[cfg(feature = "gpu")]
+type GpuRequest = GpuContext;
+#[cfg(not(feature = "gpu"))]
+type GpuRequest = std::convert::Infallible;
+
 /// Which backend an [`Engine`] should use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Backend {
@@ -129,11 +135,45 @@ impl Engine {
     }
 
     /// A specific backend; `Gpu` without an adapter (or without the `gpu` feature) is an error.
+    ///
+    /// In a browser this cannot wait for WebGPU's adapter: `Auto` gives the CPU there (the
+    /// reason names [`Engine::with_backend_async`]), and `Gpu` is an error.
     pub fn with_backend(backend: Backend) -> Result<Engine> {
-        match backend {
-            Backend::Cpu => Ok(Engine::cpu()),
+        #[cfg(feature = "gpu")]
+        let gpu = (backend != Backend::Cpu).then(GpuContext::new);
+        #[cfg(not(feature = "gpu"))]
+        let gpu = None;
+        Engine::settle(backend, gpu)
+    }
+
+    /// [`Engine::new`] without blocking: the adapter request is awaited (the way to get the
+    /// GPU in a browser).
+    pub async fn new_async() -> Engine {
+        Engine::with_backend_async(Backend::Auto)
+            .await
+            .expect("auto always finds the CPU")
+    }
+
+    /// [`Engine::with_backend`] without blocking.
+    pub async fn with_backend_async(backend: Backend) -> Result<Engine> {
+        #[cfg(feature = "gpu")]
+        let gpu = if backend == Backend::Cpu {
+            None
+        } else {
+            Some(GpuContext::new_async().await)
+        };
+        #[cfg(not(feature = "gpu"))]
+        let gpu = None;
+        Engine::settle(backend, gpu)
+    }
+
+    /// The engine for `backend`, given the outcome of the GPU context request (`None`: none
+    /// was made, because the CPU was asked for or the build has no GPU backend).
+    fn settle(backend: Backend, gpu: Option<Result<GpuRequest>>) -> Result<Engine> {
+        match (backend, gpu) {
+            (Backend::Cpu, _) => Ok(Engine::cpu()),
             #[cfg(feature = "gpu")]
-            Backend::Auto => match GpuContext::new() {
+            (Backend::Auto, Some(request)) => match request {
                 Ok(ctx) if ctx.adapter_info().device_type == wgpu::DeviceType::Cpu => {
                     let why = format!(
                         "the GPU adapter is a software one ({}), slower than the CPU backend; \
@@ -163,8 +203,9 @@ impl Engine {
                     })
                 }
             },
-            #[cfg(not(feature = "gpu"))]
-            Backend::Auto => {
+            #[cfg(feature = "gpu")]
+            (Backend::Gpu, Some(request)) => Ok(Engine::from_gpu(request?, Backend::Gpu)),
+            (Backend::Auto, _) => {
                 let why = "built without the GPU backend; using the CPU".to_string();
                 log::info!("xcorr: {why}");
                 Ok(Engine {
@@ -173,10 +214,7 @@ impl Engine {
                     ..Engine::cpu()
                 })
             }
-            #[cfg(feature = "gpu")]
-            Backend::Gpu => Ok(Engine::from_gpu(GpuContext::new()?, Backend::Gpu)),
-            #[cfg(not(feature = "gpu"))]
-            Backend::Gpu => Err(Error::BackendUnavailable(
+            (Backend::Gpu, _) => Err(Error::BackendUnavailable(
                 "the GPU backend is not available in this build (built without feature `gpu`)"
                     .into(),
             )),
@@ -402,8 +440,42 @@ impl Engine {
         self.compute(Op::Convolve, a, b, mode)
     }
 
-    /// Correlate or convolve, as `op` says.
+    /// Correlate or convolve, as `op` says; blocks until the result is back (see
+    /// [`compute_async`](Self::compute_async)).
     pub fn compute<'a, T: Element>(
+        &self,
+        op: Op,
+        a: impl Into<ArrayView<'a, T>>,
+        b: impl Into<ArrayView<'a, T>>,
+        mode: Mode,
+    ) -> Result<Array<T>> {
+        crate::blocking::wait(self.compute_async(op, a, b, mode))
+    }
+
+    /// [`correlate`](Self::correlate) as a future.
+    pub async fn correlate_async<'a, T: Element>(
+        &self,
+        a: impl Into<ArrayView<'a, T>>,
+        b: impl Into<ArrayView<'a, T>>,
+        mode: Mode,
+    ) -> Result<Array<T>> {
+        self.compute_async(Op::Correlate, a, b, mode).await
+    }
+
+    /// [`convolve`](Self::convolve) as a future.
+    pub async fn convolve_async<'a, T: Element>(
+        &self,
+        a: impl Into<ArrayView<'a, T>>,
+        b: impl Into<ArrayView<'a, T>>,
+        mode: Mode,
+    ) -> Result<Array<T>> {
+        self.compute_async(Op::Convolve, a, b, mode).await
+    }
+
+    /// [`compute`](Self::compute) as a future: the GPU's result is awaited, never waited
+    /// for by blocking the thread (the only way in a browser). On the CPU it finishes when
+    /// first polled.
+    pub async fn compute_async<'a, T: Element>(
         &self,
         op: Op,
         a: impl Into<ArrayView<'a, T>>,
@@ -418,16 +490,17 @@ impl Engine {
         let ka = range::exponent::<T>(a_max, a.shape().len());
         let kb = range::exponent::<T>(b_max, b.shape().len());
         if ka == 0 && kb == 0 {
-            return self.compute_in_range(op, a, b, mode);
+            return self.compute_in_range(op, a, b, mode).await;
         }
         let (a, b) = (range::Input::new(a, ka), range::Input::new(b, kb));
-        let mut out = self.compute_in_range(op, a.view(), b.view(), mode)?;
+        let mut out = self.compute_in_range(op, a.view(), b.view(), mode).await?;
         range::unscale(out.data_mut(), -(ka + kb), "the result")?;
         Ok(out)
     }
 
-    /// [`compute`](Self::compute) of validated inputs whose magnitudes are in range.
-    fn compute_in_range<T: Element>(
+    /// [`compute_async`](Self::compute_async) of validated inputs whose magnitudes are in
+    /// range.
+    async fn compute_in_range<T: Element>(
         &self,
         op: Op,
         a: ArrayView<'_, T>,
@@ -447,9 +520,9 @@ impl Engine {
                 let gpu = self
                     .plans
                     .get_or_build(&plan, || DevicePlan::<T>::new(ctx, &plan))?;
-                let mut gpu = gpu.lock()?;
+                let mut gpu = gpu.lock().await;
                 gpu.set_template(b.data())?;
-                gpu.run(a.data())
+                gpu.run(a.data()).await
             }
             #[cfg(not(feature = "gpu"))]
             Route::Never(_) => unreachable!(),
@@ -492,7 +565,7 @@ impl Engine {
             #[cfg(feature = "gpu")]
             Route::Gpu(ctx) => {
                 let gpu = DevicePlan::<T>::new(ctx, &plan)?;
-                gpu.lock()?.set_template(b.data())?;
+                crate::blocking::wait(async { gpu.lock().await.set_template(b.data()) })?;
                 PreparedInner::Gpu(Box::new(gpu))
             }
             #[cfg(not(feature = "gpu"))]
@@ -525,7 +598,14 @@ enum Route<'a> {
 /// [`CorrelationPlan::new_real`]) for real `T`, a complex one otherwise. A type per `T`, so
 /// the plan cache (keyed by type) never hands a real plan to complex data.
 #[cfg(feature = "gpu")]
-struct DevicePlan<T>(Mutex<CorrelationPlan>, std::marker::PhantomData<fn() -> T>);
+///
+/// The lock is async: a run holds it until its result is back, which in a browser means
+/// across the await of the readback, while other tasks on the page's one thread run.
+#[cfg(feature = "gpu")]
+struct DevicePlan<T>(
+    futures_intrusive::sync::Mutex<CorrelationPlan>,
+    std::marker::PhantomData<fn() -> T>,
+);
 
 #[cfg(feature = "gpu")]
 impl<T: Element> DevicePlan<T> {
@@ -535,20 +615,20 @@ impl<T: Element> DevicePlan<T> {
         } else {
             CorrelationPlan::new_real(ctx, plan)?
         };
-        Ok(DevicePlan(Mutex::new(gpu), std::marker::PhantomData))
+        Ok(DevicePlan(
+            futures_intrusive::sync::Mutex::new(gpu, false),
+            std::marker::PhantomData,
+        ))
     }
 
-    fn lock(&self) -> Result<DeviceRun<'_>> {
-        self.0
-            .lock()
-            .map(DeviceRun)
-            .map_err(|_| Error::Gpu("a plan's lock was poisoned".into()))
+    async fn lock(&self) -> DeviceRun<'_> {
+        DeviceRun(self.0.lock().await)
     }
 }
 
 /// A locked [`DevicePlan`], converting `T` to and from the f32 data the device takes.
 #[cfg(feature = "gpu")]
-struct DeviceRun<'a>(std::sync::MutexGuard<'a, CorrelationPlan>);
+struct DeviceRun<'a>(futures_intrusive::sync::MutexGuard<'a, CorrelationPlan>);
 
 #[cfg(feature = "gpu")]
 impl DeviceRun<'_> {
@@ -560,10 +640,10 @@ impl DeviceRun<'_> {
         }
     }
 
-    fn run<T: Element>(&mut self, a: &[T]) -> Result<Array<T>> {
+    async fn run<T: Element>(&mut self, a: &[T]) -> Result<Array<T>> {
         let shape = self.0.plan().out;
         let out = if self.0.is_real() {
-            let out = self.0.run_real(&to_f32(a))?;
+            let out = self.0.run_real_async(&to_f32(a)).await?;
             out.into_iter()
                 .map(|v| {
                     T::from_complex(Complex::new(
@@ -573,7 +653,7 @@ impl DeviceRun<'_> {
                 })
                 .collect()
         } else {
-            from_c32(&self.0.run(&to_c32(a))?)
+            from_c32(&self.0.run_async(&to_c32(a)).await?)
         };
         Array::new(out, shape)
     }
@@ -625,8 +705,14 @@ impl<T: Element> Prepared<T> {
         &self.plan
     }
 
-    /// Correlate (or convolve) `a` with the prepared second argument.
+    /// Correlate (or convolve) `a` with the prepared second argument; blocks until the
+    /// result is back.
     pub fn run<'a>(&self, a: impl Into<ArrayView<'a, T>>) -> Result<Array<T>> {
+        crate::blocking::wait(self.run_async(a))
+    }
+
+    /// [`run`](Self::run) as a future.
+    pub async fn run_async<'a>(&self, a: impl Into<ArrayView<'a, T>>) -> Result<Array<T>> {
         let a = a.into();
         if a.shape() != self.plan.a {
             return Err(Error::ShapeMismatch(format!(
@@ -641,7 +727,7 @@ impl<T: Element> Prepared<T> {
         let mut out = match &self.inner {
             PreparedInner::Cpu(cpu) => cpu.run(a),
             #[cfg(feature = "gpu")]
-            PreparedInner::Gpu(gpu) => gpu.lock()?.run(a.data())?,
+            PreparedInner::Gpu(gpu) => gpu.lock().await.run(a.data()).await?,
         };
         range::unscale(out.data_mut(), -(ka + self.b_exponent), "the result")?;
         Ok(out)

@@ -45,9 +45,10 @@ pub struct BufferStats {
 
 impl GpuContext {
     /// Request an adapter (high performance preferred) and a device with the adapter's own
-    /// limits, blocking. `WGPU_BACKEND` and the other wgpu environment variables apply.
+    /// limits, blocking. `WGPU_BACKEND` and the other wgpu environment variables apply. In a
+    /// browser, which cannot block, use [`GpuContext::new_async`].
     pub fn new() -> Result<Self> {
-        pollster::block_on(Self::new_async())
+        crate::blocking::wait(Self::new_async())
     }
 
     /// [`GpuContext::new`] without blocking.

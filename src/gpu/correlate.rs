@@ -303,7 +303,7 @@ impl CorrelationPlan {
     /// Correlate `a` (row-major, shape `plan.a`) with the template; blocks until the result
     /// is back (row-major, shape `plan.out`).
     pub fn run(&mut self, a: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
-        pollster::block_on(self.run_async(a))
+        crate::blocking::wait(self.run_async(a))
     }
 
     /// [`run`](Self::run) as a future. On native backends it still waits for the GPU inside
@@ -318,10 +318,15 @@ impl CorrelationPlan {
     /// [`run`](Self::run) for a plan built by [`new_real`](Self::new_real): real input, real
     /// output.
     pub fn run_real(&mut self, a: &[f32]) -> Result<Vec<f32>> {
+        crate::blocking::wait(self.run_real_async(a))
+    }
+
+    /// [`run_real`](Self::run_real) as a future.
+    pub async fn run_real_async(&mut self, a: &[f32]) -> Result<Vec<f32>> {
         self.expect_real(true, "run")?;
         check_len("input", a.len(), self.plan.a)?;
         self.submit_run(bytemuck::cast_slice(a))?;
-        pollster::block_on(read_back_as(&self.ctx, &self.staging))
+        read_back_as(&self.ctx, &self.staging).await
     }
 
     fn submit_run(&self, input: &[u8]) -> Result<()> {
