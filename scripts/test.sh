@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, clippy, the lean library builds, then every test.
+# Runs every check CI runs: formatting, clippy, the lean library builds (native and wasm32),
+# then every test, natively and in headless Chromium.
 # GPU tests need a Vulkan driver: on a machine without a GPU this installs Mesa's software
 # driver (lavapipe) first, so the GPU code paths run on the CPU.
 # With XCORR_REQUIRE_GPU=1 a missing adapter fails the GPU tests instead of skipping them.
@@ -32,4 +33,8 @@ cargo clippy --all-targets --all-features -- -D warnings
 # The library alone, as a dependency takes it: the engine's own crates, with and without wgpu.
 cargo build --lib --no-default-features
 cargo build --lib --no-default-features --features gpu
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features gpu -- -D warnings
 cargo test --all-features "$@"
+# The same kernels in a real browser: Chromium's WebGPU (its own WGSL compiler, Tint).
+bash scripts/web-test.sh

@@ -23,7 +23,9 @@
 // gpu::find_peaks.
 
 override WG: u32 = 64u;
-const REMOVED: f32 = -3.40282347e38;
+// Written exactly, in hex: the decimal -3.40282347e38 lies just past f32's range, which naga
+// rounds into it but Chromium's Tint rejects ("cannot be represented as 'f32'").
+const REMOVED: f32 = -0x1.fffffep+127f;
 const NONE: u32 = 0xffffffffu;
 
 struct Params {

@@ -47,4 +47,13 @@ impl GpuContext {
     pub fn pipeline_count(&self) -> usize {
         self.inner.pipelines.len()
     }
+
+    /// Compile every WGSL module xcorr ships on this device and return their file names, or
+    /// the compiler's complaint (for tests: in a browser the compiler is its own, not naga).
+    #[doc(hidden)]
+    pub async fn compile_every_module(&self) -> crate::Result<Vec<&'static str>> {
+        let files = pipelines::compile_every_module(&self.inner.device).await?;
+        self.check_reported("compiling the shaders")?;
+        Ok(files)
+    }
 }

@@ -1,7 +1,7 @@
 //! Shader modules, bind group layouts and compute pipelines: built once per device, keyed by
 //! kernel and its pipeline-overridable constants.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -40,7 +40,6 @@ pub(crate) enum Module {
 }
 
 impl Module {
-    #[cfg(test)]
     pub(crate) const ALL: [Module; 8] = [
         Module::Stockham,
         Module::StockhamShared,
@@ -64,6 +63,11 @@ impl Module {
             Module::Dft => DFT,
             Module::Real => REAL,
         }
+    }
+
+    /// The shader file the module is built from (product.wgsl goes in front of some).
+    pub(crate) fn file(self) -> &'static str {
+        self.label().trim_start_matches("xcorr ")
     }
 
     fn label(self) -> &'static str {
@@ -288,6 +292,35 @@ impl Kernel {
     }
 }
 
+/// Compile every module on `device` and return their files, or an error with what the
+/// compiler said about the first one it refused. In a browser the compiler is the
+/// browser's own (Chromium: Tint), whose verdict arrives asynchronously.
+pub(crate) async fn compile_every_module(device: &wgpu::Device) -> Result<Vec<&'static str>> {
+    let mut files = Vec::new();
+    for module in Module::ALL {
+        let compiled = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(module.label()),
+            source: wgpu::ShaderSource::Wgsl(module.source().into()),
+        });
+        let info = compiled.get_compilation_info().await;
+        let errors: Vec<String> = info
+            .messages
+            .iter()
+            .filter(|m| m.message_type == wgpu::CompilationMessageType::Error)
+            .map(|m| m.message.clone())
+            .collect();
+        if !errors.is_empty() {
+            return Err(Error::Gpu(format!(
+                "{} does not compile: {}",
+                module.file(),
+                errors.join("; ")
+            )));
+        }
+        files.push(module.file());
+    }
+    Ok(files)
+}
+
 pub(crate) struct PipelineCache {
     /// Invocations per workgroup, the `WG` override of every kernel.
     pub(crate) workgroup_size: u32,
@@ -432,4 +465,25 @@ fn make_layout(
         immediate_size: 0,
     });
     (bgl, pl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Module;
+
+    /// `Module::ALL` is the list the browser tests compile: every shader file must be in it
+    /// (product.wgsl only ever goes in front of other modules).
+    #[test]
+    fn every_shader_file_is_a_module() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".wgsl") && name != "product.wgsl")
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = Module::ALL.iter().map(|m| m.file().to_string()).collect();
+        listed.sort();
+        assert_eq!(listed, on_disk);
+    }
 }

@@ -365,12 +365,19 @@ pub(crate) async fn read_back_as<T: bytemuck::Pod>(
     slice.map_async(wgpu::MapMode::Read, move |r| {
         let _ = sender.send(r);
     });
+    // Unmaps when this future ends, however it ends: dropped while the map is pending (a
+    // blocking call in a browser gives up after one poll), that cancels the map, so the
+    // plan's next run can map the buffer again.
+    let mut mapped = UnmapOnDrop(Some(staging));
     ctx.device()
         .poll(wgpu::PollType::wait_indefinitely())
         .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
     match receiver.receive().await {
         Some(Ok(())) => {}
-        Some(Err(e)) => return Err(Error::Gpu(format!("reading results back: {e}"))),
+        Some(Err(e)) => {
+            mapped.0 = None; // never mapped
+            return Err(Error::Gpu(format!("reading results back: {e}")));
+        }
         None => {
             return Err(Error::Gpu(
                 "reading results back: map callback dropped".into(),
@@ -378,17 +385,24 @@ pub(crate) async fn read_back_as<T: bytemuck::Pod>(
         }
     }
     ctx.check_reported("reading results back")?;
-    let out = {
-        let view = slice
-            .get_mapped_range()
-            .map_err(|e| Error::Gpu(format!("reading results back: {e}")))?;
-        // The mapped bytes need not be aligned for T: copy out bytewise.
-        let len = view.len() / std::mem::size_of::<T>();
-        let mut out = vec![T::zeroed(); len];
-        bytemuck::cast_slice_mut::<T, u8>(&mut out)
-            .copy_from_slice(&view[..len * std::mem::size_of::<T>()]);
-        out
-    };
-    staging.unmap();
+    let view = slice
+        .get_mapped_range()
+        .map_err(|e| Error::Gpu(format!("reading results back: {e}")))?;
+    // The mapped bytes need not be aligned for T: copy out bytewise.
+    let len = view.len() / std::mem::size_of::<T>();
+    let mut out = vec![T::zeroed(); len];
+    bytemuck::cast_slice_mut::<T, u8>(&mut out)
+        .copy_from_slice(&view[..len * std::mem::size_of::<T>()]);
     Ok(out)
+}
+
+/// Unmaps its buffer when dropped (after the mapped view, declared later, is gone).
+struct UnmapOnDrop<'a>(Option<&'a wgpu::Buffer>);
+
+impl Drop for UnmapOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(buffer) = self.0 {
+            buffer.unmap();
+        }
+    }
 }

@@ -1,0 +1,239 @@
+//! The GPU path in a real browser: WebGPU through Chromium's own shader compiler (Tint) and
+//! driver stack (Dawn; SwiftShader where there is no GPU), checked against the CPU path in
+//! the same page with the native tests' bound (relative L2 error ≤ 1e-5, the reference norm
+//! floored at 1e-2·‖a‖·‖b‖; see tests/gpu_correlate.rs).
+//!
+//! `bash scripts/web-test.sh` installs what this needs and runs
+//! `cargo test --target wasm32-unknown-unknown --no-default-features --features gpu --test web`.
+//! `XCORR_REQUIRE_GPU=1` at build time makes a missing WebGPU adapter fail the GPU tests
+//! (the page has no environment of its own to read it from at run time).
+#![cfg(target_arch = "wasm32")]
+
+use num_complex::Complex;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+use xcorr::gpu::GpuContext;
+use xcorr::spec::{Mode, Op};
+use xcorr::{Array, Element, Engine, Error, Real, Shape};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+type C32 = Complex<f32>;
+type C64 = Complex<f64>;
+
+const BOUND: f64 = 1e-5;
+
+const MODES: [Mode; 5] = [
+    Mode::Full,
+    Mode::Same,
+    Mode::Valid,
+    Mode::CIRCULAR,
+    Mode::CIRCULAR_CENTRED,
+];
+
+/// An engine on the browser's WebGPU adapter, or `None` (logged) where the page has none.
+async fn gpu_engine() -> Option<Engine> {
+    match GpuContext::new_async().await {
+        Ok(ctx) => Some(Engine::with_gpu_context(ctx)),
+        Err(e) => {
+            if option_env!("XCORR_REQUIRE_GPU") == Some("1") {
+                panic!("XCORR_REQUIRE_GPU=1 but the browser gave no WebGPU adapter: {e}");
+            }
+            console_log!("skipping a GPU test: {e}");
+            None
+        }
+    }
+}
+
+/// Seeded values uniform in [-1, 1) (xorshift: no OS randomness in a page).
+fn random(seed: u64, n: usize) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn random_complex(seed: u64, n: usize) -> Vec<C32> {
+    let v = random(seed, 2 * n);
+    v.chunks(2).map(|p| Complex::new(p[0], p[1])).collect()
+}
+
+fn widen<T: Element>(x: &[T]) -> Vec<C64> {
+    x.iter()
+        .map(|v| {
+            let c = v.to_complex();
+            Complex::new(c.re.to_f64(), c.im.to_f64())
+        })
+        .collect()
+}
+
+/// ‖out − ref‖ / max(‖ref‖, 1e-2·‖a‖·‖b‖); NaN anywhere in `out` gives NaN.
+fn floored_l2(out: &[C64], reference: &[C64], a: &[C64], b: &[C64]) -> f64 {
+    let norm = |v: &[C64]| v.iter().map(|c| c.norm_sqr()).sum::<f64>().sqrt();
+    let diff: f64 = out
+        .iter()
+        .zip(reference)
+        .map(|(o, r)| (o - r).norm_sqr())
+        .sum::<f64>()
+        .sqrt();
+    diff / norm(reference).max(1e-2 * norm(a) * norm(b))
+}
+
+/// The GPU result of every op × mode for `a` and `b` (f32 data, real or complex) against the
+/// CPU path in f64 on the same values; returns the failures.
+async fn sweep<T: Element>(gpu: &Engine, a: &Array<T>, b: &Array<T>) -> Vec<String> {
+    let cpu = Engine::cpu();
+    let (wa, wb) = (widen(a.data()), widen(b.data()));
+    let (a64, b64) = (
+        Array::new(wa.clone(), a.shape()).unwrap(),
+        Array::new(wb.clone(), b.shape()).unwrap(),
+    );
+    let mut failures = Vec::new();
+    for op in [Op::Correlate, Op::Convolve] {
+        for mode in MODES {
+            let expected = match cpu.compute_async(op, &a64, &b64, mode).await {
+                Ok(out) => out,
+                // Shapes that mode does not take (valid with b larger than a, say).
+                Err(_) => continue,
+            };
+            let got = gpu
+                .compute_async(op, a, b, mode)
+                .await
+                .unwrap_or_else(|e| panic!("{op:?} {mode} a {} b {}: {e}", a.shape(), b.shape()));
+            assert_eq!(got.shape(), expected.shape());
+            let err = floored_l2(&widen(got.data()), expected.data(), &wa, &wb);
+            if err.is_nan() || err > BOUND {
+                failures.push(format!(
+                    "{} {op:?} {mode} a {} b {}: rel L2 {err:.2e}",
+                    if T::IS_COMPLEX { "complex" } else { "real" },
+                    a.shape(),
+                    b.shape()
+                ));
+            }
+        }
+    }
+    failures
+}
+
+/// Powers of two (radix-2 and -4 passes), 3-, 5- and 7-smooth lengths (the odd-radix
+/// passes), primes (Bluestein in circular mode), 1-D and 2-D.
+fn shapes() -> Vec<(Shape, Shape)> {
+    vec![
+        (Shape::d1(64), Shape::d1(9)),
+        (Shape::d1(45), Shape::d1(7)),
+        (Shape::d1(49), Shape::d1(6)),
+        (Shape::d1(97), Shape::d1(13)),
+        (Shape::d1(1000), Shape::d1(33)),
+        (Shape::d2(16, 16), Shape::d2(3, 5)),
+        (Shape::d2(15, 21), Shape::d2(4, 4)),
+        (Shape::d2(33, 17), Shape::d2(8, 3)),
+        (Shape::d2(128, 96), Shape::d2(9, 7)),
+    ]
+}
+
+/// The adapter as the page's WebGPU describes it (wgpu's `AdapterInfo` is empty in a browser).
+async fn browser_adapter() -> String {
+    let script = "navigator.gpu.requestAdapter().then(a => a ? \
+        [a.info.vendor, a.info.architecture, a.info.description, \
+         (a.info.isFallbackAdapter ?? a.isFallbackAdapter) ? '(fallback adapter)' : ''] \
+        .filter(Boolean).join(' ') : 'none')";
+    let promise = js_sys::Promise::from(js_sys::eval(script).expect("a promise"));
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn every_shader_module_compiles_in_the_browser() {
+    let Some(engine) = gpu_engine().await else {
+        return;
+    };
+    console_log!("WebGPU adapter: {}", browser_adapter().await);
+    let ctx = engine.gpu_context().expect("a GPU engine");
+    let files = ctx
+        .compile_every_module()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    console_log!("compiled by the browser: {}", files.join(", "));
+    assert!(!files.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn real_correlations_match_the_cpu() {
+    let Some(gpu) = gpu_engine().await else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for (i, (sa, sb)) in shapes().into_iter().enumerate() {
+        let a = Array::new(random(2 * i as u64, sa.len()), sa).unwrap();
+        let b = Array::new(random(2 * i as u64 + 1, sb.len()), sb).unwrap();
+        failures.extend(sweep(&gpu, &a, &b).await);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[wasm_bindgen_test]
+async fn complex_correlations_match_the_cpu() {
+    let Some(gpu) = gpu_engine().await else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for (i, (sa, sb)) in shapes().into_iter().enumerate() {
+        let a = Array::new(random_complex(7 + 2 * i as u64, sa.len()), sa).unwrap();
+        let b = Array::new(random_complex(8 + 2 * i as u64, sb.len()), sb).unwrap();
+        failures.extend(sweep(&gpu, &a, &b).await);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[wasm_bindgen_test]
+async fn a_prepared_template_runs_many_frames() {
+    let Some(gpu) = gpu_engine().await else {
+        return;
+    };
+    let (frame, template) = (Shape::d2(40, 50), Shape::d2(7, 9));
+    let b = Array::new(random(99, template.len()), template).unwrap();
+    let prepared = gpu.prepare(Op::Correlate, Mode::Same, frame, &b).unwrap();
+    let cpu = Engine::cpu();
+    for seed in 0..3 {
+        let a = Array::new(random(100 + seed, frame.len()), frame).unwrap();
+        let got = prepared.run_async(&a).await.unwrap();
+        let expected = cpu.correlate_async(&a, &b, Mode::Same).await.unwrap();
+        let (wa, wb) = (widen(a.data()), widen(b.data()));
+        let err = floored_l2(&widen(got.data()), &widen(expected.data()), &wa, &wb);
+        assert!(err <= BOUND, "frame {seed}: rel L2 {err:.2e}");
+    }
+}
+
+/// The blocking calls cannot wait for WebGPU in a page: they say so instead of panicking,
+/// and the CPU path still answers through them.
+#[wasm_bindgen_test]
+async fn blocking_calls_fail_cleanly_in_the_browser() {
+    let a = Array::new(random(1, 32), Shape::d1(32)).unwrap();
+    let b = Array::new(random(2, 5), Shape::d1(5)).unwrap();
+    let auto = Engine::new();
+    assert!(auto.is_cpu(), "a blocking Engine::new cannot reach WebGPU");
+    let why = auto.fallback_reason().unwrap_or_default();
+    assert!(
+        why.contains("_async"),
+        "the reason names the async call: {why}"
+    );
+    assert_eq!(
+        auto.correlate(&a, &b, Mode::Full).unwrap().shape(),
+        Shape::d1(36)
+    );
+
+    let Some(gpu) = gpu_engine().await else {
+        return;
+    };
+    match gpu.correlate(&a, &b, Mode::Full) {
+        Err(Error::BackendUnavailable(message)) => assert!(message.contains("_async")),
+        other => panic!("expected a BackendUnavailable error, got {other:?}"),
+    }
+}
