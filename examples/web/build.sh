@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/web-tools.sh
 need_wasm_bindgen
+# The default scene is the tests' photograph (one copy in the repository).
+cp tests/data/astronaut.png examples/web/data/astronaut.png
 cd examples/web
 cargo build --release --target wasm32-unknown-unknown
 wasm-bindgen --target web --no-typescript --out-dir pkg \
