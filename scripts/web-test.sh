@@ -10,7 +10,7 @@ source scripts/web-tools.sh
 need_chromium
 need_wasm_bindgen
 
-cargo test --target wasm32-unknown-unknown --no-default-features --features gpu --test web \
+cargo test --target wasm32-unknown-unknown --no-default-features --features gpu,image --test web \
     -- --nocapture "$@"
 
 bash examples/web/build.sh

@@ -10,6 +10,8 @@ use crate::error::Result;
 use crate::shareable::Shareable;
 use crate::vision::peaks::{Peak, PeakOptions};
 use num_complex::Complex;
+use std::future::Future;
+use std::pin::Pin;
 
 /// Matching's per-template terms, as the host computes them for the device's scores.
 #[derive(Clone, Copy, Debug)]
@@ -34,29 +36,32 @@ pub(crate) struct FrameTerms {
     pub win_floor: f64,
 }
 
+/// A device's answer, to be awaited: its results come back when the device is done, which
+/// in a browser means after the page's event loop has run.
+pub(crate) type DeviceFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + 'a>>;
+
 /// One template prepared on a device against frames of one shape: numerator, window sums,
 /// scores and the peak search all run there. Frames come centred on their mean, in f32.
 pub(crate) trait MatchDevice: Shareable {
-    /// The score map's `(rows, cols)`.
-    fn out_shape(&self) -> [usize; 2];
     /// The whole score map.
-    fn map(&self, centred_frame: &[f32], frame: FrameTerms) -> Result<Vec<f32>>;
+    fn map<'a>(&'a self, centred_frame: &'a [f32], frame: FrameTerms)
+        -> DeviceFuture<'a, Vec<f32>>;
     /// Only the best `options.count` peaks (`options.extremum` says which end is best).
-    fn peaks(
-        &self,
-        centred_frame: &[f32],
+    fn peaks<'a>(
+        &'a self,
+        centred_frame: &'a [f32],
         frame: FrameTerms,
-        options: &PeakOptions,
-    ) -> Result<Vec<Peak>>;
+        options: &'a PeakOptions,
+    ) -> DeviceFuture<'a, Vec<Peak>>;
 }
 
 /// A reference image's spectrum kept on a device for phase correlation.
 pub(crate) trait PhaseDevice: Shareable {
     /// The flat index of the first largest magnitude of the cross-power spectrum's inverse.
-    fn integer_peak(&self, moving: &[Complex<f32>]) -> Result<usize>;
+    fn integer_peak<'a>(&'a self, moving: &'a [Complex<f32>]) -> DeviceFuture<'a, usize>;
     /// The inverse's value at `index` (unnormalised).
-    fn value_at(&self, index: usize) -> Result<Complex<f32>>;
+    fn value_at(&self, index: usize) -> DeviceFuture<'_, Complex<f32>>;
     /// The upsampled DFT of the kept cross-power spectrum through the given axis kernels
     /// (columns' kernel, then rows').
-    fn upsampled(&self, kernels: &[Complex<f32>]) -> Result<Vec<Complex<f32>>>;
+    fn upsampled<'a>(&'a self, kernels: &'a [Complex<f32>]) -> DeviceFuture<'a, Vec<Complex<f32>>>;
 }

@@ -5,7 +5,7 @@ use crate::array::Real;
 use crate::array::{Array, ArrayView, Element, Shape};
 use crate::cpu::CpuPlan;
 #[cfg(feature = "gpu")]
-use crate::device::FrameTerms;
+use crate::device::{DeviceFuture, FrameTerms};
 use crate::device::{MatchDevice, PhaseDevice, TemplateTerms};
 use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
@@ -21,8 +21,6 @@ use std::str::FromStr;
 #[cfg(feature = "gpu")]
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-#[cfg(feature = "gpu")]
-use std::sync::Mutex;
 
 /// What [`Engine::settle`] is given: a GPU context, or (without the `gpu` feature) nothing.
 #[cfg(feature = "gpu")]
@@ -771,8 +769,9 @@ impl<T: Element> HostNumerator<T> {
 /// A device plan the engine caches by shape, shared by every [`Handle`] of that shape.
 #[cfg(feature = "gpu")]
 struct SharedPlan<P> {
-    /// The plan, and the id of the handle whose template (or reference) it holds.
-    state: Mutex<(P, u64)>,
+    /// The plan, and the id of the handle whose template (or reference) it holds. The lock
+    /// is async: a run holds it across the await of its readback.
+    state: futures_intrusive::sync::Mutex<(P, u64)>,
 }
 
 #[cfg(feature = "gpu")]
@@ -780,7 +779,7 @@ impl<P> SharedPlan<P> {
     /// A plan built holding the data of handle `owner`.
     fn new(plan: P, owner: u64) -> Self {
         SharedPlan {
-            state: Mutex::new((plan, owner)),
+            state: futures_intrusive::sync::Mutex::new((plan, owner), false),
         }
     }
 }
@@ -829,8 +828,8 @@ impl<P: Install<D>, D> Handle<P, D> {
     }
 
     /// The plan, holding this handle's data.
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, (P, u64)>> {
-        let mut state = lock_plan(&self.shared.state)?;
+    async fn lock(&self) -> Result<futures_intrusive::sync::MutexGuard<'_, (P, u64)>> {
+        let mut state = self.shared.state.lock().await;
         if state.1 != self.id {
             state.0.install(&self.data)?;
             state.1 = self.id;
@@ -841,58 +840,50 @@ impl<P: Install<D>, D> Handle<P, D> {
 
 #[cfg(feature = "gpu")]
 impl MatchDevice for Handle<MatchPlan, (Vec<f32>, TemplateTerms)> {
-    fn out_shape(&self) -> [usize; 2] {
-        lock_plan(&self.shared.state)
-            .map(|state| state.0.out_shape())
-            .unwrap_or([0, 0])
-    }
-
-    fn map(&self, centred_frame: &[f32], frame: FrameTerms) -> Result<Vec<f32>> {
-        self.lock()?.0.map(centred_frame, frame)
-    }
-
-    fn peaks(
-        &self,
-        centred_frame: &[f32],
+    fn map<'a>(
+        &'a self,
+        centred_frame: &'a [f32],
         frame: FrameTerms,
-        options: &PeakOptions,
-    ) -> Result<Vec<Peak>> {
-        let mut state = self.lock()?;
-        let plan = &mut state.0;
-        let out = plan.out_shape();
-        let sign = if options.extremum == Extremum::Max {
-            1.0
-        } else {
-            -1.0
-        };
-        let search = SearchShape::new(options, out);
-        let records = plan.peaks(centred_frame, frame, search, sign)?;
-        Ok(records
-            .into_iter()
-            .map(|r| r.to_peak(out, options.extremum, options.subpixel))
-            .collect())
+    ) -> DeviceFuture<'a, Vec<f32>> {
+        Box::pin(async move { self.lock().await?.0.map(centred_frame, frame).await })
+    }
+
+    fn peaks<'a>(
+        &'a self,
+        centred_frame: &'a [f32],
+        frame: FrameTerms,
+        options: &'a PeakOptions,
+    ) -> DeviceFuture<'a, Vec<Peak>> {
+        Box::pin(async move {
+            let mut state = self.lock().await?;
+            let plan = &mut state.0;
+            let out = plan.out_shape();
+            let sign = if options.extremum == Extremum::Max {
+                1.0
+            } else {
+                -1.0
+            };
+            let search = SearchShape::new(options, out);
+            let records = plan.peaks(centred_frame, frame, search, sign).await?;
+            Ok(records
+                .into_iter()
+                .map(|r| r.to_peak(out, options.extremum, options.subpixel))
+                .collect())
+        })
     }
 }
 
 #[cfg(feature = "gpu")]
 impl PhaseDevice for Handle<PhasePlan, Vec<Complex<f32>>> {
-    fn integer_peak(&self, moving: &[Complex<f32>]) -> Result<usize> {
-        Ok(self.lock()?.0.integer_peak(moving)?.index as usize)
+    fn integer_peak<'a>(&'a self, moving: &'a [Complex<f32>]) -> DeviceFuture<'a, usize> {
+        Box::pin(async move { Ok(self.lock().await?.0.integer_peak(moving).await?.index as usize) })
     }
 
-    fn value_at(&self, index: usize) -> Result<Complex<f32>> {
-        self.lock()?.0.value_at(index)
+    fn value_at(&self, index: usize) -> DeviceFuture<'_, Complex<f32>> {
+        Box::pin(async move { self.lock().await?.0.value_at(index).await })
     }
 
-    fn upsampled(&self, kernels: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
-        self.lock()?.0.upsampled(kernels)
+    fn upsampled<'a>(&'a self, kernels: &'a [Complex<f32>]) -> DeviceFuture<'a, Vec<Complex<f32>>> {
+        Box::pin(async move { self.lock().await?.0.upsampled(kernels).await })
     }
-}
-
-/// A device plan's lock; poisoned only by a panic mid-run, after which the plan's state is
-/// unknown, so it is an error rather than reused.
-#[cfg(feature = "gpu")]
-fn lock_plan<P>(plan: &Mutex<P>) -> Result<std::sync::MutexGuard<'_, P>> {
-    plan.lock()
-        .map_err(|_| Error::Gpu("a device plan's lock was poisoned".into()))
 }

@@ -29,9 +29,13 @@ pub use vision::{matching, peaks, registration, window_sums};
 pub use array::{Array, ArrayView, Element, Real, Shape};
 pub use engine::{Backend, Engine, Prepared};
 pub use error::{Error, Result};
-pub use matching::{match_peaks, match_template, Method, Scene, Tracker};
+pub use matching::{
+    match_peaks, match_peaks_async, match_template, match_template_async, Method, Scene, Tracker,
+};
 pub use peaks::{Extremum, Peak, PeakOptions};
-pub use registration::{register, register_with, RegisterOptions, Registrar, Registration};
+pub use registration::{
+    register, register_with, register_with_async, RegisterOptions, Registrar, Registration,
+};
 pub use spec::{Mode, Op};
 
 /// The `num-complex` this crate's complex element types come from, so callers need not

@@ -4,16 +4,22 @@
 //! floored at 1e-2·‖a‖·‖b‖; see tests/gpu_correlate.rs).
 //!
 //! `bash scripts/web-test.sh` installs what this needs and runs
-//! `cargo test --target wasm32-unknown-unknown --no-default-features --features gpu --test web`.
+//! `cargo test --target wasm32-unknown-unknown --no-default-features --features gpu,image
+//! --test web`. Between them the tests run every kernel family: FFT passes at
+//! power-of-two, mixed-radix and Bluestein lengths, real plans, the spectrum product, the
+//! gather/shift, window sums and scores, the peak search, and the upsampled DFT.
 //! `XCORR_REQUIRE_GPU=1` at build time makes a missing WebGPU adapter fail the GPU tests
 //! (the page has no environment of its own to read it from at run time).
 #![cfg(target_arch = "wasm32")]
 
 use num_complex::Complex;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
-use xcorr::gpu::GpuContext;
+use xcorr::gpu::{find_peaks_async, FftPlan, GpuContext};
+use xcorr::matching::match_peaks_async;
+use xcorr::peaks::{top_k, PeakOptions};
+use xcorr::registration::{register_with_async, RegisterOptions};
 use xcorr::spec::{Mode, Op};
-use xcorr::{Array, Element, Engine, Error, Real, Shape};
+use xcorr::{match_template_async, Array, Element, Engine, Error, Method, Real, Shape, Tracker};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -235,5 +241,163 @@ async fn blocking_calls_fail_cleanly_in_the_browser() {
     match gpu.correlate(&a, &b, Mode::Full) {
         Err(Error::BackendUnavailable(message)) => assert!(message.contains("_async")),
         other => panic!("expected a BackendUnavailable error, got {other:?}"),
+    }
+}
+
+/// A 120×100 crop of the coins photograph (tests/data), decoded in the page.
+fn coins_crop() -> Array<f32> {
+    let png = include_bytes!("data/coins.png");
+    let image = xcorr::io::read_image_from(png, 1 << 26).unwrap();
+    Array::from_fn(Shape::d2(120, 100), |r, c| image.at(60 + r, 150 + c))
+}
+
+#[wasm_bindgen_test]
+async fn ffts_match_rustfft() {
+    let Some(engine) = gpu_engine().await else {
+        return;
+    };
+    let ctx = engine.gpu_context().expect("a GPU engine");
+    let mut planner = rustfft::FftPlanner::<f64>::new();
+    // Radix-2/4 passes, odd radices, a Bluestein length, and 2-D shapes.
+    let shapes = [
+        Shape::d1(2),
+        Shape::d1(64),
+        Shape::d1(4096),
+        Shape::d1(3 * 5 * 7 * 4),
+        Shape::d1(1031),
+        Shape::d2(32, 48),
+        Shape::d2(27, 125),
+    ];
+    for shape in shapes {
+        let x = random_complex(shape.len() as u64, shape.len());
+        let got = FftPlan::new(ctx, shape)
+            .unwrap()
+            .forward_async(&x)
+            .await
+            .unwrap();
+        // The oracle: rows, then columns, in f64.
+        let [rows, cols] = shape.axes();
+        let mut want = widen(&x);
+        for row in want.chunks_mut(cols) {
+            planner.plan_fft_forward(cols).process(row);
+        }
+        let column_fft = planner.plan_fft_forward(rows);
+        for c in 0..cols {
+            let mut column: Vec<C64> = (0..rows).map(|r| want[r * cols + c]).collect();
+            column_fft.process(&mut column);
+            for (r, v) in column.into_iter().enumerate() {
+                want[r * cols + c] = v;
+            }
+        }
+        let norm = |v: &[C64]| v.iter().map(|c| c.norm_sqr()).sum::<f64>().sqrt();
+        let diff: Vec<C64> = widen(&got).iter().zip(&want).map(|(g, w)| g - w).collect();
+        let err = norm(&diff) / norm(&want);
+        assert!(err <= 1e-5, "FFT {shape}: rel L2 {err:.2e}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn every_matching_method_matches_the_cpu() {
+    let Some(gpu) = gpu_engine().await else {
+        return;
+    };
+    let cpu = Engine::cpu();
+    let scene = coins_crop();
+    let template = Array::from_fn(Shape::d2(15, 12), |r, c| scene.at(40 + r, 30 + c));
+    for method in Method::ALL {
+        let g = match_template_async(&gpu, &scene, &template, method)
+            .await
+            .unwrap();
+        let c = match_template_async(&cpu, &scene, &template, method)
+            .await
+            .unwrap();
+        let scale = c.data().iter().map(|v| v.abs()).fold(1.0f32, f32::max);
+        let err = g
+            .data()
+            .iter()
+            .zip(c.data())
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+            / if method.is_normed() { 1.0 } else { scale };
+        assert!(err <= 1e-3, "{method:?}: max difference {err:e}");
+        // The device's peak search finds what the host finds (for the normalised methods
+        // and sqdiff: the place the template was cut from).
+        let options = PeakOptions {
+            count: 2,
+            min_distance: 5.0,
+            ..PeakOptions::default()
+        };
+        let on_gpu = match_peaks_async(&gpu, &scene, &template, method, &options).await;
+        let on_cpu = match_peaks_async(&cpu, &scene, &template, method, &options).await;
+        let at = |p: &[xcorr::Peak]| p.iter().map(|p| (p.row, p.col)).collect::<Vec<_>>();
+        let (on_gpu, on_cpu) = (at(&on_gpu.unwrap()), at(&on_cpu.unwrap()));
+        assert_eq!(on_gpu, on_cpu, "{method:?}");
+        if method.is_normed() || method == Method::SqDiff {
+            assert_eq!(on_gpu[0], (40, 30), "{method:?}");
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_tracker_follows_a_template_on_the_gpu() {
+    let Some(gpu) = gpu_engine().await else {
+        return;
+    };
+    let scene = coins_crop();
+    let template = Array::from_fn(Shape::d2(16, 16), |r, c| scene.at(50 + r, 40 + c));
+    let frame_shape = Shape::d2(80, 70);
+    let tracker = Tracker::new(&gpu, &template, frame_shape, Method::CCoeffNormed).unwrap();
+    for step in 0..4 {
+        let (dy, dx) = (2 * step, 3 * step);
+        // A window of the photograph moving down and right: the template moves up and left.
+        let frame = Array::from_fn(frame_shape, |r, c| scene.at(10 + dy + r, 5 + dx + c));
+        let peak = tracker.track_async(&frame).await.unwrap();
+        assert_eq!((peak.row, peak.col), (40 - dy, 35 - dx), "step {step}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_peak_search_matches_the_host() {
+    let Some(gpu) = gpu_engine().await else {
+        return;
+    };
+    let ctx = gpu.gpu_context().expect("a GPU engine");
+    let map = Array::new(random(5, 90 * 70), Shape::d2(90, 70)).unwrap();
+    let options = PeakOptions {
+        count: 6,
+        min_distance: 4.0,
+        ..PeakOptions::default()
+    };
+    let got = find_peaks_async(ctx, map.view(), &options).await.unwrap();
+    let want = top_k(map.view(), &options);
+    let at = |p: &[xcorr::Peak]| p.iter().map(|p| (p.row, p.col)).collect::<Vec<_>>();
+    assert_eq!(at(&got), at(&want));
+}
+
+#[wasm_bindgen_test]
+async fn registration_matches_the_cpu() {
+    let Some(gpu) = gpu_engine().await else {
+        return;
+    };
+    let cpu = Engine::cpu();
+    let scene = coins_crop();
+    let reference = Array::from_fn(Shape::d2(64, 64), |r, c| scene.at(20 + r, 20 + c));
+    let moving = Array::from_fn(Shape::d2(64, 64), |r, c| scene.at(23 + r, 15 + c));
+    for upsample in [1, 10] {
+        let options = RegisterOptions {
+            upsample,
+            ..RegisterOptions::default()
+        };
+        let g = register_with_async(&gpu, &reference, &moving, &options)
+            .await
+            .unwrap();
+        let c = register_with_async(&cpu, &reference, &moving, &options)
+            .await
+            .unwrap();
+        assert_eq!(g.shift, c.shift, "upsample {upsample}");
+        assert!(
+            (g.error - c.error).abs() <= 1e-3,
+            "upsample {upsample}: {g:?} {c:?}"
+        );
     }
 }

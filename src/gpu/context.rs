@@ -299,11 +299,17 @@ fn bytes(n: u64) -> String {
 }
 
 /// Every adapter wgpu can see, one line each: name, backend, device type and the limits
-/// that decide which jobs fit. Empty when there is none.
+/// that decide which jobs fit. Empty when there is none, and in a browser, which answers
+/// only asynchronously (see [`list_adapters_async`]).
 pub fn list_adapters() -> Vec<String> {
+    crate::blocking::wait(async { Ok(list_adapters_async().await) }).unwrap_or_default()
+}
+
+/// [`list_adapters`] as a future.
+pub async fn list_adapters_async() -> Vec<String> {
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
     adapters
         .iter()
         .map(|a| {

@@ -163,19 +163,19 @@ impl MatchPlan {
     }
 
     /// Scores of one centred frame (`I − c`, row-major); the whole map comes back.
-    pub(crate) fn map(&mut self, centred: &[f32], frame: FrameTerms) -> Result<Vec<f32>> {
+    pub(crate) async fn map(&mut self, centred: &[f32], frame: FrameTerms) -> Result<Vec<f32>> {
         self.upload(centred, frame);
         self.ctx.submit("running a matching plan", |encoder| {
             self.encode_scores(encoder)?;
             encoder.copy_buffer_to_buffer(&self.scores, 0, &self.map_staging, 0, None);
             Ok(())
         })?;
-        pollster::block_on(read_back_as(&self.ctx, &self.map_staging))
+        read_back_as(&self.ctx, &self.map_staging).await
     }
 
     /// The peaks of one centred frame: `search` says how many and how far apart; `sign` is
     /// 1 where the highest score is best, −1 where the lowest is. Only the records come back.
-    pub(crate) fn peaks(
+    pub(crate) async fn peaks(
         &mut self,
         centred: &[f32],
         frame: FrameTerms,
@@ -214,7 +214,7 @@ impl MatchPlan {
             search.copy_out(encoder);
             Ok(())
         })?;
-        pollster::block_on(search.read(&self.ctx))
+        search.read(&self.ctx).await
     }
 
     /// Write the frame and its constants (they land before the next submission runs).

@@ -33,12 +33,12 @@ mod phase_plan;
 mod pipelines;
 mod program;
 
-pub use context::{list_adapters, BufferStats, GpuContext};
+pub use context::{list_adapters, list_adapters_async, BufferStats, GpuContext};
 pub use correlate::{compute, CorrelationPlan};
 pub use fft::{fft_forward, FftPlan};
 pub(crate) use match_plan::MatchPlan;
-pub use peak_search::find_peaks;
 pub(crate) use peak_search::SearchShape;
+pub use peak_search::{find_peaks, find_peaks_async};
 pub(crate) use phase_plan::PhasePlan;
 
 impl GpuContext {

@@ -292,6 +292,15 @@ pub fn find_peaks(
     map: ArrayView<'_, f32>,
     options: &PeakOptions,
 ) -> Result<Vec<Peak>> {
+    crate::blocking::wait(find_peaks_async(ctx, map, options))
+}
+
+/// [`find_peaks`] as a future.
+pub async fn find_peaks_async(
+    ctx: &GpuContext,
+    map: ArrayView<'_, f32>,
+    options: &PeakOptions,
+) -> Result<Vec<Peak>> {
     let shape = map.shape().axes();
     let bytes = map.data().len() as u64 * 4;
     check_buffer(ctx, bytes, true)?;
@@ -318,7 +327,7 @@ pub fn find_peaks(
         search.copy_out(encoder);
         Ok(())
     })?;
-    let records = pollster::block_on(search.read(ctx))?;
+    let records = search.read(ctx).await?;
     Ok(records
         .iter()
         .map(|r| r.to_peak(shape, options.extremum, options.subpixel))

@@ -288,7 +288,7 @@ impl PhasePlan {
     /// inverse transform (the record's `index`, row-major, and `key`, the magnitude; its
     /// neighbour fields are magnitudes too and unused). The spectrum stays on the device for
     /// [`value_at`](Self::value_at) and [`upsampled`](Self::upsampled).
-    pub(crate) fn integer_peak(&mut self, moving: &[Complex<f32>]) -> Result<PeakRecord> {
+    pub(crate) async fn integer_peak(&mut self, moving: &[Complex<f32>]) -> Result<PeakRecord> {
         assert_eq!(moving.len(), self.shape[0] * self.shape[1]);
         if !self.has_reference {
             return Err(Error::InvalidArgument("the reference is not set".into()));
@@ -326,7 +326,7 @@ impl PhasePlan {
             self.search.copy_out(encoder);
             Ok(())
         })?;
-        let found = pollster::block_on(self.search.read(&self.ctx))?;
+        let found = self.search.read(&self.ctx).await?;
         found
             .into_iter()
             .next()
@@ -335,7 +335,7 @@ impl PhasePlan {
 
     /// The (unnormalised) inverse transform's value at `index`, after
     /// [`integer_peak`](Self::integer_peak).
-    pub(crate) fn value_at(&self, index: usize) -> Result<Complex<f32>> {
+    pub(crate) async fn value_at(&self, index: usize) -> Result<Complex<f32>> {
         let [_, cols] = self.shape;
         let offset = ((index / cols) * self.pitch + index % cols) as u64 * ELEM;
         let at = self.buffer(self.surface_at);
@@ -343,12 +343,12 @@ impl PhasePlan {
             encoder.copy_buffer_to_buffer(at, offset, &self.value_staging, 0, Some(ELEM));
             Ok(())
         })?;
-        Ok(pollster::block_on(read_back(&self.ctx, &self.value_staging))?[0])
+        Ok(read_back(&self.ctx, &self.value_staging).await?[0])
     }
 
     /// The upsampled DFT of the kept cross-power spectrum with the given kernels (column
     /// kernel `region × cols`, then row kernel `region × rows`): the `region × region` grid.
-    pub(crate) fn upsampled(&self, kernels: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
+    pub(crate) async fn upsampled(&self, kernels: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
         assert_eq!(kernels.len(), self.region * (self.shape[0] + self.shape[1]));
         self.ctx
             .queue()
@@ -361,7 +361,7 @@ impl PhasePlan {
             encoder.copy_buffer_to_buffer(&self.grid, 0, &self.grid_staging, 0, None);
             Ok(())
         })?;
-        pollster::block_on(read_back(&self.ctx, &self.grid_staging))
+        read_back(&self.ctx, &self.grid_staging).await
     }
 
     /// The work buffer the FFT steps name `b` (X or Y).
@@ -465,7 +465,7 @@ mod tests {
                 assert_eq!(plan.fused, fused, "{shape:?}");
                 plan.set_reference(&reference).unwrap();
                 let expected = surface(&reference, &moving, shape, phase);
-                let peak = plan.integer_peak(&moving).unwrap();
+                let peak = crate::blocking::wait(plan.integer_peak(&moving)).unwrap();
                 let norms: Vec<f64> = expected.iter().map(|v| v.norm()).collect();
                 let best = norms.iter().cloned().fold(0.0, f64::max);
                 let want = norms.iter().position(|&v| v == best).unwrap();
@@ -473,7 +473,7 @@ mod tests {
                 assert_eq!(peak.index as usize, want, "{what}");
                 // The peak and a spread of other values, to 1e-5 of the peak.
                 for index in [want, 0, rows * cols / 3, rows * cols - 1] {
-                    let got = plan.value_at(index).unwrap();
+                    let got = crate::blocking::wait(plan.value_at(index)).unwrap();
                     let got = C64::new(got.re as f64, got.im as f64);
                     let err = (got - expected[index]).norm() / best;
                     assert!(err <= 1e-5, "{what} at {index}: {err:.2e}");

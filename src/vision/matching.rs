@@ -205,11 +205,28 @@ pub fn match_template<'a, T: Sample>(
     template: impl Into<ArrayView<'a, T>>,
     method: Method,
 ) -> Result<Array<T>> {
+    crate::blocking::wait(match_template_async(engine, scene, template, method))
+}
+
+/// [`match_template`] as a future: the device's results are awaited, never waited for by
+/// blocking the thread (the way to match on a browser's GPU).
+pub async fn match_template_async<'a, T: Sample>(
+    engine: &Engine,
+    scene: impl Into<ArrayView<'a, T>>,
+    template: impl Into<ArrayView<'a, T>>,
+    method: Method,
+) -> Result<Array<T>> {
     let (scene, template) = (scene.into(), template.into());
     let (tpl, stats, k) = match_inputs(scene, template)?;
     if k != 0 {
         let (scene, template) = (scaled(scene, k), scaled(template, k));
-        let mut map = match_template(engine, scene.view(), template.view(), method)?;
+        let mut map = Box::pin(match_template_async(
+            engine,
+            scene.view(),
+            template.view(),
+            method,
+        ))
+        .await?;
         unscale_scores(method, map.data_mut(), k)?;
         return Ok(map);
     }
@@ -220,7 +237,9 @@ pub fn match_template<'a, T: Sample>(
             host_map(&numerator, scene, &stats, &tpl, method, &mut map, None)?;
             Array::new(map, out)
         }
-        Matcher::Device(device) => device_map(device.as_ref(), scene, &stats, &tpl, method, out),
+        Matcher::Device(device) => {
+            device_map(device.as_ref(), scene, &stats, &tpl, method, out).await
+        }
     }
 }
 
@@ -253,6 +272,17 @@ pub fn match_peaks<'a, T: Sample>(
     method: Method,
     options: &PeakOptions,
 ) -> Result<Vec<Peak>> {
+    crate::blocking::wait(match_peaks_async(engine, scene, template, method, options))
+}
+
+/// [`match_peaks`] as a future.
+pub async fn match_peaks_async<'a, T: Sample>(
+    engine: &Engine,
+    scene: impl Into<ArrayView<'a, T>>,
+    template: impl Into<ArrayView<'a, T>>,
+    method: Method,
+    options: &PeakOptions,
+) -> Result<Vec<Peak>> {
     let (scene, template) = (scene.into(), template.into());
     let options = PeakOptions {
         extremum: method.extremum(),
@@ -261,16 +291,23 @@ pub fn match_peaks<'a, T: Sample>(
     let (tpl, stats, k) = match_inputs(scene, template)?;
     if k != 0 {
         let (scene, template) = (scaled(scene, k), scaled(template, k));
-        let found = match_peaks(engine, scene.view(), template.view(), method, &options)?;
+        let found = Box::pin(match_peaks_async(
+            engine,
+            scene.view(),
+            template.view(),
+            method,
+            &options,
+        ))
+        .await?;
         return unscale_peaks::<T>(method, found, k);
     }
     let out = out_shape(scene.shape(), template.shape());
     match matcher(engine, scene.shape(), &tpl, method, false)? {
         Matcher::Device(device) if options.count <= MAX_DEVICE_PEAKS => {
-            device_peaks(device.as_ref(), scene, &stats, &tpl, method, &options)
+            device_peaks(device.as_ref(), scene, &stats, &tpl, method, &options, out).await
         }
         Matcher::Device(device) => {
-            let map = device_map(device.as_ref(), scene, &stats, &tpl, method, out)?;
+            let map = device_map(device.as_ref(), scene, &stats, &tpl, method, out).await?;
             Ok(peaks::top_k(map.view(), &options))
         }
         Matcher::Host(numerator) => {
@@ -360,6 +397,15 @@ impl<T: Sample> Scene<T> {
         template: impl Into<ArrayView<'a, T>>,
         method: Method,
     ) -> Result<Array<T>> {
+        crate::blocking::wait(self.match_template_async(template, method))
+    }
+
+    /// [`Scene::match_template`] as a future.
+    pub async fn match_template_async<'a>(
+        &self,
+        template: impl Into<ArrayView<'a, T>>,
+        method: Method,
+    ) -> Result<Array<T>> {
         let template = template.into();
         let scaled_template = (self.exponent != 0).then(|| scaled(template, self.exponent));
         let template = scaled_template.as_ref().map_or(template, Array::view);
@@ -373,7 +419,10 @@ impl<T: Sample> Scene<T> {
             shape: [h, w],
         };
         check_scaled::<T>(&as_scene, "template", "the scene's")?;
-        let circular = self.prepared.run(&pad(tpl.centred.view(), self.padded))?;
+        let circular = self
+            .prepared
+            .run_async(&pad(tpl.centred.view(), self.padded))
+            .await?;
         let [lr, lc] = self.padded;
         let out = out_shape(self.shape, template.shape());
         let data = circular.data();
@@ -391,7 +440,16 @@ impl<T: Sample> Scene<T> {
 
     /// The best match of `template` with its parabola-refined subpixel offset.
     pub fn best<'a>(&self, template: impl Into<ArrayView<'a, T>>, method: Method) -> Result<Peak> {
-        let map = self.match_template(template, method)?;
+        crate::blocking::wait(self.best_async(template, method))
+    }
+
+    /// [`Scene::best`] as a future.
+    pub async fn best_async<'a>(
+        &self,
+        template: impl Into<ArrayView<'a, T>>,
+        method: Method,
+    ) -> Result<Peak> {
+        let map = self.match_template_async(template, method).await?;
         best_refined(map.view(), method)
     }
 }
@@ -485,18 +543,26 @@ impl<T: Sample> Tracker<T> {
 
     /// The map of scores for one frame.
     pub fn match_frame<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Array<T>> {
+        crate::blocking::wait(self.match_frame_async(frame))
+    }
+
+    /// [`match_frame`](Self::match_frame) as a future.
+    pub async fn match_frame_async<'a>(
+        &self,
+        frame: impl Into<ArrayView<'a, T>>,
+    ) -> Result<Array<T>> {
         let frame = frame.into();
         if self.exponent != 0 {
             let frame = scaled(frame, self.exponent);
-            let mut map = self.match_frame_in_range(frame.view())?;
+            let mut map = self.match_frame_in_range(frame.view()).await?;
             unscale_scores(self.method, map.data_mut(), self.exponent)?;
             return Ok(map);
         }
-        self.match_frame_in_range(frame)
+        self.match_frame_in_range(frame).await
     }
 
     /// [`match_frame`](Self::match_frame) of a frame already scaled like the template.
-    fn match_frame_in_range(&self, frame: ArrayView<'_, T>) -> Result<Array<T>> {
+    async fn match_frame_in_range(&self, frame: ArrayView<'_, T>) -> Result<Array<T>> {
         let stats = self.check_frame(frame)?;
         let out = out_shape(self.frame_shape, self.template.original_shape);
         let (tpl, method) = (&self.template, self.method);
@@ -507,29 +573,36 @@ impl<T: Sample> Tracker<T> {
                 host_map(numerator, frame, &stats, tpl, method, &mut map, None)?;
                 Array::new(map, out)
             }
-            Matcher::Device(device) => device_map(device.as_ref(), frame, &stats, tpl, method, out),
+            Matcher::Device(device) => {
+                device_map(device.as_ref(), frame, &stats, tpl, method, out).await
+            }
         }
     }
 
     /// The best match in one frame, with its parabola-refined subpixel offset.
     pub fn track<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Peak> {
+        crate::blocking::wait(self.track_async(frame))
+    }
+
+    /// [`track`](Self::track) as a future.
+    pub async fn track_async<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Peak> {
         let frame = frame.into();
         if self.exponent != 0 {
             let frame = scaled(frame, self.exponent);
-            let peak = self.track_in_range(frame.view())?;
+            let peak = self.track_in_range(frame.view()).await?;
             let mut found = unscale_peaks::<T>(self.method, vec![peak], self.exponent)?;
             return Ok(found.remove(0));
         }
-        self.track_in_range(frame)
+        self.track_in_range(frame).await
     }
 
     /// [`track`](Self::track) of a frame already scaled like the template.
-    fn track_in_range(&self, frame: ArrayView<'_, T>) -> Result<Peak> {
+    async fn track_in_range(&self, frame: ArrayView<'_, T>) -> Result<Peak> {
         let stats = self.check_frame(frame)?;
         let (tpl, method) = (&self.template, self.method);
+        let out = out_shape(self.frame_shape, tpl.original_shape);
         match &self.matcher {
             Matcher::Host(numerator) => {
-                let out = out_shape(self.frame_shape, tpl.original_shape);
                 let map = &mut lock_scratch(&self.scratch).map;
                 let extremum = method.extremum();
                 let found = host_map(numerator, frame, &stats, tpl, method, map, Some(extremum))?;
@@ -548,7 +621,9 @@ impl<T: Sample> Tracker<T> {
                     extremum: method.extremum(),
                     ..PeakOptions::default()
                 };
-                let found = device_peaks(device.as_ref(), frame, &stats, tpl, method, &options)?;
+                let found =
+                    device_peaks(device.as_ref(), frame, &stats, tpl, method, &options, out)
+                        .await?;
                 found.into_iter().next().ok_or_else(empty_map)
             }
         }
@@ -1093,7 +1168,7 @@ fn non_finite_map(method: Method, value: f64, index: usize) -> Error {
     }
 }
 
-fn device_map<T: Sample>(
+async fn device_map<T: Sample>(
     device: &dyn MatchDevice,
     frame: ArrayView<'_, T>,
     stats: &SceneStats,
@@ -1102,7 +1177,7 @@ fn device_map<T: Sample>(
     out: Shape,
 ) -> Result<Array<T>> {
     let (centred, terms) = device_frame(frame, stats, tpl);
-    let scores = device.map(&centred, terms)?;
+    let scores = device.map(&centred, terms).await?;
     if let Some(i) = scores.iter().position(|v| !v.is_finite()) {
         return Err(non_finite_map(method, scores[i] as f64, i));
     }
@@ -1115,22 +1190,24 @@ fn device_map<T: Sample>(
     )
 }
 
-fn device_peaks<T: Sample>(
+async fn device_peaks<T: Sample>(
     device: &dyn MatchDevice,
     frame: ArrayView<'_, T>,
     stats: &SceneStats,
     tpl: &TemplateStats<T>,
     method: Method,
     options: &PeakOptions,
+    out: Shape,
 ) -> Result<Vec<Peak>> {
     let (centred, terms) = device_frame(frame, stats, tpl);
-    let cols = device.out_shape()[1];
+    let cols = out.cols();
     let options = PeakOptions {
         extremum: method.extremum(),
         ..*options
     };
     device
-        .peaks(&centred, terms, &options)?
+        .peaks(&centred, terms, &options)
+        .await?
         .into_iter()
         .map(|peak| {
             if peak.score.is_finite() {

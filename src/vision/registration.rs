@@ -196,7 +196,19 @@ pub fn register_with<'a, T: Element>(
     moving: impl Into<ArrayView<'a, T>>,
     options: &RegisterOptions,
 ) -> Result<Registration> {
-    Registrar::build(engine, reference.into(), options, false)?.register(moving)
+    crate::blocking::wait(register_with_async(engine, reference, moving, options))
+}
+
+/// [`register_with`] as a future (the way to register on a browser's GPU).
+pub async fn register_with_async<'a, T: Element>(
+    engine: &Engine,
+    reference: impl Into<ArrayView<'a, T>>,
+    moving: impl Into<ArrayView<'a, T>>,
+    options: &RegisterOptions,
+) -> Result<Registration> {
+    Registrar::build(engine, reference.into(), options, false)?
+        .register_async(moving)
+        .await
 }
 
 /// A reference image prepared once (its spectrum and the FFT plans kept) to register many
@@ -289,6 +301,14 @@ impl Registrar {
         &self,
         moving: impl Into<ArrayView<'a, T>>,
     ) -> Result<Registration> {
+        crate::blocking::wait(self.register_async(moving))
+    }
+
+    /// [`Registrar::register`] as a future.
+    pub async fn register_async<'a, T: Element>(
+        &self,
+        moving: impl Into<ArrayView<'a, T>>,
+    ) -> Result<Registration> {
         let moving = moving.into();
         if moving.shape() != self.shape {
             return Err(Error::ShapeMismatch(format!(
@@ -376,15 +396,16 @@ impl Registrar {
             }
             RegistrarBackend::Device(device) => {
                 let image = prepare_image(moving, "moving image", self.options.window)?;
-                let index = device.integer_peak(&to_c32(&image))?;
+                let index = device.integer_peak(&to_c32(&image)).await?;
                 let mut shift = integer_shift(index);
                 let cc = if self.options.upsample == 1 {
-                    to_c64(device.value_at(index)?)
+                    to_c64(device.value_at(index).await?)
                 } else {
                     let mut kernels = dft_kernel(cols, region, shift[1], centre, u);
                     kernels.extend(dft_kernel(rows, region, shift[0], centre, u));
                     let grid: Vec<C64> = device
-                        .upsampled(&to_c32(&kernels))?
+                        .upsampled(&to_c32(&kernels))
+                        .await?
                         .into_iter()
                         .map(to_c64)
                         .collect();

@@ -178,9 +178,14 @@ impl FftPlan {
 
     /// Transform `data` once: upload, transform, read back.
     pub fn forward(&self, data: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
+        crate::blocking::wait(self.forward_async(data))
+    }
+
+    /// [`forward`](Self::forward) as a future.
+    pub async fn forward_async(&self, data: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
         self.upload(data)?;
         let staging = self.run(1)?;
-        pollster::block_on(read_back(&self.ctx, &staging))
+        read_back(&self.ctx, &staging).await
     }
 }
 
