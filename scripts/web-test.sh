@@ -3,7 +3,8 @@
 # compiler (Tint) and runs it on its own stack (Dawn on SwiftShader here).
 #  1. tests/web.rs through wasm-bindgen-test: the GPU kernels against the CPU path in the page;
 #  2. the demo page (examples/web), built and loaded, its reported match checked and a
-#     screenshot saved (to $XCORR_WEB_SCREENSHOT, default target/web-demo.png).
+#     screenshot saved (to $XCORR_WEB_SCREENSHOT, default target/web-demo.png); then once
+#     more in a Chromium without WebGPU, where it must say so and match on the CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/web-tools.sh
@@ -15,3 +16,4 @@ cargo test --target wasm32-unknown-unknown --no-default-features --features gpu,
 
 bash examples/web/build.sh
 python3 examples/web/test_page.py --screenshot "${XCORR_WEB_SCREENSHOT:-target/web-demo.png}"
+python3 examples/web/test_page.py --no-webgpu --screenshot target/web-demo-cpu.png

@@ -5,8 +5,9 @@ Serves the folder over HTTP, drives Chromium through chromedriver's WebDriver pr
 HTTP and JSON: no Python packages needed), waits for the page's default match (the mission
 patch cut from the astronaut photograph at row 345, column 130), checks the reported position
 and backend, and saves a screenshot. With XCORR_REQUIRE_GPU=1 the page must have run on WebGPU.
+With --no-webgpu Chromium runs without WebGPU: the page must say so and match on the CPU.
 
-    python3 examples/web/test_page.py [--screenshot PATH] [--timeout SECONDS]
+    python3 examples/web/test_page.py [--screenshot PATH] [--timeout SECONDS] [--no-webgpu]
 """
 import argparse
 import base64
@@ -24,8 +25,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPECTED = (345, 130)  # where data/astronaut-patch.png was cut from data/astronaut.png
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000"]
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--window-size=1400,860"]
+WEBGPU_ARGS = ["--enable-unsafe-webgpu"]
 
 
 def free_port():
@@ -51,7 +53,7 @@ def serve(directory):
 
 
 class WebDriver:
-    def __init__(self, chromedriver):
+    def __init__(self, chromedriver, args):
         self.port = free_port()
         self.process = subprocess.Popen([chromedriver, f"--port={self.port}"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -62,7 +64,7 @@ class WebDriver:
             except OSError:
                 time.sleep(0.1)
         caps = {"capabilities": {"alwaysMatch": {
-            "browserName": "chrome", "goog:chromeOptions": {"args": CHROMIUM_ARGS}}}}
+            "browserName": "chrome", "goog:chromeOptions": {"args": args}}}}
         self.session = self.call("POST", "/session", caps)["sessionId"]
 
     def call(self, method, path, body=None):
@@ -91,6 +93,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--screenshot", default="web-demo.png")
     parser.add_argument("--timeout", type=float, default=180)
+    parser.add_argument("--no-webgpu", action="store_true",
+                        help="run Chromium without WebGPU and expect the CPU fallback")
     args = parser.parse_args()
     if not os.path.exists(os.path.join(HERE, "pkg", "xcorr_web_demo.js")):
         sys.exit("examples/web/pkg is missing: run examples/web/build.sh first")
@@ -99,7 +103,7 @@ def main():
         sys.exit("chromedriver not found (apt-get install chromium-driver)")
 
     server = serve(HERE)
-    driver = WebDriver(chromedriver)
+    driver = WebDriver(chromedriver, CHROMIUM_ARGS + ([] if args.no_webgpu else WEBGPU_ARGS))
     try:
         driver.session_call("POST", "/url",
                             {"url": f"http://127.0.0.1:{server.server_address[1]}/index.html"})
@@ -131,7 +135,10 @@ def main():
     best = result["peaks"][0]
     if (best["row"], best["col"]) != EXPECTED:
         sys.exit(f"best match at {(best['row'], best['col'])}, expected {EXPECTED}")
-    if os.environ.get("XCORR_REQUIRE_GPU") == "1" and result["backend"] != "gpu":
+    if args.no_webgpu:
+        if result["backend"] != "cpu" or "WebGPU is not available" not in note:
+            sys.exit(f"without WebGPU the page should say so and use the CPU: {note!r}")
+    elif os.environ.get("XCORR_REQUIRE_GPU") == "1" and result["backend"] != "gpu":
         sys.exit(f"XCORR_REQUIRE_GPU=1 but the page ran on {result['backend']}: {note}")
     print(f"ok: best match at {EXPECTED} on the {result['backend']} "
           f"in {result['millis']:.0f} ms")

@@ -19,12 +19,18 @@ impl Matcher {
     pub async fn create() -> Matcher {
         match Engine::with_backend_async(Backend::Gpu).await {
             Ok(engine) => Matcher { engine, note: None },
-            Err(e) => Matcher {
-                engine: Engine::cpu(),
-                note: Some(format!(
-                    "WebGPU is not available here ({e}); matching on the CPU (WebAssembly)."
-                )),
-            },
+            Err(e) => {
+                // wgpu goes on to list every backend this build lacks: keep the first reason.
+                let e = e.to_string();
+                let reason = e.split(';').next().unwrap_or_default();
+                Matcher {
+                    engine: Engine::cpu(),
+                    note: Some(format!(
+                        "WebGPU is not available here ({reason}); matching on the CPU \
+                         (WebAssembly)."
+                    )),
+                }
+            }
         }
     }
 
