@@ -45,7 +45,7 @@ _engines: Dict[Tuple[str, str], Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def _engine(backend: Optional[str], precision: str) -> Engine:
+def _default_engine(backend: Optional[str], precision: str) -> Engine:
     """The module's engine for a backend choice (None is "auto"), made on first use."""
     key = ("auto" if backend is None else backend, precision)
     with _engines_lock:
@@ -114,7 +114,7 @@ def correlate(
     >>> xcorr.correlate(np.ones(5), np.ones(3), "same")
     array([2., 3., 3., 3., 2.])
     """
-    return _engine(backend, precision).correlate(in1, in2, mode, centered=centered)
+    return _default_engine(backend, precision).correlate(in1, in2, mode, centered=centered)
 
 
 def convolve(
@@ -138,7 +138,7 @@ def convolve(
     >>> xcorr.convolve([1.0, 2.0, 3.0], [0.0, 1.0, 0.5])
     array([0. , 1. , 2.5, 4. , 1.5])
     """
-    return _engine(backend, precision).convolve(in1, in2, mode, centered=centered)
+    return _default_engine(backend, precision).convolve(in1, in2, mode, centered=centered)
 
 
 def correlation_lags(
@@ -218,7 +218,7 @@ def match_template(
     TypeError
         Complex or non-numeric input, or a method that is neither a string nor an integer.
     """
-    return _engine(backend, precision).match_template(image, template, method, mask=mask)
+    return _default_engine(backend, precision).match_template(image, template, method, mask=mask)
 
 
 def match_peaks(
@@ -246,7 +246,7 @@ def match_peaks(
         top-left corner), ``score``, and ``y``, ``x``: the position refined to subpixel
         precision by a parabola fit along each axis.
     """
-    return _engine(backend, precision).match_peaks(
+    return _default_engine(backend, precision).match_peaks(
         image, template, method, count=count, min_distance=min_distance, mask=mask
     )
 
@@ -300,7 +300,7 @@ def phase_cross_correlation(
     input (on a GPU in float32), so for float32 input its numbers can differ from
     scikit-image's float32 ones in the last digits.
     """
-    return _engine(backend, precision).phase_cross_correlation(
+    return _default_engine(backend, precision).phase_cross_correlation(
         reference_image,
         moving_image,
         upsample_factor=upsample_factor,

@@ -80,5 +80,7 @@ def is_double(dtype: np.dtype) -> bool:
 
 
 def ready(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """`array` in `dtype`, C-contiguous: itself when it already is, else one copy."""
-    return np.asarray(array, dtype=dtype, order="C")
+    """`array` in `dtype`, C-contiguous and aligned: itself when it already is, else one
+    copy. (Arrays unpickled from a byte stream, as Dask ships chunks, can be misaligned.)"""
+    array = np.asarray(array, dtype=dtype, order="C")
+    return array if array.flags.aligned else array.copy()
