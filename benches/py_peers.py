@@ -20,8 +20,9 @@ opencv-python-headless and scikit-image in the running Python, and a release bui
 | W5 track 48² through 100 frames 480×640, ccorr_normed | Engine.track | cv2.matchTemplate per frame |
 | W6 register 1024², upsample 100 | xcorr.phase_cross_correlation | cv2.phaseCorrelate, skimage |
 
-Rounds alternate the Rust bench and the Python timings, so that both see the same machine
-load; each figure is the median over the rounds of each round's median.
+Each round times every workload with the Rust bench, from Python and with the peers back
+to back, so that all three see the same machine load; each figure is the median over the
+rounds of each round's median.
 """
 
 import argparse
@@ -105,13 +106,12 @@ def peer_cases(data):
     return cases
 
 
-def rust_bench(binary, backend):
-    """`xcorr bench --json` on W1-W6: {workload: median ms}."""
-    args = [binary, "bench", "--json", "--backend", backend]
-    for w in WORKLOADS:
-        args += ["--workload", w]
+def rust_bench(binary, backend, workload):
+    """`xcorr bench --json` on one workload: its median ms."""
+    args = [binary, "bench", "--json", "--backend", backend, "--workload", workload]
     out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
-    return {r["workload"]: r["median_ms"] for r in out["results"] if r["backend"] == backend}
+    (ms,) = [r["median_ms"] for r in out["results"] if r["backend"] == backend]
+    return ms
 
 
 def main():
@@ -128,14 +128,18 @@ def main():
     data = inputs(np.random.default_rng(0))
     engine = xcorr.Engine(args.backend, precision="single")
     ours, theirs, rust = {}, {}, {}
+    # Workload by workload, the Rust bench, xcorr from Python and the peers back to back, so
+    # that the three see the same machine load.
     for _ in range(args.rounds):
-        if args.xcorr:
-            for w, ms in rust_bench(args.xcorr, args.backend).items():
-                rust.setdefault(w, []).append(ms)
-        for w, who, fn in xcorr_cases(data, engine):
-            ours.setdefault((w, who), []).append(peers.timed(fn, **runs)[0])
-        for w, who, fn in peer_cases(data):
-            theirs.setdefault((w, who), []).append(peers.timed(fn, **runs)[0])
+        for workload in WORKLOADS:
+            if args.xcorr:
+                rust.setdefault(workload, []).append(rust_bench(args.xcorr, args.backend, workload))
+            for w, who, fn in xcorr_cases(data, engine):
+                if w == workload:
+                    ours.setdefault((w, who), []).append(peers.timed(fn, **runs)[0])
+            for w, who, fn in peer_cases(data):
+                if w == workload:
+                    theirs.setdefault((w, who), []).append(peers.timed(fn, **runs)[0])
 
     median = {k: statistics.median(v) for k, v in {**ours, **theirs}.items()}
     rust = {w: statistics.median(v) for w, v in rust.items()}
