@@ -1,0 +1,339 @@
+//! `xcorr._xcorr.Engine`: one xcorr [`Engine`] and the calls the Python layer makes on it.
+//!
+//! Every method takes arrays the Python layer has already promoted and made contiguous
+//! (`xcorr/_arrays.py`), borrows them without a copy, releases the GIL while the library
+//! computes, and returns numpy arrays that own the library's result vectors.
+
+use crate::arrays::{self, Input};
+use crate::errors::{released, to_py_err};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use xcorr::matching::{self, Method, Sample, Tracker};
+use xcorr::registration::{register_with, Normalization, RegisterOptions};
+use xcorr::spec::{self, Mode, Op};
+use xcorr::{ArrayView, Backend, Engine, PeakOptions, Shape};
+
+/// One backend (and, on a GPU, one device with its plan cache), shared by every Python
+/// thread that calls it: the library's engine is `Sync` and locks its plans itself.
+#[pyclass(name = "Engine", module = "xcorr._xcorr", frozen)]
+pub struct NativeEngine {
+    engine: Engine,
+}
+
+/// A peak as Python receives it: `(row, col, score, y, x)`, `(y, x)` refined to subpixel.
+type PeakRecord = (usize, usize, f64, f64, f64);
+
+/// Two inputs of one element type, or a `TypeError`.
+macro_rules! same_type {
+    ($a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {
+        match ($a, $b) {
+            (Input::F32($x), Input::F32($y)) => $body,
+            (Input::F64($x), Input::F64($y)) => $body,
+            (Input::C64($x), Input::C64($y)) => $body,
+            (Input::C128($x), Input::C128($y)) => $body,
+            _ => Err(PyTypeError::new_err(
+                "both inputs must have the same dtype (the Python layer promotes them)",
+            )),
+        }
+    };
+}
+
+/// Two real inputs of one element type (matching takes real images), or a `TypeError`.
+macro_rules! same_real_type {
+    ($a:expr, $b:expr, |$x:ident, $y:ident| $body:expr) => {
+        match ($a, $b) {
+            (Input::F32($x), Input::F32($y)) => $body,
+            (Input::F64($x), Input::F64($y)) => $body,
+            _ => Err(PyTypeError::new_err(
+                "template matching takes real images of one dtype, float32 or float64",
+            )),
+        }
+    };
+}
+
+#[pymethods]
+impl NativeEngine {
+    /// An engine on `backend`: `"auto"`, `"cpu"` or `"gpu"`.
+    #[new]
+    fn new(py: Python<'_>, backend: &str) -> PyResult<Self> {
+        let backend: Backend = backend.parse().map_err(to_py_err)?;
+        let engine = released(py, || Engine::with_backend(backend))?;
+        Ok(NativeEngine { engine })
+    }
+
+    /// `"cpu"` or `"gpu"`: where this engine runs.
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.engine.backend_label()
+    }
+
+    /// The device: the GPU adapter and its API, or the CPU and its thread count.
+    #[getter]
+    fn device(&self) -> String {
+        match self.engine.gpu_context() {
+            Some(ctx) => ctx.describe(),
+            None => self.engine.backend_name(),
+        }
+    }
+
+    /// Why an `"auto"` engine runs on the CPU, or `None`.
+    #[getter]
+    fn fallback_reason(&self) -> Option<String> {
+        self.engine.fallback_reason().map(str::to_string)
+    }
+
+    /// Correlate (or, with `convolve`, convolve) `in1` with `in2` in `mode`.
+    #[pyo3(signature = (in1, in2, mode, centered, convolve))]
+    fn correlate<'py>(
+        &self,
+        py: Python<'py>,
+        in1: &Bound<'py, PyAny>,
+        in2: &Bound<'py, PyAny>,
+        mode: &str,
+        centered: bool,
+        convolve: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mode = parse_mode(mode, centered)?;
+        let op = if convolve {
+            Op::Convolve
+        } else {
+            Op::Correlate
+        };
+        let (a, b) = (Input::extract(in1, "in1")?, Input::extract(in2, "in2")?);
+        same_type!(&a, &b, |a, b| {
+            let (a, b) = (arrays::view(a, "in1")?, arrays::view(b, "in2")?);
+            let out = released(py, || self.engine.compute(op, a, b, mode))?;
+            Ok(arrays::to_numpy(py, out))
+        })
+    }
+
+    /// OpenCV's `matchTemplate` map of `template` over `image`.
+    fn match_template<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        template: &Bound<'py, PyAny>,
+        method: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let method = parse_method(method)?;
+        let (a, b) = (
+            Input::extract(image, "image")?,
+            Input::extract(template, "template")?,
+        );
+        same_real_type!(&a, &b, |a, b| {
+            let (a, b) = (arrays::view(a, "image")?, arrays::view(b, "template")?);
+            let map = released(py, || matching::match_template(&self.engine, a, b, method))?;
+            Ok(arrays::to_numpy(py, map))
+        })
+    }
+
+    /// The best `count` matches, at least `min_distance` apart, best first, as
+    /// `(row, col, score, y, x)` with `(y, x)` refined to subpixel precision.
+    fn match_peaks<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        template: &Bound<'py, PyAny>,
+        method: &Bound<'py, PyAny>,
+        count: usize,
+        min_distance: f64,
+    ) -> PyResult<Vec<PeakRecord>> {
+        let method = parse_method(method)?;
+        if !min_distance.is_finite() || min_distance < 0.0 {
+            return Err(PyValueError::new_err(format!(
+                "min_distance must be a finite number >= 0, got {min_distance}"
+            )));
+        }
+        let options = PeakOptions {
+            count,
+            min_distance,
+            ..PeakOptions::default()
+        };
+        let (a, b) = (
+            Input::extract(image, "image")?,
+            Input::extract(template, "template")?,
+        );
+        let found = same_real_type!(&a, &b, |a, b| {
+            let (a, b) = (arrays::view(a, "image")?, arrays::view(b, "template")?);
+            released(py, || {
+                matching::match_peaks(&self.engine, a, b, method, &options)
+            })
+        })?;
+        Ok(found
+            .into_iter()
+            .map(|p| {
+                let (y, x) = p.position();
+                (p.row, p.col, p.score, y, x)
+            })
+            .collect())
+    }
+
+    /// scikit-image's `phase_cross_correlation`: `((dy, dx), error, phasediff)`.
+    fn phase_cross_correlation<'py>(
+        &self,
+        py: Python<'py>,
+        reference: &Bound<'py, PyAny>,
+        moving: &Bound<'py, PyAny>,
+        upsample_factor: usize,
+        phase: bool,
+    ) -> PyResult<((f64, f64), f64, f64)> {
+        let options = RegisterOptions {
+            upsample: upsample_factor,
+            normalization: if phase {
+                Normalization::Phase
+            } else {
+                Normalization::None
+            },
+            ..RegisterOptions::default()
+        };
+        let (a, b) = (
+            Input::extract(reference, "reference_image")?,
+            Input::extract(moving, "moving_image")?,
+        );
+        let found = same_type!(&a, &b, |a, b| {
+            let a = arrays::view(a, "reference_image")?;
+            let b = arrays::view(b, "moving_image")?;
+            released(py, || register_with(&self.engine, a, b, &options))
+        })?;
+        Ok((found.shift, found.error, found.phase_difference))
+    }
+
+    /// The best match of `template` in each frame of an `(N, H, W)` stack: an `(N, 3)`
+    /// float64 array of `row, col, score`. The template's spectrum is computed once.
+    fn track<'py>(
+        &self,
+        py: Python<'py>,
+        frames: &Bound<'py, PyAny>,
+        template: &Bound<'py, PyAny>,
+        method: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let method = parse_method(method)?;
+        let (a, b) = (
+            Input::extract(frames, "frames")?,
+            Input::extract(template, "template")?,
+        );
+        let table = same_real_type!(&a, &b, |a, b| {
+            let (shape, frames) = arrays::frames(a, "frames")?;
+            let template = arrays::view(b, "template")?;
+            released(py, || track(&self.engine, &frames, shape, template, method))
+        })?;
+        let rows = table.len() / 3;
+        Ok(arrays::shaped_to_numpy(py, table, &[rows, 3]))
+    }
+
+    /// The `matchTemplate` map of `template` over each frame of an `(N, H, W)` stack: an
+    /// `(N, H − h + 1, W − w + 1)` array. The template's spectrum is computed once.
+    fn match_stack<'py>(
+        &self,
+        py: Python<'py>,
+        frames: &Bound<'py, PyAny>,
+        template: &Bound<'py, PyAny>,
+        method: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let method = parse_method(method)?;
+        let (a, b) = (
+            Input::extract(frames, "frames")?,
+            Input::extract(template, "template")?,
+        );
+        same_real_type!(&a, &b, |a, b| {
+            let (shape, frames) = arrays::frames(a, "frames")?;
+            let template = arrays::view(b, "template")?;
+            let (maps, dims) = released(py, || {
+                match_stack(&self.engine, &frames, shape, template, method)
+            })?;
+            Ok(arrays::shaped_to_numpy(py, maps, &dims))
+        })
+    }
+}
+
+/// Per frame, the tracker's best match as `row, col, score`, flattened.
+fn track<T: Sample>(
+    engine: &Engine,
+    frames: &[ArrayView<'_, T>],
+    frame_shape: Shape,
+    template: ArrayView<'_, T>,
+    method: Method,
+) -> xcorr::Result<Vec<f64>> {
+    let tracker = Tracker::new(engine, template, frame_shape, method)?;
+    let mut table = Vec::with_capacity(frames.len() * 3);
+    for frame in frames {
+        let peak = tracker.track(*frame)?;
+        table.extend([peak.row as f64, peak.col as f64, peak.score]);
+    }
+    Ok(table)
+}
+
+/// Every frame's map, stacked as one `(N, rows, cols)` array.
+fn match_stack<T: Sample>(
+    engine: &Engine,
+    frames: &[ArrayView<'_, T>],
+    frame_shape: Shape,
+    template: ArrayView<'_, T>,
+    method: Method,
+) -> xcorr::Result<(Vec<T>, [usize; 3])> {
+    let tracker = Tracker::new(engine, template, frame_shape, method)?;
+    let ([rows, cols], [h, w]) = (frame_shape.axes(), template.shape().axes());
+    let dims = [frames.len(), rows + 1 - h, cols + 1 - w];
+    let mut data = Vec::with_capacity(dims.iter().product());
+    for frame in frames {
+        data.extend_from_slice(tracker.match_frame(*frame)?.data());
+    }
+    Ok((data, dims))
+}
+
+/// The GPU adapters this machine offers, one line each.
+#[pyfunction]
+pub fn devices(py: Python<'_>) -> PyResult<Vec<String>> {
+    released(py, || Ok(xcorr::gpu::list_adapters()))
+}
+
+/// Per axis, the lag of each output index of a correlation of shapes `in1` and `in2` in
+/// `mode`: one list for 1-D shapes, two for 2-D.
+#[pyfunction]
+pub fn correlation_lags(
+    in1_shape: Vec<usize>,
+    in2_shape: Vec<usize>,
+    mode: &str,
+    centered: bool,
+) -> PyResult<Vec<Vec<isize>>> {
+    let mode = parse_mode(mode, centered)?;
+    let a = Shape::from_dims(&in1_shape).map_err(to_py_err)?;
+    let b = Shape::from_dims(&in2_shape).map_err(to_py_err)?;
+    spec::lags(Op::Correlate, mode, a, b).map_err(to_py_err)
+}
+
+/// `full`, `same`, `valid` or `circular`; `centered` only with `circular`.
+fn parse_mode(mode: &str, centered: bool) -> PyResult<Mode> {
+    match (mode.parse::<Mode>().map_err(to_py_err)?, centered) {
+        (Mode::Circular { .. }, true) => Ok(Mode::CIRCULAR_CENTRED),
+        (mode, false) => Ok(mode),
+        (mode, true) => Err(PyValueError::new_err(format!(
+            "centered=True applies to mode='circular' only, not mode='{mode}'"
+        ))),
+    }
+}
+
+/// A method name (`"ccoeff_normed"`, `"TM_CCOEFF_NORMED"`, `"ccoeff-normed"`) or OpenCV's
+/// integer constant (`cv2.TM_CCOEFF_NORMED` = 5): `Method::ALL` is in OpenCV's order.
+fn parse_method(method: &Bound<'_, PyAny>) -> PyResult<Method> {
+    if let Ok(name) = method.cast::<PyString>() {
+        return name.to_str()?.parse().map_err(to_py_err);
+    }
+    if let Ok(number) = method.extract::<i64>() {
+        return usize::try_from(number)
+            .ok()
+            .and_then(|i| Method::ALL.get(i).copied())
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "unknown method {number}: OpenCV's constants run from 0 (TM_SQDIFF) to 5 \
+                     (TM_CCOEFF_NORMED)"
+                ))
+            });
+    }
+    Err(PyTypeError::new_err(format!(
+        "method must be a name such as 'ccoeff_normed' or one of OpenCV's cv2.TM_* integers, \
+         got {}",
+        method.get_type()
+    )))
+}
