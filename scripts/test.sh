@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, clippy, the lean library builds (native and wasm32),
-# then every test, natively and in headless Chromium.
+# then every test: Rust, Python, and in headless Chromium.
 # GPU tests need a Vulkan driver: on a machine without a GPU this installs Mesa's software
 # driver (lavapipe) first, so the GPU code paths run on the CPU.
 # With XCORR_REQUIRE_GPU=1 a missing adapter fails the GPU tests instead of skipping them.
@@ -36,5 +36,7 @@ cargo build --lib --no-default-features --features gpu
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features gpu -- -D warnings
 cargo test --all-features "$@"
+# The Python package, installed as a user installs it, against scipy, OpenCV, scikit-image.
+bash scripts/python-test.sh
 # The same kernels in a real browser: Chromium's WebGPU (its own WGSL compiler, Tint).
 bash scripts/web-test.sh
