@@ -21,7 +21,7 @@ pub mod vision;
 pub use vision::{matching, peaks, registration, window_sums};
 
 pub use array::{Array, ArrayView, Element, Real, Shape};
-pub use engine::{Backend, Engine, Prepared};
+pub use engine::{Backend, Engine, Precision, Prepared};
 pub use error::{Error, Result};
 pub use matching::{match_peaks, match_template, Method, Scene, Tracker};
 pub use peaks::{Extremum, Peak, PeakOptions};
