@@ -67,6 +67,61 @@ impl fmt::Display for Backend {
     }
 }
 
+/// How an [`Engine`] on a GPU treats float64 work (the GPU computes in float32; float32 work
+/// runs there whatever the setting, and a CPU engine computes each type in its own
+/// precision).
+///
+/// ```
+/// use xcorr::{Array, Backend, Engine, Mode, Precision};
+/// let a = Array::from_vec(vec![1.0f64, 2.0, 3.0]);
+/// let b = Array::from_vec(vec![1.0f64, 1.0]);
+/// // Single precision is fine here: on a GPU engine the f64 inputs run there in f32, and the
+/// // result comes back as f64.
+/// let engine = Engine::new().with_precision(Precision::Single);
+/// let out: Array<f64> = engine.correlate(&a, &b, Mode::Valid).unwrap();
+/// assert!((out.data()[0] - 3.0).abs() < 1e-5);
+/// assert_eq!("double".parse::<Precision>().unwrap(), Precision::Double);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// Today's rule: an [`Backend::Auto`] engine sends f64 work to the CPU, an explicit GPU
+    /// engine refuses it (naming [`Precision::Single`]).
+    #[default]
+    Auto,
+    /// f64 work is computed on the GPU in f32 (inputs converted once on the way in, the
+    /// result once on the way out, still returned as f64: about 1e-6 relative error instead
+    /// of 1e-15).
+    Single,
+    /// f64 work is computed in f64: on the CPU (xcorr has no f64 GPU kernels), so an
+    /// explicit GPU engine refuses it. Today the same as `Auto`; `Auto` is the setting that
+    /// may one day pick f64 GPU kernels where an adapter has them.
+    Double,
+}
+
+impl FromStr for Precision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Precision> {
+        match s {
+            "auto" => Ok(Precision::Auto),
+            "single" => Ok(Precision::Single),
+            "double" => Ok(Precision::Double),
+            _ => Err(Error::InvalidArgument(format!(
+                "unknown precision '{s}' (expected auto, single or double)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::Auto => "auto",
+            Precision::Single => "single",
+            Precision::Double => "double",
+        })
+    }
+}
+
 /// The backend an engine actually runs on.
 #[derive(Clone)]
 enum Active {
@@ -93,6 +148,8 @@ pub struct Engine {
     requested: Backend,
     /// Why an `Auto` engine runs on the CPU, when it does.
     why: Option<String>,
+    /// Where f64 work runs on a GPU engine.
+    precision: Precision,
     plans: PlanCache,
 }
 
@@ -101,6 +158,7 @@ impl fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("backend", &self.backend_name())
             .field("requested", &self.requested)
+            .field("precision", &self.precision)
             .finish()
     }
 }
@@ -128,6 +186,7 @@ impl Engine {
             active: Active::Cpu,
             requested: Backend::Cpu,
             why: None,
+            precision: Precision::Auto,
             plans: PlanCache::default(),
         }
     }
@@ -232,6 +291,7 @@ impl Engine {
             active: Active::Gpu(ctx),
             requested,
             why: None,
+            precision: Precision::Auto,
             plans: PlanCache::default(),
         }
     }
@@ -258,6 +318,27 @@ impl Engine {
     /// build without the GPU backend); `None` for engines that run where they were asked to.
     pub fn fallback_reason(&self) -> Option<&str> {
         self.why.as_deref()
+    }
+
+    /// This engine with float64 work computed as `precision` says (see [`Precision`]).
+    pub fn with_precision(mut self, precision: Precision) -> Engine {
+        self.precision = precision;
+        self
+    }
+
+    /// How this engine computes float64 work on a GPU.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Whether work on element type `T` runs on the GPU (f32 work on a GPU engine, and f64
+    /// work too with [`Precision::Single`]); `false` where it runs on the CPU. An explicit
+    /// GPU engine that refuses `T` answers `false`.
+    pub fn runs_on_gpu<T: Element>(&self) -> bool {
+        #[cfg(feature = "gpu")]
+        return matches!(self.route::<T>(), Ok(Route::Gpu(_)));
+        #[cfg(not(feature = "gpu"))]
+        false
     }
 
     /// `"cpu"` or `"gpu"`: the short name benchmarks and JSON output use.
@@ -297,26 +378,36 @@ impl Engine {
     }
 
     /// Where work on element type `T` runs: the GPU computes in f32, so f64 work goes to the
-    /// CPU on an `Auto` engine and is refused by an explicit GPU engine.
+    /// GPU only with [`Precision::Single`]; otherwise to the CPU on an `Auto` engine, and an
+    /// explicit GPU engine refuses it.
     fn route<T: Element>(&self) -> Result<Route<'_>> {
         match &self.active {
             Active::Cpu => Ok(Route::Cpu),
             #[cfg(feature = "gpu")]
             Active::Gpu(ctx) => {
-                if std::mem::size_of::<T::Real>() == 4 {
+                if std::mem::size_of::<T::Real>() == 4 || self.precision == Precision::Single {
                     Ok(Route::Gpu(ctx))
                 } else if self.requested == Backend::Auto {
                     log::debug!("xcorr: f64 input runs on the CPU (the GPU computes in f32)");
                     Ok(Route::Cpu)
                 } else {
-                    Err(Error::InvalidArgument(
-                        "the GPU backend computes in f32; pass f32 data or use the CPU backend \
-                         for f64"
-                            .into(),
-                    ))
+                    Err(Error::InvalidArgument(format!(
+                        "the GPU computes in f32 and this engine's precision is {}: pass --precision \
+                         single (Precision::Single) to compute float64 data on the GPU in f32 and \
+                         get float64 back, or use the CPU backend for float64",
+                        self.precision
+                    )))
                 }
             }
         }
+    }
+
+    /// The power of two that brings an input of largest magnitude `max` and `len` elements
+    /// into range ([`range::exponent`]) for the type it is computed in: f32 on a GPU,
+    /// whatever `T` is.
+    fn input_exponent<T: Element>(&self, max: f64, len: usize) -> i32 {
+        // An explicit GPU engine's refusal of `T` comes from `route`, where it is used.
+        exponent_in::<T>(self.runs_on_gpu::<T>(), max, len)
     }
 
     /// Matching's numerator on the host, or the whole match on a device: the engine's choice
@@ -485,8 +576,8 @@ impl Engine {
         let b_max = b.validate_magnitude("second input")?;
         // Inputs far from 1 in magnitude are scaled by powers of two (exact), and the
         // result back; ordinary inputs are not copied.
-        let ka = range::exponent::<T>(a_max, a.shape().len());
-        let kb = range::exponent::<T>(b_max, b.shape().len());
+        let ka = self.input_exponent::<T>(a_max, a.shape().len());
+        let kb = self.input_exponent::<T>(b_max, b.shape().len());
         if ka == 0 && kb == 0 {
             return self.compute_in_range(op, a, b, mode).await;
         }
@@ -550,7 +641,7 @@ impl Engine {
     ) -> Result<Prepared<T>> {
         let b = b.into();
         let b_exponent =
-            range::exponent::<T>(b.validate_magnitude("second input")?, b.shape().len());
+            self.input_exponent::<T>(b.validate_magnitude("second input")?, b.shape().len());
         let b = range::Input::new(b, b_exponent);
         let b = b.view();
         let plan = Plan::new(op, mode, a_shape, b.shape())?;
@@ -574,6 +665,15 @@ impl Engine {
             inner,
             b_exponent,
         })
+    }
+}
+
+/// [`range::exponent`] for the type work on `T` is computed in: f32 on a device.
+fn exponent_in<T: Element>(on_device: bool, max: f64, len: usize) -> i32 {
+    if on_device {
+        range::exponent::<f32>(max, len)
+    } else {
+        range::exponent::<T>(max, len)
     }
 }
 
@@ -719,7 +819,12 @@ impl<T: Element> Prepared<T> {
                 self.plan.a
             )));
         }
-        let ka = range::exponent::<T>(a.validate_magnitude("first input")?, a.shape().len());
+        let on_device = !matches!(self.inner, PreparedInner::Cpu(_));
+        let ka = exponent_in::<T>(
+            on_device,
+            a.validate_magnitude("first input")?,
+            a.shape().len(),
+        );
         let a = range::Input::new(a, ka);
         let a = a.view();
         let mut out = match &self.inner {

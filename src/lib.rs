@@ -27,7 +27,7 @@ pub mod vision;
 pub use vision::{matching, peaks, registration, window_sums};
 
 pub use array::{Array, ArrayView, Element, Real, Shape};
-pub use engine::{Backend, Engine, Prepared};
+pub use engine::{Backend, Engine, Precision, Prepared};
 pub use error::{Error, Result};
 pub use matching::{
     match_peaks, match_peaks_async, match_template, match_template_async, Method, Scene, Tracker,

@@ -4,10 +4,10 @@
 mod npy_support;
 
 use assert_cmd::Command;
-use npy_support::{descr_of, f32_le, f64_le, npy_bytes};
+use npy_support::{descr_of, f32_le, f64_le, npy_bytes, sample_values, typed_npy, DTYPES};
 use num_complex::Complex;
 use std::path::{Path, PathBuf};
-use xcorr::io::{read_image, read_npy, write_npy_any, AnyArray};
+use xcorr::io::{read_image, read_npy, read_npy_planes, write_npy_any, AnyArray};
 use xcorr::{Array, Shape};
 
 /// The height of a 1-D heatmap strip (the binary's `output::STRIP_HEIGHT`).
@@ -284,7 +284,7 @@ fn bad_inputs_give_one_line_exit_2_and_no_output() {
     let truncated = write("truncated.npy", full[..full.len() - 6].to_vec());
     let short = write("short.npy", full[..30].to_vec());
     let corrupt = write("corrupt.npy", b"PK\x03\x04 this is a zip, not npy".to_vec());
-    let int64 = write("int64.npy", npy_bytes("<i8", false, &[4], &[0; 32]));
+    let float128 = write("f128.npy", npy_bytes("<f16", false, &[4], &[0; 64]));
     let cube = write(
         "cube.npy",
         npy_bytes("<f4", false, &[2, 3, 4], &f32_le(&[0.5; 24])),
@@ -336,14 +336,44 @@ fn bad_inputs_give_one_line_exit_2_and_no_output() {
         &["corrupt.npy", "not a .npy file"],
     );
     run_fails(
-        args!["correlate", int64, good, "-o", out],
+        args!["correlate", float128, good, "-o", out],
         &out,
-        &["int64.npy", "unsupported dtype int64"],
+        &["f128.npy", "unsupported dtype float128"],
     );
     run_fails(
         args!["correlate", cube, good, "-o", out],
         &out,
-        &["cube.npy", "3-D", "(2, 3, 4)"],
+        &[
+            "cube.npy",
+            "(2, 3, 4)",
+            "good.npy",
+            "(4, 4)",
+            "same number of channels",
+        ],
+    );
+    let cube5 = write(
+        "cube5.npy",
+        npy_bytes("<f4", false, &[2, 3, 5], &f32_le(&[0.5; 30])),
+    );
+    run_fails(
+        args!["correlate", cube, cube5, "-o", out],
+        &out,
+        &["(2, 3, 4)", "(2, 3, 5)", "same number of channels"],
+    );
+    let png = d.join("out.png");
+    run_fails(
+        args!["correlate", cube, cube, "-o", png],
+        &png,
+        &["4 channels", "write .npy"],
+    );
+    let hyper = write(
+        "hyper.npy",
+        npy_bytes("<f4", false, &[1, 2, 3, 4], &f32_le(&[0.5; 24])),
+    );
+    run_fails(
+        args!["correlate", hyper, good, "-o", out],
+        &out,
+        &["hyper.npy", "4-D array of shape (1, 2, 3, 4)"],
     );
     run_fails(
         args!["correlate", good, empty, "-o", out],
@@ -674,4 +704,272 @@ fn float64_results_stay_float64() {
     for (g, e) in got.data().iter().zip(expect) {
         assert!((g - e).abs() <= 1e-12 * e, "{:?}", got.data());
     }
+}
+
+/// `out` (a result read back) against the direct sums of `reference.rs`: the largest error
+/// over the largest magnitude of the reference.
+fn error_against_direct_sums(
+    out: &[Complex<f64>],
+    a: &Array<Complex<f64>>,
+    b: &Array<Complex<f64>>,
+    mode: xcorr::Mode,
+) -> f64 {
+    let want = xcorr::reference::compute(xcorr::Op::Correlate, mode, a.view(), b.view()).unwrap();
+    assert_eq!(out.len(), want.data().len());
+    let scale = want.data().iter().map(|v| v.norm()).fold(0.0, f64::max);
+    let err = out
+        .iter()
+        .zip(want.data())
+        .map(|(o, w)| (o - w).norm())
+        .fold(0.0, f64::max);
+    err / scale
+}
+
+/// The result dtype of `correlate` for two inputs read as `promoted`: its `.npy` descr.
+fn result_descr(promoted: &str) -> &'static str {
+    match promoted {
+        "float32" => "<f4",
+        "float64" => "<f8",
+        "complex64" => "<c8",
+        _ => "<c16",
+    }
+}
+
+#[test]
+fn every_input_dtype_round_trips_through_correlate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb, out) = (
+        dir.path().join("a.npy"),
+        dir.path().join("b.npy"),
+        dir.path().join("out.npy"),
+    );
+    let (sa, sb) = ([5usize, 7], [3usize, 2]);
+    for &(name, code, promoted) in DTYPES {
+        let va = sample_values(code, 35);
+        // A different stretch of values for the kernel.
+        let vb: Vec<_> = sample_values(code, 41).split_off(35);
+        let a = Array::new(va.clone(), Shape::d2(5, 7)).unwrap();
+        let b = Array::new(vb.clone(), Shape::d2(3, 2)).unwrap();
+        let one_byte = code.ends_with('1');
+        for big in if one_byte {
+            vec![false]
+        } else {
+            vec![false, true]
+        } {
+            for fortran in [false, true] {
+                std::fs::write(&pa, typed_npy(code, big, fortran, &sa, &va)).unwrap();
+                std::fs::write(&pb, typed_npy(code, !big, fortran, &sb, &vb)).unwrap();
+                let stdout = run_ok(args!["correlate", pa, pb, "--backend", "cpu", "-o", out]);
+                let what = format!("{name} big={big} fortran={fortran}: {stdout}");
+                assert!(
+                    stdout.contains(&format!("({promoted}, shape (7, 8))")),
+                    "{what}"
+                );
+                let bytes = std::fs::read(&out).unwrap();
+                assert_eq!(descr_of(&bytes), result_descr(promoted), "{what}");
+                let got = read_npy(&out).unwrap();
+                assert_eq!(got.dtype_name(), promoted, "{what}");
+                let err = error_against_direct_sums(got.to_c64().data(), &a, &b, xcorr::Mode::Full);
+                let bound = if promoted.ends_with("32") || promoted == "complex64" {
+                    1e-6
+                } else {
+                    1e-13
+                };
+                assert!(err <= bound, "{what}: error {err:e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn mixed_dtypes_compute_in_the_wider_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb, out) = (
+        dir.path().join("a.npy"),
+        dir.path().join("b.npy"),
+        dir.path().join("out.npy"),
+    );
+    let va = sample_values("u1", 12);
+    let vb = sample_values("i4", 4);
+    std::fs::write(&pa, typed_npy("u1", false, false, &[12], &va)).unwrap();
+    std::fs::write(&pb, typed_npy("i4", true, false, &[4], &vb)).unwrap();
+    let stdout = run_ok(args!["correlate", pa, pb, "--backend", "cpu", "-o", out]);
+    assert!(stdout.contains("(float64, shape (15,))"), "{stdout}");
+    let got = read_npy(&out).unwrap().to_c64();
+    let (a, b) = (Array::from_vec(va), Array::from_vec(vb));
+    let err = error_against_direct_sums(got.data(), &a, &b, xcorr::Mode::Full);
+    assert!(err <= 1e-13, "{err:e}");
+}
+
+#[test]
+fn float64_correlate_matches_direct_sums_to_1e_12() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb, out) = (
+        dir.path().join("a.npy"),
+        dir.path().join("b.npy"),
+        dir.path().join("out.npy"),
+    );
+    let noise = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract() - 0.5;
+    let a: Vec<f64> = (0..40 * 33).map(noise).collect();
+    let b: Vec<f64> = (0..7 * 5).map(|i| noise(i + 5000)).collect();
+    std::fs::write(&pa, npy_bytes("<f8", false, &[40, 33], &f64_le(&a))).unwrap();
+    std::fs::write(&pb, npy_bytes("<f8", false, &[7, 5], &f64_le(&b))).unwrap();
+    let ca = Array::new(
+        a.iter().map(|&v| Complex::new(v, 0.0)).collect(),
+        Shape::d2(40, 33),
+    );
+    let cb = Array::new(
+        b.iter().map(|&v| Complex::new(v, 0.0)).collect(),
+        Shape::d2(7, 5),
+    );
+    let (ca, cb) = (ca.unwrap(), cb.unwrap());
+    for (mode_arg, mode) in [
+        ("full", xcorr::Mode::Full),
+        ("same", xcorr::Mode::Same),
+        ("valid", xcorr::Mode::Valid),
+        ("circular", xcorr::Mode::CIRCULAR),
+    ] {
+        let stdout = run_ok(args![
+            "correlate",
+            pa,
+            pb,
+            "--mode",
+            mode_arg,
+            "--backend",
+            "cpu",
+            "-o",
+            out
+        ]);
+        assert!(stdout.contains("in float64 on cpu"), "{stdout}");
+        assert_eq!(descr_of(&std::fs::read(&out).unwrap()), "<f8");
+        let got = read_npy(&out).unwrap().to_c64();
+        let err = error_against_direct_sums(got.data(), &ca, &cb, mode);
+        assert!(err <= 1e-12, "{mode_arg}: {err:e}");
+        // Each element to 1e-12 of itself where it is not a near-cancellation.
+        let want =
+            xcorr::reference::compute(xcorr::Op::Correlate, mode, ca.view(), cb.view()).unwrap();
+        let scale = want.data().iter().map(|v| v.norm()).fold(0.0, f64::max);
+        for (g, w) in got.data().iter().zip(want.data()) {
+            if w.norm() > 1e-3 * scale {
+                assert!((g - w).norm() <= 1e-12 * w.norm(), "{mode_arg}: {g} vs {w}");
+            }
+        }
+    }
+}
+
+#[test]
+fn three_d_inputs_correlate_each_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb, out) = (
+        dir.path().join("a.npy"),
+        dir.path().join("b.npy"),
+        dir.path().join("out.npy"),
+    );
+    let (h, w, kh, kw, c) = (9, 8, 3, 4, 3);
+    for (code, fortran, promoted) in [("f8", false, "float64"), ("u2", true, "float32")] {
+        let va = sample_values(code, h * w * c);
+        let vb: Vec<_> = sample_values(code, h * w * c + kh * kw * c).split_off(h * w * c);
+        std::fs::write(&pa, typed_npy(code, true, fortran, &[h, w, c], &va)).unwrap();
+        std::fs::write(&pb, typed_npy(code, false, fortran, &[kh, kw, c], &vb)).unwrap();
+        let stdout = run_ok(args![
+            "correlate",
+            pa,
+            pb,
+            "--mode",
+            "same",
+            "--backend",
+            "cpu",
+            "-o",
+            out
+        ]);
+        assert!(
+            stdout.contains(&format!("({promoted}, shape (9, 8, 3))")),
+            "{stdout}"
+        );
+        assert!(stdout.contains("of channel"), "{stdout}");
+        let planes = read_npy_planes(&out, u64::MAX).unwrap();
+        assert_eq!(planes.describe_shape(), "(9, 8, 3)");
+        for k in 0..c {
+            let plane_a = Array::from_fn(Shape::d2(h, w), |r, q| va[(r * w + q) * c + k]);
+            let plane_b = Array::from_fn(Shape::d2(kh, kw), |r, q| vb[(r * kw + q) * c + k]);
+            let got = planes.planes()[k].to_c64();
+            assert_eq!(planes.planes()[k].dtype_name(), promoted);
+            let err = error_against_direct_sums(got.data(), &plane_a, &plane_b, xcorr::Mode::Same);
+            let bound = if promoted == "float32" { 1e-6 } else { 1e-13 };
+            assert!(err <= bound, "{code} channel {k}: {err:e}");
+        }
+    }
+}
+
+/// Whether `--backend gpu` can run here; with `XCORR_REQUIRE_GPU=1` it must.
+fn gpu_available() -> bool {
+    let info = stdout_of(&xcorr().arg("info").output().unwrap());
+    let has = info
+        .lines()
+        .any(|l| l.trim_start().starts_with("gpu: ") && !l.contains("no adapter"));
+    if !has && std::env::var("XCORR_REQUIRE_GPU").as_deref() == Ok("1") {
+        panic!("XCORR_REQUIRE_GPU=1 but xcorr info lists no GPU: {info}");
+    }
+    has
+}
+
+#[test]
+fn precision_decides_where_float64_runs_on_the_gpu() {
+    if !gpu_available() {
+        eprintln!("skipping: no GPU adapter");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb, out) = (
+        dir.path().join("a.npy"),
+        dir.path().join("b.npy"),
+        dir.path().join("out.npy"),
+    );
+    let noise = |i: usize| ((i as f64 * 78.233).sin() * 43758.5453).fract() - 0.5;
+    let a: Vec<f64> = (0..24 * 30).map(noise).collect();
+    let b: Vec<f64> = (0..5 * 6).map(|i| noise(i + 900)).collect();
+    std::fs::write(&pa, npy_bytes("<f8", false, &[24, 30], &f64_le(&a))).unwrap();
+    std::fs::write(&pb, npy_bytes("<f8", false, &[5, 6], &f64_le(&b))).unwrap();
+    // Without a setting, and with double, an explicit GPU refuses float64, naming the flag.
+    // (Graphics drivers may print lines of their own while the GPU is probed: xcorr's
+    // message is the last line.)
+    for extra in [&[][..], &["--precision", "double"][..]] {
+        let result = xcorr()
+            .args(args!["correlate", pa, pb, "--backend", "gpu", "-o", out])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(last.starts_with("xcorr: error: "), "{stderr}");
+        assert!(last.contains("--precision single"), "{stderr}");
+        assert!(!out.exists());
+    }
+    // single: computed on the GPU in float32, written as float64.
+    let stdout = run_ok(args![
+        "--precision",
+        "single",
+        "correlate",
+        pa,
+        pb,
+        "--backend",
+        "gpu",
+        "-o",
+        out
+    ]);
+    assert!(stdout.contains("(float64, shape (28, 35))"), "{stdout}");
+    assert!(stdout.contains("in float32 on gpu"), "{stdout}");
+    assert_eq!(descr_of(&std::fs::read(&out).unwrap()), "<f8");
+    let got = read_npy(&out).unwrap().to_c64();
+    let to_c =
+        |v: &[f64], s| Array::new(v.iter().map(|&x| Complex::new(x, 0.0)).collect(), s).unwrap();
+    let (ca, cb) = (to_c(&a, Shape::d2(24, 30)), to_c(&b, Shape::d2(5, 6)));
+    let err = error_against_direct_sums(got.data(), &ca, &cb, xcorr::Mode::Full);
+    assert!(err <= 1e-5 && err > 1e-12, "{err:e}");
+    // auto with the automatic backend: float64 on the CPU, to 1e-12.
+    let stdout = run_ok(args!["correlate", pa, pb, "-o", out]);
+    assert!(stdout.contains("in float64 on cpu"), "{stdout}");
+    let got = read_npy(&out).unwrap().to_c64();
+    assert!(error_against_direct_sums(got.data(), &ca, &cb, xcorr::Mode::Full) <= 1e-12);
 }

@@ -6,7 +6,9 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use xcorr::io::{read_image_from, read_npy, read_npy_from, write_npy, AnyArray};
+use xcorr::io::{
+    read_image_from, read_npy, read_npy_from, read_npy_planes_from, write_npy, AnyArray,
+};
 use xcorr::peaks::{self, PeakOptions};
 use xcorr::registration::{register, RegisterOptions, MAX_UPSAMPLE};
 use xcorr::spec::{Mode, Op, Plan};
@@ -80,7 +82,7 @@ fn element_counts_that_overflow_are_refused_everywhere() {
     let msg = read_npy_from(&bytes[..]).unwrap_err().to_string();
     assert!(msg.contains("too large"), "{msg}");
     // One axis alone past what memory can address, in each dtype size.
-    for descr in ["|u1", "<f4", "<c16"] {
+    for descr in ["|u1", "|b1", ">f2", "<i8", "<f4", "<c16"] {
         let text = format!(
             "{{'descr': '{descr}', 'fortran_order': False, 'shape': (18446744073709551615,), }}"
         );
@@ -136,6 +138,28 @@ fn a_promise_of_data_costs_only_the_data_sent() {
     let msg = r.unwrap_err().to_string();
     assert!(msg.contains("truncated"), "{msg}");
     assert!(peak < 4 << 20, "{peak} bytes");
+}
+
+#[test]
+fn three_d_headers_are_checked_as_two_d_ones_are() {
+    // (2^32 + 1) · 2^32 · 2^31 wraps; each axis alone fits.
+    let text =
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967297, 4294967296, 2147483648), }";
+    let msg = read_npy_planes_from(&npy(text, &[0; 24])[..])
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("too large"), "{msg}");
+    // 2^40 one-byte elements declared across channels, of each narrow dtype, 16 bytes sent:
+    // refused as truncated without reserving the promoted terabytes.
+    for descr in ["|b1", "|i1", "<u2", ">f2", ">i4"] {
+        for shape in ["(1048576, 1048576, 1)", "(1, 1, 1099511627776)"] {
+            let text = format!("{{'descr': '{descr}', 'fortran_order': True, 'shape': {shape}, }}");
+            let (r, peak) = peak_allocation(|| read_npy_planes_from(&npy(&text, &[0; 16])[..]));
+            let msg = r.unwrap_err().to_string();
+            assert!(msg.contains("truncated"), "{descr} {shape}: {msg}");
+            assert!(peak < 4 << 20, "{descr} {shape}: {peak} bytes");
+        }
+    }
 }
 
 #[cfg(unix)]

@@ -2,10 +2,13 @@
 
 mod npy_support;
 
-use npy_support::{descr_of, f32_le, f64_be, f64_le, npy_bytes};
+use npy_support::{descr_of, f32_le, f64_be, f64_le, npy_bytes, sample_values, typed_npy, DTYPES};
 use num_complex::Complex;
 use std::path::{Path, PathBuf};
-use xcorr::io::{read_image, read_input, read_npy, write_npy, write_npy_any, AnyArray};
+use xcorr::io::{
+    read_image, read_input, read_npy, read_npy_from, read_npy_limited, read_npy_planes,
+    read_npy_planes_from, write_npy, write_npy_any, write_npy_planes, AnyArray, Planes,
+};
 use xcorr::{Array, Error, Shape};
 
 fn data_file(name: &str) -> PathBuf {
@@ -273,14 +276,44 @@ fn corrupt_or_truncated_header() {
 }
 
 #[test]
+fn every_dtype_in_every_order_reads_as_its_promoted_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let shape = [3usize, 5];
+    for &(name, code, promoted) in DTYPES {
+        let values = sample_values(code, 15);
+        for big in [false, true] {
+            for fortran in [false, true] {
+                let bytes = typed_npy(code, big, fortran, &shape, &values);
+                let p = write_bytes(dir.path(), "t.npy", &bytes);
+                let a = read_npy(&p).unwrap();
+                let what = format!("{name} big={big} fortran={fortran}");
+                assert_eq!(a.dtype_name(), promoted, "{what}");
+                assert_eq!(a.shape(), Shape::d2(3, 5), "{what}");
+                // Every value exact: the promoted type holds each of them.
+                let got = a.to_c64();
+                assert_eq!(got.data(), &values[..], "{what}");
+                // The stream reader agrees with the file reader.
+                assert_eq!(read_npy_from(&bytes[..]).unwrap(), a, "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn bool_reads_any_nonzero_byte_as_one() {
+    let bytes = npy_bytes("|b1", false, &[4], &[0, 1, 2, 255]);
+    let a = read_npy_from(&bytes[..]).unwrap();
+    assert_eq!(a.to_f32().unwrap().data(), &[0.0, 1.0, 1.0, 1.0]);
+}
+
+#[test]
 fn unsupported_dtypes_are_named() {
     let dir = tempfile::tempdir().unwrap();
     for (descr, size, name) in [
-        ("<i8", 8, "int64"),
-        ("<i4", 4, "int32"),
-        ("<f2", 2, "float16"),
-        ("|b1", 1, "bool"),
-        ("<u2", 2, "uint16"),
+        ("<f16", 16, "float128"),
+        ("<i16", 16, "int128"),
+        ("<c32", 32, "complex256"),
+        ("|S4", 4, "bytes"),
     ] {
         let p = write_bytes(
             dir.path(),
@@ -292,6 +325,7 @@ fn unsupported_dtypes_are_named() {
             msg.starts_with(&format!("unsupported dtype {name} ('{descr}')")),
             "{msg}"
         );
+        assert!(msg.contains("float16, float32"), "{msg}");
     }
 }
 
@@ -306,7 +340,7 @@ fn three_d_and_zero_d_are_refused_with_their_shape() {
     let msg = file_message(read_npy(&p).unwrap_err(), &p);
     assert_eq!(
         msg,
-        "3-D array of shape (2, 3, 4); xcorr reads 1-D or 2-D arrays"
+        "3-D array of shape (2, 3, 4); xcorr reads 1-D or 2-D arrays here"
     );
     let p = write_bytes(
         dir.path(),
@@ -315,6 +349,94 @@ fn three_d_and_zero_d_are_refused_with_their_shape() {
     );
     let msg = file_message(read_npy(&p).unwrap_err(), &p);
     assert!(msg.starts_with("0-D array of shape ()"), "{msg}");
+    let p = write_bytes(
+        dir.path(),
+        "4d.npy",
+        &npy_bytes("<f4", false, &[1, 2, 3, 1], &f32_le(&[0.5; 6])),
+    );
+    let msg = file_message(read_npy_planes(&p, u64::MAX).unwrap_err(), &p);
+    assert!(
+        msg.starts_with("4-D array of shape (1, 2, 3, 1); xcorr reads 1-D, 2-D or 3-D"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn three_d_arrays_read_as_channel_planes_in_either_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rows, cols, channels) = (4, 5, 3);
+    for &(name, code, promoted) in DTYPES {
+        let values = sample_values(code, rows * cols * channels);
+        for fortran in [false, true] {
+            let bytes = typed_npy(code, true, fortran, &[rows, cols, channels], &values);
+            let p = write_bytes(dir.path(), "rgb.npy", &bytes);
+            let read = read_npy_planes(&p, u64::MAX).unwrap();
+            assert_eq!(read.channels(), Some(channels));
+            assert_eq!(read.describe_shape(), "(4, 5, 3)");
+            for (k, plane) in read.planes().iter().enumerate() {
+                assert_eq!(plane.dtype_name(), promoted, "{name}");
+                // numpy's a[r, c, k] is values[(r * cols + c) * channels + k].
+                let want = Array::from_fn(Shape::d2(rows, cols), |r, c| {
+                    values[(r * cols + c) * channels + k]
+                });
+                assert_eq!(plane.to_c64(), want, "{name} fortran={fortran} plane {k}");
+            }
+        }
+    }
+    // 2-D files read as one plane, as read_npy reads them.
+    let p = write_bytes(
+        dir.path(),
+        "2d.npy",
+        &npy_bytes("<f4", false, &[2, 2], &f32_le(&[1.0, 2.0, 3.0, 4.0])),
+    );
+    let read = read_npy_planes(&p, u64::MAX).unwrap();
+    assert_eq!(read, Planes::Single(read_npy(&p).unwrap()));
+    assert_eq!(read.channels(), None);
+}
+
+#[test]
+fn planes_are_written_channels_last_and_read_back() {
+    let planes: Vec<Array<f64>> = (0..4)
+        .map(|k| Array::from_fn(Shape::d2(3, 2), |r, c| wiggle(100 * k + 10 * r + c)))
+        .collect();
+    let mut bytes = Vec::new();
+    write_npy_planes(&mut bytes, &planes).unwrap();
+    assert_eq!(descr_of(&bytes), "<f8");
+    let read = read_npy_planes_from(&bytes[..]).unwrap();
+    let back: Vec<Array<f64>> = read
+        .into_planes()
+        .into_iter()
+        .map(|p| p.into_f64().unwrap())
+        .collect();
+    assert_eq!(back, planes);
+    // Byte for byte what numpy lays out: np.stack(planes, axis=-1), C order.
+    let stacked: Vec<f64> = (0..6)
+        .flat_map(|i| planes.iter().map(move |p| p.data()[i]))
+        .collect();
+    assert_eq!(
+        bytes,
+        npy_bytes("<f8", false, &[3, 2, 4], &f64_le(&stacked))
+    );
+    // Planes that do not stack are refused before a byte is written.
+    let mut out = Vec::new();
+    let odd = vec![planes[0].clone(), Array::zeros(Shape::d2(2, 3))];
+    assert!(write_npy_planes(&mut out, &odd).is_err());
+    assert!(write_npy_planes::<f32>(&mut out, &[]).is_err());
+    assert!(out.is_empty());
+}
+
+#[test]
+fn the_memory_limit_counts_the_promoted_type() {
+    // 1000 uint8 values are 1000 bytes in the file and 4000 as float32.
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_bytes(
+        dir.path(),
+        "u8.npy",
+        &npy_bytes("|u1", false, &[1000], &[7u8; 1000]),
+    );
+    assert!(read_npy_limited(&p, 4000).is_ok());
+    let msg = file_message(read_npy_limited(&p, 3999).unwrap_err(), &p);
+    assert!(msg.contains("as float32, more than the limit"), "{msg}");
 }
 
 #[test]

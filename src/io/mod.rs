@@ -1,14 +1,32 @@
 //! Interop with files: `.npy` arrays (feature `npy`) and images (feature `image`).
 //!
-//! * [`read_npy`] reads float32, float64, complex64 and complex128 arrays, and uint8 arrays as
-//!   float32 holding the raw values 0..=255 (no scaling; an 8-bit image saved by numpy keeps
-//!   its numbers). Either byte order; C or Fortran order (Fortran arrays are transposed into
-//!   row-major, so `a[r, c]` is the same element as in numpy). The header is parsed in linear
-//!   time and every size is checked before anything is allocated.
+//! * [`read_npy`] reads 1-D and 2-D arrays of the dtypes below, in either byte order and C or
+//!   Fortran order (Fortran arrays are transposed into row-major, so `a[r, c]` is the same
+//!   element as in numpy); [`read_npy_planes`] also reads 3-D `(rows, cols, channels)`
+//!   arrays as one [`Planes`] plane per channel. The header is parsed in linear time and
+//!   every size is checked before anything is allocated.
 //! * [`read_image`] reads PNG, JPEG, TIFF, BMP and GIF as grayscale float32 in `[0, 1]`,
 //!   shape `(height, width)`, within a memory limit ([`read_image_limited`]).
 //! * [`write_npy`] writes an array to any [`std::io::Write`] in its own dtype (float64 stays
-//!   float64); [`write_npy_any`] does the same for an [`AnyArray`].
+//!   float64); [`write_npy_any`] does the same for an [`AnyArray`], [`write_npy_planes`] for
+//!   planes (channels last).
+//!
+//! xcorr computes in four types; every dtype is read as the smallest of them that holds
+//! each of its values exactly, with no scaling (an 8-bit image saved by numpy keeps its
+//! numbers 0..=255):
+//!
+//! | `.npy` dtype                                                | read as [`AnyArray`] |
+//! |-------------------------------------------------------------|----------------------|
+//! | `bool` (0 or 1), `uint8`, `int8`, `uint16`, `int16`, `float16`, `float32` | `F32` (float32) |
+//! | `uint32`, `int32`, `uint64`, `int64`, `float64`              | `F64` (float64)      |
+//! | `complex64`                                                 | `C32` (complex64)    |
+//! | `complex128`                                                | `C64` (complex128)   |
+//!
+//! float32's 24-bit significand holds every integer of up to 16 bits and every float16
+//! exactly; 32-bit integers need float64 (float32 would round values past 2^24 = 16777216).
+//! 64-bit integers are exact up to 2^53 and rounded to the nearest float64 beyond, as numpy's
+//! `astype(np.float64)` rounds them. Other dtypes (float128, strings, dates, structured
+//! arrays) are refused with their name.
 //!
 //! Only regular files are read (not directories, pipes or devices such as `/dev/zero`).
 //! Errors name the file: `Error::File { path, message }`.
@@ -44,7 +62,10 @@ pub mod npy_header;
 #[cfg(feature = "image")]
 pub use self::image::{read_image, read_image_from, read_image_limited, DEFAULT_IMAGE_MEMORY};
 #[cfg(feature = "npy")]
-pub use npy::{read_npy, read_npy_from, read_npy_limited, write_npy, write_npy_any};
+pub use npy::{
+    read_npy, read_npy_from, read_npy_limited, read_npy_planes, read_npy_planes_from, write_npy,
+    write_npy_any, write_npy_planes,
+};
 
 /// Image file extensions that [`read_input`] hands to [`read_image`] (lower case).
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif"];
@@ -52,9 +73,9 @@ pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "tif", "tiff", "bm
 /// An array of one of the element types xcorr computes in, as read from a file.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AnyArray {
-    /// float32 (and uint8 data, promoted to float32).
+    /// float32 (and the types promoted to it: bool, 8- and 16-bit integers, float16).
     F32(Array<f32>),
-    /// float64.
+    /// float64 (and the 32- and 64-bit integers, promoted to it).
     F64(Array<f64>),
     /// complex64.
     C32(Array<Complex<f32>>),
@@ -155,6 +176,51 @@ impl AnyArray {
     }
 }
 
+/// An array that may have channels, as [`read_npy_planes`] reads it: multi-channel data is
+/// a `Vec` of equally shaped 2-D planes, one per channel, all of one element type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Planes {
+    /// A 1-D or 2-D array: no channel axis.
+    Single(AnyArray),
+    /// A 3-D `(rows, cols, C)` array as its C planes `a[:, :, k]`, each `(rows, cols)`.
+    Channels(Vec<AnyArray>),
+}
+
+impl Planes {
+    /// The planes: one for [`Planes::Single`].
+    pub fn planes(&self) -> &[AnyArray] {
+        match self {
+            Planes::Single(a) => std::slice::from_ref(a),
+            Planes::Channels(planes) => planes,
+        }
+    }
+
+    /// The planes, owned.
+    pub fn into_planes(self) -> Vec<AnyArray> {
+        match self {
+            Planes::Single(a) => vec![a],
+            Planes::Channels(planes) => planes,
+        }
+    }
+
+    /// The number of channels of a 3-D array; `None` for a 1-D or 2-D one.
+    pub fn channels(&self) -> Option<usize> {
+        match self {
+            Planes::Single(_) => None,
+            Planes::Channels(planes) => Some(planes.len()),
+        }
+    }
+
+    /// The shape as numpy has it: a plane's shape, with the channels last when there are any.
+    pub fn describe_shape(&self) -> String {
+        let plane = self.planes()[0].shape();
+        match self.channels() {
+            None => plane.to_string(),
+            Some(c) => format!("({}, {}, {c})", plane.rows(), plane.cols()),
+        }
+    }
+}
+
 impl fmt::Display for AnyArray {
     /// `float32 (rows, cols)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -236,6 +302,17 @@ pub fn read_input(path: impl AsRef<Path>) -> Result<AnyArray> {
 /// data, an image's decoded pixels and float32 copy), checked before the data is read.
 pub fn read_input_limited(path: impl AsRef<Path>, max_bytes: u64) -> Result<AnyArray> {
     read_input_impl(path.as_ref(), Some(max_bytes))
+}
+
+/// [`read_input_limited`] keeping the channels of a 3-D `.npy` array ([`read_npy_planes`]);
+/// images are read as one grey plane.
+pub fn read_input_planes_limited(path: impl AsRef<Path>, max_bytes: u64) -> Result<Planes> {
+    let path = path.as_ref();
+    match extension(path).as_deref() {
+        #[cfg(feature = "npy")]
+        Some("npy") => read_npy_planes(path, max_bytes),
+        _ => read_input_impl(path, Some(max_bytes)).map(Planes::Single),
+    }
 }
 
 #[allow(unused_variables)] // `limit` when a feature is off

@@ -1,44 +1,109 @@
 //! `.npy` arrays in and out (feature `npy`).
 //!
 //! The header goes through [`super::npy_header`] (linear time, length-capped); the data is
-//! decoded here: five element types in either byte order are all xcorr reads, and decoding
-//! them directly lets every size be checked before anything is allocated.
+//! decoded here, straight into the type xcorr computes in ([`Dtype::promoted`]): decoding
+//! directly lets every size be checked before anything is allocated.
 
 use super::npy_header::{self, PreambleError, MAGIC};
-use super::{file_error, io_message, open_regular, AnyArray};
+use super::{file_error, io_message, open_regular, AnyArray, Planes};
 use crate::array::{Array, Element, Real, Shape};
 use crate::error::{Error, Result};
 use num_complex::Complex;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-/// Read a `.npy` file holding a 1-D or 2-D array (see the module docs for the dtypes).
+/// Read a `.npy` file holding a 1-D or 2-D array (see the module docs for the dtypes and
+/// what each is promoted to).
 ///
 /// Refused with an [`Error::File`] naming the file: a missing, unreadable or non-regular file
 /// (a directory, `/dev/zero`, a pipe), a header that is not a valid npy header (or longer
 /// than [`npy_header::MAX_HEADER_LEN`]), data shorter than the header promises, an
-/// unsupported dtype (named, e.g. `int64 ('<i8')`), 0-D or 3-D and higher arrays (the shape
-/// is named), empty arrays, and shapes whose element count or byte size does not fit in
-/// memory. Bytes after the data are ignored, as numpy does.
+/// unsupported dtype (named, e.g. `float128 ('<f16')`), 0-D or 3-D and higher arrays
+/// (the shape is named; [`read_npy_planes`] reads 3-D ones), empty arrays, and shapes whose
+/// element count or byte size does not fit in memory. Bytes after the data are ignored, as
+/// numpy does.
 pub fn read_npy(path: impl AsRef<Path>) -> Result<AnyArray> {
     read_npy_limited(path, u64::MAX)
 }
 
-/// [`read_npy`], refusing arrays whose data needs more than `max_bytes` (checked from the
-/// header, before the data is read).
+/// [`read_npy`], refusing arrays whose decoded data needs more than `max_bytes` (checked from
+/// the header, before the data is read).
 pub fn read_npy_limited(path: impl AsRef<Path>, max_bytes: u64) -> Result<AnyArray> {
-    let path = path.as_ref();
+    read_file(path.as_ref(), max_bytes, Accept::Plane).map(one_plane)
+}
+
+/// Read a `.npy` file holding a 1-D or 2-D array (one plane, as [`read_npy`] reads it) or a
+/// 3-D `(rows, cols, channels)` array (one `(rows, cols)` plane per channel, as numpy's
+/// `a[:, :, k]`), refusing arrays whose decoded data needs more than `max_bytes`.
+///
+/// ```
+/// use xcorr::io::{read_npy_planes, write_npy_planes, Planes};
+/// use xcorr::{Array, Shape};
+/// let dir = std::env::temp_dir().join(format!("xcorr-doc-planes-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("rgb.npy");
+/// let planes: Vec<Array<f32>> =
+///     (0..3).map(|k| Array::from_fn(Shape::d2(2, 4), |r, c| (100 * k + 10 * r + c) as f32)).collect();
+/// write_npy_planes(std::fs::File::create(&path).unwrap(), &planes).unwrap(); // shape (2, 4, 3)
+/// let read = read_npy_planes(&path, u64::MAX).unwrap();
+/// assert_eq!(read.channels(), Some(3));
+/// assert_eq!(read.planes()[2].to_f32().unwrap(), planes[2]);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn read_npy_planes(path: impl AsRef<Path>, max_bytes: u64) -> Result<Planes> {
+    read_file(path.as_ref(), max_bytes, Accept::Channels)
+}
+
+fn read_file(path: &Path, max_bytes: u64, accept: Accept) -> Result<Planes> {
     let (file, len) = open_regular(path)?;
     if len == 0 {
         return Err(file_error(path, "empty file (0 bytes), not a .npy array"));
     }
-    read_from(io::BufReader::new(file), Some(len), max_bytes).map_err(|m| file_error(path, m))
+    read_from(io::BufReader::new(file), Some(len), max_bytes, accept)
+        .map_err(|m| file_error(path, m))
 }
 
 /// Read a `.npy` array from any reader (e.g. `&bytes[..]`), as [`read_npy`] reads a file.
 /// Errors are [`Error::InvalidArgument`] (there is no file to name).
 pub fn read_npy_from(reader: impl Read) -> Result<AnyArray> {
-    read_from(reader, None, u64::MAX).map_err(|m| Error::InvalidArgument(format!(".npy data: {m}")))
+    read_stream(reader, Accept::Plane).map(one_plane)
+}
+
+/// Read a `.npy` array from any reader as [`read_npy_planes`] reads a file (no size limit).
+pub fn read_npy_planes_from(reader: impl Read) -> Result<Planes> {
+    read_stream(reader, Accept::Channels)
+}
+
+fn read_stream(reader: impl Read, accept: Accept) -> Result<Planes> {
+    read_from(reader, None, u64::MAX, accept)
+        .map_err(|m| Error::InvalidArgument(format!(".npy data: {m}")))
+}
+
+fn one_plane(planes: Planes) -> AnyArray {
+    match planes {
+        Planes::Single(a) => a,
+        Planes::Channels(_) => unreachable!("only Accept::Channels reads channels"),
+    }
+}
+
+/// Which shapes a caller takes.
+#[derive(Clone, Copy, PartialEq)]
+enum Accept {
+    /// 1-D or 2-D.
+    Plane,
+    /// 1-D, 2-D or 3-D `(rows, cols, channels)`.
+    Channels,
+}
+
+/// How the elements of the file are laid out as xcorr arrays.
+#[derive(Clone, Copy)]
+enum Layout {
+    Plane(Shape),
+    Channels {
+        rows: usize,
+        cols: usize,
+        channels: usize,
+    },
 }
 
 /// `available`: the stream's length when known, so that a truncated file is refused before
@@ -47,7 +112,8 @@ fn read_from(
     mut r: impl Read,
     available: Option<u64>,
     max_bytes: u64,
-) -> std::result::Result<AnyArray, String> {
+    accept: Accept,
+) -> std::result::Result<Planes, String> {
     const CUT_SHORT: &str = "truncated: the file ends inside the .npy header";
     let mut pre = read_up_to(&mut r, MAGIC.len() + 2 + 4)?;
     if pre.is_empty() {
@@ -74,37 +140,70 @@ fn read_from(
     let data_prefix = header.split_off(header_len);
 
     let dims_text = numpy_shape(&h.shape);
-    let kind = ElementKind::of(&h.descr).map_err(|described| {
+    let dtype = Dtype::of(&h.descr).map_err(|described| {
         format!(
-            "unsupported dtype {described} (supported: float32, float64, complex64, complex128, \
-             uint8; convert with a.astype(np.float32))"
+            "unsupported dtype {described} (supported: {}; convert with \
+             a.astype(np.float32))",
+            Dtype::SUPPORTED
         )
     })?;
     let too_large = || format!("array of shape {dims_text} is too large for this machine");
     let dim = |n: u64| usize::try_from(n).map_err(|_| too_large());
-    let shape = match *h.shape.as_slice() {
-        [n] => Shape::d1(dim(n)?),
-        [r, c] => Shape::d2(dim(r)?, dim(c)?),
-        _ => {
+    let layout = match (h.shape.as_slice(), accept) {
+        (&[n], _) => Layout::Plane(Shape::d1(dim(n)?)),
+        (&[r, c], _) => Layout::Plane(Shape::d2(dim(r)?, dim(c)?)),
+        (&[r, c, k], Accept::Channels) => Layout::Channels {
+            rows: dim(r)?,
+            cols: dim(c)?,
+            channels: dim(k)?,
+        },
+        (_, Accept::Plane) => {
             return Err(format!(
-                "{}-D array of shape {dims_text}; xcorr reads 1-D or 2-D arrays",
+                "{}-D array of shape {dims_text}; xcorr reads 1-D or 2-D arrays here",
+                h.shape.len()
+            ))
+        }
+        (_, Accept::Channels) => {
+            return Err(format!(
+                "{}-D array of shape {dims_text}; xcorr reads 1-D, 2-D or 3-D (rows, cols, \
+                 channels) arrays",
                 h.shape.len()
             ))
         }
     };
-    let count = shape.checked_len().ok_or_else(too_large)?;
+    let count = match layout {
+        Layout::Plane(shape) => shape.checked_len(),
+        Layout::Channels {
+            rows,
+            cols,
+            channels,
+        } => rows.checked_mul(cols).and_then(|n| n.checked_mul(channels)),
+    }
+    .ok_or_else(too_large)?;
     if count == 0 {
         return Err(format!("empty array of shape {dims_text}"));
     }
-    let needed = count
-        .checked_mul(kind.size())
-        .filter(|&n| n <= isize::MAX as usize)
-        .ok_or_else(too_large)?;
-    if needed as u64 > max_bytes {
+    // The file's bytes, and the decoded array in the promoted type (what memory it takes;
+    // planes of a 3-D array are a second copy while they are split).
+    let fits = |n: Option<usize>| n.filter(|&n| n <= isize::MAX as usize);
+    let needed = fits(count.checked_mul(dtype.size())).ok_or_else(too_large)?;
+    let copies = if matches!(layout, Layout::Channels { .. }) {
+        2
+    } else {
+        1
+    };
+    let decoded = fits(
+        count
+            .checked_mul(dtype.promoted_size())
+            .and_then(|n| n.checked_mul(copies)),
+    )
+    .ok_or_else(too_large)?;
+    if decoded as u64 > max_bytes {
         return Err(format!(
-            "a {} array of shape {dims_text} needs {}, more than the limit of {}",
-            kind.name(),
-            crate::error::format_bytes(needed as u64),
+            "a {} array of shape {dims_text} needs {} as {}, more than the limit of {}",
+            dtype.name(),
+            crate::error::format_bytes(decoded as u64),
+            dtype.promoted(),
             crate::error::format_bytes(max_bytes)
         ));
     }
@@ -112,7 +211,7 @@ fn read_from(
         format!(
             "truncated: a {} array of shape {dims_text} needs {needed} bytes of data, the file \
              holds {holds}",
-            kind.name()
+            dtype.name()
         )
     };
     let data_start = (start + header_len) as u64;
@@ -128,7 +227,7 @@ fn read_from(
         needed,
         got: 0,
     };
-    let big = h.descr.starts_with('>');
+    let big = dtype.big_endian;
     let fortran = h.fortran_order;
     // Known lengths were checked above; a stream of unknown length grows its buffer as data
     // arrives, so a header that promises more than is sent costs no more than what is sent.
@@ -141,42 +240,98 @@ fn read_from(
         DataError::Short(got) => truncated(got as u64),
         DataError::Io(m) => m,
     };
-    Ok(match kind {
-        ElementKind::U8 => AnyArray::F32(to_row_major(
-            data.decode(capacity, |b: [u8; 1]| f32::from(b[0]))
-                .map_err(fail)?,
-            shape,
-            fortran,
+    // Decode with `$f` (bytes of one element, in the file's order, to the promoted type) and
+    // lay the values out as planes.
+    macro_rules! decode {
+        ($f:expr) => {
+            arrange(data.decode(capacity, $f).map_err(fail)?, layout, fortran)
+        };
+    }
+    Ok(match dtype.kind {
+        Kind::Bool => decode!(|b: [u8; 1]| f32::from(u8::from(b[0] != 0))),
+        Kind::U8 => decode!(|b: [u8; 1]| f32::from(b[0])),
+        Kind::I8 => decode!(|b: [u8; 1]| f32::from(b[0] as i8)),
+        Kind::U16 => decode!(|b| f32::from(int::<u16, 2>(b, big))),
+        Kind::I16 => decode!(|b| f32::from(int::<i16, 2>(b, big))),
+        Kind::F16 => decode!(|b| f16_to_f32(int::<u16, 2>(b, big))),
+        Kind::U32 => decode!(|b| f64::from(int::<u32, 4>(b, big))),
+        Kind::I32 => decode!(|b| f64::from(int::<i32, 4>(b, big))),
+        // Rounded to the nearest float64 beyond 2^53, as numpy's astype(np.float64) does.
+        Kind::U64 => decode!(|b| int::<u64, 8>(b, big) as f64),
+        Kind::I64 => decode!(|b| int::<i64, 8>(b, big) as f64),
+        Kind::F32 => decode!(|b| f32::from_bits(int::<u32, 4>(b, big))),
+        Kind::F64 => decode!(|b| f64::from_bits(int::<u64, 8>(b, big))),
+        Kind::C64 => decode!(|b: [u8; 8]| Complex::new(
+            f32::from_bits(int::<u32, 4>(half(&b, 0), big)),
+            f32::from_bits(int::<u32, 4>(half(&b, 1), big))
         )),
-        ElementKind::F32 => AnyArray::F32(to_row_major(
-            data.decode(capacity, |b| real::<f32, 4>(b, big))
-                .map_err(fail)?,
-            shape,
-            fortran,
-        )),
-        ElementKind::F64 => AnyArray::F64(to_row_major(
-            data.decode(capacity, |b| real::<f64, 8>(b, big))
-                .map_err(fail)?,
-            shape,
-            fortran,
-        )),
-        ElementKind::C32 => AnyArray::C32(to_row_major(
-            data.decode(capacity, |b: [u8; 8]| {
-                Complex::new(real::<f32, 4>(half(&b, 0), big), real(half(&b, 1), big))
-            })
-            .map_err(fail)?,
-            shape,
-            fortran,
-        )),
-        ElementKind::C64 => AnyArray::C64(to_row_major(
-            data.decode(capacity, |b: [u8; 16]| {
-                Complex::new(real::<f64, 8>(half(&b, 0), big), real(half(&b, 1), big))
-            })
-            .map_err(fail)?,
-            shape,
-            fortran,
+        Kind::C128 => decode!(|b: [u8; 16]| Complex::new(
+            f64::from_bits(int::<u64, 8>(half(&b, 0), big)),
+            f64::from_bits(int::<u64, 8>(half(&b, 1), big))
         )),
     })
+}
+
+/// Values in the file's order laid out as row-major planes.
+fn arrange<T: Element>(values: Vec<T>, layout: Layout, fortran: bool) -> Planes
+where
+    AnyArray: From<Array<T>>,
+{
+    match layout {
+        Layout::Plane(shape) => Planes::Single(to_row_major(values, shape, fortran).into()),
+        Layout::Channels {
+            rows,
+            cols,
+            channels,
+        } => Planes::Channels(
+            split_channels(values, rows, cols, channels, fortran)
+                .into_iter()
+                .map(AnyArray::from)
+                .collect(),
+        ),
+    }
+}
+
+/// The planes `a[:, :, k]` of a 3-D `(rows, cols, channels)` array. C order interleaves the
+/// channels (element `(r, c, k)` at `(r * cols + c) * channels + k`); Fortran order stores
+/// each plane whole and column-major (at `k * rows * cols + c * rows + r`).
+fn split_channels<T: Element>(
+    values: Vec<T>,
+    rows: usize,
+    cols: usize,
+    channels: usize,
+    fortran: bool,
+) -> Vec<Array<T>> {
+    let plane = rows * cols;
+    let shape = Shape::d2(rows, cols);
+    (0..channels)
+        .map(|k| {
+            if fortran {
+                to_row_major(values[k * plane..(k + 1) * plane].to_vec(), shape, true)
+            } else {
+                let data = values.iter().skip(k).step_by(channels).copied().collect();
+                Array::new(data, shape).expect("one value per pixel")
+            }
+        })
+        .collect()
+}
+
+/// An IEEE 754 half-precision number from its bits; every one is exactly a float32.
+/// Written out (a few lines) rather than taken from the `half` crate: the library's own
+/// dependencies stay few, and reading needs only this direction.
+fn f16_to_f32(bits: u16) -> f32 {
+    let sign = u32::from(bits >> 15) << 31;
+    let exponent = u32::from((bits >> 10) & 0x1f);
+    let mantissa = u32::from(bits & 0x3ff);
+    let magnitude = match exponent {
+        // Zero and subnormals: mantissa · 2^-24, exact in f32.
+        0 => (mantissa as f32 * (1.0 / 16_777_216.0)).to_bits(),
+        // Infinities and NaNs (the payload kept).
+        0x1f => 0x7f80_0000 | (mantissa << 13),
+        // Normal numbers: rebias the exponent from 15 to 127.
+        _ => ((exponent + 112) << 23) | (mantissa << 13),
+    };
+    f32::from_bits(sign | magnitude)
 }
 
 enum DataError {
@@ -245,8 +400,8 @@ fn half<const N: usize, const H: usize>(b: &[u8; N], i: usize) -> [u8; H] {
         .expect("half of the element")
 }
 
-/// A float from its bytes in the file's byte order.
-fn real<T: FromBytes<N>, const N: usize>(b: [u8; N], big: bool) -> T {
+/// An integer (or a float's bits) from its bytes in the file's byte order.
+fn int<T: FromBytes<N>, const N: usize>(b: [u8; N], big: bool) -> T {
     if big {
         T::from_be(b)
     } else {
@@ -258,50 +413,78 @@ trait FromBytes<const N: usize> {
     fn from_le(b: [u8; N]) -> Self;
     fn from_be(b: [u8; N]) -> Self;
 }
-impl FromBytes<4> for f32 {
-    fn from_le(b: [u8; 4]) -> Self {
-        f32::from_le_bytes(b)
-    }
-    fn from_be(b: [u8; 4]) -> Self {
-        f32::from_be_bytes(b)
-    }
-}
-impl FromBytes<8> for f64 {
-    fn from_le(b: [u8; 8]) -> Self {
-        f64::from_le_bytes(b)
-    }
-    fn from_be(b: [u8; 8]) -> Self {
-        f64::from_be_bytes(b)
-    }
-}
 
-/// The element types `read_npy` accepts.
-#[derive(Clone, Copy)]
-enum ElementKind {
+macro_rules! from_bytes {
+    ($($t:ty => $n:literal),*) => {$(
+        impl FromBytes<$n> for $t {
+            fn from_le(b: [u8; $n]) -> Self {
+                <$t>::from_le_bytes(b)
+            }
+            fn from_be(b: [u8; $n]) -> Self {
+                <$t>::from_be_bytes(b)
+            }
+        }
+    )*};
+}
+from_bytes!(u16 => 2, i16 => 2, u32 => 4, i32 => 4, u64 => 8, i64 => 8);
+
+/// The element types `read_npy` accepts, as numpy names them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Bool,
     U8,
+    I8,
+    U16,
+    I16,
+    F16,
+    U32,
+    I32,
+    U64,
+    I64,
     F32,
     F64,
-    C32,
     C64,
+    C128,
 }
 
-impl ElementKind {
-    /// The kind of a dtype string such as `<f4`; refused ones come back described.
+/// A dtype string such as `>i2` read: the element type and its byte order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Dtype {
+    kind: Kind,
+    big_endian: bool,
+}
+
+impl Dtype {
+    /// What the error for an unsupported dtype lists.
+    const SUPPORTED: &'static str = "bool, uint8, int8, uint16, int16, uint32, int32, uint64, \
+                                     int64, float16, float32, float64, complex64, complex128";
+
+    /// The dtype of a string such as `<f4`; refused ones come back described.
     fn of(descr: &str) -> std::result::Result<Self, String> {
         let b = descr.as_bytes();
-        // `=` is the writer's native order, readable here only where that is little-endian.
+        // `=` is the writer's native order, readable here only where that is little-endian;
+        // `|` (no order) is what numpy writes for one-byte types.
         let order_ok = matches!(b.first(), Some(b'<' | b'|' | b'>'))
             || (b.first() == Some(&b'=') && cfg!(target_endian = "little"));
         let (type_char, size) = match (b.get(1), descr.get(2..).map(str::parse::<usize>)) {
             (Some(&t), Some(Ok(size))) if order_ok => (t, size),
             _ => return Err(format!("'{descr}'")),
         };
-        Ok(match (type_char, size) {
-            (b'u', 1) => ElementKind::U8,
-            (b'f', 4) => ElementKind::F32,
-            (b'f', 8) => ElementKind::F64,
-            (b'c', 8) => ElementKind::C32,
-            (b'c', 16) => ElementKind::C64,
+        let kind = match (type_char, size) {
+            (b'b', 1) => Kind::Bool,
+            (b'u', 1) => Kind::U8,
+            (b'i', 1) => Kind::I8,
+            (b'u', 2) => Kind::U16,
+            (b'i', 2) => Kind::I16,
+            (b'f', 2) => Kind::F16,
+            (b'u', 4) => Kind::U32,
+            (b'i', 4) => Kind::I32,
+            (b'u', 8) => Kind::U64,
+            (b'i', 8) => Kind::I64,
+            (b'f', 4) => Kind::F32,
+            (b'f', 8) => Kind::F64,
+            (b'c', 8) => Kind::C64,
+            (b'c', 16) => Kind::C128,
             _ => {
                 let bits = size.saturating_mul(8);
                 let name = match type_char {
@@ -321,23 +504,64 @@ impl ElementKind {
                     None => format!("'{descr}'"),
                 });
             }
+        };
+        Ok(Dtype {
+            kind,
+            big_endian: b[0] == b'>',
         })
     }
+
+    /// Bytes per element in the file.
     fn size(self) -> usize {
-        match self {
-            ElementKind::U8 => 1,
-            ElementKind::F32 => 4,
-            ElementKind::F64 | ElementKind::C32 => 8,
-            ElementKind::C64 => 16,
+        match self.kind {
+            Kind::Bool | Kind::U8 | Kind::I8 => 1,
+            Kind::U16 | Kind::I16 | Kind::F16 => 2,
+            Kind::U32 | Kind::I32 | Kind::F32 => 4,
+            Kind::U64 | Kind::I64 | Kind::F64 | Kind::C64 => 8,
+            Kind::C128 => 16,
         }
     }
+
+    /// numpy's name of the element type.
     fn name(self) -> &'static str {
-        match self {
-            ElementKind::U8 => "uint8",
-            ElementKind::F32 => "float32",
-            ElementKind::F64 => "float64",
-            ElementKind::C32 => "complex64",
-            ElementKind::C64 => "complex128",
+        match self.kind {
+            Kind::Bool => "bool",
+            Kind::U8 => "uint8",
+            Kind::I8 => "int8",
+            Kind::U16 => "uint16",
+            Kind::I16 => "int16",
+            Kind::F16 => "float16",
+            Kind::U32 => "uint32",
+            Kind::I32 => "int32",
+            Kind::U64 => "uint64",
+            Kind::I64 => "int64",
+            Kind::F32 => "float32",
+            Kind::F64 => "float64",
+            Kind::C64 => "complex64",
+            Kind::C128 => "complex128",
+        }
+    }
+
+    /// The type the elements are read as: the smallest of xcorr's four that holds every
+    /// value exactly (float32 has a 24-bit significand, so integers of up to 16 bits and
+    /// float16 fit it; 32-bit integers need float64; 64-bit ones are exact up to 2^53).
+    fn promoted(self) -> &'static str {
+        match self.kind {
+            Kind::Bool | Kind::U8 | Kind::I8 | Kind::U16 | Kind::I16 | Kind::F16 | Kind::F32 => {
+                "float32"
+            }
+            Kind::U32 | Kind::I32 | Kind::U64 | Kind::I64 | Kind::F64 => "float64",
+            Kind::C64 => "complex64",
+            Kind::C128 => "complex128",
+        }
+    }
+
+    /// Bytes per element once promoted.
+    fn promoted_size(self) -> usize {
+        match self.promoted() {
+            "float32" => 4,
+            "float64" | "complex64" => 8,
+            _ => 16,
         }
     }
 }
@@ -413,9 +637,47 @@ impl<T: Element> NpyElement for T {
 /// assert_eq!(read_npy_from(&bytes[..]).unwrap(), AnyArray::F64(a));
 /// ```
 pub fn write_npy<T: Element>(mut w: impl Write, array: &Array<T>) -> io::Result<()> {
-    let shape = match array.shape().dims().as_slice() {
+    write_header::<T>(&mut w, &array.shape().dims())?;
+    write_values(w, array.data().iter().copied())
+}
+
+/// Write equally shaped planes as one `.npy` array with the channels last: planes of shape
+/// `(rows, cols)` give `(rows, cols, C)` (1-D planes of length n give `(n, C)`), element
+/// `[.., k]` from plane `k`, as numpy's `np.stack(planes, axis=-1)`. In the planes' own
+/// dtype, as [`write_npy`]. No planes, or planes of different shapes, are an
+/// [`io::ErrorKind::InvalidInput`] error (nothing is written).
+pub fn write_npy_planes<T: Element>(mut w: impl Write, planes: &[Array<T>]) -> io::Result<()> {
+    let shape = planes
+        .first()
+        .map(Array::shape)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no planes to write"))?;
+    if let Some(other) = planes.iter().find(|p| p.shape() != shape) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "planes of different shapes ({shape} and {}) cannot be stacked",
+                other.shape()
+            ),
+        ));
+    }
+    let mut dims = shape.dims();
+    dims.push(planes.len());
+    write_header::<T>(&mut w, &dims)?;
+    let interleaved = (0..shape.len()).flat_map(|i| planes.iter().map(move |p| p.data()[i]));
+    write_values(w, interleaved)
+}
+
+/// The preamble and header dict of a C-order array of `T` with these dimensions.
+fn write_header<T: Element>(w: &mut impl Write, dims: &[usize]) -> io::Result<()> {
+    let shape = match dims {
         [n] => format!("({n},)"),
-        dims => format!("({}, {})", dims[0], dims[1]),
+        _ => format!(
+            "({})",
+            dims.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let mut header = format!(
         "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
@@ -429,16 +691,20 @@ pub fn write_npy<T: Element>(mut w: impl Write, array: &Array<T>) -> io::Result<
     w.write_all(MAGIC)?;
     w.write_all(&[1, 0])?;
     w.write_all(&(header.len() as u16).to_le_bytes())?;
-    w.write_all(header.as_bytes())?;
+    w.write_all(header.as_bytes())
+}
+
+/// The data section, in buffered chunks.
+fn write_values<T: Element>(mut w: impl Write, values: impl Iterator<Item = T>) -> io::Result<()> {
     let mut buf = Vec::with_capacity(1 << 16);
-    for chunk in array.data().chunks(4096) {
-        buf.clear();
-        for &v in chunk {
-            v.put(&mut buf);
+    for v in values {
+        v.put(&mut buf);
+        if buf.len() >= (1 << 16) - 16 {
+            w.write_all(&buf)?;
+            buf.clear();
         }
-        w.write_all(&buf)?;
     }
-    Ok(())
+    w.write_all(&buf)
 }
 
 /// Write an array as `.npy` keeping its dtype (see [`write_npy`]).
@@ -460,6 +726,66 @@ mod tests {
         // numpy: np.asfortranarray([[0, 1, 2], [3, 4, 5]]) stores 0 3 1 4 2 5.
         let a = to_row_major(vec![0.0f32, 3.0, 1.0, 4.0, 2.0, 5.0], Shape::d2(2, 3), true);
         assert_eq!(a.data(), &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    }
+
+    #[test]
+    fn every_float16_decodes_to_its_value() {
+        // The oracle: IEEE 754 binary16 from its fields, computed in f64.
+        for bits in 0..=u16::MAX {
+            let sign = if bits >> 15 == 1 { -1.0 } else { 1.0 };
+            let (e, m) = (i32::from((bits >> 10) & 0x1f), f64::from(bits & 0x3ff));
+            let got = f16_to_f32(bits);
+            match e {
+                0x1f if m == 0.0 => assert_eq!(got, sign as f32 * f32::INFINITY, "{bits:#06x}"),
+                0x1f => assert!(got.is_nan(), "{bits:#06x}"),
+                _ => {
+                    let want = if e == 0 {
+                        sign * m * 2f64.powi(-24)
+                    } else {
+                        sign * (1.0 + m / 1024.0) * 2f64.powi(e - 15)
+                    };
+                    assert_eq!(f64::from(got), want, "{bits:#06x}");
+                    assert_eq!(got.is_sign_negative(), sign < 0.0, "{bits:#06x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn channels_split_from_either_order() {
+        // np.arange(12).reshape(2, 3, 2): plane k holds 2 * (3r + c) + k.
+        let c_order: Vec<f32> = (0..12).map(|v| v as f32).collect();
+        let want = |k: usize| Array::from_fn(Shape::d2(2, 3), |r, c| (2 * (3 * r + c) + k) as f32);
+        let planes = split_channels(c_order.clone(), 2, 3, 2, false);
+        assert_eq!(planes, vec![want(0), want(1)]);
+        // The same array in Fortran order: element (r, c, k) at r + 2c + 6k.
+        let mut fortran = vec![0.0; 12];
+        for (i, v) in c_order.iter().enumerate() {
+            let (r, c, k) = (i / 6, (i / 2) % 3, i % 2);
+            fortran[r + 2 * c + 6 * k] = *v;
+        }
+        assert_eq!(
+            split_channels(fortran, 2, 3, 2, true),
+            vec![want(0), want(1)]
+        );
+    }
+
+    #[test]
+    fn dtypes_promote_to_a_type_that_holds_them() {
+        for (descr, name, promoted) in [
+            ("|b1", "bool", "float32"),
+            (">i2", "int16", "float32"),
+            ("<f2", "float16", "float32"),
+            ("<u4", "uint32", "float64"),
+            (">i8", "int64", "float64"),
+            ("<c8", "complex64", "complex64"),
+        ] {
+            let d = Dtype::of(descr).unwrap();
+            assert_eq!((d.name(), d.promoted()), (name, promoted));
+            assert_eq!(d.big_endian, descr.starts_with('>'));
+        }
+        assert_eq!(Dtype::of("<M8").unwrap_err(), "datetime64 ('<M8')");
+        assert_eq!(Dtype::of("<f16").unwrap_err(), "float128 ('<f16')");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use vision::{heatmap_values, peak_options, run_match, run_register, MatchArgs, R
 use xcorr::io::{self, AnyArray};
 use xcorr::matching::Sample;
 use xcorr::spec::{lags, Plan};
-use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Result, Shape};
+use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Precision, Result, Shape};
 
 #[derive(Parser)]
 #[command(
@@ -32,17 +32,43 @@ struct Cli {
     /// refused before they start, from an estimate. Default: half the physical memory.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     max_memory: Option<u64>,
+    /// How float64 inputs are computed on a GPU, which computes in float32: auto (float64
+    /// work runs on the CPU; an explicit --backend gpu refuses it), single (the GPU computes
+    /// it in float32 and the result is still float64) or double (float64 on the CPU, as auto).
+    #[arg(long, global = true, value_enum, default_value_t = PrecisionArg::Auto)]
+    precision: PrecisionArg,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PrecisionArg {
+    Auto,
+    Single,
+    Double,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Precision {
+        match p {
+            PrecisionArg::Auto => Precision::Auto,
+            PrecisionArg::Single => Precision::Single,
+            PrecisionArg::Double => Precision::Double,
+        }
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Cross-correlate (or convolve) A with B and write the result to OUT.
     ///
-    /// A and B are .npy files (float32, float64, complex64, complex128, uint8; 1-D or 2-D)
-    /// or images (PNG, JPEG, TIFF, BMP, GIF; read as grayscale in [0, 1]). If either is
-    /// complex both are treated as complex; if either is float64 the computation runs in
-    /// float64, else in float32. OUT ends in .npy (the numbers, in the precision computed) or
-    /// .png (a turbo heatmap; magnitude for complex results).
+    /// A and B are .npy files or images (PNG, JPEG, TIFF, BMP, GIF; read as grayscale in
+    /// [0, 1]). .npy dtypes: bool, uint8, int8, uint16, int16 and float16 are read as float32;
+    /// uint32, int32, uint64 and int64 as float64; float32, float64, complex64 and complex128
+    /// as they are (either byte order, C or Fortran order). 1-D and 2-D arrays, or 3-D
+    /// (rows, cols, C) ones: each channel is correlated alone and OUT is (..., C); both inputs
+    /// need the same C. If either input is complex both are treated as complex; if either is
+    /// float64 (or an integer type read as float64) the result is float64, else float32.
+    /// OUT ends in .npy (the numbers in the result's dtype) or .png (a turbo heatmap;
+    /// magnitude for complex results).
     ///
     /// Correlation conjugates B: out[k] = sum_n A[n + k] * conj(B[n]), as numpy and scipy
     /// do, so if A contains B shifted by s the peak is at lag s. The correlation is not
@@ -183,16 +209,17 @@ fn main() -> ExitCode {
         }
     };
     let budget = cli.max_memory.unwrap_or_else(default_memory_limit);
+    let precision = Precision::from(cli.precision);
     let result = match cli.command {
-        Command::Correlate(args) => correlate(args, budget),
+        Command::Correlate(args) => correlate(args, budget, precision),
         Command::Info => {
             info();
             Ok(())
         }
         Command::Demo(args) => demo(args),
         Command::Bench(args) => bench(args),
-        Command::Match(args) => match_command(args, budget),
-        Command::Register(args) => register_command(args, budget),
+        Command::Match(args) => match_command(args, budget, precision),
+        Command::Register(args) => register_command(args, budget, precision),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -294,7 +321,7 @@ fn read_real_input(path: &Path, budget: u64) -> Result<AnyArray> {
     Ok(x)
 }
 
-fn match_command(args: MatchArgs, budget: u64) -> Result<()> {
+fn match_command(args: MatchArgs, budget: u64, precision: Precision) -> Result<()> {
     // Output paths are checked before any work, so a typo costs nothing.
     if let Some(path) = &args.output {
         if output::check_output_path(path)? != OutputKind::Npy {
@@ -331,7 +358,7 @@ fn match_command(args: MatchArgs, budget: u64) -> Result<()> {
         plan.memory_bytes::<f32>().saturating_mul(2),
         budget,
     )?;
-    let engine = Engine::with_backend(args.backend)?;
+    let engine = Engine::with_backend(args.backend)?.with_precision(precision);
     // float64 is matched in f64 (on the CPU: the GPU computes in f32, so only an explicit
     // GPU request narrows it): a small variation on a large offset survives.
     if (scene.is_double() || template.is_double()) && args.backend != Backend::Gpu {
@@ -361,7 +388,7 @@ fn finish_match<T: Sample>(
     Ok(())
 }
 
-fn register_command(args: RegisterArgs, budget: u64) -> Result<()> {
+fn register_command(args: RegisterArgs, budget: u64, precision: Precision) -> Result<()> {
     let reference = read_real_image(&args.reference, budget)?;
     let moving = read_real_image(&args.moving, budget)?;
     if reference.shape() != moving.shape() {
@@ -388,7 +415,7 @@ fn register_command(args: RegisterArgs, budget: u64) -> Result<()> {
             .saturating_add(2 * 16 * region * region),
         budget,
     )?;
-    let engine = Engine::with_backend(args.backend)?;
+    let engine = Engine::with_backend(args.backend)?.with_precision(precision);
     let (text, _) = run_register(&engine, &reference, &moving, &args)?;
     print!("{text}");
     Ok(())
@@ -474,7 +501,7 @@ fn info() {
 // ---------------------------------------------------------------------------------------------
 // correlate
 
-fn correlate(args: CorrelateArgs, budget: u64) -> Result<()> {
+fn correlate(args: CorrelateArgs, budget: u64, precision: Precision) -> Result<()> {
     let mode = match (args.mode, args.centered) {
         (ModeArg::Full, false) => Mode::Full,
         (ModeArg::Same, false) => Mode::Same,
@@ -495,28 +522,50 @@ fn correlate(args: CorrelateArgs, budget: u64) -> Result<()> {
     // inputs before a backend is started: probing for a GPU is slow, and graphics drivers
     // may print their own lines on stderr while it runs.
     let kind = output::check_output_path(&args.output)?;
-    let a = io::read_input_limited(&args.a, budget)?;
-    let b = io::read_input_limited(&args.b, budget)?;
+    let a = io::read_input_planes_limited(&args.a, budget)?;
+    let b = io::read_input_planes_limited(&args.b, budget)?;
     let what_a = format!("first input '{}'", args.a.display());
     let what_b = format!("second input '{}'", args.b.display());
-    check_finite(&a, &what_a)?;
-    check_finite(&b, &what_b)?;
-    let plan = Plan::new(op, mode, a.shape(), b.shape())?;
-    let needed = match (
-        a.is_complex() || b.is_complex(),
-        a.is_double() || b.is_double(),
-    ) {
-        (false, false) => plan.memory_bytes::<f32>(),
-        (false, true) => plan.memory_bytes::<f64>(),
-        (true, false) => plan.memory_bytes::<num_complex::Complex<f32>>(),
-        (true, true) => plan.memory_bytes::<num_complex::Complex<f64>>(),
+    let channels = match (a.channels(), b.channels()) {
+        (None, None) => None,
+        (Some(ca), Some(cb)) if ca == cb => Some(ca),
+        _ => {
+            return Err(Error::ShapeMismatch(format!(
+                "the {what_a} has shape {} and the {what_b} {}: correlating channels needs \
+                 both inputs 3-D (rows, cols, channels) with the same number of channels",
+                a.describe_shape(),
+                b.describe_shape()
+            )))
+        }
+    };
+    if channels.is_some() && kind == OutputKind::Png {
+        return Err(Error::InvalidArgument(format!(
+            "a result with {} channels cannot be drawn as one .png heatmap; write .npy",
+            channels.unwrap_or(0)
+        )));
+    }
+    for plane in a.planes() {
+        check_finite(plane, &what_a)?;
+    }
+    for plane in b.planes() {
+        check_finite(plane, &what_b)?;
+    }
+    let (shape_a, shape_b) = (a.planes()[0].shape(), b.planes()[0].shape());
+    let plan = Plan::new(op, mode, shape_a, shape_b)?;
+    let complex = a.planes()[0].is_complex() || b.planes()[0].is_complex();
+    let double = a.planes()[0].is_double() || b.planes()[0].is_double();
+    let needed = match (complex, double) {
+        (false, false) => job_memory::<f32>(&plan, channels),
+        (false, true) => job_memory::<f64>(&plan, channels),
+        (true, false) => job_memory::<num_complex::Complex<f32>>(&plan, channels),
+        (true, true) => job_memory::<num_complex::Complex<f64>>(&plan, channels),
     };
     check_memory(
         || {
             format!(
                 "{op_name} {} x {}",
-                a.shape(),
-                b.shape(),
+                a.describe_shape(),
+                b.describe_shape(),
                 op_name = match op {
                     Op::Correlate => "correlating",
                     Op::Convolve => "convolving",
@@ -526,7 +575,7 @@ fn correlate(args: CorrelateArgs, budget: u64) -> Result<()> {
         needed,
         budget,
     )?;
-    let engine = Engine::with_backend(args.backend.into())?;
+    let engine = Engine::with_backend(args.backend.into())?.with_precision(precision);
 
     let job = Job {
         engine: &engine,
@@ -534,19 +583,50 @@ fn correlate(args: CorrelateArgs, budget: u64) -> Result<()> {
         mode,
         out: &args.output,
         kind,
+        channels,
     };
-    let summary = match (
-        a.is_complex() || b.is_complex(),
-        a.is_double() || b.is_double(),
-    ) {
-        (false, false) => job.run(&a.into_f32()?, &b.into_f32()?),
-        (false, true) => job.run(&a.into_f64()?, &b.into_f64()?),
-        (true, false) => job.run(&a.to_c32(), &b.to_c32()),
-        (true, true) => job.run(&a.to_c64(), &b.to_c64()),
+    let (a, b) = (a.into_planes(), b.into_planes());
+    let summary = match (complex, double) {
+        (false, false) => job.run(
+            &convert(a, AnyArray::into_f32)?,
+            &convert(b, AnyArray::into_f32)?,
+        ),
+        (false, true) => job.run(
+            &convert(a, AnyArray::into_f64)?,
+            &convert(b, AnyArray::into_f64)?,
+        ),
+        (true, false) => job.run(
+            &convert(a, |x| Ok(x.to_c32()))?,
+            &convert(b, |x| Ok(x.to_c32()))?,
+        ),
+        (true, true) => job.run(
+            &convert(a, |x| Ok(x.to_c64()))?,
+            &convert(b, |x| Ok(x.to_c64()))?,
+        ),
     }
     .map_err(|e| name_inputs(e, &what_a, &what_b))?;
     println!("{summary}");
     Ok(())
+}
+
+/// The memory of a job on `T`: the plan's, and every further channel's inputs and output.
+fn job_memory<T: Element>(plan: &Plan, channels: Option<usize>) -> u64 {
+    let per_channel = [plan.a, plan.b, plan.out]
+        .iter()
+        .map(|s| s.len() as u64)
+        .sum::<u64>()
+        .saturating_mul(std::mem::size_of::<T>() as u64);
+    let more = channels.unwrap_or(1).saturating_sub(1) as u64;
+    plan.memory_bytes::<T>()
+        .saturating_add(more.saturating_mul(per_channel))
+}
+
+/// Every plane as `T`.
+fn convert<T: Element>(
+    planes: Vec<AnyArray>,
+    to: impl Fn(AnyArray) -> Result<Array<T>>,
+) -> Result<Vec<Array<T>>> {
+    planes.into_iter().map(to).collect()
 }
 
 /// Refuse NaN and infinities, naming the file and the index.
@@ -586,28 +666,46 @@ struct Job<'p> {
     mode: Mode,
     out: &'p Path,
     kind: OutputKind,
+    /// The inputs' channels, when they have any (one plane per channel).
+    channels: Option<usize>,
 }
 
 impl Job<'_> {
-    /// Compute, write, and describe what was done in one line.
-    fn run<T: Element>(&self, a: &Array<T>, b: &Array<T>) -> Result<String> {
-        let out = self.engine.compute(self.op, a, b, self.mode)?;
-        match self.kind {
-            OutputKind::Npy => output::write_npy(self.out, &out)?,
-            OutputKind::Png => output::write_heatmap_png(self.out, &out)?,
+    /// Compute each plane (channel), write, and describe what was done in one line.
+    fn run<T: Element>(&self, a: &[Array<T>], b: &[Array<T>]) -> Result<String> {
+        let outs = a
+            .iter()
+            .zip(b)
+            .map(|(a, b)| self.engine.compute(self.op, a, b, self.mode))
+            .collect::<Result<Vec<_>>>()?;
+        match (self.kind, self.channels) {
+            (OutputKind::Npy, None) => output::write_npy(self.out, &outs[0])?,
+            (OutputKind::Npy, Some(_)) => output::write_npy_planes(self.out, &outs)?,
+            (OutputKind::Png, _) => output::write_heatmap_png(self.out, &outs[0])?,
         }
         let what = match self.kind {
             OutputKind::Npy => npy_dtype::<T>(),
             OutputKind::Png if T::IS_COMPLEX => "heatmap of |result|",
             OutputKind::Png => "heatmap",
         };
-        let (index, score) = peak(&out);
+        // The peak over every channel; the first channel wins a tie.
+        let (channel, (index, score)) = outs.iter().map(peak).enumerate().fold(
+            (0, ((0, 0), f64::NEG_INFINITY)),
+            |best, (k, p)| {
+                if p.1 > best.1 .1 {
+                    (k, p)
+                } else {
+                    best
+                }
+            },
+        );
         let lag_name = match self.op {
             Op::Correlate => "lag",
             Op::Convolve => "sum index",
         };
-        let axis_lags = lags(self.op, self.mode, a.shape(), b.shape())?;
-        let (at, lag) = if out.shape().ndim() == 1 {
+        let (shape_a, shape_b) = (a[0].shape(), b[0].shape());
+        let axis_lags = lags(self.op, self.mode, shape_a, shape_b)?;
+        let (at, lag) = if outs[0].shape().ndim() == 1 {
             (
                 format!("[{}]", index.1),
                 format!("{}", axis_lags[0][index.1]),
@@ -627,14 +725,33 @@ impl Job<'_> {
         } else {
             "peak"
         };
+        let with_channels = |shape: Shape| match self.channels {
+            None => shape.to_string(),
+            Some(c) => {
+                let dims = shape.dims();
+                let dims: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+                format!("({}, {c})", dims.join(", "))
+            }
+        };
+        let (at, in_channel) = match self.channels {
+            None => (at, String::new()),
+            Some(c) => (
+                at,
+                format!(" of channel {channel} (of {c}, each correlated alone)"),
+            ),
+        };
+        let computed_in = if self.engine.runs_on_gpu::<T>() {
+            "float32"
+        } else {
+            <T::Real as xcorr::Real>::NAME
+        };
         Ok(format!(
-            "wrote {} ({what}, shape {}): {op_name} {} {} x {} in {} on {}; {peak_name} {} at {at}, {lag_name} {lag}",
+            "wrote {} ({what}, shape {}): {op_name} {} {} x {} in {computed_in} on {}; {peak_name} {} at {at}{in_channel}, {lag_name} {lag}",
             self.out.display(),
-            out.shape(),
+            with_channels(outs[0].shape()),
             self.mode,
-            a.shape(),
-            b.shape(),
-            <T::Real as xcorr::Real>::NAME,
+            with_channels(shape_a),
+            with_channels(shape_b),
             backend_used::<T>(self.engine),
             format_score(score),
         ))
@@ -651,12 +768,12 @@ fn npy_dtype<T: Element>() -> &'static str {
     }
 }
 
-/// Where `compute::<T>` ran. The GPU computes in f32, so an auto engine that found a GPU
-/// still sends f64 work to the CPU (an explicit GPU engine refuses it instead).
+/// Where `compute::<T>` ran. The GPU computes in f32: an auto engine that found a GPU still
+/// sends f64 work to the CPU unless `--precision single` lets the GPU take it.
 fn backend_used<T: Element>(engine: &Engine) -> String {
-    if !engine.is_cpu() && std::mem::size_of::<T::Real>() == 8 {
+    if !engine.is_cpu() && !engine.runs_on_gpu::<T>() {
         format!(
-            "{}, as the GPU computes in float32",
+            "{}, as the GPU computes in float32 (--precision single runs float64 there)",
             Engine::cpu().backend_name()
         )
     } else {

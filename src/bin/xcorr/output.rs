@@ -125,6 +125,15 @@ pub fn write_npy<T: Element>(path: impl AsRef<Path>, array: &Array<T>) -> Result
     })
 }
 
+/// Write equally shaped planes as one `.npy` array, channels last (`(..., C)`), atomically.
+pub fn write_npy_planes<T: Element>(path: impl AsRef<Path>, planes: &[Array<T>]) -> Result<()> {
+    let path = path.as_ref();
+    write_atomic(path, |w| {
+        xcorr::io::write_npy_planes(w, planes)
+            .map_err(|e| file_error(path, format!("cannot write: {}", io_message(&e))))
+    })
+}
+
 /// Write an array as a PNG heatmap with the turbo colormap, scaled so that the minimum is
 /// dark blue and the maximum dark red. Real arrays are coloured by value, complex ones by
 /// magnitude. A flat array is one colour (the middle of the map); non-finite values, which
