@@ -167,7 +167,9 @@ fn fft_oracle_matches_direct_sums() {
 /// Megapixel images (linear modes pad them to 2048 × 2048), against the f64 FFT oracle.
 #[test]
 fn large_images() {
-    let Some(ctx) = context() else { return };
+    let Some(ctx) = per_pass_context() else {
+        return;
+    };
     let Some(workgroup) = workgroup_context() else {
         return;
     };

@@ -20,7 +20,7 @@ fn measure(ctx: &GpuContext, shape: Shape, seed: u64) -> f64 {
 }
 
 fn check_table(title: &str, shapes: &[Shape]) {
-    let (Some(plain), Some(workgroup)) = (context(), workgroup_context()) else {
+    let (Some(plain), Some(workgroup)) = (per_pass_context(), workgroup_context()) else {
         return;
     };
     // One print per table: the tests run in parallel.
