@@ -36,7 +36,7 @@ fn main() -> xcorr::Result<()> {
     ];
     println!("adapter: {}", ctx.describe());
     println!(
-        "| workload | FFT size | floor MB | xcorr MB, one dispatch per pass | xcorr MB, rows in workgroup memory (≤ {}) | floor µs ({}) | model µs, workgroup rows ({}) |",
+        "| workload | FFT size | floor MB | xcorr MB, one dispatch per pass | xcorr MB, one dispatch per power-of-two line (≤ {}) | floor µs ({}) | model µs, line kernel ({}) |",
         workgroup_len(&ctx),
         DEVICES[0].0,
         DEVICES[0].0

@@ -1,31 +1,47 @@
-// Radix-2 Stockham FFT of whole rows in workgroup memory: one dispatch per transform.
+// A whole power-of-two line transform in one dispatch: registers for the butterflies,
+// workgroup memory only for the exchanges between register stages. This file holds the
+// bindings and helpers; the host generates `main` for each line length and appends it
+// (src/gpu/fft/line_kernel.rs), straight-line code with every index a constant, so that
+// the points stay in registers on every compiler.
 //
-// One workgroup takes one row (a line with element stride 1) of length N = 2^s, loads it into
-// workgroup memory, runs all s passes p = 1, 2, ..., N/2 there, ping-ponging between the two
-// halves of `buf` with a barrier after each pass, and writes the result back to `dst`. Each
-// of the WG invocations does N/2/WG butterflies per pass (WG divides N/2). The arithmetic
-// and twiddle indexing are those of stockham.wgsl, so results match it: the twiddle of pass p
-// is table[tw_offset + k * (tw_half / p)] with tw_half = N/2, from the row's own table.
-// Rows are limited by the device's workgroup storage: 2·N·8 bytes must fit (the host checks).
+// A workgroup takes C lines of length N = 2^s (rows: element stride 1; columns: element
+// stride = the row pitch, lines 1 apart), T = N / R invocations per line, each holding R
+// points (R a power of two ≤ 16) in registers. The transform runs as Stockham stages of
+// radix R (the last one smaller when log2 R does not divide s), p = 1, R, R², …: in a
+// radix-r stage invocation t does R/r butterflies j = t + T·b (b < R/r); butterfly j takes
+// the inputs x[j + q·N/r] (q < r), twiddles input q by exp(∓2πi·k·q/(r·p)) with
+// k = j mod p, runs an r-point DFT and writes output m at r(j − k) + k + m·p, as the
+// per-pass kernels (stockham.wgsl) do. Every stage therefore reads the points
+// x[t + T·i], i < R, of its invocation: the first reads them from device memory (neighbouring
+// invocations on neighbouring addresses), the others from workgroup memory after an exchange
+// (write, barrier, read, barrier); the last stage's outputs j + m·p are again contiguous
+// across invocations and go straight to device memory. A 4096-point line takes three radix-16
+// stages and two exchanges, each point read and written in device memory once.
 //
-// PRODUCT, as in stockham.wgsl: when this dispatch is the last of the forward transform (a
-// 1-D plan's rows), each element is written back as `spectrum_product(value, kept[i],
-// params.scale)` (product.wgsl, which the host puts before this file) instead of the value;
-// every element is written once, by one invocation. Without PRODUCT `kept` is bound to the
-// twiddle table and never read.
+// Columns take C neighbouring columns per workgroup with the column index fastest across
+// invocations, so device reads and writes stay contiguous in rows of C elements.
+//
+// The r-point DFT in registers runs log2 r radix-2 sub-stages whose roots are exact
+// constants (ROOTS); the stage twiddles come from the host's f64 table of the line's own
+// length, table[tw_offset + t] = exp(−2πi t / N), as in stockham.wgsl; INVERSE conjugates
+// both, unnormalised.
+//
+// PRODUCT, as in stockham.wgsl: when this dispatch ends the forward transform, each output
+// is written as `spectrum_product(value, kept[i], params.scale)` (product.wgsl, which the
+// host puts before this file); every element is written once, by one invocation. Without
+// PRODUCT `kept` is bound to the twiddle table and never read.
 
 override WG: u32 = 64u;
-override N: u32 = 2u;
+override N: u32 = 16u;
+override C: u32 = 1u;
 override INVERSE: bool = false;
 override PRODUCT: bool = false;
 
 struct Params {
-    n: u32,
     stride: u32,
     line_stride: u32,
     lines: u32,
     tw_offset: u32,
-    tw_half: u32,
     // PRODUCT only: the spectrum product's scale.
     scale: f32,
 }
@@ -36,59 +52,66 @@ struct Params {
 @group(0) @binding(3) var<storage, read> kept: array<vec2<f32>>;
 @group(0) @binding(4) var<uniform> params: Params;
 
+// exp(−2πi m / 16), m < 16: every root the register DFTs (r ≤ 16) need.
+const ROOTS = array<vec2<f32>, 16>(
+    vec2<f32>(1.0, 0.0),
+    vec2<f32>(0.92387953, -0.38268343),
+    vec2<f32>(0.70710678, -0.70710678),
+    vec2<f32>(0.38268343, -0.92387953),
+    vec2<f32>(0.0, -1.0),
+    vec2<f32>(-0.38268343, -0.92387953),
+    vec2<f32>(-0.70710678, -0.70710678),
+    vec2<f32>(-0.92387953, -0.38268343),
+    vec2<f32>(-1.0, 0.0),
+    vec2<f32>(-0.92387953, 0.38268343),
+    vec2<f32>(-0.70710678, 0.70710678),
+    vec2<f32>(-0.38268343, 0.92387953),
+    vec2<f32>(0.0, 1.0),
+    vec2<f32>(0.38268343, 0.92387953),
+    vec2<f32>(0.70710678, 0.70710678),
+    vec2<f32>(0.92387953, 0.38268343),
+);
+
 // Declared after every override, product.wgsl's included: naga 30 gives this override-sized
 // array an anonymous override of its own, and pipeline creation panics when a named override
 // comes after that one in the module.
-var<workgroup> buf: array<vec2<f32>, 2u * N>;
+var<workgroup> buf: array<vec2<f32>, C * N>;
 
 fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) groups: vec3<u32>) {
-    // Many rows spread their workgroups over y: the x count is capped per dimension. The
-    // whole workgroup shares `live`, and every invocation reaches every barrier.
-    let line = wid.x + wid.y * groups.x;
-    let live = line < params.lines;
-    let base = line * params.line_stride;
-    let half = N / 2u;
-    if (live) {
-        for (var i = lid; i < N; i += WG) {
-            buf[i] = src[base + i];
-        }
+// A register DFT root, ROOTS[m], conjugated for INVERSE.
+fn root(m: u32) -> vec2<f32> {
+    var w = ROOTS[m];
+    if (INVERSE) {
+        w.y = -w.y;
     }
-    workgroupBarrier();
-    var rd = 0u;
-    var wr = N;
-    for (var p = 1u; p < N; p *= 2u) {
-        let tw_step = params.tw_half / p;
-        for (var j = lid; j < half; j += WG) {
-            let k = j & (p - 1u);
-            var w = table[params.tw_offset + k * tw_step];
-            if (INVERSE) {
-                w.y = -w.y;
-            }
-            let u0 = buf[rd + j];
-            let u1 = cmul(buf[rd + j + half], w);
-            let out = 2u * j - k;
-            buf[wr + out] = u0 + u1;
-            buf[wr + out + p] = u0 - u1;
-        }
-        workgroupBarrier();
-        let t = rd;
-        rd = wr;
-        wr = t;
+    return w;
+}
+
+// z · (∓i): the quarter turn, −i forward, +i inverse.
+fn quarter(z: vec2<f32>) -> vec2<f32> {
+    if (INVERSE) {
+        return vec2<f32>(-z.y, z.x);
     }
-    if (live) {
-        for (var i = lid; i < N; i += WG) {
-            if (PRODUCT) {
-                dst[base + i] = spectrum_product(buf[rd + i], kept[base + i], params.scale);
-            } else {
-                dst[base + i] = buf[rd + i];
-            }
-        }
+    return vec2<f32>(z.y, -z.x);
+}
+
+// Stage twiddle t of the line's table, conjugated for INVERSE.
+fn twiddle(t: u32) -> vec2<f32> {
+    var w = table[params.tw_offset + t];
+    if (INVERSE) {
+        w.y = -w.y;
+    }
+    return w;
+}
+
+// Every output goes through here: dst[i] = v, or with PRODUCT the spectrum product.
+fn store(i: u32, v: vec2<f32>) {
+    if (PRODUCT) {
+        dst[i] = spectrum_product(v, kept[i], params.scale);
+    } else {
+        dst[i] = v;
     }
 }

@@ -1,6 +1,6 @@
 //! The GPU FFT on its own against rustfft in f64: every power of two from 2 to 2^20 in 1-D,
 //! squares up to 2048 × 2048 in 2-D, mixed-radix (2,3,5,7-smooth) and Bluestein lengths,
-//! each with one dispatch per pass and with the workgroup-memory row FFT. Prints the
+//! each with one dispatch per pass and with the one-dispatch line FFT (rows and columns). Prints the
 //! measured tables.
 #![cfg(feature = "gpu")]
 
@@ -20,7 +20,7 @@ fn measure(ctx: &GpuContext, shape: Shape, seed: u64) -> f64 {
 }
 
 fn check_table(title: &str, shapes: &[Shape]) {
-    let (Some(plain), Some(workgroup)) = (context(), workgroup_context()) else {
+    let (Some(plain), Some(workgroup)) = (per_pass_context(), workgroup_context()) else {
         return;
     };
     // One print per table: the tests run in parallel.
@@ -58,6 +58,24 @@ fn fft_2d_powers_of_two() {
         Shape::d2(1, 64),
     ]);
     check_table("2-D forward FFT vs rustfft f64", &shapes);
+}
+
+/// The one-dispatch line kernel at its longest lines (4096, and 8192 past a 32 KiB
+/// workgroup store) as rows and as columns, with line counts that do not fill its last
+/// workgroup (it takes several lines per workgroup below 4096).
+#[test]
+fn fft_long_lines_rows_and_columns() {
+    let shapes = [
+        Shape::d2(4096, 3),
+        Shape::d2(3, 4096),
+        Shape::d2(8192, 2),
+        Shape::d2(2, 8192),
+        Shape::d2(1024, 7),
+        Shape::d2(7, 2048),
+        Shape::d2(2048, 5),
+        Shape::d2(16, 4096),
+    ];
+    check_table("Long lines, rows and columns, vs rustfft f64", &shapes);
 }
 
 /// Rows short enough for the workgroup-memory kernel, so many that its workgroups spill

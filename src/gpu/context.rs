@@ -96,7 +96,7 @@ impl GpuContext {
         let info = device.adapter_info();
         let limits = device.limits();
         let pipelines = PipelineCache::new(&device, &limits)?;
-        let workgroup_fft = default_workgroup_fft(&info)?;
+        let workgroup_fft = default_workgroup_fft()?;
         Ok(GpuContext {
             inner: Arc::new(Inner {
                 device,
@@ -122,14 +122,16 @@ impl GpuContext {
         )
     }
 
-    /// Whether plans built from now on transform rows that fit the device's workgroup memory
-    /// (up to 2048 points with 32 KiB of it) in one dispatch each, all radix-2 passes in
-    /// workgroup memory (`shaders/stockham_shared.wgsl`), instead of one dispatch per pass
-    /// through device memory. Columns and longer rows always take one dispatch per pass.
+    /// Whether plans built from now on transform power-of-two lines (rows and columns) that
+    /// fit the device's workgroup memory (up to 4096 points with 32 KiB of it) in one
+    /// dispatch each, points in registers and workgroup memory between stages
+    /// (`shaders/stockham_shared.wgsl`), instead of one dispatch per pass through device
+    /// memory. Other lengths always take one dispatch per pass.
     ///
-    /// On by default, except on CPU adapters (lavapipe), where one dispatch per pass measured
-    /// faster (BENCHMARKS.md). `XCORR_WORKGROUP_FFT=on`, `off` or `auto` sets the default.
-    /// Results agree either way to within rounding.
+    /// On by default on every adapter: on lavapipe, the one device measured, it takes about
+    /// half the time of the per-pass kernels (BENCHMARKS.md, session 8).
+    /// `XCORR_WORKGROUP_FFT=on`, `off` or `auto` sets the default. Results agree either way
+    /// to within rounding.
     pub fn set_workgroup_fft(&self, on: bool) {
         self.inner.workgroup_fft.store(on, Ordering::Relaxed);
     }
@@ -325,10 +327,9 @@ pub async fn list_adapters_async() -> Vec<String> {
         .collect()
 }
 
-/// The workgroup FFT's default: `XCORR_WORKGROUP_FFT` if set, else on for every adapter but
-/// a CPU.
-fn default_workgroup_fft(info: &wgpu::AdapterInfo) -> Result<bool> {
-    Ok(workgroup_fft_override()?.unwrap_or(info.device_type != wgpu::DeviceType::Cpu))
+/// The workgroup FFT's default: `XCORR_WORKGROUP_FFT` if set, else on.
+fn default_workgroup_fft() -> Result<bool> {
+    Ok(workgroup_fft_override()?.unwrap_or(true))
 }
 
 /// `XCORR_WORKGROUP_FFT`: `Some(on)` when set to on or off, `None` when unset or auto.

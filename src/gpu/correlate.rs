@@ -230,7 +230,7 @@ impl CorrelationPlan {
     }
 
     /// Test aid: the kind of the last forward FFT pass where the spectrum product runs
-    /// inside it (`"radix-2"`, `"radix-4"`, `"radix-odd"`, `"workgroup rows"`), `None` where
+    /// inside it (`"radix-2"`, `"radix-4"`, `"radix-odd"`, `"workgroup lines"`), `None` where
     /// it is a dispatch of its own (see `Steps::new` for which plans fuse it).
     #[doc(hidden)]
     pub fn fused_product_pass(&self) -> Option<&'static str> {
@@ -238,7 +238,7 @@ impl CorrelationPlan {
             Kernel::Stockham { .. } => "radix-2",
             Kernel::Stockham4 { .. } => "radix-4",
             Kernel::StockhamOdd { .. } => "radix-odd",
-            Kernel::StockhamShared { .. } => "workgroup rows",
+            Kernel::StockhamShared { .. } => "workgroup lines",
             _ => unreachable!("only Stockham passes take the product"),
         })
     }

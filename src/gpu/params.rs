@@ -84,14 +84,14 @@ params! {
         scale: f32,
     }
 
-    /// A whole row transform in workgroup memory (stockham_shared.wgsl); `tw_half` is n/2.
+    /// A whole line transform in one dispatch (stockham_shared.wgsl; its length and shape
+    /// are pipeline constants): `lines` lines `line_stride` apart with elements `stride`
+    /// apart, twiddles from `tw_offset`; `scale` multiplies a fused spectrum product.
     StockhamShared(StockhamSharedParams) {
-        n: u32,
         stride: u32,
         line_stride: u32,
         lines: u32,
         tw_offset: u32,
-        tw_half: u32,
         scale: f32,
     }
 

@@ -1,13 +1,15 @@
 //! Shader modules, bind group layouts and compute pipelines: built once per device, keyed by
 //! kernel and its pipeline-overridable constants.
 
+use super::fft::{line_main, MAX_POINTS};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 // The kernels that apply the spectrum product share its one definition (product.wgsl),
 // placed before their own file: stockham_shared.wgsl's workgroup array must come after every
-// named override (see there).
+// named override (see there). stockham_shared.wgsl's entry point is generated per line
+// length and appended (fft/line_kernel.rs).
 const STOCKHAM: &str = concat!(
     include_str!("../../shaders/product.wgsl"),
     include_str!("../../shaders/stockham.wgsl")
@@ -130,12 +132,14 @@ pub(crate) enum Kernel {
         radix: u32,
         product: Option<Product>,
     },
-    /// A whole row transform of length `n` in workgroup memory, `wg` invocations per row
-    /// (stockham_shared.wgsl); both are overridable constants, so they key the cache.
+    /// A whole line transform of length `n` (a power of two) in one dispatch, `points` per
+    /// invocation in registers, `lines` lines per workgroup (stockham_shared.wgsl); all are
+    /// overridable constants, so they key the cache.
     StockhamShared {
         inverse: bool,
         n: u32,
-        wg: u32,
+        points: u32,
+        lines: u32,
         product: Option<Product>,
     },
     /// `data = product(data, t)`, scaled, in its own dispatch (spectrum.wgsl).
@@ -253,7 +257,9 @@ impl Kernel {
     /// Invocations per workgroup: the kernel's own where it fixes one, else the device's.
     pub(crate) fn workgroup_size(self, device_default: u32) -> u32 {
         match self {
-            Kernel::StockhamShared { wg, .. } => wg,
+            Kernel::StockhamShared {
+                n, points, lines, ..
+            } => n / points * lines,
             _ => device_default,
         }
     }
@@ -295,37 +301,60 @@ impl Kernel {
 /// Compile every module on `device` and return their files, or an error with what the
 /// compiler said about the first one it refused. In a browser the compiler is the
 /// browser's own (Chromium: Tint), whose verdict arrives asynchronously.
+///
+/// The line kernel's module is compiled with the entry point generated for every power-of-two
+/// line length it takes (16 points per invocation, or the whole line when shorter), since
+/// each is different code.
 pub(crate) async fn compile_every_module(device: &wgpu::Device) -> Result<Vec<&'static str>> {
     let mut files = Vec::new();
     for module in Module::ALL {
-        let compiled = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(module.label()),
-            source: wgpu::ShaderSource::Wgsl(module.source().into()),
-        });
-        let info = compiled.get_compilation_info().await;
-        let errors: Vec<String> = info
-            .messages
-            .iter()
-            .filter(|m| m.message_type == wgpu::CompilationMessageType::Error)
-            .map(|m| m.message.clone())
-            .collect();
-        if !errors.is_empty() {
-            return Err(Error::Gpu(format!(
-                "{} does not compile: {}",
-                module.file(),
-                errors.join("; ")
-            )));
+        let sources: Vec<String> = match module {
+            Module::StockhamShared => (1..=12)
+                .map(|log2| 1usize << log2)
+                .map(|n| format!("{}{}", module.source(), line_main(n, n.min(MAX_POINTS))))
+                .collect(),
+            _ => vec![module.source().to_string()],
+        };
+        for source in sources {
+            check_compiles(device, module, source).await?;
         }
         files.push(module.file());
     }
     Ok(files)
 }
 
+/// What the device's compiler says about `source`, as an error if it refuses it.
+async fn check_compiles(device: &wgpu::Device, module: Module, source: String) -> Result<()> {
+    let compiled = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(module.label()),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let info = compiled.get_compilation_info().await;
+    let errors: Vec<&str> = info
+        .messages
+        .iter()
+        .filter(|m| m.message_type == wgpu::CompilationMessageType::Error)
+        .map(|m| m.message.as_str())
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Gpu(format!(
+            "{} does not compile: {}",
+            module.file(),
+            errors.join("; ")
+        )))
+    }
+}
+
+/// A compiled module: its file, and (line length, points) for the generated line kernel.
+type ModuleKey = (Module, Option<(u32, u32)>);
+
 pub(crate) struct PipelineCache {
     /// Invocations per workgroup, the `WG` override of every kernel.
     pub(crate) workgroup_size: u32,
     layouts: [(wgpu::BindGroupLayout, wgpu::PipelineLayout); 4],
-    modules: Mutex<HashMap<Module, wgpu::ShaderModule>>,
+    modules: Mutex<HashMap<ModuleKey, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<(Kernel, u32), Arc<wgpu::ComputePipeline>>>,
 }
 
@@ -360,14 +389,27 @@ impl PipelineCache {
             return p.clone();
         }
         let (module, entry) = kernel.entry();
+        // The line kernel's entry point is generated per line length and register count.
+        let variant = match kernel {
+            Kernel::StockhamShared { n, points, .. } => Some((n, points)),
+            _ => None,
+        };
         let module = {
             let mut modules = self.modules.lock().unwrap();
             modules
-                .entry(module)
+                .entry((module, variant))
                 .or_insert_with(|| {
+                    let source = match variant {
+                        Some((n, points)) => format!(
+                            "{}{}",
+                            module.source(),
+                            line_main(n as usize, points as usize)
+                        ),
+                        None => module.source().to_string(),
+                    };
                     device.create_shader_module(wgpu::ShaderModuleDescriptor {
                         label: Some(module.label()),
-                        source: wgpu::ShaderSource::Wgsl(module.source().into()),
+                        source: wgpu::ShaderSource::Wgsl(source.into()),
                     })
                 })
                 .clone()
@@ -403,11 +445,13 @@ impl PipelineCache {
             Kernel::StockhamShared {
                 inverse,
                 n,
+                lines,
                 product,
                 ..
             } => {
                 constants.push(("INVERSE", inverse as u8 as f64));
                 constants.push(("N", n as f64));
+                constants.push(("C", lines as f64));
                 fused(product, &mut constants);
             }
             Kernel::Spectrum(product) => product_constants(product, &mut constants),

@@ -98,11 +98,11 @@ impl Step {
             Kernel::Stockham { product, .. } => 2 * moves(product) * ELEM,
             Kernel::Stockham4 { product, .. } => 4 * moves(product) * ELEM,
             Kernel::StockhamOdd { radix, product, .. } => radix as u64 * moves(product) * ELEM,
-            // The whole row in and out once: lines × n × 2 elements (3 with the product),
-            // over lines × wg threads.
-            Kernel::StockhamShared { n, wg, product, .. } => {
-                return self.threads / wg as u64 * n as u64 * moves(product) * ELEM
-            }
+            // The whole line in and out once: n points (2 moves each, 3 with the product)
+            // per `points` invocations.
+            Kernel::StockhamShared {
+                points, product, ..
+            } => points as u64 * moves(product) * ELEM,
             Kernel::Chirp | Kernel::Pad | Kernel::Gather => 2 * ELEM,
             Kernel::Spectrum(_) => 3 * ELEM,
             // Two f32 in (or one), one complex out.

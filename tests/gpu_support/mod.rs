@@ -40,9 +40,22 @@ pub fn own_context() -> Option<GpuContext> {
     Some(GpuContext::new().unwrap())
 }
 
-/// A context of its own with the workgroup-memory row FFT switched on (off by default on CPU
-/// adapters such as lavapipe, so the default context would not run it there), or `None` as
-/// [`context`]. Checks that rows of 1024 points fit it, so that the tests reach the kernel.
+/// A context of its own with the one-dispatch line FFT switched off: every transform one
+/// dispatch per pass, or `None` as [`context`].
+pub fn per_pass_context() -> Option<GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    CTX.get_or_init(|| {
+        context()?;
+        let ctx = GpuContext::new().unwrap();
+        ctx.set_workgroup_fft(false);
+        Some(ctx)
+    })
+    .clone()
+}
+
+/// A context of its own with the one-dispatch line FFT switched on (the default, unless
+/// `XCORR_WORKGROUP_FFT` says otherwise), or `None` as [`context`]. Checks that lines of 1024
+/// points fit it, so that the tests reach the kernel.
 pub fn workgroup_context() -> Option<GpuContext> {
     static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
     CTX.get_or_init(|| {
@@ -59,9 +72,9 @@ pub fn workgroup_context() -> Option<GpuContext> {
     .clone()
 }
 
-/// The contexts every plan test runs on: the default one, and one with the workgroup FFT.
+/// The contexts every plan test runs on: one dispatch per pass, and the one-dispatch line FFT.
 pub fn contexts() -> Vec<GpuContext> {
-    [context(), workgroup_context()]
+    [per_pass_context(), workgroup_context()]
         .into_iter()
         .flatten()
         .collect()

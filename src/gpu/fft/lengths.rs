@@ -2,42 +2,61 @@
 //! transform shape a correlation plan pads to; and what the device's workgroup memory allows
 //! the row kernel.
 
+use super::line_kernel::MAX_POINTS;
 use crate::gpu::context::GpuContext;
 use crate::gpu::program::ELEM;
 use crate::spec::{next_pow2, next_smooth, Plan};
 
-/// What the device allows the workgroup-memory row kernel (stockham_shared.wgsl).
+/// What the device allows the one-dispatch line kernel (stockham_shared.wgsl), along rows
+/// and columns alike (the name is older than the column kernel).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RowCapacity {
-    /// Longest row (a power of two, or 0 for none): two ping-pong copies of it, complex f32,
-    /// must fit `max_compute_workgroup_storage_size` (16 KiB: 1024, 32 KiB: 2048).
+    /// Longest line (a power of two, or 0 for none): one copy of it, complex f32, must fit
+    /// `max_compute_workgroup_storage_size` (16 KiB: 2048, 32 KiB: 4096), and its N/16
+    /// invocations one workgroup.
     max_n: usize,
     /// Most invocations per workgroup, a power of two.
     max_wg: u32,
+    /// Workgroup storage, bytes.
+    storage: u64,
+}
+
+/// The one-dispatch kernel's shape for one line length: its `pipelines::Kernel` constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LineKernel {
+    /// Points per invocation, held in registers (a power of two ≤ 16).
+    pub points: u32,
+    /// Lines per workgroup.
+    pub lines: u32,
+    /// Invocations per workgroup: `n / points · lines`.
+    pub wg: u32,
 }
 
 impl RowCapacity {
-    /// No row in workgroup memory: every transform runs pass by pass.
+    /// No line in workgroup memory: every transform runs pass by pass.
     #[cfg(test)]
     pub(crate) const NONE: RowCapacity = RowCapacity {
         max_n: 0,
         max_wg: 256,
+        storage: 0,
     };
 
     /// The context's capacity; none where its workgroup FFT is switched off.
     pub(crate) fn of(ctx: &GpuContext) -> RowCapacity {
-        let limits = ctx.limits();
-        let fit = limits.max_compute_workgroup_storage_size as u64 / (2 * ELEM);
+        let storage = ctx.limits().max_compute_workgroup_storage_size as u64;
+        // The device's workgroup size for every other kernel, rounded down to a power of two.
+        let wg = ctx.inner.pipelines.workgroup_size;
+        let max_wg = 1u32 << wg.ilog2();
+        let fit = (storage / ELEM).min(max_wg as u64 * MAX_POINTS as u64);
         let max_n = if ctx.workgroup_fft() && fit >= 2 {
             1usize << fit.ilog2()
         } else {
             0
         };
-        // The device's workgroup size for every other kernel, rounded down to a power of two.
-        let wg = ctx.inner.pipelines.workgroup_size;
         RowCapacity {
             max_n,
-            max_wg: 1 << wg.ilog2(),
+            max_wg,
+            storage,
         }
     }
 
@@ -45,10 +64,22 @@ impl RowCapacity {
         self.max_n
     }
 
-    /// Invocations for one row of length `n`, or `None` when it is not a power of two or
-    /// does not fit: n/2 up to the device's cap, each doing n/2/wg butterflies per pass.
-    pub(super) fn workgroup_for(self, n: usize) -> Option<u32> {
-        (n >= 2 && n <= self.max_n && n.is_power_of_two()).then(|| (n as u32 / 2).min(self.max_wg))
+    /// The line kernel for length `n`, or `None` when it is not a power of two or does not
+    /// fit: 16 points per invocation (n itself when shorter), as many lines per workgroup as
+    /// the invocation cap and the workgroup storage allow.
+    pub(super) fn kernel_for(self, n: usize) -> Option<LineKernel> {
+        if n < 2 || n > self.max_n || !n.is_power_of_two() {
+            return None;
+        }
+        let points = n.min(MAX_POINTS);
+        let lanes = n / points;
+        let by_storage = (self.storage / (n as u64 * ELEM)).max(1) as usize;
+        let lines = (self.max_wg as usize / lanes).min(by_storage).max(1);
+        Some(LineKernel {
+            points: points as u32,
+            lines: lines as u32,
+            wg: (lanes * lines) as u32,
+        })
     }
 }
 
@@ -89,12 +120,12 @@ fn pass_cost(r: usize) -> f64 {
 }
 
 /// Modelled cost per element of transforming one line of length `n` (0 for n = 1): the
-/// sum of its passes' costs, or a single pass for a row that fits workgroup memory.
-fn line_cost(n: usize, row: bool, rows: RowCapacity) -> f64 {
+/// sum of its passes' costs, or a single pass for a line that fits workgroup memory.
+fn line_cost(n: usize, rows: RowCapacity) -> f64 {
     if n == 1 {
         return 0.0;
     }
-    if row && rows.workgroup_for(n).is_some() {
+    if rows.kernel_for(n).is_some() {
         return 1.0;
     }
     let radices = radices(n).expect("candidates are smooth");
@@ -133,14 +164,14 @@ pub(crate) fn transform_shape(plan: &Plan, rows: RowCapacity) -> [usize; 2] {
         for &l1 in &along_rows {
             // Circular axes may be Bluestein lengths: the same Stockham cost whatever they
             // are, since they are the only candidate.
-            let cost_of = |n: usize, row: bool| {
+            let cost_of = |n: usize| {
                 if radices(n).is_some() {
-                    line_cost(n, row, rows)
+                    line_cost(n, rows)
                 } else {
                     0.0
                 }
             };
-            let cost = (l0 * l1) as f64 * (cost_of(l1, true) + cost_of(l0, false));
+            let cost = (l0 * l1) as f64 * (cost_of(l1) + cost_of(l0));
             if cost < best.1 {
                 best = ([l0, l1], cost);
             }
@@ -158,6 +189,7 @@ mod tests {
     const WORKGROUP_2048: RowCapacity = RowCapacity {
         max_n: 2048,
         max_wg: 256,
+        storage: 16384,
     };
 
     #[test]

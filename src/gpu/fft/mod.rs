@@ -1,12 +1,15 @@
 //! The FFT on the device, by job: transform lengths and what the device's workgroup memory
 //! allows ([`lengths`]), the host-computed twiddle and Bluestein tables ([`tables`]), the
-//! passes of a transform as steps ([`steps`]); and [`fft_forward`], a one-shot transform.
+//! passes of a transform as steps ([`steps`]), the generated entry point of the
+//! one-dispatch line kernel ([`line_kernel`]); and [`fft_forward`], a one-shot transform.
 
 mod lengths;
+mod line_kernel;
 mod steps;
 mod tables;
 
 pub(crate) use lengths::{transform_shape, RowCapacity};
+pub(crate) use line_kernel::{line_main, MAX_POINTS};
 pub(crate) use steps::{fuse_product, FftLayout};
 
 use super::context::GpuContext;

@@ -1,8 +1,8 @@
 //! The 2-D FFT as a sequence of steps: mixed-radix Stockham passes (radix 2, 4, 3, 5, 7)
 //! per axis of a 2,3,5,7-smooth length, and Bluestein's chirp-z transform on top of them for
-//! other lengths. Power-of-two rows (the contiguous axis) short enough for the device's
-//! workgroup memory can run all their passes in one dispatch instead (stockham_shared.wgsl;
-//! see [`GpuContext::set_workgroup_fft`]); columns and other rows take one dispatch per pass.
+//! other lengths. Power-of-two lines (rows or columns) short enough for the device's
+//! workgroup memory run all their passes in one dispatch instead (stockham_shared.wgsl;
+//! see [`GpuContext::set_workgroup_fft`]); other lengths take one dispatch per pass.
 //!
 //! The work buffer holds a `padded[0] × padded[1]` row-major array; the transform's own
 //! `logical[0] × logical[1]` region sits in its top-left corner. A smooth axis has
@@ -160,14 +160,15 @@ impl FftLayout {
         mut at: Buf,
         out: &mut Vec<Step>,
     ) -> Buf {
-        // A row that fits in workgroup memory: all passes in one dispatch, a row per group.
-        if let (1, Some(wg)) = (g.stride, self.rows.workgroup_for(n)) {
+        // A power-of-two line that fits workgroup memory, row or column: one dispatch.
+        if let Some(line) = self.rows.kernel_for(n) {
             let to = at.other();
             out.push(Step {
                 kernel: Kernel::StockhamShared {
                     inverse,
                     n: n as u32,
-                    wg,
+                    points: line.points,
+                    lines: line.lines,
                     product: None,
                 },
                 bufs: Bufs::FftPass {
@@ -176,16 +177,14 @@ impl FftLayout {
                     kept: None,
                 },
                 params: StockhamSharedParams {
-                    n: n as u32,
-                    stride: 1,
+                    stride: g.stride as u32,
                     line_stride: g.line_stride as u32,
                     lines: g.lines as u32,
                     tw_offset: tw as u32,
-                    tw_half: (n / 2) as u32,
                     scale: 0.0,
                 }
                 .into(),
-                threads: g.lines as u64 * wg as u64,
+                threads: g.lines.div_ceil(line.lines as usize) as u64 * line.wg as u64,
             });
             return to;
         }
