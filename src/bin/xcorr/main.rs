@@ -8,9 +8,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod batch;
 mod bench;
+mod frames;
 mod output;
+mod progress;
 mod vision;
+use batch::{Batch, BatchArgs, BatchSample};
 use output::OutputKind;
 use vision::{heatmap_values, peak_options, run_match, run_register, MatchArgs, RegisterArgs};
 use xcorr::io::{self, AnyArray};
@@ -51,10 +55,19 @@ enum Command {
     Correlate(CorrelateArgs),
     /// Find a template in a scene (OpenCV's matchTemplate methods); prints `row col score`
     /// per match, best first (the template's top-left corner).
-    Match(MatchArgs),
+    ///
+    /// `xcorr match TEMPLATE --scenes DIR|GLOB|FILE...` matches one template in many scenes:
+    /// one JSON Lines object per scene (or CSV rows, --csv) on stdout or in -o FILE.
+    Match(MatchCommand),
+    /// Follow a template through FRAMES (folders, patterns or files, in order); one JSON
+    /// Lines object per frame with the best match (or CSV rows, --csv).
+    Track(TrackCommand),
     /// Register MOVING with REFERENCE by phase correlation; prints the shift `dy dx` that,
     /// applied to MOVING, aligns it with REFERENCE (scikit-image's sign and order).
-    Register(RegisterArgs),
+    ///
+    /// `xcorr register REFERENCE --moving DIR|GLOB|FILE...` registers many frames with one
+    /// reference: one JSON Lines object per frame (or CSV rows, --csv).
+    Register(RegisterCommand),
     /// List the backends this build and machine offer.
     Info,
     /// Hide a patch in a generated scene and find it again by correlation.
@@ -69,6 +82,55 @@ enum Command {
     /// upsample 100; FFTn a bare n x n complex FFT. "gpu-resident" rows time the GPU with the
     /// data already on the device (no upload or readback).
     Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct MatchCommand {
+    /// SCENE TEMPLATE: find TEMPLATE in SCENE (image files or 2-D .npy arrays). With
+    /// --scenes: TEMPLATE alone.
+    #[arg(value_name = "FILES", num_args = 1..=2, required = true)]
+    files: Vec<PathBuf>,
+    /// Match TEMPLATE in every scene these name: folders (their image and .npy files),
+    /// patterns such as 'frames/*.png' (quote them), or files.
+    #[arg(long, value_name = "DIR|GLOB|FILE", num_args = 1..)]
+    scenes: Vec<String>,
+    #[command(flatten)]
+    args: MatchArgs,
+    #[command(flatten)]
+    batch: BatchArgs,
+}
+
+#[derive(Args)]
+struct TrackCommand {
+    /// The template: an image file or a 2-D .npy array.
+    template: PathBuf,
+    /// The frames, in order: folders (their image and .npy files, sorted by name with
+    /// numbers by value), patterns such as 'frames/*.png' (quote them), or files.
+    #[arg(value_name = "FRAMES", required = true)]
+    frames: Vec<String>,
+    /// Search only R pixels around the last position (faster; the first frame, and the
+    /// one after a frame that failed, are searched whole).
+    #[arg(long, value_name = "R")]
+    search_window: Option<usize>,
+    #[command(flatten)]
+    args: MatchArgs,
+    #[command(flatten)]
+    batch: BatchArgs,
+}
+
+#[derive(Args)]
+struct RegisterCommand {
+    #[command(flatten)]
+    args: RegisterArgs,
+    /// Register every frame these name with REFERENCE: folders, patterns such as
+    /// 'frames/*.png' (quote them), or files.
+    #[arg(long = "moving", value_name = "DIR|GLOB|FILE", num_args = 1..)]
+    moving_frames: Vec<String>,
+    /// With --moving: write the results here (JSON Lines, or CSV for a .csv name or --csv).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    batch: BatchArgs,
 }
 
 #[derive(Args)]
@@ -191,8 +253,9 @@ fn main() -> ExitCode {
         }
         Command::Demo(args) => demo(args),
         Command::Bench(args) => bench(args),
-        Command::Match(args) => match_command(args, budget),
-        Command::Register(args) => register_command(args, budget),
+        Command::Match(cmd) => match_command(cmd, budget),
+        Command::Track(cmd) => track_command(cmd, budget),
+        Command::Register(cmd) => register_command(cmd, budget),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -294,7 +357,20 @@ fn read_real_input(path: &Path, budget: u64) -> Result<AnyArray> {
     Ok(x)
 }
 
-fn match_command(args: MatchArgs, budget: u64) -> Result<()> {
+fn match_command(cmd: MatchCommand, budget: u64) -> Result<()> {
+    if !cmd.scenes.is_empty() {
+        return match_batch(cmd, budget);
+    }
+    let [scene_path, template_path] = match cmd.files.as_slice() {
+        [s, t] => [s.clone(), t.clone()],
+        _ => {
+            return Err(Error::InvalidArgument(
+                "match takes SCENE TEMPLATE, or TEMPLATE --scenes DIR|GLOB... for many scenes"
+                    .into(),
+            ))
+        }
+    };
+    let args = cmd.args;
     // Output paths are checked before any work, so a typo costs nothing.
     if let Some(path) = &args.output {
         if output::check_output_path(path)? != OutputKind::Npy {
@@ -312,15 +388,15 @@ fn match_command(args: MatchArgs, budget: u64) -> Result<()> {
             )));
         }
     }
-    let scene = read_real_input(&args.scene, budget)?;
-    let template = read_real_input(&args.template, budget)?;
+    let scene = read_real_input(&scene_path, budget)?;
+    let template = read_real_input(&template_path, budget)?;
     // Shapes are checked before a backend starts: a GPU probe is slow and drivers may print.
     let (s, t) = (scene.shape(), template.shape());
     if t.rows() > s.rows() || t.cols() > s.cols() {
         return Err(Error::ShapeMismatch(format!(
             "template {t} ('{}') is larger than the scene {s} ('{}')",
-            args.template.display(),
-            args.scene.display()
+            template_path.display(),
+            scene_path.display()
         )));
     }
     peak_options(&args, t)?;
@@ -332,13 +408,116 @@ fn match_command(args: MatchArgs, budget: u64) -> Result<()> {
         budget,
     )?;
     let engine = Engine::with_backend(args.backend)?;
-    // float64 is matched in f64 (on the CPU: the GPU computes in f32, so only an explicit
-    // GPU request narrows it): a small variation on a large offset survives.
-    if (scene.is_double() || template.is_double()) && args.backend != Backend::Gpu {
+    if computes_in_f64(scene.is_double() || template.is_double(), args.backend) {
         finish_match(&engine, &scene.to_f64()?, &template.to_f64()?, &args)
     } else {
         finish_match(&engine, &scene.to_f32()?, &template.to_f32()?, &args)
     }
+}
+
+/// float64 is matched in f64 (on the CPU: the GPU computes in f32, so only an explicit
+/// GPU request narrows it): a small variation on a large offset survives.
+fn computes_in_f64(any_input_double: bool, backend: Backend) -> bool {
+    any_input_double && backend != Backend::Gpu
+}
+
+/// `xcorr match TEMPLATE --scenes ...`.
+fn match_batch(cmd: MatchCommand, budget: u64) -> Result<()> {
+    let args = &cmd.args;
+    let template_path = match cmd.files.as_slice() {
+        [t] => t,
+        _ => {
+            return Err(Error::InvalidArgument(
+                "with --scenes, match takes the TEMPLATE alone".into(),
+            ))
+        }
+    };
+    if args.heatmap.is_some() {
+        return Err(Error::InvalidArgument(
+            "--heatmap draws one scene's map; it does not apply with --scenes".into(),
+        ));
+    }
+    let batch = Batch::new(
+        "match",
+        &cmd.scenes,
+        args.output.as_deref(),
+        &batch_args(&cmd.batch, args.json),
+        budget,
+    )?;
+    let template = read_real_input(template_path, budget)?;
+    let options = peak_options(args, template.shape())?;
+    let engine = Engine::with_backend(args.backend)?;
+    if computes_in_f64(template.is_double(), args.backend) {
+        batch::match_frames(
+            batch,
+            &engine,
+            f64::from_any(template)?,
+            args.method,
+            options,
+        )?;
+    } else {
+        batch::match_frames(
+            batch,
+            &engine,
+            f32::from_any(template)?,
+            args.method,
+            options,
+        )?;
+    }
+    Ok(())
+}
+
+/// `--json` in batch mode means JSON Lines.
+fn batch_args(batch: &BatchArgs, json: bool) -> BatchArgs {
+    BatchArgs {
+        jsonl: batch.jsonl || json,
+        ..batch.clone()
+    }
+}
+
+fn track_command(cmd: TrackCommand, budget: u64) -> Result<()> {
+    let args = &cmd.args;
+    if args.top != 1 {
+        return Err(Error::InvalidArgument(
+            "track follows the best match (--top 1); use match --scenes for several".into(),
+        ));
+    }
+    if args.heatmap.is_some() {
+        return Err(Error::InvalidArgument(
+            "--heatmap does not apply to track".into(),
+        ));
+    }
+    let batch = Batch::new(
+        "track",
+        &cmd.frames,
+        args.output.as_deref(),
+        &batch_args(&cmd.batch, args.json),
+        budget,
+    )?;
+    let template = read_real_input(&cmd.template, budget)?;
+    let engine = Engine::with_backend(args.backend)?;
+    let options = || batch::TrackOptions {
+        search_window: cmd.search_window,
+        on_frame: None,
+    };
+    if computes_in_f64(template.is_double(), args.backend) {
+        batch::track_frames(
+            batch,
+            &engine,
+            f64::from_any(template)?,
+            args.method,
+            options(),
+        )?;
+    } else {
+        batch::track_frames(
+            batch,
+            &engine,
+            f32::from_any(template)?,
+            args.method,
+            options(),
+        )?;
+    }
+    Ok(())
 }
 
 /// Match, write the outputs asked for, print the matches.
@@ -361,16 +540,36 @@ fn finish_match<T: Sample>(
     Ok(())
 }
 
-fn register_command(args: RegisterArgs, budget: u64) -> Result<()> {
+fn register_command(cmd: RegisterCommand, budget: u64) -> Result<()> {
+    let args = &cmd.args;
+    let moving_path = match (&args.moving, cmd.moving_frames.is_empty()) {
+        (Some(path), true) => path.clone(),
+        (None, false) => return register_batch(&cmd, budget),
+        (Some(_), false) => {
+            return Err(Error::InvalidArgument(
+                "register takes MOVING or --moving DIR|GLOB..., not both".into(),
+            ))
+        }
+        (None, true) => {
+            return Err(Error::InvalidArgument(
+                "register needs MOVING (or --moving DIR|GLOB... for many frames)".into(),
+            ))
+        }
+    };
+    if cmd.output.is_some() {
+        return Err(Error::InvalidArgument(
+            "-o writes a batch's results; it applies with --moving".into(),
+        ));
+    }
     let reference = read_real_image(&args.reference, budget)?;
-    let moving = read_real_image(&args.moving, budget)?;
+    let moving = read_real_image(&moving_path, budget)?;
     if reference.shape() != moving.shape() {
         return Err(Error::ShapeMismatch(format!(
             "register needs images of one shape, got {} ('{}') and {} ('{}')",
             reference.shape(),
             args.reference.display(),
             moving.shape(),
-            args.moving.display()
+            moving_path.display()
         )));
     }
     xcorr::RegisterOptions {
@@ -389,8 +588,30 @@ fn register_command(args: RegisterArgs, budget: u64) -> Result<()> {
         budget,
     )?;
     let engine = Engine::with_backend(args.backend)?;
-    let (text, _) = run_register(&engine, &reference, &moving, &args)?;
+    let (text, _) = run_register(&engine, &reference, &moving, args)?;
     print!("{text}");
+    Ok(())
+}
+
+/// `xcorr register REFERENCE --moving ...`.
+fn register_batch(cmd: &RegisterCommand, budget: u64) -> Result<()> {
+    let args = &cmd.args;
+    let options = xcorr::RegisterOptions {
+        upsample: args.upsample,
+        window: args.window,
+        ..Default::default()
+    };
+    options.check()?;
+    let batch = Batch::new(
+        "register",
+        &cmd.moving_frames,
+        cmd.output.as_deref(),
+        &batch_args(&cmd.batch, args.json),
+        budget,
+    )?;
+    let reference = read_real_image(&args.reference, budget)?;
+    let engine = Engine::with_backend(args.backend)?;
+    batch::register_frames(batch, &engine, reference, &options)?;
     Ok(())
 }
 

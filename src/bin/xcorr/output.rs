@@ -3,7 +3,7 @@
 //! over the destination only once complete, so a failure never leaves a half-written file).
 //! An output that is a symlink is written through: its target is replaced, the link kept.
 
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use xcorr::io::io_message;
 use xcorr::{Array, Element, Error, Real, Result};
@@ -20,7 +20,7 @@ pub enum OutputKind {
     Png,
 }
 
-fn file_error(path: &Path, message: impl Into<String>) -> Error {
+pub fn file_error(path: &Path, message: impl Into<String>) -> Error {
     Error::File {
         path: path.display().to_string(),
         message: message.into(),
@@ -80,40 +80,76 @@ fn resolve_links(path: &Path) -> PathBuf {
     p
 }
 
-/// Write `path` atomically: `fill` writes into a temporary file in the same directory, which
-/// is renamed over `path` only when `fill` and the flush succeeded. On any error the temporary
-/// file is removed and `path` is left as it was.
-fn write_atomic(
-    path: &Path,
-    fill: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> Result<()>,
-) -> Result<()> {
-    let target = resolve_links(path);
-    let dir = parent_dir(&target);
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".xcorr-").suffix(".part");
-    // NamedTempFile is owner-only by default; ask for 0666 so the umask decides, as for any
-    // ordinary file.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut tmp = builder.tempfile_in(&dir).map_err(|e| {
-        file_error(
-            path,
-            format!(
-                "cannot create a file in '{}': {}",
-                dir.display(),
-                io_message(&e)
-            ),
-        )
-    })?;
-    {
-        let mut w = BufWriter::new(tmp.as_file_mut());
-        fill(&mut w)?;
-        w.flush()
-            .map_err(|e| file_error(path, format!("cannot write: {}", io_message(&e))))?;
+/// A file being written atomically: the bytes go to a temporary file in the destination's
+/// directory, which [`commit`](Self::commit) renames over the destination. Dropped without
+/// a commit (an error, a `--strict` stop), the temporary file is removed and the destination
+/// is left as it was.
+pub struct AtomicFile {
+    path: PathBuf,
+    target: PathBuf,
+    writer: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Start writing `path` (its directory must be writable: checked here, before any work).
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let target = resolve_links(path);
+        let dir = parent_dir(&target);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".xcorr-").suffix(".part");
+        // NamedTempFile is owner-only by default; ask for 0666 so the umask decides, as for
+        // any ordinary file.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let tmp = builder.tempfile_in(&dir).map_err(|e| {
+            file_error(
+                path,
+                format!(
+                    "cannot create a file in '{}': {}",
+                    dir.display(),
+                    io_message(&e)
+                ),
+            )
+        })?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            target,
+            writer: BufWriter::new(tmp),
+        })
     }
-    tmp.persist(&target)
-        .map_err(|e| file_error(path, format!("cannot write: {}", io_message(&e.error))))?;
-    Ok(())
+
+    /// Where the bytes go until the commit.
+    pub fn writer(&mut self) -> &mut BufWriter<tempfile::NamedTempFile> {
+        &mut self.writer
+    }
+
+    /// The error for a failed write to this file.
+    pub fn write_error(&self, e: &std::io::Error) -> Error {
+        file_error(&self.path, format!("cannot write: {}", io_message(e)))
+    }
+
+    /// Flush and rename over the destination.
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        let tmp = self
+            .writer
+            .into_inner()
+            .map_err(|e| file_error(&path, format!("cannot write: {}", io_message(e.error()))))?;
+        tmp.persist(&self.target)
+            .map_err(|e| file_error(&path, format!("cannot write: {}", io_message(&e.error))))?;
+        Ok(())
+    }
+}
+
+/// Write `path` atomically ([`AtomicFile`]): `fill` writes the contents, and `path` is
+/// replaced only when `fill` and the flush succeeded.
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<tempfile::NamedTempFile>) -> Result<()>,
+) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    fill(file.writer())?;
+    file.commit()
 }
 
 /// Write a result as `.npy` in its own dtype (float64 stays float64), atomically.
