@@ -441,9 +441,13 @@ pub struct TrackOptions {
     /// Search only this many pixels around the last position (the first frame, and the one
     /// after a failed frame, are searched whole).
     pub search_window: Option<usize>,
-    /// Called with each frame, its file and the track so far (for the overlay pictures).
-    pub on_frame: Option<Box<dyn FnMut(&Path, &[f32], Shape, &[Peak]) -> Result<()>>>,
+    /// Called with each frame (for the overlay pictures).
+    pub on_frame: Option<FrameDrawer>,
 }
+
+/// Draws a tracked frame: its file, its grey values and shape, the track so far, and the
+/// template's `(rows, cols)`.
+pub type FrameDrawer = Box<dyn FnMut(&Path, &[f32], Shape, &[Peak], (usize, usize)) -> Result<()>>;
 
 /// `xcorr track TEMPLATE FRAMES...`: the template's best match in every frame, in order.
 pub fn track_frames<T: BatchSample>(
@@ -481,7 +485,8 @@ pub fn track_frames<T: BatchSample>(
                 .iter()
                 .map(|&v| xcorr::Real::to_f64(v) as f32)
                 .collect();
-            draw(path, &grey, frame.shape(), &track)?;
+            let [th, tw] = matcher.template.shape().axes();
+            draw(path, &grey, frame.shape(), &track, (th, tw))?;
         }
         Ok(FrameResult::Matches(vec![peak]))
     })

@@ -12,6 +12,8 @@ mod batch;
 mod bench;
 mod frames;
 mod output;
+mod overlay;
+mod plot;
 mod progress;
 mod vision;
 use batch::{Batch, BatchArgs, BatchSample};
@@ -98,6 +100,16 @@ struct MatchCommand {
     args: MatchArgs,
     #[command(flatten)]
     batch: BatchArgs,
+    /// One scene: draw it with each match as a template-sized rectangle, its rank and score
+    /// beside it (.png).
+    #[arg(long, value_name = "OUT.png")]
+    overlay: Option<PathBuf>,
+    /// With --overlay: blend the score map over the scene (best matches brightest).
+    #[arg(long, requires = "overlay")]
+    overlay_map: bool,
+    /// The colour map of --heatmap and --overlay-map.
+    #[arg(long, value_enum, default_value_t = plot::Colormap::Turbo)]
+    colormap: plot::Colormap,
 }
 
 #[derive(Args)]
@@ -112,6 +124,12 @@ struct TrackCommand {
     /// one after a frame that failed, are searched whole).
     #[arg(long, value_name = "R")]
     search_window: Option<usize>,
+    /// Write each frame as DIR/<frame name>.png with the match drawn on it.
+    #[arg(long, value_name = "DIR")]
+    overlay_dir: Option<PathBuf>,
+    /// With --overlay-dir: draw the path of the track so far.
+    #[arg(long, requires = "overlay_dir")]
+    trail: bool,
     #[command(flatten)]
     args: MatchArgs,
     #[command(flatten)]
@@ -176,9 +194,13 @@ struct CorrelateArgs {
     /// Where to compute.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     backend: BackendArg,
-    /// Output file: .npy or .png.
+    /// Output file: .npy (the numbers), .png (2-D: a heatmap with axes in lags, a colour
+    /// bar and the peak marked; 1-D: a line plot against the lag) or .svg (1-D line plot).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     output: PathBuf,
+    /// The colour map of .png heatmaps.
+    #[arg(long, value_enum, default_value_t = plot::Colormap::Turbo)]
+    colormap: plot::Colormap,
 }
 
 #[derive(Args)]
@@ -370,7 +392,14 @@ fn match_command(cmd: MatchCommand, budget: u64) -> Result<()> {
             ))
         }
     };
-    let args = cmd.args;
+    let mut args = cmd.args;
+    let pictures = Pictures {
+        overlay: cmd.overlay,
+        overlay_map: cmd.overlay_map,
+        colormap: cmd.colormap,
+        scene: scene_path.clone(),
+    };
+    args.keep_map = pictures.overlay_map;
     // Output paths are checked before any work, so a typo costs nothing.
     if let Some(path) = &args.output {
         if output::check_output_path(path)? != OutputKind::Npy {
@@ -380,12 +409,17 @@ fn match_command(cmd: MatchCommand, budget: u64) -> Result<()> {
             )));
         }
     }
-    if let Some(path) = &args.heatmap {
-        if output::check_output_path(path)? != OutputKind::Png {
-            return Err(Error::InvalidArgument(format!(
-                "--heatmap takes a .png path, got '{}'",
-                path.display()
-            )));
+    for (flag, path) in [
+        ("--heatmap", &args.heatmap),
+        ("--overlay", &pictures.overlay),
+    ] {
+        if let Some(path) = path {
+            if output::check_output_path(path)? != OutputKind::Png {
+                return Err(Error::InvalidArgument(format!(
+                    "{flag} takes a .png path, got '{}'",
+                    path.display()
+                )));
+            }
         }
     }
     let scene = read_real_input(&scene_path, budget)?;
@@ -409,9 +443,21 @@ fn match_command(cmd: MatchCommand, budget: u64) -> Result<()> {
     )?;
     let engine = Engine::with_backend(args.backend)?;
     if computes_in_f64(scene.is_double() || template.is_double(), args.backend) {
-        finish_match(&engine, &scene.to_f64()?, &template.to_f64()?, &args)
+        finish_match(
+            &engine,
+            &scene.to_f64()?,
+            &template.to_f64()?,
+            &args,
+            &pictures,
+        )
     } else {
-        finish_match(&engine, &scene.to_f32()?, &template.to_f32()?, &args)
+        finish_match(
+            &engine,
+            &scene.to_f32()?,
+            &template.to_f32()?,
+            &args,
+            &pictures,
+        )
     }
 }
 
@@ -496,9 +542,15 @@ fn track_command(cmd: TrackCommand, budget: u64) -> Result<()> {
     )?;
     let template = read_real_input(&cmd.template, budget)?;
     let engine = Engine::with_backend(args.backend)?;
+    if let Some(dir) = &cmd.overlay_dir {
+        check_overlay_dir(dir)?;
+    }
     let options = || batch::TrackOptions {
         search_window: cmd.search_window,
-        on_frame: None,
+        on_frame: cmd
+            .overlay_dir
+            .clone()
+            .map(|dir| overlay_writer(dir, cmd.trail)),
     };
     if computes_in_f64(template.is_double(), args.backend) {
         batch::track_frames(
@@ -520,21 +572,77 @@ fn track_command(cmd: TrackCommand, budget: u64) -> Result<()> {
     Ok(())
 }
 
+/// The pictures `xcorr match` draws of one scene.
+struct Pictures {
+    overlay: Option<PathBuf>,
+    overlay_map: bool,
+    colormap: plot::Colormap,
+    scene: PathBuf,
+}
+
+/// `--overlay-dir` must be a writable folder: checked before any work (a probe file).
+fn check_overlay_dir(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(Error::File {
+            path: dir.display().to_string(),
+            message: "is not a folder (create it first)".into(),
+        });
+    }
+    output::AtomicFile::create(&dir.join("probe.png")).map(drop)
+}
+
+/// Draws each tracked frame into `dir`, named after the frame's file.
+fn overlay_writer(dir: PathBuf, trail: bool) -> batch::FrameDrawer {
+    Box::new(move |path, grey, shape, track, template| {
+        let [rows, cols] = shape.axes();
+        let mut canvas = overlay::Canvas::from_scene(Some(path), grey, rows, cols);
+        canvas.draw_track(track, template, trail)?;
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        output::write_rgb_png(&dir.join(format!("{stem}.png")), &canvas.image)
+    })
+}
+
 /// Match, write the outputs asked for, print the matches.
 fn finish_match<T: Sample>(
     engine: &Engine,
     scene: &Array<T>,
     template: &Array<T>,
     args: &MatchArgs,
+    pictures: &Pictures,
 ) -> Result<()> {
     let found = run_match(engine, scene, template, args)?;
+    let peaks: Vec<(usize, usize)> = found.matches.iter().map(|p| (p.row, p.col)).collect();
     if let Some(map) = &found.map {
         if let Some(path) = &args.output {
             output::write_npy(path, map)?;
         }
         if let Some(path) = &args.heatmap {
-            output::write_heatmap_png(path, &heatmap_values(map, args.method))?;
+            let axes = plot::Axes {
+                first_row: 0,
+                first_col: 0,
+                row_label: "scene row (template top)",
+                col_label: "scene column (template left)",
+                value_label: args.method.name(),
+            };
+            plot::write_result(path, map, &axes, &peaks, pictures.colormap, false)?;
         }
+    }
+    if let Some(path) = &pictures.overlay {
+        let [rows, cols] = scene.shape().axes();
+        let grey: Vec<f32> = scene
+            .data()
+            .iter()
+            .map(|&v| xcorr::Real::to_f64(v) as f32)
+            .collect();
+        let mut canvas = overlay::Canvas::from_scene(Some(&pictures.scene), &grey, rows, cols);
+        let t = template.shape().axes();
+        if let (true, Some(map)) = (pictures.overlay_map, &found.map) {
+            let heat = heatmap_values(map, args.method);
+            let [mr, mc] = heat.shape().axes();
+            canvas.blend_map(heat.data(), mr, mc, (t[0], t[1]), pictures.colormap);
+        }
+        canvas.draw_matches(&found.matches, (t[0], t[1]))?;
+        output::write_rgb_png(path, &canvas.image)?;
     }
     print!("{}", found.text);
     Ok(())
@@ -755,6 +863,7 @@ fn correlate(args: CorrelateArgs, budget: u64) -> Result<()> {
         mode,
         out: &args.output,
         kind,
+        colormap: args.colormap,
     };
     let summary = match (
         a.is_complex() || b.is_complex(),
@@ -807,27 +916,59 @@ struct Job<'p> {
     mode: Mode,
     out: &'p Path,
     kind: OutputKind,
+    colormap: plot::Colormap,
 }
 
 impl Job<'_> {
     /// Compute, write, and describe what was done in one line.
     fn run<T: Element>(&self, a: &Array<T>, b: &Array<T>) -> Result<String> {
         let out = self.engine.compute(self.op, a, b, self.mode)?;
-        match self.kind {
-            OutputKind::Npy => output::write_npy(self.out, &out)?,
-            OutputKind::Png => output::write_heatmap_png(self.out, &out)?,
-        }
-        let what = match self.kind {
-            OutputKind::Npy => npy_dtype::<T>(),
-            OutputKind::Png if T::IS_COMPLEX => "heatmap of |result|",
-            OutputKind::Png => "heatmap",
-        };
         let (index, score) = peak(&out);
         let lag_name = match self.op {
             Op::Correlate => "lag",
             Op::Convolve => "sum index",
         };
         let axis_lags = lags(self.op, self.mode, a.shape(), b.shape())?;
+        let (row_label, col_label) = match (self.op, out.shape().ndim()) {
+            (Op::Correlate, 1) => ("", "lag"),
+            (Op::Correlate, _) => ("row lag", "column lag"),
+            (Op::Convolve, 1) => ("", "sum index"),
+            (Op::Convolve, _) => ("row sum index", "column sum index"),
+        };
+        let axes = plot::Axes {
+            first_row: if out.shape().ndim() == 1 {
+                0
+            } else {
+                axis_lags[0][0] as i64
+            },
+            first_col: axis_lags[axis_lags.len() - 1][0] as i64,
+            row_label,
+            col_label,
+            value_label: self_op_name(self.op),
+        };
+        match self.kind {
+            OutputKind::Npy => output::write_npy(self.out, &out)?,
+            OutputKind::Png | OutputKind::Svg => plot::write_result(
+                self.out,
+                &out,
+                &axes,
+                &[index],
+                self.colormap,
+                self.kind == OutputKind::Svg,
+            )?,
+        }
+        let plot_kind = if out.shape().ndim() == 1 {
+            "line plot"
+        } else {
+            "heatmap"
+        };
+        let what = match self.kind {
+            OutputKind::Npy => npy_dtype::<T>().to_string(),
+            OutputKind::Png | OutputKind::Svg if T::IS_COMPLEX => {
+                format!("{plot_kind} of |result|")
+            }
+            OutputKind::Png | OutputKind::Svg => plot_kind.to_string(),
+        };
         let (at, lag) = if out.shape().ndim() == 1 {
             (
                 format!("[{}]", index.1),
@@ -862,6 +1003,14 @@ impl Job<'_> {
     }
 }
 
+/// What a result's values are called on a plot.
+fn self_op_name(op: Op) -> &'static str {
+    match op {
+        Op::Correlate => "correlation",
+        Op::Convolve => "convolution",
+    }
+}
+
 /// The numpy name of `T`, as the result is written.
 fn npy_dtype<T: Element>() -> &'static str {
     match (T::IS_COMPLEX, std::mem::size_of::<T::Real>()) {
@@ -888,22 +1037,14 @@ fn backend_used<T: Element>(engine: &Engine) -> String {
 /// The largest value (real results) or magnitude (complex results): `((row, col), score)`.
 /// The first one wins a tie.
 fn peak<T: Element>(out: &Array<T>) -> ((usize, usize), f64) {
-    let score = |v: &T| {
-        if T::IS_COMPLEX {
-            v.abs_f64()
-        } else {
-            xcorr::Real::to_f64(v.to_complex().re)
-        }
+    let (row, col) = plot::best_index(out);
+    let v = out.data()[row * out.shape().cols() + col];
+    let score = if T::IS_COMPLEX {
+        v.abs_f64()
+    } else {
+        xcorr::Real::to_f64(v.to_complex().re)
     };
-    let mut best = (0, f64::NEG_INFINITY);
-    for (i, v) in out.data().iter().enumerate() {
-        let s = score(v);
-        if s > best.1 {
-            best = (i, s);
-        }
-    }
-    let cols = out.shape().cols();
-    ((best.0 / cols, best.0 % cols), best.1)
+    ((row, col), score)
 }
 
 fn format_score(v: f64) -> String {

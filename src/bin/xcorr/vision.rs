@@ -63,6 +63,9 @@ pub struct MatchArgs {
     /// auto, cpu or gpu.
     #[arg(long, default_value = "auto")]
     pub backend: Backend,
+    /// Return the score map even without -o or --heatmap (for pictures drawn from it).
+    #[arg(skip)]
+    pub keep_map: bool,
 }
 
 /// `xcorr register REFERENCE MOVING`: the shift that registers MOVING with REFERENCE.
@@ -91,6 +94,8 @@ pub struct RegisterArgs {
 pub struct MatchOutput<T> {
     pub text: String,
     pub map: Option<Array<T>>,
+    /// The matches, best first.
+    pub matches: Vec<Peak>,
 }
 
 /// The peak search `args` ask for, checked (callers check it before starting a backend).
@@ -129,7 +134,7 @@ pub fn run_match<'a, T: Sample>(
     let template = template.into();
     let options = peak_options(args, template.shape())?;
     let scene = scene.into();
-    let (map, matches) = if args.output.is_some() || args.heatmap.is_some() {
+    let (map, matches) = if args.output.is_some() || args.heatmap.is_some() || args.keep_map {
         let map = match_template(engine, scene, template, args.method)?;
         let matches = peaks::top_k(map.view(), &options);
         (Some(map), matches)
@@ -173,7 +178,7 @@ pub fn run_match<'a, T: Sample>(
             writeln!(text, "{} {} {}", p.row, p.col, score(p)).expect("writing to a String");
         }
     }
-    Ok(MatchOutput { text, map })
+    Ok(MatchOutput { text, map, matches })
 }
 
 /// The map rescaled to `[0, 1]` with the best score at 1 (flipped for `sqdiff*`), for
