@@ -120,7 +120,8 @@ fn check_track(backend: &str) {
     }
     let summary = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(
-        summary.contains("200 frames, 0 failed") && summary.contains("frames/s on "),
+        summary.contains("200 frames, 0 failed")
+            && summary.contains(&format!("frames/s on {backend}")),
         "{summary}"
     );
 }
@@ -380,4 +381,119 @@ fn bad_batches_fail_clearly_and_write_nothing() {
     );
     assert_eq!(lines(&out.get_output().stdout).len(), 1);
     assert_no_temporaries(dir.path());
+}
+
+fn rgb(path: &Path) -> image::RgbImage {
+    image::open(path).unwrap().to_rgb8()
+}
+
+/// The colour of the best match's rectangle (the binary's `overlay::PALETTE[0]`).
+const FIRST_RECTANGLE: [u8; 3] = [255, 64, 64];
+
+#[test]
+fn match_overlay_and_heatmap_mark_the_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let coins = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/coins.png");
+    let photo = xcorr::io::read_image(&coins).unwrap();
+    let template = Array::from_fn(Shape::d2(40, 50), |r, c| photo.at(100 + r, 200 + c));
+    let template_path = dir.path().join("t.png");
+    save_grey(&template_path, &template);
+    let (overlay, heat) = (dir.path().join("overlay.png"), dir.path().join("heat.png"));
+    xcorr()
+        .arg("match")
+        .args([&coins, &template_path])
+        .args(["--backend", "cpu", "--overlay"])
+        .arg(&overlay)
+        .arg("--heatmap")
+        .arg(&heat)
+        .assert()
+        .success();
+    // coins.png is 384 wide: drawn 1:1. The rectangle's edges run along the match's
+    // top-left corner (100, 200) and its far corner (139, 249); inside, the photograph.
+    let img = rgb(&overlay);
+    assert_eq!(img.dimensions(), (384, 303));
+    for (x, y) in [
+        (200, 100),
+        (249, 100),
+        (200, 139),
+        (249, 139),
+        (225, 100),
+        (200, 120),
+        (249, 120),
+        (225, 139),
+    ] {
+        assert_eq!(img.get_pixel(x, y).0, FIRST_RECTANGLE, "({x}, {y})");
+    }
+    let inside = img.get_pixel(225, 120).0;
+    assert_eq!(
+        inside[0], inside[1],
+        "the grey photograph inside the rectangle"
+    );
+    assert_ne!(img.get_pixel(199, 99).0, FIRST_RECTANGLE);
+
+    // The heatmap: a colour bar (turbo's top colour above its bottom colour in one column),
+    // and the best match ringed in white.
+    let img = rgb(&heat);
+    let turbo = |t: f64| {
+        let c = colorous::TURBO.eval_continuous(t);
+        [c.r, c.g, c.b]
+    };
+    // The bar's end bands are half a band inside the range, and turbo changes fast at its
+    // dark end.
+    let near = |p: [u8; 3], q: [u8; 3]| p.iter().zip(q).all(|(&a, b)| a.abs_diff(b) <= 24);
+    let (w, h) = img.dimensions();
+    let bar = (w / 2..w).any(|x| {
+        let column: Vec<[u8; 3]> = (0..h).map(|y| img.get_pixel(x, y).0).collect();
+        let top = column.iter().position(|&p| near(p, turbo(1.0)));
+        let bottom = column.iter().rposition(|&p| near(p, turbo(0.0)));
+        matches!((top, bottom), (Some(t), Some(b)) if b > t + 100)
+    });
+    assert!(bar, "no colour bar");
+    // The map (264 x 335) is drawn 1:1 from (70, 16): the ring of radius 8 around (200, 100).
+    let (cx, cy) = (70 + 200, 16 + 100);
+    let white = (cx - 12..=cx + 12)
+        .flat_map(|x| (cy - 12..=cy + 12).map(move |y| (x, y)))
+        .filter(|&(x, y)| img.get_pixel(x, y).0 == [255, 255, 255])
+        .count();
+    assert!(white > 20, "{white} white pixels around the best match");
+}
+
+#[test]
+fn track_overlays_draw_the_match_and_the_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (template, truth) = make_frames(dir.path(), 12);
+    let overlays = dir.path().join("overlays");
+    std::fs::create_dir(&overlays).unwrap();
+    xcorr()
+        .args(["track", template.to_str().unwrap()])
+        .arg(dir.path().join("frames"))
+        .args(["--backend", "cpu", "--trail", "--overlay-dir"])
+        .arg(&overlays)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_dir(&overlays).unwrap().count(), 12);
+    // 128 x 128 frames are drawn 3x enlarged.
+    let last = rgb(&overlays.join("frame_011.png"));
+    assert_eq!(last.dimensions(), (384, 384));
+    let (ty, tx) = truth[11];
+    let (y, x) = (ty as u32 * 3, tx as u32 * 3);
+    let side = TEMPLATE as u32 * 3;
+    for (px, py) in [(x, y + 10), (x + side - 1, y + 10), (x + 10, y + side - 1)] {
+        assert_eq!(last.get_pixel(px, py).0, FIRST_RECTANGLE, "({px}, {py})");
+    }
+    let trail = last.pixels().filter(|p| p.0 == [255, 200, 0]).count();
+    assert!(trail > 50, "{trail} trail pixels");
+    // The first frame has no path yet.
+    let first = rgb(&overlays.join("frame_000.png"));
+    assert_eq!(first.pixels().filter(|p| p.0 == [255, 200, 0]).count(), 0);
+
+    // A missing overlay folder is an error before any work.
+    let e = failure(
+        xcorr()
+            .args(["track", template.to_str().unwrap()])
+            .arg(dir.path().join("frames"))
+            .arg("--overlay-dir")
+            .arg(dir.path().join("missing")),
+    );
+    assert!(e.contains("not a folder"), "{e}");
 }

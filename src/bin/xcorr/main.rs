@@ -533,6 +533,10 @@ fn track_command(cmd: TrackCommand, budget: u64) -> Result<()> {
             "--heatmap does not apply to track".into(),
         ));
     }
+    // Before the frames are listed and a backend starts: a typo costs nothing.
+    if let Some(dir) = &cmd.overlay_dir {
+        check_overlay_dir(dir)?;
+    }
     let batch = Batch::new(
         "track",
         &cmd.frames,
@@ -542,9 +546,6 @@ fn track_command(cmd: TrackCommand, budget: u64) -> Result<()> {
     )?;
     let template = read_real_input(&cmd.template, budget)?;
     let engine = Engine::with_backend(args.backend)?;
-    if let Some(dir) = &cmd.overlay_dir {
-        check_overlay_dir(dir)?;
-    }
     let options = || batch::TrackOptions {
         search_window: cmd.search_window,
         on_frame: cmd

@@ -253,11 +253,13 @@ fn draw_colour_bar(
     Ok(())
 }
 
+/// Axis labels of element coordinates: whole numbers only (a tick between two elements
+/// of a small, enlarged map stays unlabelled).
 fn integer_label(v: f64) -> String {
     if (v - v.round()).abs() < 1e-6 {
         format!("{}", v.round() as i64)
     } else {
-        format!("{v:.1}")
+        String::new()
     }
 }
 
@@ -343,16 +345,15 @@ fn draw_line_plot<DB: DrawingBackend>(
     {
         let x = plot.lags[i] as f64;
         let red = RGBColor(214, 39, 40);
-        chart
-            .draw_series([Circle::new((x, v), 6, red.stroke_width(2))])
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series([Text::new(
+        // The label beside the marker, clear of the curve's peak.
+        let mark = EmptyElement::at((x, v))
+            + Circle::new((0, 0), 6, red.stroke_width(2))
+            + Text::new(
                 format!("peak: lag {}, {}", plot.lags[i], value_label(v)),
-                (x, v),
+                (10, -4),
                 (FONT, 15).into_font().color(&red),
-            )])
-            .map_err(|e| e.to_string())?;
+            );
+        chart.draw_series([mark]).map_err(|e| e.to_string())?;
     }
     root.present().map_err(|e| e.to_string())
 }
@@ -423,15 +424,17 @@ mod tests {
         // at its bottom (the end bands' colours, within a step of the map).
         let near = |p: &image::Rgb<u8>, t: f64| {
             let c = Colormap::Viridis.rgb(t);
-            p.0.iter().zip(c).all(|(&a, b)| a.abs_diff(b) <= 3)
+            p.0.iter().zip(c).all(|(&a, b)| a.abs_diff(b) <= 6)
         };
         let bar: Vec<u32> = (LEFT + pw..img.width())
             .filter(|&x| {
-                near(img.get_pixel(x, TOP + 2), 1.0) && near(img.get_pixel(x, TOP + ph - 3), 0.0)
+                let top = (0..img.height()).position(|y| near(img.get_pixel(x, y), 1.0));
+                let bottom = (0..img.height()).rposition(|y| near(img.get_pixel(x, y), 0.0));
+                matches!((top, bottom), (Some(t), Some(b)) if b > t + ph as usize / 2)
             })
             .collect();
         assert!(
-            bar.len() >= BAR_WIDTH as usize - 2,
+            bar.len() >= BAR_WIDTH as usize - 4,
             "colour bar columns {bar:?}"
         );
         // Axis labels are drawn (dark pixels left of the map and below it).
