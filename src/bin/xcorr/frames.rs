@@ -74,7 +74,7 @@ fn folder_frames(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Sort paths so that runs of digits compare by value (`frame9` before `frame10`), as a
 /// person numbering frames without leading zeros expects.
 fn sort_naturally(paths: &mut [PathBuf]) {
-    paths.sort_by(|a, b| natural_key(&a.to_string_lossy()).cmp(&natural_key(&b.to_string_lossy())));
+    paths.sort_by_cached_key(|p| natural_key(&p.to_string_lossy()));
 }
 
 /// Text split into alternating text and number parts; numbers compare by value (leading

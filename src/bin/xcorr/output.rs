@@ -152,11 +152,13 @@ pub fn write_atomic(
     file.commit()
 }
 
-/// Encode an RGB image as PNG into `path`, atomically.
+/// Encode an RGB image as PNG into `path`, atomically (best compression: pictures are
+/// written once and kept, e.g. in a repository).
 pub fn write_rgb_png(path: &Path, image: &image::RgbImage) -> Result<()> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
     write_atomic(path, |w| {
         use image::ImageEncoder;
-        image::codecs::png::PngEncoder::new(w)
+        PngEncoder::new_with_quality(w, CompressionType::Best, FilterType::Adaptive)
             .write_image(
                 image.as_raw(),
                 image.width(),
@@ -201,9 +203,7 @@ pub fn write_output<T: Element>(path: impl AsRef<Path>, array: &Array<T>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use num_complex::Complex;
     use xcorr::io::{read_npy, AnyArray};
-    use xcorr::Shape;
 
     fn file_message(err: Error, path: &Path) -> String {
         match err {

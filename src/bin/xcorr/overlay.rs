@@ -81,8 +81,8 @@ impl Canvas {
                         let (x, y) = (((c + ox) * z + dx) as u32, ((r + oy) * z + dy) as u32);
                         if x < w && y < h {
                             let p = self.image.get_pixel_mut(x, y);
-                            for k in 0..3 {
-                                p.0[k] = ((p.0[k] as u16 + rgb[k] as u16) / 2) as u8;
+                            for (v, m) in p.0.iter_mut().zip(rgb) {
+                                *v = ((*v as u16 + m as u16) / 2) as u8;
                             }
                         }
                     }

@@ -389,74 +389,6 @@ pub fn write_line_plot(plot: &LinePlot<'_>, path: &Path, svg: bool) -> Result<()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn heatmap_has_a_colour_bar_axes_and_enlarged_elements() {
-        let values: Vec<f64> = (0..12).map(|i| i as f64).collect();
-        let map = Heatmap {
-            values: &values,
-            rows: 3,
-            cols: 4,
-            first_row: -1,
-            first_col: -2,
-            row_label: "row lag",
-            col_label: "column lag",
-            value_label: "value",
-            peaks: &[(2, 3)],
-            colormap: Colormap::Viridis,
-        };
-        let img = render_heatmap(&map, Path::new("x.png")).unwrap();
-        let (s, pw, ph) = scale(3, 4);
-        assert_eq!(s, (TARGET_SIDE / 4) as f64);
-        assert_eq!(img.dimensions(), (LEFT + pw + RIGHT, TOP + ph + BOTTOM));
-        // Element (0, 0) is the minimum: the whole enlarged block has its colour.
-        let low = image::Rgb(Colormap::Viridis.rgb(0.0));
-        for (x, y) in [
-            (LEFT + 1, TOP + 1),
-            (LEFT + s as u32 - 2, TOP + s as u32 - 2),
-        ] {
-            assert_eq!(*img.get_pixel(x, y), low);
-        }
-        // The colour bar right of the map: the maximum's colour at its top, the minimum's
-        // at its bottom (the end bands' colours, within a step of the map).
-        let near = |p: &image::Rgb<u8>, t: f64| {
-            let c = Colormap::Viridis.rgb(t);
-            p.0.iter().zip(c).all(|(&a, b)| a.abs_diff(b) <= 6)
-        };
-        let bar: Vec<u32> = (LEFT + pw..img.width())
-            .filter(|&x| {
-                let top = (0..img.height()).position(|y| near(img.get_pixel(x, y), 1.0));
-                let bottom = (0..img.height()).rposition(|y| near(img.get_pixel(x, y), 0.0));
-                matches!((top, bottom), (Some(t), Some(b)) if b > t + ph as usize / 2)
-            })
-            .collect();
-        assert!(
-            bar.len() >= BAR_WIDTH as usize - 4,
-            "colour bar columns {bar:?}"
-        );
-        // Axis labels are drawn (dark pixels left of the map and below it).
-        let dark = |x0: u32, x1: u32, y0: u32, y1: u32| {
-            (x0..x1)
-                .flat_map(|x| (y0..y1).map(move |y| (x, y)))
-                .filter(|&(x, y)| img.get_pixel(x, y).0.iter().all(|&v| v < 100))
-                .count()
-        };
-        assert!(dark(0, LEFT - 2, TOP, TOP + ph) > 50);
-        assert!(dark(LEFT, LEFT + pw, TOP + ph + 2, TOP + ph + BOTTOM) > 50);
-    }
-
-    #[test]
-    fn value_labels_stay_short() {
-        assert_eq!(value_label(0.5), "0.5");
-        assert_eq!(value_label(1234.0), "1234");
-        assert_eq!(value_label(1.5e7), "1.50e7");
-        assert_eq!(value_label(0.0), "0");
-    }
-}
-
 /// Where a result's elements sit: the coordinate of its first row and column (lags for
 /// `correlate`, pixels for `match`), and what the axes and values are called.
 pub struct Axes<'a> {
@@ -564,4 +496,72 @@ pub fn best_index<T: xcorr::Element>(array: &xcorr::Array<T>) -> (usize, usize) 
     }
     let cols = array.shape().cols();
     (best.0 / cols, best.0 % cols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heatmap_has_a_colour_bar_axes_and_enlarged_elements() {
+        let values: Vec<f64> = (0..12).map(|i| i as f64).collect();
+        let map = Heatmap {
+            values: &values,
+            rows: 3,
+            cols: 4,
+            first_row: -1,
+            first_col: -2,
+            row_label: "row lag",
+            col_label: "column lag",
+            value_label: "value",
+            peaks: &[(2, 3)],
+            colormap: Colormap::Viridis,
+        };
+        let img = render_heatmap(&map, Path::new("x.png")).unwrap();
+        let (s, pw, ph) = scale(3, 4);
+        assert_eq!(s, (TARGET_SIDE / 4) as f64);
+        assert_eq!(img.dimensions(), (LEFT + pw + RIGHT, TOP + ph + BOTTOM));
+        // Element (0, 0) is the minimum: the whole enlarged block has its colour.
+        let low = image::Rgb(Colormap::Viridis.rgb(0.0));
+        for (x, y) in [
+            (LEFT + 1, TOP + 1),
+            (LEFT + s as u32 - 2, TOP + s as u32 - 2),
+        ] {
+            assert_eq!(*img.get_pixel(x, y), low);
+        }
+        // The colour bar right of the map: the maximum's colour at its top, the minimum's
+        // at its bottom (the end bands' colours, within a step of the map).
+        let near = |p: &image::Rgb<u8>, t: f64| {
+            let c = Colormap::Viridis.rgb(t);
+            p.0.iter().zip(c).all(|(&a, b)| a.abs_diff(b) <= 6)
+        };
+        let bar: Vec<u32> = (LEFT + pw..img.width())
+            .filter(|&x| {
+                let top = (0..img.height()).position(|y| near(img.get_pixel(x, y), 1.0));
+                let bottom = (0..img.height()).rposition(|y| near(img.get_pixel(x, y), 0.0));
+                matches!((top, bottom), (Some(t), Some(b)) if b > t + ph as usize / 2)
+            })
+            .collect();
+        assert!(
+            bar.len() >= BAR_WIDTH as usize - 4,
+            "colour bar columns {bar:?}"
+        );
+        // Axis labels are drawn (dark pixels left of the map and below it).
+        let dark = |x0: u32, x1: u32, y0: u32, y1: u32| {
+            (x0..x1)
+                .flat_map(|x| (y0..y1).map(move |y| (x, y)))
+                .filter(|&(x, y)| img.get_pixel(x, y).0.iter().all(|&v| v < 100))
+                .count()
+        };
+        assert!(dark(0, LEFT - 2, TOP, TOP + ph) > 50);
+        assert!(dark(LEFT, LEFT + pw, TOP + ph + 2, TOP + ph + BOTTOM) > 50);
+    }
+
+    #[test]
+    fn value_labels_stay_short() {
+        assert_eq!(value_label(0.5), "0.5");
+        assert_eq!(value_label(1234.0), "1234");
+        assert_eq!(value_label(1.5e7), "1.50e7");
+        assert_eq!(value_label(0.0), "0");
+    }
 }
