@@ -12,7 +12,12 @@
 //!
 //! ```text
 //! cargo run --release --example track
+//! cargo run --release --example track -- --write-frames DIR   # also save them, for `xcorr track`
 //! ```
+//!
+//! `--write-frames DIR` writes the template and the frames as float32 `.npy` files
+//! (`DIR/template.npy`, `DIR/frames/frame_000.npy`...), so that `xcorr track DIR/template.npy
+//! DIR/frames --backend cpu` runs the same work from files and the two rates can be compared.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -36,6 +41,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     let (frames, truth) = make_frames(&photo);
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--write-frames") {
+        let dir = std::path::PathBuf::from(args.get(i + 1).ok_or("--write-frames DIR")?);
+        std::fs::create_dir_all(dir.join("frames"))?;
+        xcorr::io::write_npy(std::fs::File::create(dir.join("template.npy"))?, &template)?;
+        for (i, frame) in frames.iter().enumerate() {
+            let path = dir.join(format!("frames/frame_{i:03}.npy"));
+            xcorr::io::write_npy(std::fs::File::create(path)?, frame)?;
+        }
+        println!(
+            "wrote the template and {FRAMES} frames to {}",
+            dir.display()
+        );
+    }
     println!(
         "{FRAMES} frames of {}x{}, object {SIZE}x{SIZE}, noise sigma {NOISE}",
         h, w

@@ -8,9 +8,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod batch;
 mod bench;
+mod frames;
 mod output;
+mod overlay;
+mod plot;
+mod progress;
 mod vision;
+use batch::{Batch, BatchArgs, BatchSample};
 use output::OutputKind;
 use vision::{heatmap_values, peak_options, run_match, run_register, MatchArgs, RegisterArgs};
 use xcorr::io::{self, AnyArray};
@@ -77,10 +83,19 @@ enum Command {
     Correlate(CorrelateArgs),
     /// Find a template in a scene (OpenCV's matchTemplate methods); prints `row col score`
     /// per match, best first (the template's top-left corner).
-    Match(MatchArgs),
+    ///
+    /// `xcorr match TEMPLATE --scenes DIR|GLOB|FILE...` matches one template in many scenes:
+    /// one JSON Lines object per scene (or CSV rows, --csv) on stdout or in -o FILE.
+    Match(MatchCommand),
+    /// Follow a template through FRAMES (folders, patterns or files, in order); one JSON
+    /// Lines object per frame with the best match (or CSV rows, --csv).
+    Track(TrackCommand),
     /// Register MOVING with REFERENCE by phase correlation; prints the shift `dy dx` that,
     /// applied to MOVING, aligns it with REFERENCE (scikit-image's sign and order).
-    Register(RegisterArgs),
+    ///
+    /// `xcorr register REFERENCE --moving DIR|GLOB|FILE...` registers many frames with one
+    /// reference: one JSON Lines object per frame (or CSV rows, --csv).
+    Register(RegisterCommand),
     /// List the backends this build and machine offer.
     Info,
     /// Hide a patch in a generated scene and find it again by correlation.
@@ -95,6 +110,71 @@ enum Command {
     /// upsample 100; FFTn a bare n x n complex FFT. "gpu-resident" rows time the GPU with the
     /// data already on the device (no upload or readback).
     Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct MatchCommand {
+    /// SCENE TEMPLATE: find TEMPLATE in SCENE (image files or 2-D .npy arrays). With
+    /// --scenes: TEMPLATE alone.
+    #[arg(value_name = "FILES", num_args = 1..=2, required = true)]
+    files: Vec<PathBuf>,
+    /// Match TEMPLATE in every scene these name: folders (their image and .npy files),
+    /// patterns such as 'frames/*.png' (quote them), or files.
+    #[arg(long, value_name = "DIR|GLOB|FILE", num_args = 1..)]
+    scenes: Vec<String>,
+    #[command(flatten)]
+    args: MatchArgs,
+    #[command(flatten)]
+    batch: BatchArgs,
+    /// One scene: draw it with each match as a template-sized rectangle, its rank and score
+    /// beside it (.png).
+    #[arg(long, value_name = "OUT.png")]
+    overlay: Option<PathBuf>,
+    /// With --overlay: blend the score map over the scene (best matches brightest).
+    #[arg(long, requires = "overlay")]
+    overlay_map: bool,
+    /// The colour map of --heatmap and --overlay-map.
+    #[arg(long, value_enum, default_value_t = plot::Colormap::Turbo)]
+    colormap: plot::Colormap,
+}
+
+#[derive(Args)]
+struct TrackCommand {
+    /// The template: an image file or a 2-D .npy array.
+    template: PathBuf,
+    /// The frames, in order: folders (their image and .npy files, sorted by name with
+    /// numbers by value), patterns such as 'frames/*.png' (quote them), or files.
+    #[arg(value_name = "FRAMES", required = true)]
+    frames: Vec<String>,
+    /// Search only R pixels around the last position (faster; the first frame, and the
+    /// one after a frame that failed, are searched whole).
+    #[arg(long, value_name = "R")]
+    search_window: Option<usize>,
+    /// Write each frame as DIR/<frame name>.png with the match drawn on it.
+    #[arg(long, value_name = "DIR")]
+    overlay_dir: Option<PathBuf>,
+    /// With --overlay-dir: draw the path of the track so far.
+    #[arg(long, requires = "overlay_dir")]
+    trail: bool,
+    #[command(flatten)]
+    args: MatchArgs,
+    #[command(flatten)]
+    batch: BatchArgs,
+}
+
+#[derive(Args)]
+struct RegisterCommand {
+    #[command(flatten)]
+    args: RegisterArgs,
+    /// Register every frame these name with REFERENCE: folders, patterns such as
+    /// 'frames/*.png' (quote them), or files.
+    #[arg(long = "moving", value_name = "DIR|GLOB|FILE", num_args = 1..)]
+    moving_frames: Vec<String>,
+    /// With --moving: write the results here (JSON Lines, or CSV for a .csv name or --csv).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    batch: BatchArgs,
 }
 
 #[derive(Args)]
@@ -140,9 +220,13 @@ struct CorrelateArgs {
     /// Where to compute.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     backend: BackendArg,
-    /// Output file: .npy or .png.
+    /// Output file: .npy (the numbers), .png (2-D: a heatmap with axes in lags, a colour
+    /// bar and the peak marked; 1-D: a line plot against the lag) or .svg (1-D line plot).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     output: PathBuf,
+    /// The colour map of .png heatmaps.
+    #[arg(long, value_enum, default_value_t = plot::Colormap::Turbo)]
+    colormap: plot::Colormap,
 }
 
 #[derive(Args)]
@@ -218,8 +302,9 @@ fn main() -> ExitCode {
         }
         Command::Demo(args) => demo(args),
         Command::Bench(args) => bench(args),
-        Command::Match(args) => match_command(args, budget, precision),
-        Command::Register(args) => register_command(args, budget, precision),
+        Command::Match(cmd) => match_command(cmd, budget, precision),
+        Command::Track(cmd) => track_command(cmd, budget, precision),
+        Command::Register(cmd) => register_command(cmd, budget, precision),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -321,7 +406,27 @@ fn read_real_input(path: &Path, budget: u64) -> Result<AnyArray> {
     Ok(x)
 }
 
-fn match_command(args: MatchArgs, budget: u64, precision: Precision) -> Result<()> {
+fn match_command(cmd: MatchCommand, budget: u64, precision: Precision) -> Result<()> {
+    if !cmd.scenes.is_empty() {
+        return match_batch(cmd, budget, precision);
+    }
+    let [scene_path, template_path] = match cmd.files.as_slice() {
+        [s, t] => [s.clone(), t.clone()],
+        _ => {
+            return Err(Error::InvalidArgument(
+                "match takes SCENE TEMPLATE, or TEMPLATE --scenes DIR|GLOB... for many scenes"
+                    .into(),
+            ))
+        }
+    };
+    let mut args = cmd.args;
+    let pictures = Pictures {
+        overlay: cmd.overlay,
+        overlay_map: cmd.overlay_map,
+        colormap: cmd.colormap,
+        scene: scene_path.clone(),
+    };
+    args.keep_map = pictures.overlay_map;
     // Output paths are checked before any work, so a typo costs nothing.
     if let Some(path) = &args.output {
         if output::check_output_path(path)? != OutputKind::Npy {
@@ -331,23 +436,28 @@ fn match_command(args: MatchArgs, budget: u64, precision: Precision) -> Result<(
             )));
         }
     }
-    if let Some(path) = &args.heatmap {
-        if output::check_output_path(path)? != OutputKind::Png {
-            return Err(Error::InvalidArgument(format!(
-                "--heatmap takes a .png path, got '{}'",
-                path.display()
-            )));
+    for (flag, path) in [
+        ("--heatmap", &args.heatmap),
+        ("--overlay", &pictures.overlay),
+    ] {
+        if let Some(path) = path {
+            if output::check_output_path(path)? != OutputKind::Png {
+                return Err(Error::InvalidArgument(format!(
+                    "{flag} takes a .png path, got '{}'",
+                    path.display()
+                )));
+            }
         }
     }
-    let scene = read_real_input(&args.scene, budget)?;
-    let template = read_real_input(&args.template, budget)?;
+    let scene = read_real_input(&scene_path, budget)?;
+    let template = read_real_input(&template_path, budget)?;
     // Shapes are checked before a backend starts: a GPU probe is slow and drivers may print.
     let (s, t) = (scene.shape(), template.shape());
     if t.rows() > s.rows() || t.cols() > s.cols() {
         return Err(Error::ShapeMismatch(format!(
             "template {t} ('{}') is larger than the scene {s} ('{}')",
-            args.template.display(),
-            args.scene.display()
+            template_path.display(),
+            scene_path.display()
         )));
     }
     peak_options(&args, t)?;
@@ -359,13 +469,165 @@ fn match_command(args: MatchArgs, budget: u64, precision: Precision) -> Result<(
         budget,
     )?;
     let engine = Engine::with_backend(args.backend)?.with_precision(precision);
-    // float64 is matched in f64 (on the CPU: the GPU computes in f32, so only an explicit
-    // GPU request narrows it): a small variation on a large offset survives.
-    if (scene.is_double() || template.is_double()) && args.backend != Backend::Gpu {
-        finish_match(&engine, &scene.to_f64()?, &template.to_f64()?, &args)
+    if computes_in_f64(scene.is_double() || template.is_double(), args.backend) {
+        finish_match(
+            &engine,
+            &scene.to_f64()?,
+            &template.to_f64()?,
+            &args,
+            &pictures,
+        )
     } else {
-        finish_match(&engine, &scene.to_f32()?, &template.to_f32()?, &args)
+        finish_match(
+            &engine,
+            &scene.to_f32()?,
+            &template.to_f32()?,
+            &args,
+            &pictures,
+        )
     }
+}
+
+/// float64 is matched in f64 (on the CPU: the GPU computes in f32, so only an explicit
+/// GPU request narrows it): a small variation on a large offset survives.
+fn computes_in_f64(any_input_double: bool, backend: Backend) -> bool {
+    any_input_double && backend != Backend::Gpu
+}
+
+/// `xcorr match TEMPLATE --scenes ...`.
+fn match_batch(cmd: MatchCommand, budget: u64, precision: Precision) -> Result<()> {
+    let args = &cmd.args;
+    let template_path = match cmd.files.as_slice() {
+        [t] => t,
+        _ => {
+            return Err(Error::InvalidArgument(
+                "with --scenes, match takes the TEMPLATE alone".into(),
+            ))
+        }
+    };
+    if args.heatmap.is_some() {
+        return Err(Error::InvalidArgument(
+            "--heatmap draws one scene's map; it does not apply with --scenes".into(),
+        ));
+    }
+    let batch = Batch::new(
+        "match",
+        &cmd.scenes,
+        args.output.as_deref(),
+        &batch_args(&cmd.batch, args.json),
+        budget,
+    )?;
+    let template = read_real_input(template_path, budget)?;
+    let options = peak_options(args, template.shape())?;
+    let engine = Engine::with_backend(args.backend)?.with_precision(precision);
+    if computes_in_f64(template.is_double(), args.backend) {
+        batch::match_frames(
+            batch,
+            &engine,
+            f64::from_any(template)?,
+            args.method,
+            options,
+        )?;
+    } else {
+        batch::match_frames(
+            batch,
+            &engine,
+            f32::from_any(template)?,
+            args.method,
+            options,
+        )?;
+    }
+    Ok(())
+}
+
+/// `--json` in batch mode means JSON Lines.
+fn batch_args(batch: &BatchArgs, json: bool) -> BatchArgs {
+    BatchArgs {
+        jsonl: batch.jsonl || json,
+        ..batch.clone()
+    }
+}
+
+fn track_command(cmd: TrackCommand, budget: u64, precision: Precision) -> Result<()> {
+    let args = &cmd.args;
+    if args.top != 1 {
+        return Err(Error::InvalidArgument(
+            "track follows the best match (--top 1); use match --scenes for several".into(),
+        ));
+    }
+    if args.heatmap.is_some() {
+        return Err(Error::InvalidArgument(
+            "--heatmap does not apply to track".into(),
+        ));
+    }
+    // Before the frames are listed and a backend starts: a typo costs nothing.
+    if let Some(dir) = &cmd.overlay_dir {
+        check_overlay_dir(dir)?;
+    }
+    let batch = Batch::new(
+        "track",
+        &cmd.frames,
+        args.output.as_deref(),
+        &batch_args(&cmd.batch, args.json),
+        budget,
+    )?;
+    let template = read_real_input(&cmd.template, budget)?;
+    let engine = Engine::with_backend(args.backend)?.with_precision(precision);
+    let options = || batch::TrackOptions {
+        search_window: cmd.search_window,
+        on_frame: cmd
+            .overlay_dir
+            .clone()
+            .map(|dir| overlay_writer(dir, cmd.trail)),
+    };
+    if computes_in_f64(template.is_double(), args.backend) {
+        batch::track_frames(
+            batch,
+            &engine,
+            f64::from_any(template)?,
+            args.method,
+            options(),
+        )?;
+    } else {
+        batch::track_frames(
+            batch,
+            &engine,
+            f32::from_any(template)?,
+            args.method,
+            options(),
+        )?;
+    }
+    Ok(())
+}
+
+/// The pictures `xcorr match` draws of one scene.
+struct Pictures {
+    overlay: Option<PathBuf>,
+    overlay_map: bool,
+    colormap: plot::Colormap,
+    scene: PathBuf,
+}
+
+/// `--overlay-dir` must be a writable folder: checked before any work (a probe file).
+fn check_overlay_dir(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(Error::File {
+            path: dir.display().to_string(),
+            message: "is not a folder (create it first)".into(),
+        });
+    }
+    output::AtomicFile::create(&dir.join("probe.png")).map(drop)
+}
+
+/// Draws each tracked frame into `dir`, named after the frame's file.
+fn overlay_writer(dir: PathBuf, trail: bool) -> batch::FrameDrawer {
+    Box::new(move |path, grey, shape, track, template| {
+        let [rows, cols] = shape.axes();
+        let mut canvas = overlay::Canvas::from_scene(Some(path), grey, rows, cols);
+        canvas.draw_track(track, template, trail)?;
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        output::write_rgb_png(&dir.join(format!("{stem}.png")), &canvas.image)
+    })
 }
 
 /// Match, write the outputs asked for, print the matches.
@@ -374,30 +636,76 @@ fn finish_match<T: Sample>(
     scene: &Array<T>,
     template: &Array<T>,
     args: &MatchArgs,
+    pictures: &Pictures,
 ) -> Result<()> {
     let found = run_match(engine, scene, template, args)?;
+    let peaks: Vec<(usize, usize)> = found.matches.iter().map(|p| (p.row, p.col)).collect();
     if let Some(map) = &found.map {
         if let Some(path) = &args.output {
             output::write_npy(path, map)?;
         }
         if let Some(path) = &args.heatmap {
-            output::write_heatmap_png(path, &heatmap_values(map, args.method))?;
+            let axes = plot::Axes {
+                first_row: 0,
+                first_col: 0,
+                row_label: "scene row (template top)",
+                col_label: "scene column (template left)",
+                value_label: args.method.name(),
+            };
+            plot::write_result(path, map, &axes, &peaks, pictures.colormap, false)?;
         }
+    }
+    if let Some(path) = &pictures.overlay {
+        let [rows, cols] = scene.shape().axes();
+        let grey: Vec<f32> = scene
+            .data()
+            .iter()
+            .map(|&v| xcorr::Real::to_f64(v) as f32)
+            .collect();
+        let mut canvas = overlay::Canvas::from_scene(Some(&pictures.scene), &grey, rows, cols);
+        let t = template.shape().axes();
+        if let (true, Some(map)) = (pictures.overlay_map, &found.map) {
+            let heat = heatmap_values(map, args.method);
+            let [mr, mc] = heat.shape().axes();
+            canvas.blend_map(heat.data(), mr, mc, (t[0], t[1]), pictures.colormap);
+        }
+        canvas.draw_matches(&found.matches, (t[0], t[1]))?;
+        output::write_rgb_png(path, &canvas.image)?;
     }
     print!("{}", found.text);
     Ok(())
 }
 
-fn register_command(args: RegisterArgs, budget: u64, precision: Precision) -> Result<()> {
+fn register_command(cmd: RegisterCommand, budget: u64, precision: Precision) -> Result<()> {
+    let args = &cmd.args;
+    let moving_path = match (&args.moving, cmd.moving_frames.is_empty()) {
+        (Some(path), true) => path.clone(),
+        (None, false) => return register_batch(&cmd, budget, precision),
+        (Some(_), false) => {
+            return Err(Error::InvalidArgument(
+                "register takes MOVING or --moving DIR|GLOB..., not both".into(),
+            ))
+        }
+        (None, true) => {
+            return Err(Error::InvalidArgument(
+                "register needs MOVING (or --moving DIR|GLOB... for many frames)".into(),
+            ))
+        }
+    };
+    if cmd.output.is_some() {
+        return Err(Error::InvalidArgument(
+            "-o writes a batch's results; it applies with --moving".into(),
+        ));
+    }
     let reference = read_real_image(&args.reference, budget)?;
-    let moving = read_real_image(&args.moving, budget)?;
+    let moving = read_real_image(&moving_path, budget)?;
     if reference.shape() != moving.shape() {
         return Err(Error::ShapeMismatch(format!(
             "register needs images of one shape, got {} ('{}') and {} ('{}')",
             reference.shape(),
             args.reference.display(),
             moving.shape(),
-            args.moving.display()
+            moving_path.display()
         )));
     }
     xcorr::RegisterOptions {
@@ -416,8 +724,30 @@ fn register_command(args: RegisterArgs, budget: u64, precision: Precision) -> Re
         budget,
     )?;
     let engine = Engine::with_backend(args.backend)?.with_precision(precision);
-    let (text, _) = run_register(&engine, &reference, &moving, &args)?;
+    let (text, _) = run_register(&engine, &reference, &moving, args)?;
     print!("{text}");
+    Ok(())
+}
+
+/// `xcorr register REFERENCE --moving ...`.
+fn register_batch(cmd: &RegisterCommand, budget: u64, precision: Precision) -> Result<()> {
+    let args = &cmd.args;
+    let options = xcorr::RegisterOptions {
+        upsample: args.upsample,
+        window: args.window,
+        ..Default::default()
+    };
+    options.check()?;
+    let batch = Batch::new(
+        "register",
+        &cmd.moving_frames,
+        cmd.output.as_deref(),
+        &batch_args(&cmd.batch, args.json),
+        budget,
+    )?;
+    let reference = read_real_image(&args.reference, budget)?;
+    let engine = Engine::with_backend(args.backend)?.with_precision(precision);
+    batch::register_frames(batch, &engine, reference, &options)?;
     Ok(())
 }
 
@@ -584,6 +914,7 @@ fn correlate(args: CorrelateArgs, budget: u64, precision: Precision) -> Result<(
         out: &args.output,
         kind,
         channels,
+        colormap: args.colormap,
     };
     let (a, b) = (a.into_planes(), b.into_planes());
     let summary = match (complex, double) {
@@ -668,6 +999,7 @@ struct Job<'p> {
     kind: OutputKind,
     /// The inputs' channels, when they have any (one plane per channel).
     channels: Option<usize>,
+    colormap: plot::Colormap,
 }
 
 impl Job<'_> {
@@ -678,16 +1010,6 @@ impl Job<'_> {
             .zip(b)
             .map(|(a, b)| self.engine.compute(self.op, a, b, self.mode))
             .collect::<Result<Vec<_>>>()?;
-        match (self.kind, self.channels) {
-            (OutputKind::Npy, None) => output::write_npy(self.out, &outs[0])?,
-            (OutputKind::Npy, Some(_)) => output::write_npy_planes(self.out, &outs)?,
-            (OutputKind::Png, _) => output::write_heatmap_png(self.out, &outs[0])?,
-        }
-        let what = match self.kind {
-            OutputKind::Npy => npy_dtype::<T>(),
-            OutputKind::Png if T::IS_COMPLEX => "heatmap of |result|",
-            OutputKind::Png => "heatmap",
-        };
         // The peak over every channel; the first channel wins a tie.
         let (channel, (index, score)) = outs.iter().map(peak).enumerate().fold(
             (0, ((0, 0), f64::NEG_INFINITY)),
@@ -705,7 +1027,50 @@ impl Job<'_> {
         };
         let (shape_a, shape_b) = (a[0].shape(), b[0].shape());
         let axis_lags = lags(self.op, self.mode, shape_a, shape_b)?;
-        let (at, lag) = if outs[0].shape().ndim() == 1 {
+        // Pictures show one plane: results with channels are written only as .npy.
+        let out = &outs[0];
+        let (row_label, col_label) = match (self.op, out.shape().ndim()) {
+            (Op::Correlate, 1) => ("", "lag"),
+            (Op::Correlate, _) => ("row lag", "column lag"),
+            (Op::Convolve, 1) => ("", "sum index"),
+            (Op::Convolve, _) => ("row sum index", "column sum index"),
+        };
+        let axes = plot::Axes {
+            first_row: if out.shape().ndim() == 1 {
+                0
+            } else {
+                axis_lags[0][0] as i64
+            },
+            first_col: axis_lags[axis_lags.len() - 1][0] as i64,
+            row_label,
+            col_label,
+            value_label: self_op_name(self.op),
+        };
+        match (self.kind, self.channels) {
+            (OutputKind::Npy, None) => output::write_npy(self.out, out)?,
+            (OutputKind::Npy, Some(_)) => output::write_npy_planes(self.out, &outs)?,
+            (OutputKind::Png | OutputKind::Svg, _) => plot::write_result(
+                self.out,
+                out,
+                &axes,
+                &[index],
+                self.colormap,
+                self.kind == OutputKind::Svg,
+            )?,
+        }
+        let plot_kind = if out.shape().ndim() == 1 {
+            "line plot"
+        } else {
+            "heatmap"
+        };
+        let what = match self.kind {
+            OutputKind::Npy => npy_dtype::<T>().to_string(),
+            OutputKind::Png | OutputKind::Svg if T::IS_COMPLEX => {
+                format!("{plot_kind} of |result|")
+            }
+            OutputKind::Png | OutputKind::Svg => plot_kind.to_string(),
+        };
+        let (at, lag) = if out.shape().ndim() == 1 {
             (
                 format!("[{}]", index.1),
                 format!("{}", axis_lags[0][index.1]),
@@ -758,6 +1123,14 @@ impl Job<'_> {
     }
 }
 
+/// What a result's values are called on a plot.
+fn self_op_name(op: Op) -> &'static str {
+    match op {
+        Op::Correlate => "correlation",
+        Op::Convolve => "convolution",
+    }
+}
+
 /// The numpy name of `T`, as the result is written.
 fn npy_dtype<T: Element>() -> &'static str {
     match (T::IS_COMPLEX, std::mem::size_of::<T::Real>()) {
@@ -784,22 +1157,14 @@ fn backend_used<T: Element>(engine: &Engine) -> String {
 /// The largest value (real results) or magnitude (complex results): `((row, col), score)`.
 /// The first one wins a tie.
 fn peak<T: Element>(out: &Array<T>) -> ((usize, usize), f64) {
-    let score = |v: &T| {
-        if T::IS_COMPLEX {
-            v.abs_f64()
-        } else {
-            xcorr::Real::to_f64(v.to_complex().re)
-        }
+    let (row, col) = plot::best_index(out);
+    let v = out.data()[row * out.shape().cols() + col];
+    let score = if T::IS_COMPLEX {
+        v.abs_f64()
+    } else {
+        xcorr::Real::to_f64(v.to_complex().re)
     };
-    let mut best = (0, f64::NEG_INFINITY);
-    for (i, v) in out.data().iter().enumerate() {
-        let s = score(v);
-        if s > best.1 {
-            best = (i, s);
-        }
-    }
-    let cols = out.shape().cols();
-    ((best.0 / cols, best.0 % cols), best.1)
+    ((row, col), score)
 }
 
 fn format_score(v: f64) -> String {

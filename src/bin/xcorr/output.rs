@@ -1,26 +1,25 @@
 //! Output files: which kind a path asks for, checked before any work; `.npy` numbers and
-//! turbo heatmaps, written atomically (a temporary file in the destination directory, renamed
+//! PNG pictures (drawn by `plot` and `overlay`), written atomically (a temporary file in the destination directory, renamed
 //! over the destination only once complete, so a failure never leaves a half-written file).
 //! An output that is a symlink is written through: its target is replaced, the link kept.
 
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use xcorr::io::io_message;
-use xcorr::{Array, Element, Error, Real, Result};
-
-/// Height in pixels of the strip that [`write_heatmap_png`] draws for a 1-D array.
-pub const STRIP_HEIGHT: u32 = 32;
+use xcorr::{Array, Element, Error, Result};
 
 /// What kind of file an output path asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputKind {
     /// `.npy`: the numbers.
     Npy,
-    /// `.png`: a turbo heatmap.
+    /// `.png`: a heatmap (2-D) or a line plot (1-D).
     Png,
+    /// `.svg`: a line plot (1-D results only).
+    Svg,
 }
 
-fn file_error(path: &Path, message: impl Into<String>) -> Error {
+pub fn file_error(path: &Path, message: impl Into<String>) -> Error {
     Error::File {
         path: path.display().to_string(),
         message: message.into(),
@@ -34,10 +33,11 @@ pub fn check_output_path(path: impl AsRef<Path>) -> Result<OutputKind> {
     let kind = match xcorr::io::extension(path).as_deref() {
         Some("npy") => OutputKind::Npy,
         Some("png") => OutputKind::Png,
+        Some("svg") => OutputKind::Svg,
         Some(other) => {
             return Err(file_error(
                 path,
-                format!("unknown output type '.{other}' (expected .npy or .png)"),
+                format!("unknown output type '.{other}' (expected .npy, .png or .svg)"),
             ))
         }
         None => return Err(file_error(path, "output needs an extension, .npy or .png")),
@@ -80,40 +80,93 @@ fn resolve_links(path: &Path) -> PathBuf {
     p
 }
 
-/// Write `path` atomically: `fill` writes into a temporary file in the same directory, which
-/// is renamed over `path` only when `fill` and the flush succeeded. On any error the temporary
-/// file is removed and `path` is left as it was.
-fn write_atomic(
-    path: &Path,
-    fill: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> Result<()>,
-) -> Result<()> {
-    let target = resolve_links(path);
-    let dir = parent_dir(&target);
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".xcorr-").suffix(".part");
-    // NamedTempFile is owner-only by default; ask for 0666 so the umask decides, as for any
-    // ordinary file.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut tmp = builder.tempfile_in(&dir).map_err(|e| {
-        file_error(
-            path,
-            format!(
-                "cannot create a file in '{}': {}",
-                dir.display(),
-                io_message(&e)
-            ),
-        )
-    })?;
-    {
-        let mut w = BufWriter::new(tmp.as_file_mut());
-        fill(&mut w)?;
-        w.flush()
-            .map_err(|e| file_error(path, format!("cannot write: {}", io_message(&e))))?;
+/// A file being written atomically: the bytes go to a temporary file in the destination's
+/// directory, which [`commit`](Self::commit) renames over the destination. Dropped without
+/// a commit (an error, a `--strict` stop), the temporary file is removed and the destination
+/// is left as it was.
+pub struct AtomicFile {
+    path: PathBuf,
+    target: PathBuf,
+    writer: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Start writing `path` (its directory must be writable: checked here, before any work).
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let target = resolve_links(path);
+        let dir = parent_dir(&target);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".xcorr-").suffix(".part");
+        // NamedTempFile is owner-only by default; ask for 0666 so the umask decides, as for
+        // any ordinary file.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let tmp = builder.tempfile_in(&dir).map_err(|e| {
+            file_error(
+                path,
+                format!(
+                    "cannot create a file in '{}': {}",
+                    dir.display(),
+                    io_message(&e)
+                ),
+            )
+        })?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            target,
+            writer: BufWriter::new(tmp),
+        })
     }
-    tmp.persist(&target)
-        .map_err(|e| file_error(path, format!("cannot write: {}", io_message(&e.error))))?;
-    Ok(())
+
+    /// Where the bytes go until the commit.
+    pub fn writer(&mut self) -> &mut BufWriter<tempfile::NamedTempFile> {
+        &mut self.writer
+    }
+
+    /// The error for a failed write to this file.
+    pub fn write_error(&self, e: &std::io::Error) -> Error {
+        file_error(&self.path, format!("cannot write: {}", io_message(e)))
+    }
+
+    /// Flush and rename over the destination.
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        let tmp = self
+            .writer
+            .into_inner()
+            .map_err(|e| file_error(&path, format!("cannot write: {}", io_message(e.error()))))?;
+        tmp.persist(&self.target)
+            .map_err(|e| file_error(&path, format!("cannot write: {}", io_message(&e.error))))?;
+        Ok(())
+    }
+}
+
+/// Write `path` atomically ([`AtomicFile`]): `fill` writes the contents, and `path` is
+/// replaced only when `fill` and the flush succeeded.
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<tempfile::NamedTempFile>) -> Result<()>,
+) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    fill(file.writer())?;
+    file.commit()
+}
+
+/// Encode an RGB image as PNG into `path`, atomically (best compression: pictures are
+/// written once and kept, e.g. in a repository).
+pub fn write_rgb_png(path: &Path, image: &image::RgbImage) -> Result<()> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    write_atomic(path, |w| {
+        use image::ImageEncoder;
+        PngEncoder::new_with_quality(w, CompressionType::Best, FilterType::Adaptive)
+            .write_image(
+                image.as_raw(),
+                image.width(),
+                image.height(),
+                image::ExtendedColorType::Rgb8,
+            )
+            .map_err(|e| file_error(path, format!("cannot encode PNG ({e})")))
+    })
 }
 
 /// Write a result as `.npy` in its own dtype (float64 stays float64), atomically.
@@ -134,92 +187,24 @@ pub fn write_npy_planes<T: Element>(path: impl AsRef<Path>, planes: &[Array<T>])
     })
 }
 
-/// Write an array as a PNG heatmap with the turbo colormap, scaled so that the minimum is
-/// dark blue and the maximum dark red. Real arrays are coloured by value, complex ones by
-/// magnitude. A flat array is one colour (the middle of the map); non-finite values, which
-/// the engine never produces, are drawn black.
-///
-/// A 2-D array gives one pixel per element (rows = height). A 1-D array of length n gives
-/// an n × [`STRIP_HEIGHT`] strip, each sample one column, so that it is visible at all.
-pub fn write_heatmap_png<T: Element>(path: impl AsRef<Path>, array: &Array<T>) -> Result<()> {
-    let path = path.as_ref();
-    let value = |v: &T| {
-        if T::IS_COMPLEX {
-            v.abs_f64()
-        } else {
-            v.to_complex().re.to_f64()
-        }
-    };
-    let shape = array.shape();
-    let (width, rows) = (shape.cols(), shape.rows());
-    let height = if shape.ndim() == 1 {
-        STRIP_HEIGHT as usize
-    } else {
-        rows
-    };
-    if width == 0 || height == 0 {
-        return Err(file_error(
-            path,
-            format!("cannot draw an empty array (shape {shape})"),
-        ));
-    }
-    let (w32, h32) = match (u32::try_from(width), u32::try_from(height)) {
-        (Ok(w), Ok(h)) => (w, h),
-        _ => {
-            return Err(file_error(
-                path,
-                format!("array {shape} is too large for a PNG"),
-            ))
-        }
-    };
-
-    let (lo, hi) = array
-        .data()
-        .iter()
-        .map(value)
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    let span = hi - lo;
-    let colour = |v: f64| -> [u8; 3] {
-        if !v.is_finite() {
-            return [0, 0, 0];
-        }
-        let t = if span > 0.0 && span.is_finite() {
-            (v - lo) / span
-        } else {
-            0.5
-        };
-        let c = colorous::TURBO.eval_continuous(t);
-        [c.r, c.g, c.b]
-    };
-    let mut pixels = Vec::with_capacity(width * height * 3);
-    if shape.ndim() == 1 {
-        let row: Vec<u8> = array.data().iter().flat_map(|v| colour(value(v))).collect();
-        for _ in 0..height {
-            pixels.extend_from_slice(&row);
-        }
-    } else {
-        pixels.extend(array.data().iter().flat_map(|v| colour(value(v))));
-    }
-
-    write_atomic(path, |w| {
-        use image::ImageEncoder;
-        image::codecs::png::PngEncoder::new(w)
-            .write_image(&pixels, w32, h32, image::ExtendedColorType::Rgb8)
-            .map_err(|e| file_error(path, format!("cannot encode PNG ({e})")))
-    })
-}
-
 /// Write `array` to `path` as the extension asks: numbers for `.npy` ([`write_npy`]), a
-/// heatmap for `.png` ([`write_heatmap_png`]).
+/// picture for `.png` and `.svg` ([`crate::plot::write_result`], axes in indices).
 pub fn write_output<T: Element>(path: impl AsRef<Path>, array: &Array<T>) -> Result<OutputKind> {
     let path = path.as_ref();
     let kind = check_output_path(path)?;
     match kind {
         OutputKind::Npy => write_npy(path, array)?,
-        OutputKind::Png => write_heatmap_png(path, array)?,
+        OutputKind::Png | OutputKind::Svg => {
+            let best = crate::plot::best_index(array);
+            crate::plot::write_result(
+                path,
+                array,
+                &crate::plot::Axes::indices(),
+                &[best],
+                crate::plot::Colormap::Turbo,
+                kind == OutputKind::Svg,
+            )?
+        }
     }
     Ok(kind)
 }
@@ -227,9 +212,7 @@ pub fn write_output<T: Element>(path: impl AsRef<Path>, array: &Array<T>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use num_complex::Complex;
     use xcorr::io::{read_npy, AnyArray};
-    use xcorr::Shape;
 
     fn file_message(err: Error, path: &Path) -> String {
         match err {
@@ -256,7 +239,7 @@ mod tests {
         let p = dir.path().join("a.jpg");
         assert_eq!(
             file_message(check_output_path(&p).unwrap_err(), &p),
-            "unknown output type '.jpg' (expected .npy or .png)"
+            "unknown output type '.jpg' (expected .npy, .png or .svg)"
         );
         let p = dir.path().join("a");
         assert!(file_message(check_output_path(&p).unwrap_err(), &p).contains("extension"));
@@ -265,58 +248,6 @@ mod tests {
         let p = dir.path().join("sub.npy");
         std::fs::create_dir(&p).unwrap();
         assert!(file_message(check_output_path(&p).unwrap_err(), &p).contains("directory"));
-    }
-
-    fn decode_png(path: &Path) -> image::RgbImage {
-        image::open(path).unwrap().to_rgb8()
-    }
-
-    #[test]
-    fn heatmap_2d_uses_turbo_from_min_to_max() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("h.png");
-        let a = Array::from_fn(Shape::d2(4, 6), |r, c| (r * 6 + c) as f32 - 3.0);
-        write_heatmap_png(&p, &a).unwrap();
-        let img = decode_png(&p);
-        assert_eq!(img.dimensions(), (6, 4));
-        let turbo = |t: f64| {
-            let c = colorous::TURBO.eval_continuous(t);
-            image::Rgb([c.r, c.g, c.b])
-        };
-        assert_eq!(*img.get_pixel(0, 0), turbo(0.0));
-        assert_eq!(*img.get_pixel(5, 3), turbo(1.0));
-        assert_ne!(img.get_pixel(0, 0), img.get_pixel(5, 3));
-    }
-
-    #[test]
-    fn heatmap_of_flat_array_is_one_colour() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("flat.png");
-        write_heatmap_png(&p, &Array::from_fn(Shape::d2(3, 3), |_, _| 2.5f64)).unwrap();
-        let img = decode_png(&p);
-        let first = *img.get_pixel(0, 0);
-        assert!(img.pixels().all(|px| *px == first));
-    }
-
-    #[test]
-    fn heatmap_of_1d_is_a_strip_and_complex_uses_magnitude() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("strip.png");
-        // Magnitudes 0, 5, 1: the middle column is the maximum although its real part is -3.
-        let a = Array::from_vec(vec![
-            Complex::new(0.0f32, 0.0),
-            Complex::new(-3.0, 4.0),
-            Complex::new(1.0, 0.0),
-        ]);
-        write_heatmap_png(&p, &a).unwrap();
-        let img = decode_png(&p);
-        assert_eq!(img.dimensions(), (3, STRIP_HEIGHT));
-        let top = colorous::TURBO.eval_continuous(1.0);
-        assert_eq!(
-            *img.get_pixel(1, STRIP_HEIGHT - 1),
-            image::Rgb([top.r, top.g, top.b])
-        );
-        assert_eq!(img.get_pixel(0, 0), img.get_pixel(0, STRIP_HEIGHT - 1));
     }
 
     #[test]

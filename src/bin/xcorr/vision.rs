@@ -33,13 +33,10 @@ use xcorr::registration::{RegisterOptions, Registrar, Registration, Window};
 use std::fmt::Write;
 use std::path::PathBuf;
 
-/// `xcorr match SCENE TEMPLATE`: find a template in a scene.
+/// How `xcorr match` (one scene or a batch) and `xcorr track` match: the options they share.
+/// The files are the commands' own arguments.
 #[derive(clap::Args, Clone, Debug)]
 pub struct MatchArgs {
-    /// Scene: an image file or a 2-D .npy array.
-    pub scene: PathBuf,
-    /// Template: an image file or a 2-D .npy array, no larger than the scene.
-    pub template: PathBuf,
     /// sqdiff, sqdiff-normed, ccorr, ccorr-normed, ccoeff or ccoeff-normed (OpenCV's
     /// formulas; best is the minimum for sqdiff*).
     #[arg(long, default_value = "ccoeff-normed")]
@@ -53,8 +50,9 @@ pub struct MatchArgs {
     // error, not clap's advice to write `-- -1` (which would make it a file name).
     #[arg(long, value_name = "D", allow_negative_numbers = true)]
     pub min_distance: Option<f64>,
-    /// Write the score map as .npy.
-    #[arg(short = 'o', long = "output", value_name = "MAP.npy")]
+    /// One scene: write the score map as .npy. A batch: write the results there (JSON Lines,
+    /// or CSV for a .csv name or --csv) instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
     /// Write the score map as a colour image (best matches brightest).
     #[arg(long, value_name = "MAP.png")]
@@ -65,6 +63,9 @@ pub struct MatchArgs {
     /// auto, cpu or gpu.
     #[arg(long, default_value = "auto")]
     pub backend: Backend,
+    /// Return the score map even without -o or --heatmap (for pictures drawn from it).
+    #[arg(skip)]
+    pub keep_map: bool,
 }
 
 /// `xcorr register REFERENCE MOVING`: the shift that registers MOVING with REFERENCE.
@@ -72,8 +73,8 @@ pub struct MatchArgs {
 pub struct RegisterArgs {
     /// Reference image (image file or 2-D .npy).
     pub reference: PathBuf,
-    /// Moving image, the same shape as the reference.
-    pub moving: PathBuf,
+    /// Moving image, the same shape as the reference (or many: --moving).
+    pub moving: Option<PathBuf>,
     /// Subpixel precision of 1/N pixel (1: integer shifts; at most 1000).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub upsample: usize,
@@ -93,6 +94,8 @@ pub struct RegisterArgs {
 pub struct MatchOutput<T> {
     pub text: String,
     pub map: Option<Array<T>>,
+    /// The matches, best first.
+    pub matches: Vec<Peak>,
 }
 
 /// The peak search `args` ask for, checked (callers check it before starting a backend).
@@ -131,7 +134,7 @@ pub fn run_match<'a, T: Sample>(
     let template = template.into();
     let options = peak_options(args, template.shape())?;
     let scene = scene.into();
-    let (map, matches) = if args.output.is_some() || args.heatmap.is_some() {
+    let (map, matches) = if args.output.is_some() || args.heatmap.is_some() || args.keep_map {
         let map = match_template(engine, scene, template, args.method)?;
         let matches = peaks::top_k(map.view(), &options);
         (Some(map), matches)
@@ -175,7 +178,7 @@ pub fn run_match<'a, T: Sample>(
             writeln!(text, "{} {} {}", p.row, p.col, score(p)).expect("writing to a String");
         }
     }
-    Ok(MatchOutput { text, map })
+    Ok(MatchOutput { text, map, matches })
 }
 
 /// The map rescaled to `[0, 1]` with the best score at 1 (flipped for `sqdiff*`), for
@@ -233,7 +236,7 @@ pub fn run_register<'a, T: Sample>(
 }
 
 /// A finite f64 as a JSON number (shortest round-trip form; `-0` as `0`).
-fn json_number(v: f64) -> String {
+pub fn json_number(v: f64) -> String {
     debug_assert!(v.is_finite());
     format!("{}", v + 0.0)
 }
@@ -251,7 +254,7 @@ mod tests {
     }
 
     fn match_args(extra: &[&str]) -> MatchArgs {
-        let mut argv = vec!["xcorr", "match", "s.npy", "t.npy"];
+        let mut argv = vec!["xcorr", "match"];
         argv.extend(extra);
         match Cli::try_parse_from(argv).unwrap() {
             Cli::Match(m) => m,
@@ -279,7 +282,7 @@ mod tests {
         assert_eq!(m.method, Method::SqDiff);
         assert_eq!((m.top, m.min_distance, m.json), (3, Some(4.0), true));
         assert_eq!(m.output.unwrap(), PathBuf::from("m.npy"));
-        assert!(Cli::try_parse_from(["xcorr", "match", "a", "b", "--method", "ncc"]).is_err());
+        assert!(Cli::try_parse_from(["xcorr", "match", "--method", "ncc"]).is_err());
         let Cli::Register(r) = Cli::try_parse_from([
             "xcorr",
             "register",
