@@ -221,3 +221,57 @@ pub fn match_template_masked(
         }
     })
 }
+
+/// The masked normalized cross-correlation (Padfield 2012, as scikit-image computes it) by
+/// direct summation in f64: for every `full`-mode lag `k` (index `i = k + moving − 1` per
+/// axis) the correlation coefficient of `reference[n + k]` and `moving[n]` over the pixels
+/// where both masks are nonzero, before scikit-image's thresholds (no overlap-ratio cut, no
+/// small-denominator cut, no clipping); `None` where fewer than 2 pixels overlap or a side is
+/// constant.
+pub fn masked_ncc(
+    reference: ArrayView<'_, f64>,
+    moving: ArrayView<'_, f64>,
+    reference_mask: ArrayView<'_, f64>,
+    moving_mask: ArrayView<'_, f64>,
+) -> Vec<Option<f64>> {
+    let [rr, rc] = reference.shape().axes();
+    let [mr, mc] = moving.shape().axes();
+    let (or, oc) = (rr + mr - 1, rc + mc - 1);
+    let mut out = Vec::with_capacity(or * oc);
+    for i in 0..or {
+        for j in 0..oc {
+            let (ky, kx) = (
+                i as isize - (mr as isize - 1),
+                j as isize - (mc as isize - 1),
+            );
+            let (mut pairs, mut n) = (Vec::new(), 0.0);
+            for p in 0..mr {
+                for q in 0..mc {
+                    let (y, x) = (p as isize + ky, q as isize + kx);
+                    if y < 0 || x < 0 || y as usize >= rr || x as usize >= rc {
+                        continue;
+                    }
+                    let (y, x) = (y as usize, x as usize);
+                    if reference_mask.at(y, x) != 0.0 && moving_mask.at(p, q) != 0.0 {
+                        pairs.push((reference.at(y, x), moving.at(p, q)));
+                        n += 1.0;
+                    }
+                }
+            }
+            if pairs.len() < 2 {
+                out.push(None);
+                continue;
+            }
+            let ma = pairs.iter().map(|p| p.0).sum::<f64>() / n;
+            let mb = pairs.iter().map(|p| p.1).sum::<f64>() / n;
+            let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+            for (a, b) in &pairs {
+                sab += (a - ma) * (b - mb);
+                saa += (a - ma) * (a - ma);
+                sbb += (b - mb) * (b - mb);
+            }
+            out.push((saa > 0.0 && sbb > 0.0).then(|| sab / (saa * sbb).sqrt()));
+        }
+    }
+    out
+}

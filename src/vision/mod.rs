@@ -2,6 +2,7 @@
 //! This folder keeps the maths; the [`Engine`](crate::Engine) chooses where it runs.
 
 pub mod masked;
+pub mod masked_registration;
 pub mod matching;
 pub mod peaks;
 pub mod registration;
