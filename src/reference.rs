@@ -154,3 +154,124 @@ pub fn circular<T: Element>(
         sum
     }))
 }
+
+/// OpenCV's masked `matchTemplate` scores by direct summation in f64, no clamping and no
+/// degenerate rules: `method` is OpenCV's number (`TM_SQDIFF` = 0 … `TM_CCOEFF_NORMED` = 5).
+/// `scene` and `template` hold one plane per channel; `mask` one plane (shared) or one per
+/// channel, its values used as weights (`m²` in products, `m` in the means, as OpenCV's
+/// `templx = m·(T − a)`, `imgx = m·(I − b)`).
+pub fn match_template_masked(
+    scene: &[ArrayView<'_, f64>],
+    template: &[ArrayView<'_, f64>],
+    mask: &[ArrayView<'_, f64>],
+    method: u32,
+) -> Array<f64> {
+    let [sr, sc] = scene[0].shape().axes();
+    let [h, w] = template[0].shape().axes();
+    let mask_of = |c: usize| mask[if mask.len() == 1 { 0 } else { c }];
+    // Per channel: Σ m and the weighted template mean.
+    let n: Vec<f64> = (0..template.len())
+        .map(|c| mask_of(c).data().iter().sum())
+        .collect();
+    let t_mean: Vec<f64> = (0..template.len())
+        .map(|c| {
+            let t = template[c].data();
+            let m = mask_of(c).data();
+            t.iter().zip(m).map(|(t, m)| t * m).sum::<f64>() / n[c]
+        })
+        .collect();
+    Array::from_fn(Shape::d2(sr - h + 1, sc - w + 1), |y, x| {
+        let (mut num, mut e_t, mut e_i) = (0.0, 0.0, 0.0);
+        for c in 0..template.len() {
+            let (t, m, s) = (template[c], mask_of(c), scene[c]);
+            let mut i_mean = 0.0;
+            for i in 0..h {
+                for j in 0..w {
+                    i_mean += s.at(y + i, x + j) * m.at(i, j);
+                }
+            }
+            i_mean /= n[c];
+            for i in 0..h {
+                for j in 0..w {
+                    let (tv, mv, iv) = (t.at(i, j), m.at(i, j), s.at(y + i, x + j));
+                    match method {
+                        0 | 1 => {
+                            num += (mv * (tv - iv)).powi(2);
+                            e_t += (mv * tv).powi(2);
+                            e_i += (mv * iv).powi(2);
+                        }
+                        2 | 3 => {
+                            num += (mv * tv) * (mv * iv);
+                            e_t += (mv * tv).powi(2);
+                            e_i += (mv * iv).powi(2);
+                        }
+                        _ => {
+                            let (tx, ix) = (mv * (tv - t_mean[c]), mv * (iv - i_mean));
+                            num += tx * ix;
+                            e_t += tx * tx;
+                            e_i += ix * ix;
+                        }
+                    }
+                }
+            }
+        }
+        match method {
+            1 | 3 | 5 => num / (e_t * e_i).sqrt(),
+            _ => num,
+        }
+    })
+}
+
+/// The masked normalized cross-correlation (Padfield 2012, as scikit-image computes it) by
+/// direct summation in f64: for every `full`-mode lag `k` (index `i = k + moving − 1` per
+/// axis) the correlation coefficient of `reference[n + k]` and `moving[n]` over the pixels
+/// where both masks are nonzero, before scikit-image's thresholds (no overlap-ratio cut, no
+/// small-denominator cut, no clipping); `None` where fewer than 2 pixels overlap or a side is
+/// constant.
+pub fn masked_ncc(
+    reference: ArrayView<'_, f64>,
+    moving: ArrayView<'_, f64>,
+    reference_mask: ArrayView<'_, f64>,
+    moving_mask: ArrayView<'_, f64>,
+) -> Vec<Option<f64>> {
+    let [rr, rc] = reference.shape().axes();
+    let [mr, mc] = moving.shape().axes();
+    let (or, oc) = (rr + mr - 1, rc + mc - 1);
+    let mut out = Vec::with_capacity(or * oc);
+    for i in 0..or {
+        for j in 0..oc {
+            let (ky, kx) = (
+                i as isize - (mr as isize - 1),
+                j as isize - (mc as isize - 1),
+            );
+            let (mut pairs, mut n) = (Vec::new(), 0.0);
+            for p in 0..mr {
+                for q in 0..mc {
+                    let (y, x) = (p as isize + ky, q as isize + kx);
+                    if y < 0 || x < 0 || y as usize >= rr || x as usize >= rc {
+                        continue;
+                    }
+                    let (y, x) = (y as usize, x as usize);
+                    if reference_mask.at(y, x) != 0.0 && moving_mask.at(p, q) != 0.0 {
+                        pairs.push((reference.at(y, x), moving.at(p, q)));
+                        n += 1.0;
+                    }
+                }
+            }
+            if pairs.len() < 2 {
+                out.push(None);
+                continue;
+            }
+            let ma = pairs.iter().map(|p| p.0).sum::<f64>() / n;
+            let mb = pairs.iter().map(|p| p.1).sum::<f64>() / n;
+            let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+            for (a, b) in &pairs {
+                sab += (a - ma) * (b - mb);
+                saa += (a - ma) * (a - ma);
+                sbb += (b - mb) * (b - mb);
+            }
+            out.push((saa > 0.0 && sbb > 0.0).then(|| sab / (saa * sbb).sqrt()));
+        }
+    }
+    out
+}

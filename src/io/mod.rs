@@ -60,7 +60,10 @@ mod npy;
 pub mod npy_header;
 
 #[cfg(feature = "image")]
-pub use self::image::{read_image, read_image_from, read_image_limited, DEFAULT_IMAGE_MEMORY};
+pub use self::image::{
+    read_image, read_image_from, read_image_limited, read_image_planes, read_image_planes_from,
+    read_image_planes_limited, ImagePlanes, DEFAULT_IMAGE_MEMORY,
+};
 #[cfg(feature = "npy")]
 pub use npy::{
     read_npy, read_npy_from, read_npy_limited, read_npy_planes, read_npy_planes_from, write_npy,

@@ -71,6 +71,9 @@
 //! * [`Scene`]: one scene, many templates: the scene's spectrum and summed-area tables are
 //!   computed once.
 //! * [`Tracker`]: one template, many frames of one shape: the template's spectrum is kept.
+//! * Masks and colour: [`match_masked`], [`match_masked_peaks`], [`MaskedScene`] and
+//!   [`MaskedTracker`] take one plane per channel and an optional [`Mask`], with OpenCV's
+//!   masked formulas (see [`crate::vision::masked`]).
 //!
 //! ```
 //! use xcorr::matching::{match_template, Method};
@@ -98,6 +101,8 @@ use rayon::prelude::*;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Mutex;
+
+pub use super::masked::{match_masked, match_masked_peaks, Mask, MaskedScene, MaskedTracker};
 
 /// A real element type the matcher works in: `f32` or `f64`.
 pub trait Sample: Element<Real = Self> + Real {}
@@ -816,7 +821,7 @@ fn dims_error(scene: Shape, template: Shape) -> Error {
     ))
 }
 
-fn check_fits(scene: Shape, template: Shape) -> Result<()> {
+pub(crate) fn check_fits(scene: Shape, template: Shape) -> Result<()> {
     if scene.ndim() != template.ndim() {
         return Err(dims_error(scene, template));
     }
@@ -829,7 +834,7 @@ fn check_fits(scene: Shape, template: Shape) -> Result<()> {
     Ok(())
 }
 
-fn out_shape(scene: Shape, template: Shape) -> Shape {
+pub(crate) fn out_shape(scene: Shape, template: Shape) -> Shape {
     let (s, t) = (scene.axes(), template.axes());
     let dims = if scene.ndim() == 1 {
         vec![s[1] - t[1] + 1]

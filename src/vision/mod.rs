@@ -1,6 +1,8 @@
 //! Vision on top of the engine: template matching, registration, peaks and window sums.
 //! This folder keeps the maths; the [`Engine`](crate::Engine) chooses where it runs.
 
+pub mod masked;
+pub mod masked_registration;
 pub mod matching;
 pub mod peaks;
 pub mod registration;

@@ -51,6 +51,8 @@
 //! assert!((found.peak - 1.0).abs() < 1e-9);
 //! ```
 
+pub use super::masked_registration::{masked_ncc, register_masked, MaskedRegistration};
+
 use crate::array::{ArrayView, Element, Real, Shape};
 use crate::cpu::{inverse_real_row, resize_for_overwrite, Fft2};
 use crate::device::PhaseDevice;

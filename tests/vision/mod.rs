@@ -240,3 +240,9 @@ pub fn check_near_flat_values(engine: &Engine) {
         }
     }
 }
+
+/// `tests/data/NAME` with its channels, one f32 plane each, in [0, 1].
+pub fn photo_rgb(name: &str) -> Vec<Array<f32>> {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    xcorr::io::read_image_planes(&path).unwrap().planes
+}

@@ -18,9 +18,12 @@ mod progress;
 mod vision;
 use batch::{Batch, BatchArgs, BatchSample};
 use output::OutputKind;
-use vision::{heatmap_values, peak_options, run_match, run_register, MatchArgs, RegisterArgs};
+use vision::{
+    heatmap_values, peak_options, run_match, run_match_planes, run_register, MatchArgs,
+    RegisterArgs,
+};
 use xcorr::io::{self, AnyArray};
-use xcorr::matching::Sample;
+use xcorr::matching::{Mask, Sample};
 use xcorr::spec::{lags, Plan};
 use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Precision, Result, Shape};
 
@@ -449,6 +452,10 @@ fn match_command(cmd: MatchCommand, budget: u64, precision: Precision) -> Result
             }
         }
     }
+    if args.mask.is_some() || args.color {
+        let paths = [scene_path.as_path(), template_path.as_path()];
+        return masked_match_command(paths, &args, &pictures, budget, precision);
+    }
     let scene = read_real_input(&scene_path, budget)?;
     let template = read_real_input(&template_path, budget)?;
     // Shapes are checked before a backend starts: a GPU probe is slow and drivers may print.
@@ -639,6 +646,18 @@ fn finish_match<T: Sample>(
     pictures: &Pictures,
 ) -> Result<()> {
     let found = run_match(engine, scene, template, args)?;
+    write_match_outputs(&found, scene, template.shape(), args, pictures)
+}
+
+/// Write the outputs `args` and `pictures` ask for, print the matches (`scene`: the grey
+/// scene the overlay falls back on when the scene file is no image).
+fn write_match_outputs<T: Sample>(
+    found: &vision::MatchOutput<T>,
+    scene: &Array<T>,
+    template: Shape,
+    args: &MatchArgs,
+    pictures: &Pictures,
+) -> Result<()> {
     let peaks: Vec<(usize, usize)> = found.matches.iter().map(|p| (p.row, p.col)).collect();
     if let Some(map) = &found.map {
         if let Some(path) = &args.output {
@@ -663,7 +682,7 @@ fn finish_match<T: Sample>(
             .map(|&v| xcorr::Real::to_f64(v) as f32)
             .collect();
         let mut canvas = overlay::Canvas::from_scene(Some(&pictures.scene), &grey, rows, cols);
-        let t = template.shape().axes();
+        let t = template.axes();
         if let (true, Some(map)) = (pictures.overlay_map, &found.map) {
             let heat = heatmap_values(map, args.method);
             let [mr, mc] = heat.shape().axes();
@@ -673,6 +692,231 @@ fn finish_match<T: Sample>(
         output::write_rgb_png(path, &canvas.image)?;
     }
     print!("{}", found.text);
+    Ok(())
+}
+
+/// An input of a masked or colour match: its planes in f64 (grey, or with `color` every
+/// colour channel of an image), the image's alpha plane, and whether it was float64.
+struct Planes {
+    planes: Vec<Array<f64>>,
+    alpha: Option<Array<f64>>,
+    double: bool,
+}
+
+fn read_planes(path: &Path, budget: u64, color: bool) -> Result<Planes> {
+    let widen = |x: &Array<f32>| x.map(|&v| v as f64);
+    let is_image = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| io::IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    if !is_image {
+        let x = read_real_input(path, budget)?;
+        let double = x.is_double();
+        return Ok(Planes {
+            planes: vec![x.to_f64()?],
+            alpha: None,
+            double,
+        });
+    }
+    let image = io::read_image_planes_limited(path, budget)?;
+    let planes = if color {
+        image.colour().iter().map(widen).collect()
+    } else {
+        vec![widen(&read_real_image(path, budget)?)]
+    };
+    Ok(Planes {
+        planes,
+        alpha: image.alpha().map(widen),
+        double: false,
+    })
+}
+
+/// `xcorr match --mask … / --color`: OpenCV's masked and colour formulas.
+fn masked_match_command(
+    [scene_path, template_path]: [&Path; 2],
+    args: &MatchArgs,
+    pictures: &Pictures,
+    budget: u64,
+    precision: Precision,
+) -> Result<()> {
+    let scene = read_planes(scene_path, budget, args.color)?;
+    let template = read_planes(template_path, budget, args.color)?;
+    if scene.planes.len() != template.planes.len() {
+        return Err(Error::ShapeMismatch(format!(
+            "--color: the scene '{}' has {} colour channel(s) and the template '{}' {}: they \
+             must have the same",
+            scene_path.display(),
+            scene.planes.len(),
+            template_path.display(),
+            template.planes.len()
+        )));
+    }
+    let (s, t) = (scene.planes[0].shape(), template.planes[0].shape());
+    if t.rows() > s.rows() || t.cols() > s.cols() {
+        return Err(Error::ShapeMismatch(format!(
+            "template {t} ('{}') is larger than the scene {s} ('{}')",
+            template_path.display(),
+            scene_path.display()
+        )));
+    }
+    // The mask: the template's alpha, an image (binary), or a .npy of weights.
+    let (mask, binary) = match args.mask.as_deref() {
+        None => (None, true),
+        Some("alpha") => match &template.alpha {
+            Some(alpha) => (Some(vec![alpha.clone()]), true),
+            None => {
+                return Err(Error::InvalidArgument(format!(
+                    "--mask alpha: the template '{}' has no alpha channel",
+                    template_path.display()
+                )))
+            }
+        },
+        Some(path) => {
+            let path = Path::new(path);
+            let m = read_planes(path, budget, args.color && template.planes.len() > 1)?;
+            let is_npy = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+            (Some(m.planes), !is_npy)
+        }
+    };
+    peak_options(args, t)?;
+    // Per channel: the correlations (four spectra) and their f64 copies.
+    let plan = Plan::new(Op::Correlate, Mode::Valid, s, t)?;
+    check_memory(
+        || format!("matching a {t} template in a {s} scene with a mask"),
+        plan.memory_bytes::<f64>()
+            .saturating_mul(4 * scene.planes.len() as u64),
+        budget,
+    )?;
+    let engine = Engine::with_backend(args.backend)?.with_precision(precision);
+    if computes_in_f64(scene.double || template.double, args.backend) {
+        finish_masked(
+            &engine,
+            &scene.planes,
+            &template.planes,
+            mask,
+            binary,
+            args,
+            pictures,
+        )
+    } else {
+        let narrow = |x: &[Array<f64>]| x.iter().map(|p| p.map(|&v| v as f32)).collect::<Vec<_>>();
+        let mask = mask.as_deref().map(narrow);
+        let (scene, template) = (narrow(&scene.planes), narrow(&template.planes));
+        finish_masked(&engine, &scene, &template, mask, binary, args, pictures)
+    }
+}
+
+fn finish_masked<T: Sample>(
+    engine: &Engine,
+    scene: &[Array<T>],
+    template: &[Array<T>],
+    mask: Option<Vec<Array<T>>>,
+    binary: bool,
+    args: &MatchArgs,
+    pictures: &Pictures,
+) -> Result<()> {
+    let mask = match &mask {
+        Some(planes) => {
+            let views: Vec<_> = planes.iter().map(Array::view).collect();
+            let what = args.mask.as_deref().unwrap_or_default();
+            let named = |e: Error| Error::InvalidArgument(format!("--mask {what}: {e}"));
+            Some(if binary {
+                Mask::binary(&views).map_err(named)?
+            } else {
+                Mask::weights(&views).map_err(named)?
+            })
+        }
+        None => None,
+    };
+    let found = run_match_planes(engine, scene, template, mask.as_ref(), args)?;
+    write_match_outputs(&found, &scene[0], template[0].shape(), args, pictures)
+}
+
+/// `xcorr register --reference-mask`: masked normalized cross-correlation, in f64 unless
+/// the GPU was asked for.
+fn masked_register_command(
+    args: &RegisterArgs,
+    moving_path: &Path,
+    mask: &Path,
+    budget: u64,
+    precision: Precision,
+) -> Result<()> {
+    if !(0.0..=1.0).contains(&args.overlap_ratio) {
+        return Err(Error::InvalidArgument(format!(
+            "--overlap-ratio must be from 0 to 1, got {}",
+            args.overlap_ratio
+        )));
+    }
+    let read = |p: &Path| -> Result<Array<f64>> { read_real_input(p, budget)?.to_f64() };
+    let reference = read(&args.reference)?;
+    let moving = read(moving_path)?;
+    let reference_mask = read(mask)?;
+    let moving_mask = args.moving_mask.as_deref().map(read).transpose()?;
+    let named = |what: &str, m: &Array<f64>, image: &Array<f64>, path: &Path| -> Result<()> {
+        if m.shape() != image.shape() {
+            return Err(Error::ShapeMismatch(format!(
+                "the {what} mask '{}' has shape {}, the image {}: they must match",
+                path.display(),
+                m.shape(),
+                image.shape()
+            )));
+        }
+        Ok(())
+    };
+    named("reference", &reference_mask, &reference, mask)?;
+    match (&moving_mask, &args.moving_mask) {
+        (Some(m), Some(path)) => named("moving", m, &moving, path)?,
+        _ if moving.shape() != reference.shape() => {
+            return Err(Error::ShapeMismatch(format!(
+                "without --moving-mask the images must have one shape, got {} ('{}') and {} ('{}')",
+                reference.shape(),
+                args.reference.display(),
+                moving.shape(),
+                moving_path.display()
+            )))
+        }
+        _ => {}
+    }
+    // Six full-size correlations and their f64 copies.
+    let plan = Plan::new(Op::Correlate, Mode::Full, reference.shape(), moving.shape())?;
+    check_memory(
+        || {
+            format!(
+                "registering {} and {} with masks",
+                reference.shape(),
+                moving.shape()
+            )
+        },
+        plan.memory_bytes::<f64>().saturating_mul(8),
+        budget,
+    )?;
+    let engine = Engine::with_backend(args.backend)?.with_precision(precision);
+    let text = if args.backend == Backend::Gpu {
+        let narrow = |x: &Array<f64>| x.map(|&v| v as f32);
+        let moving_mask = moving_mask.as_ref().map(narrow);
+        vision::run_register_masked(
+            &engine,
+            &narrow(&reference),
+            &narrow(&moving),
+            &narrow(&reference_mask),
+            moving_mask.as_ref(),
+            args,
+        )?
+        .0
+    } else {
+        vision::run_register_masked(
+            &engine,
+            &reference,
+            &moving,
+            &reference_mask,
+            moving_mask.as_ref(),
+            args,
+        )?
+        .0
+    };
+    print!("{text}");
     Ok(())
 }
 
@@ -696,6 +940,9 @@ fn register_command(cmd: RegisterCommand, budget: u64, precision: Precision) -> 
         return Err(Error::InvalidArgument(
             "-o writes a batch's results; it applies with --moving".into(),
         ));
+    }
+    if let Some(mask) = &args.reference_mask {
+        return masked_register_command(args, &moving_path, mask, budget, precision);
     }
     let reference = read_real_image(&args.reference, budget)?;
     let moving = read_real_image(&moving_path, budget)?;
@@ -738,6 +985,11 @@ fn register_batch(cmd: &RegisterCommand, budget: u64, precision: Precision) -> R
         ..Default::default()
     };
     options.check()?;
+    if args.reference_mask.is_some() {
+        return Err(Error::InvalidArgument(
+            "--reference-mask registers one pair: give MOVING, not --moving".into(),
+        ));
+    }
     let batch = Batch::new(
         "register",
         &cmd.moving_frames,

@@ -26,9 +26,11 @@
 use xcorr::array::{Array, ArrayView, Real, Shape};
 use xcorr::engine::{Backend, Engine};
 use xcorr::error::{Error, Result};
-use xcorr::matching::{match_peaks, match_template, Method, Sample};
+use xcorr::matching::{match_masked, match_peaks, match_template, Mask, Method, Sample};
 use xcorr::peaks::{self, Distance, Peak, PeakOptions};
-use xcorr::registration::{RegisterOptions, Registrar, Registration, Window};
+use xcorr::registration::{
+    register_masked, MaskedRegistration, RegisterOptions, Registrar, Registration, Window,
+};
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -66,6 +68,16 @@ pub struct MatchArgs {
     /// Return the score map even without -o or --heatmap (for pictures drawn from it).
     #[arg(skip)]
     pub keep_map: bool,
+    /// Template mask, OpenCV's `matchTemplate` mask: an image (nonzero = weight 1, as
+    /// OpenCV reads a uint8 mask), a 2-D .npy of float weights (≥ 0), or `alpha` for the
+    /// template image's alpha channel. The template's shape; one channel, or with --color one
+    /// per colour channel.
+    #[arg(long, value_name = "MASK|alpha")]
+    pub mask: Option<String>,
+    /// Match colour images channel by channel, every term summed over the channels as
+    /// OpenCV does. Without it (the default) images are converted to grey (luma) first.
+    #[arg(long)]
+    pub color: bool,
 }
 
 /// `xcorr register REFERENCE MOVING`: the shift that registers MOVING with REFERENCE.
@@ -87,6 +99,22 @@ pub struct RegisterArgs {
     /// auto, cpu or gpu. The GPU computes in f32; cpu computes in f64.
     #[arg(long, default_value = "auto")]
     pub backend: Backend,
+    /// Register by masked normalized cross-correlation (scikit-image's
+    /// `reference_mask`): pixels where this image or .npy is 0 are ignored. Integer shifts.
+    #[arg(long, value_name = "M1")]
+    pub reference_mask: Option<PathBuf>,
+    /// The moving image's mask (default: the reference mask; needs --reference-mask).
+    #[arg(long, value_name = "M2", requires = "reference_mask")]
+    pub moving_mask: Option<PathBuf>,
+    /// With masks: lags where fewer than R times the largest overlap of valid pixels
+    /// overlap score 0 (scikit-image's `overlap_ratio`).
+    #[arg(
+        long,
+        value_name = "R",
+        default_value_t = 0.3,
+        requires = "reference_mask"
+    )]
+    pub overlap_ratio: f64,
 }
 
 /// What `xcorr match` produced: the text to print and — when `-o` or `--heatmap` asked for
@@ -142,10 +170,21 @@ pub fn run_match<'a, T: Sample>(
         let matches = match_peaks(engine, scene, template, args.method, &options)?;
         (None, matches)
     };
+    let text = match_text::<T>(args, scene.shape(), template.shape(), &matches);
+    Ok(MatchOutput { text, map, matches })
+}
+
+/// The text `xcorr match` prints for `matches` (see the module docs).
+fn match_text<T: Sample>(
+    args: &MatchArgs,
+    scene: Shape,
+    template: Shape,
+    matches: &[Peak],
+) -> String {
     let score = |p: &Peak| <T as Real>::from_f64(p.score);
     let mut text = String::new();
     if args.json {
-        let (s, t) = (scene.shape().dims(), template.shape().dims());
+        let (s, t) = (scene.dims(), template.dims());
         let shape: Vec<String> = s
             .iter()
             .zip(&t)
@@ -174,10 +213,30 @@ pub fn run_match<'a, T: Sample>(
         )
         .expect("writing to a String");
     } else {
-        for p in &matches {
+        for p in matches {
             writeln!(text, "{} {} {}", p.row, p.col, score(p)).expect("writing to a String");
         }
     }
+    text
+}
+
+/// Masked and/or colour matching (`--mask`, `--color`): one plane per channel for scene and
+/// template, and the optional mask; returns the text to print and the map.
+pub fn run_match_planes<T: Sample>(
+    engine: &Engine,
+    scene: &[Array<T>],
+    template: &[Array<T>],
+    mask: Option<&Mask<T>>,
+    args: &MatchArgs,
+) -> Result<MatchOutput<T>> {
+    let shape = |x: &[Array<T>]| x.first().map_or(Shape::d2(0, 0), Array::shape);
+    let options = peak_options(args, shape(template))?;
+    let scene_views: Vec<_> = scene.iter().map(Array::view).collect();
+    let template_views: Vec<_> = template.iter().map(Array::view).collect();
+    let map = match_masked(engine, &scene_views, &template_views, mask, args.method)?;
+    let matches = peaks::top_k(map.view(), &options);
+    let text = match_text::<T>(args, shape(scene), shape(template), &matches);
+    let map = (args.output.is_some() || args.heatmap.is_some() || args.keep_map).then_some(map);
     Ok(MatchOutput { text, map, matches })
 }
 
@@ -231,6 +290,38 @@ pub fn run_register<'a, T: Sample>(
         // Enough decimals for a step of 1/upsample.
         let decimals = (args.upsample as f64).log10().ceil().max(0.0) as usize;
         format!("{:.*} {:.*}\n", decimals, dy + 0.0, decimals, dx + 0.0)
+    };
+    Ok((text, found))
+}
+
+/// Masked registration (`--reference-mask`): the integer shift of the masked normalized
+/// cross-correlation; returns the text to print and the result.
+pub fn run_register_masked<T: Sample>(
+    engine: &Engine,
+    reference: &Array<T>,
+    moving: &Array<T>,
+    reference_mask: &Array<T>,
+    moving_mask: Option<&Array<T>>,
+    args: &RegisterArgs,
+) -> Result<(String, MaskedRegistration)> {
+    let found = register_masked(
+        engine,
+        reference,
+        moving,
+        reference_mask,
+        moving_mask,
+        args.overlap_ratio,
+    )?;
+    let (dy, dx) = found.shift;
+    let text = if args.json {
+        format!(
+            "{{\"shift\": [{}, {}], \"peak\": {}}}\n",
+            json_number(dy),
+            json_number(dx),
+            json_number(found.peak)
+        )
+    } else {
+        format!("{} {}\n", dy + 0.0, dx + 0.0)
     };
     Ok((text, found))
 }

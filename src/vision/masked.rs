@@ -1,0 +1,736 @@
+//! Masked and multi-channel template matching, with OpenCV's `matchTemplate(…, mask)`
+//! formulas for all six methods.
+//!
+//! A scene and a template are given as *planes*: one 2-D array per channel, all of one shape
+//! (grey is one plane, RGB three, RGBA four). A [`Mask`] has the template's shape and one
+//! plane, or one per channel; a weight `m` of 0 leaves a template pixel out. With `Σ` over the
+//! template's pixels and the channels, `I` the scene window under the template, and per
+//! channel `a = Σ m·T / Σ m`, `b = Σ m·I / Σ m` (the mask-weighted means):
+//!
+//! | method | score |
+//! | --- | --- |
+//! | `sqdiff` | `Σ m² (T − I)²` |
+//! | `sqdiff-normed` | `sqdiff / √(Σ m² T² · Σ m² I²)` |
+//! | `ccorr` | `Σ m² T · I` |
+//! | `ccorr-normed` | `ccorr / √(Σ m² T² · Σ m² I²)` |
+//! | `ccoeff` | `Σ m² (T − a)(I − b)` |
+//! | `ccoeff-normed` | `ccoeff / √(Σ m² (T − a)² · Σ m² (I − b)²)` |
+//!
+//! These are OpenCV's definitions (its `templx = m·(T − a)`, `imgx = m·(I − b)`); with a
+//! binary mask `m² = m` and they are the unmasked formulas restricted to the mask, and
+//! with no mask (all weights 1) they are the unmasked formulas summed over the channels, which
+//! is how OpenCV matches colour images. A [`Mask::binary`] takes any nonzero value as
+//! weight 1 (OpenCV's rule for a `uint8` mask); [`Mask::weights`] keeps the values as weights.
+//!
+//! # How it is computed
+//!
+//! Per channel, with `J = I − c` the scene centred on its mean `c`, four valid-mode
+//! correlations through the [`Engine`] (any backend): `q = corr(J, m²(T − a))`,
+//! `p₁ = corr(J, m²)`, `p₂ = corr(J², m²)` and, for a weighted mask only, `p_w = corr(J, m)`
+//! (a binary mask has `p_w = p₁`). Every score is these plus template constants, combined in
+//! f64: `Σ m²(T − a)(I − b) = q − (p_w / Σ m)·Σ m²(T − a)`,
+//! `Σ m²(I − b)² = p₂ − 2β p₁ + β² Σ m²` with `β = p_w / Σ m`, and so on (the code spells
+//! out each). The template-side spectra are kept ([`MaskedTracker`]: one template, many frames,
+//! and the one-shot [`match_masked`]); [`MaskedScene`] keeps the scene's (`J` and `J²` per
+//! channel: one scene, many templates). Unlike the unmasked path, the window sums come from
+//! the FFT too (they are weighted by the mask), so in f32 they carry the FFT's rounding.
+//!
+//! # Degenerate windows and templates
+//!
+//! The rules of the unmasked matcher (see [`crate::matching`]): where one side of a
+//! normalised method has no pattern the score is 0 (`sqdiff-normed`: 1), where both have none
+//! it is 1 (`sqdiff-normed`: 0); never NaN or infinity. A template side is degenerate when its
+//! energy is at most `Σ m² · (100 ε · s)²` (`s` the largest `|T|` under the mask: its values
+//! vary by less than 100 ε of their magnitude); a window
+//! when its energy is at most `Σ_channels Σ m² · ((100 ε · s)² + 32 ε · log₂(L) · s_c²)`
+//! (`s` the largest `|I − c|` or `|I|` over the scene, `s_c` the largest `|I − c|`, `L` the
+//! number of scores plus template pixels: the second term bounds the FFT's rounding of the
+//! window sums, so in f32 on a 1024² scene a window whose RMS deviation under the mask is
+//! below about 0.9 % of the scene's range counts as flat; in f64, 2e-6 %). A zero-weight window cannot occur: a mask
+//! that is all zero is refused. Normalised scores are clamped to `[−1, 1]`, `sqdiff-normed`
+//! to `[0, 1]` and `sqdiff` to `≥ 0`, as in the unmasked matcher.
+//!
+//! ```
+//! use xcorr::matching::{match_masked, Mask, Method};
+//! use xcorr::{peaks, Array, Engine, Shape};
+//! let texture = |r: usize, c: usize| ((r * 97 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
+//! let scene = Array::from_fn(Shape::d2(20, 24), |r, c| texture(r, c) as f32 / 1024.0);
+//! // The template's right half is garbage; the mask leaves it out.
+//! let template = Array::from_fn(Shape::d2(4, 6), |r, c| if c < 3 { scene.at(9 + r, 11 + c) } else { 7.0 });
+//! let mask = Mask::binary(&[Array::from_fn(Shape::d2(4, 6), |_, c| (c < 3) as u8 as f32).view()]).unwrap();
+//! let map = match_masked(&Engine::cpu(), &[scene.view()], &[template.view()], Some(&mask), Method::CCoeffNormed).unwrap();
+//! let best = peaks::best(map.view(), Method::CCoeffNormed.extremum()).unwrap();
+//! assert_eq!((best.row, best.col), (9, 11));
+//! ```
+
+use super::matching::{check_fits, out_shape, Method, Sample};
+use crate::array::{Array, ArrayView, Real, Shape};
+use crate::engine::{Engine, Prepared};
+use crate::error::{Error, Result};
+use crate::spec::{next_fast_len, Mode, Op};
+use crate::vision::peaks::{self, Peak, PeakOptions};
+use rayon::prelude::*;
+
+fn to64<T: Sample>(v: T) -> f64 {
+    Real::to_f64(v)
+}
+
+fn from64<T: Sample>(v: f64) -> T {
+    <T as Real>::from_f64(v)
+}
+
+/// A template mask: one plane, or one per channel, of non-negative finite weights that are
+/// not all zero.
+#[derive(Clone, Debug)]
+pub struct Mask<T: Sample> {
+    planes: Vec<Array<T>>,
+    /// Every weight is 0 or 1 (then `m² = m` and one correlation less is needed).
+    binary: bool,
+}
+
+impl<T: Sample> Mask<T> {
+    /// A binary mask, as OpenCV reads a `uint8` mask: any nonzero value is weight 1 (NaN is
+    /// refused).
+    pub fn binary(planes: &[ArrayView<'_, T>]) -> Result<Self> {
+        let planes = check_planes(planes, "mask")?
+            .iter()
+            .map(|p| {
+                p.to_owned()
+                    .map(|&v| if v != T::zero() { T::one() } else { T::zero() })
+            })
+            .collect();
+        Self::checked(planes)
+    }
+
+    /// A weighted mask: each template pixel's terms are weighted as OpenCV weights them with a
+    /// float mask (`m²` in the products, `m` in the means). Weights must be finite and
+    /// non-negative.
+    pub fn weights(planes: &[ArrayView<'_, T>]) -> Result<Self> {
+        let planes = check_planes(planes, "mask")?;
+        for (c, p) in planes.iter().enumerate() {
+            if let Some(i) = p.data().iter().position(|&v| v < T::zero()) {
+                return Err(Error::InvalidArgument(format!(
+                    "mask weights must be non-negative, got {} at index {i} of channel {c}",
+                    to64(p.data()[i])
+                )));
+            }
+        }
+        Self::checked(planes.iter().map(|p| p.to_owned()).collect())
+    }
+
+    fn checked(planes: Vec<Array<T>>) -> Result<Self> {
+        for (c, p) in planes.iter().enumerate() {
+            if p.data().iter().all(|&v| v == T::zero()) {
+                let which = if planes.len() == 1 {
+                    String::new()
+                } else {
+                    format!(" (channel {c})")
+                };
+                return Err(Error::InvalidArgument(format!(
+                    "the mask is all zero{which}: no template pixel would be compared"
+                )));
+            }
+        }
+        let binary = planes
+            .iter()
+            .all(|p| p.data().iter().all(|&v| v == T::zero() || v == T::one()));
+        Ok(Mask { planes, binary })
+    }
+
+    /// The planes' shape (the template's).
+    pub fn shape(&self) -> Shape {
+        self.planes[0].shape()
+    }
+
+    /// 1, or the number of channels.
+    pub fn channels(&self) -> usize {
+        self.planes.len()
+    }
+
+    /// Whether every weight is 0 or 1.
+    pub fn is_binary(&self) -> bool {
+        self.binary
+    }
+
+    /// The mask plane that weights channel `c`.
+    fn plane(&self, c: usize) -> ArrayView<'_, T> {
+        self.planes[if self.planes.len() == 1 { 0 } else { c }].view()
+    }
+}
+
+/// Planes of one shape and finite values, at least one.
+fn check_planes<'p, 'a, T: Sample>(
+    planes: &'p [ArrayView<'a, T>],
+    what: &str,
+) -> Result<&'p [ArrayView<'a, T>]> {
+    let first = planes
+        .first()
+        .ok_or_else(|| Error::InvalidArgument(format!("the {what} has no channels")))?;
+    for (c, p) in planes.iter().enumerate() {
+        if p.shape() != first.shape() {
+            return Err(Error::ShapeMismatch(format!(
+                "the {what}'s channels differ in shape: {} (channel 0) and {} (channel {c})",
+                first.shape(),
+                p.shape()
+            )));
+        }
+        let name = if planes.len() == 1 {
+            what.to_string()
+        } else {
+            format!("{what} (channel {c})")
+        };
+        p.validate(&name)?;
+    }
+    Ok(planes)
+}
+
+/// Refuse a scene/template/mask combination OpenCV would refuse.
+fn check_inputs<T: Sample>(
+    scene: &[ArrayView<'_, T>],
+    template: &[ArrayView<'_, T>],
+    mask: Option<&Mask<T>>,
+) -> Result<()> {
+    check_planes(template, "template")?;
+    check_planes(scene, "scene")?;
+    if scene.len() != template.len() {
+        return Err(Error::ShapeMismatch(format!(
+            "the scene has {} channel(s) and the template {}: they must have the same",
+            scene.len(),
+            template.len()
+        )));
+    }
+    check_fits(scene[0].shape(), template[0].shape())?;
+    check_mask(template[0].shape(), template.len(), mask)
+}
+
+fn check_mask<T: Sample>(template: Shape, channels: usize, mask: Option<&Mask<T>>) -> Result<()> {
+    let Some(mask) = mask else { return Ok(()) };
+    if mask.shape() != template {
+        return Err(Error::ShapeMismatch(format!(
+            "the mask has shape {}, but the template has shape {template}: a mask has the \
+             template's shape",
+            mask.shape()
+        )));
+    }
+    if mask.channels() != 1 && mask.channels() != channels {
+        return Err(Error::ShapeMismatch(format!(
+            "the mask has {} channels and the template {channels}: a mask has one channel or \
+             one per template channel",
+            mask.channels()
+        )));
+    }
+    Ok(())
+}
+
+/// One template channel's constants and the planes its correlations need.
+struct ChannelTemplate<T: Sample> {
+    /// `m²(T − a)`, `m²` and, for a weighted mask, `m`.
+    u: Array<T>,
+    m2: Array<T>,
+    m: Option<Array<T>>,
+    /// `Σ m`, `Σ m²`, `a = Σ m·T / Σ m`, `Σ m²(T − a)`, `Σ m² T²`, `Σ m²(T − a)²`.
+    n: f64,
+    w2: f64,
+    a: f64,
+    su: f64,
+    energy: f64,
+    energy_centred: f64,
+    /// The largest `|T|` under the mask.
+    scale: f64,
+}
+
+impl<T: Sample> ChannelTemplate<T> {
+    fn new(template: ArrayView<'_, T>, mask: Option<ArrayView<'_, T>>, binary: bool) -> Self {
+        let shape = template.shape();
+        let [h, w] = shape.axes();
+        let t: Vec<f64> = template.data().iter().map(|&v| to64(v)).collect();
+        let m: Vec<f64> = match mask {
+            Some(mask) => mask.data().iter().map(|&v| to64(v)).collect(),
+            None => vec![1.0; t.len()],
+        };
+        let n: f64 = m.iter().sum();
+        let w2: f64 = m.iter().map(|v| v * v).sum();
+        let a = t.iter().zip(&m).map(|(t, m)| t * m).sum::<f64>() / n;
+        let (mut su, mut energy, mut energy_centred, mut scale) = (0.0, 0.0, 0.0, 0.0f64);
+        for (&t, &m) in t.iter().zip(&m) {
+            let m2 = m * m;
+            su += m2 * (t - a);
+            energy += m2 * t * t;
+            energy_centred += m2 * (t - a) * (t - a);
+            if m > 0.0 {
+                scale = scale.max(t.abs());
+            }
+        }
+        let plane = |f: &dyn Fn(f64, f64) -> f64| {
+            let data = t
+                .iter()
+                .zip(&m)
+                .map(|(&t, &m)| from64::<T>(f(t, m)))
+                .collect();
+            Array::new(data, Shape::d2(h, w)).expect("template-sized")
+        };
+        ChannelTemplate {
+            u: plane(&|t, m| m * m * (t - a)),
+            m2: plane(&|_, m| m * m),
+            m: (!binary).then(|| plane(&|_, m| m)),
+            n,
+            w2,
+            a,
+            su,
+            energy,
+            energy_centred,
+            scale,
+        }
+    }
+}
+
+/// A template (all channels) with its mask folded in.
+struct TemplateSet<T: Sample> {
+    shape: Shape,
+    channels: Vec<ChannelTemplate<T>>,
+}
+
+impl<T: Sample> TemplateSet<T> {
+    fn new(template: &[ArrayView<'_, T>], mask: Option<&Mask<T>>) -> Self {
+        let binary = mask.is_none_or(Mask::is_binary);
+        TemplateSet {
+            shape: template[0].shape(),
+            channels: template
+                .iter()
+                .enumerate()
+                .map(|(c, t)| ChannelTemplate::new(*t, mask.map(|m| m.plane(c)), binary))
+                .collect(),
+        }
+    }
+
+    /// `(flat, zero)`: the template's `Σ m²(T − a)²`, or `Σ m² T²`, is degenerate.
+    fn degenerate(&self) -> (bool, bool) {
+        let tol = flat_tolerance::<T>();
+        let (mut ec, mut e, mut floor_c, mut floor) = (0.0, 0.0, 0.0, 0.0);
+        for ch in &self.channels {
+            ec += ch.energy_centred;
+            e += ch.energy;
+            // Judged against |T|, not |T − a|: the weighted mean's own rounding leaves a
+            // constant template a few ε of |T| away from flat.
+            floor_c += ch.w2 * (tol * ch.scale).powi(2);
+            floor += ch.w2 * (tol * ch.scale).powi(2);
+        }
+        (ec <= floor_c, e <= floor)
+    }
+}
+
+/// "Values vary by less than 100 ε of their magnitude", ε of `T` (the unmasked rule).
+fn flat_tolerance<T: Sample>() -> f64 {
+    100.0 * to64(<T as num_traits::Float>::epsilon())
+}
+
+/// A scene channel's centring offset and magnitudes.
+#[derive(Clone, Copy, Debug)]
+struct ChannelStats {
+    mean: f64,
+    scale: f64,
+    centred_scale: f64,
+}
+
+impl ChannelStats {
+    fn new<T: Sample>(plane: ArrayView<'_, T>) -> Self {
+        let data = plane.data();
+        let sum: f64 = data.par_iter().map(|&v| to64(v)).sum();
+        let (lo, hi) = data.par_iter().map(|&v| (to64(v), to64(v))).reduce(
+            || (f64::INFINITY, f64::NEG_INFINITY),
+            |a, b| (a.0.min(b.0), a.1.max(b.1)),
+        );
+        let mean = (sum / data.len() as f64).clamp(lo, hi);
+        ChannelStats {
+            mean,
+            scale: lo.abs().max(hi.abs()),
+            centred_scale: (hi - mean).max(mean - lo),
+        }
+    }
+
+    /// `J = I − c` and `J²`, in the element type.
+    fn centred<T: Sample>(&self, plane: ArrayView<'_, T>) -> (Array<T>, Array<T>) {
+        let shape = plane.shape();
+        let j: Vec<f64> = plane
+            .data()
+            .par_iter()
+            .map(|&v| to64(v) - self.mean)
+            .collect();
+        let j2 = j.par_iter().map(|v| from64::<T>(v * v)).collect();
+        let j = j.into_par_iter().map(from64::<T>).collect();
+        (
+            Array::new(j, shape).expect("same shape"),
+            Array::new(j2, shape).expect("same shape"),
+        )
+    }
+}
+
+/// One channel's window correlations, valid-mode, in f64.
+struct Sums {
+    q: Vec<f64>,
+    p1: Vec<f64>,
+    p2: Vec<f64>,
+    /// `corr(J, m)`; `None` for a binary mask (equal to `p1`).
+    pw: Option<Vec<f64>>,
+}
+
+fn widen<T: Sample>(x: Array<T>) -> Vec<f64> {
+    x.data().par_iter().map(|&v| to64(v)).collect()
+}
+
+/// Combine the channels' sums into `method`'s scores (module docs), in f64.
+fn combine<T: Sample>(
+    method: Method,
+    tpl: &TemplateSet<T>,
+    stats: &[ChannelStats],
+    sums: &[Sums],
+    out: Shape,
+) -> Result<Array<T>> {
+    let len = out.len();
+    let (tpl_flat, tpl_zero) = tpl.degenerate();
+    let tol = flat_tolerance::<T>();
+    let eps = to64(<T as num_traits::Float>::epsilon());
+    // Degenerate-window floors: the flatness rule plus the FFT's rounding of the sums.
+    let (mut floor_c, mut floor, mut e_t, mut e_tc) = (0.0, 0.0, 0.0, 0.0);
+    // An FFT's rounding grows with the log of its length and the size of all its inputs.
+    let log_len = ((out.len() + tpl.shape.len()) as f64).log2().max(1.0);
+    for (ch, s) in tpl.channels.iter().zip(stats) {
+        let noise = 32.0 * eps * log_len * ch.w2 * s.centred_scale * s.centred_scale;
+        floor_c += ch.w2 * (tol * s.centred_scale).powi(2) + noise;
+        floor += ch.w2 * (tol * s.scale).powi(2) + noise;
+        e_t += ch.energy;
+        e_tc += ch.energy_centred;
+    }
+    let scores: Vec<T> = (0..len)
+        .into_par_iter()
+        .map(|i| {
+            // Accumulate over channels: the numerator and the window's energy.
+            let (mut num, mut win) = (0.0, 0.0);
+            for ((ch, s), sum) in tpl.channels.iter().zip(stats).zip(sums) {
+                let (q, p1, p2) = (sum.q[i], sum.p1[i], sum.p2[i]);
+                let pw = sum.pw.as_ref().map_or(p1, |pw| pw[i]);
+                let c = s.mean;
+                match method {
+                    Method::CCoeff | Method::CCoeffNormed => {
+                        let beta = pw / ch.n; // b − c
+                        num += q - beta * ch.su;
+                        win += (p2 - 2.0 * beta * p1 + beta * beta * ch.w2).max(0.0);
+                    }
+                    Method::CCorr | Method::CCorrNormed => {
+                        num += q + c * ch.su + ch.a * (p1 + c * ch.w2);
+                        win += (p2 + 2.0 * c * p1 + c * c * ch.w2).max(0.0);
+                    }
+                    Method::SqDiff | Method::SqDiffNormed => {
+                        // T − I = (T − a) − J + D with D = a − c.
+                        let d = ch.a - c;
+                        num += ch.energy_centred + p2 + d * d * ch.w2 - 2.0 * q + 2.0 * d * ch.su
+                            - 2.0 * d * p1;
+                        win += (p2 + 2.0 * c * p1 + c * c * ch.w2).max(0.0);
+                    }
+                }
+            }
+            let score = match method {
+                Method::CCoeff | Method::CCorr => num,
+                Method::SqDiff => num.max(0.0),
+                Method::CCoeffNormed => normalised(num, e_tc * win, tpl_flat, win <= floor_c),
+                Method::CCorrNormed => normalised(num, e_t * win, tpl_zero, win <= floor),
+                Method::SqDiffNormed => {
+                    let win_zero = win <= floor;
+                    if tpl_zero || win_zero {
+                        if tpl_zero && win_zero {
+                            0.0
+                        } else {
+                            1.0
+                        }
+                    } else {
+                        (num.max(0.0) / (e_t * win).sqrt()).clamp(0.0, 1.0)
+                    }
+                }
+            };
+            from64::<T>(score)
+        })
+        .collect();
+    if let Some(i) = scores.iter().position(|v| !to64(*v).is_finite()) {
+        return Err(Error::NonFinite {
+            what: format!("the masked {method} map (the inputs' values are too large)"),
+            value: to64(scores[i]).to_string(),
+            index: i.to_string(),
+        });
+    }
+    Array::new(scores, out)
+}
+
+/// `num / √den2` clamped to `[−1, 1]`, with the degenerate rules of the module docs.
+fn normalised(num: f64, den2: f64, tpl_degenerate: bool, win_degenerate: bool) -> f64 {
+    match (tpl_degenerate, win_degenerate) {
+        (true, true) => 1.0,
+        (true, false) | (false, true) => 0.0,
+        (false, false) => (num / den2.sqrt()).clamp(-1.0, 1.0),
+    }
+}
+
+/// Planes as 2-D views (a 1-D plane is one row).
+fn as_2d<'a, T: Sample>(x: ArrayView<'a, T>) -> ArrayView<'a, T> {
+    let [r, c] = x.shape().axes();
+    ArrayView::new(x.data(), Shape::d2(r, c)).expect("same data")
+}
+
+/// One template (with its mask), many frames of one shape: the template-side spectra
+/// (`m²(T − a)`, `m²`, and `m` for a weighted mask, per channel) are kept, and each frame
+/// costs, per channel, two frame transforms' worth of correlations (three, weighted) and the
+/// f64 combination. On a GPU engine (f32 data) the correlations run on the device.
+///
+/// ```
+/// use xcorr::matching::{Mask, MaskedTracker, Method};
+/// use xcorr::{Array, Engine, Shape};
+/// let template = Array::from_fn(Shape::d2(5, 5), |r, c| ((r * 5 + c) % 7) as f32);
+/// let mask = Mask::weights(&[Array::from_fn(Shape::d2(5, 5), |r, _| if r == 0 { 0.0 } else { 0.5 }).view()]).unwrap();
+/// let tracker = MaskedTracker::new(&Engine::cpu(), &[template.view()], Some(&mask), Shape::d2(24, 24), Method::SqDiff).unwrap();
+/// let mut frame = Array::from_fn(Shape::d2(24, 24), |r, c| ((r * 3 + c * 11) % 5) as f32 * 0.1);
+/// for r in 0..5 { for c in 0..5 { frame.data_mut()[(7 + r) * 24 + 4 + c] = template.at(r, c); } }
+/// let peak = tracker.track(&[frame.view()]).unwrap();
+/// assert_eq!((peak.row, peak.col), (7, 4));
+/// ```
+pub struct MaskedTracker<T: Sample> {
+    method: Method,
+    frame_shape: Shape,
+    tpl: TemplateSet<T>,
+    /// Per channel: prepared `u`, `m²`, and `m` (weighted masks only).
+    prepared: Vec<[Option<Prepared<T>>; 3]>,
+}
+
+impl<T: Sample> MaskedTracker<T> {
+    /// Prepare `template` (one plane per channel) and its optional `mask` for frames of
+    /// `frame_shape` (each frame has as many planes as the template).
+    pub fn new(
+        engine: &Engine,
+        template: &[ArrayView<'_, T>],
+        mask: Option<&Mask<T>>,
+        frame_shape: Shape,
+        method: Method,
+    ) -> Result<Self> {
+        check_planes(template, "template")?;
+        check_fits(frame_shape, template[0].shape())?;
+        check_mask(template[0].shape(), template.len(), mask)?;
+        let template: Vec<_> = template.iter().map(|t| as_2d(*t)).collect();
+        let tpl = TemplateSet::new(&template, mask);
+        let [rows, cols] = frame_shape.axes();
+        let frame = Shape::d2(rows, cols);
+        let prepare = |x: &Array<T>| engine.prepare(Op::Correlate, Mode::Valid, frame, x.view());
+        let prepared = tpl
+            .channels
+            .iter()
+            .map(|ch| {
+                Ok([
+                    Some(prepare(&ch.u)?),
+                    Some(prepare(&ch.m2)?),
+                    ch.m.as_ref().map(prepare).transpose()?,
+                ])
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(MaskedTracker {
+            method,
+            frame_shape,
+            tpl,
+            prepared,
+        })
+    }
+
+    /// The map of scores for one frame (one plane per channel).
+    pub fn match_frame(&self, frame: &[ArrayView<'_, T>]) -> Result<Array<T>> {
+        check_planes(frame, "frame")?;
+        if frame.len() != self.tpl.channels.len() {
+            return Err(Error::ShapeMismatch(format!(
+                "the frame has {} channel(s) and the template {}: they must have the same",
+                frame.len(),
+                self.tpl.channels.len()
+            )));
+        }
+        if frame[0].shape().axes() != self.frame_shape.axes() {
+            return Err(Error::ShapeMismatch(format!(
+                "frame has shape {}, but the tracker was prepared for {}",
+                frame[0].shape(),
+                self.frame_shape
+            )));
+        }
+        let mut stats = Vec::new();
+        let mut sums = Vec::new();
+        for (plane, prepared) in frame.iter().zip(&self.prepared) {
+            let plane = as_2d(*plane);
+            let s = ChannelStats::new(plane);
+            let (j, j2) = s.centred(plane);
+            let run = |p: &Option<Prepared<T>>, x: &Array<T>| -> Result<Option<Vec<f64>>> {
+                p.as_ref().map(|p| Ok(widen(p.run(x.view())?))).transpose()
+            };
+            let q = run(&prepared[0], &j)?.expect("prepared");
+            let p1 = run(&prepared[1], &j)?.expect("prepared");
+            let p2 = run(&prepared[1], &j2)?.expect("prepared");
+            let pw = run(&prepared[2], &j)?;
+            stats.push(s);
+            sums.push(Sums { q, p1, p2, pw });
+        }
+        let out = out_shape(self.frame_shape, self.tpl.shape);
+        combine(self.method, &self.tpl, &stats, &sums, out)
+    }
+
+    /// The best match in one frame, with its parabola-refined subpixel offset.
+    pub fn track(&self, frame: &[ArrayView<'_, T>]) -> Result<Peak> {
+        let map = self.match_frame(frame)?;
+        best_refined(map.view(), self.method)
+    }
+}
+
+/// One scene (one plane per channel), many templates and masks: the scene's spectra (`J` and
+/// `J²` per channel, at a padded size `L ≥ (H, W)`) are kept, and each template costs, per
+/// channel, two or three template transforms and inverses. As [`crate::matching::Scene`], the
+/// valid map is read from the circular correlation of the template with the scene at
+/// `(−k) mod L`.
+pub struct MaskedScene<T: Sample> {
+    shape: Shape,
+    padded: [usize; 2],
+    stats: Vec<ChannelStats>,
+    /// Per channel: the prepared `J` and `J²`.
+    prepared: Vec<[Prepared<T>; 2]>,
+}
+
+impl<T: Sample> MaskedScene<T> {
+    /// Transform the scene once (validates it: non-empty, finite, channels of one shape).
+    pub fn new(engine: &Engine, scene: &[ArrayView<'_, T>]) -> Result<Self> {
+        check_planes(scene, "scene")?;
+        let [h, w] = scene[0].shape().axes();
+        let padded = [next_fast_len(h), next_fast_len(w)];
+        let mut stats = Vec::new();
+        let mut prepared = Vec::new();
+        for plane in scene {
+            let plane = as_2d(*plane);
+            let s = ChannelStats::new(plane);
+            let (j, j2) = s.centred(plane);
+            let prepare = |x: &Array<T>| {
+                engine.prepare(
+                    Op::Correlate,
+                    Mode::CIRCULAR,
+                    Shape::d2(padded[0], padded[1]),
+                    pad(x.view(), padded).view(),
+                )
+            };
+            prepared.push([prepare(&j)?, prepare(&j2)?]);
+            stats.push(s);
+        }
+        Ok(MaskedScene {
+            shape: scene[0].shape(),
+            padded,
+            stats,
+            prepared,
+        })
+    }
+
+    /// The map of `method`'s scores (the same as [`match_masked`]).
+    pub fn match_template(
+        &self,
+        template: &[ArrayView<'_, T>],
+        mask: Option<&Mask<T>>,
+        method: Method,
+    ) -> Result<Array<T>> {
+        check_planes(template, "template")?;
+        if template.len() != self.stats.len() {
+            return Err(Error::ShapeMismatch(format!(
+                "the scene has {} channel(s) and the template {}: they must have the same",
+                self.stats.len(),
+                template.len()
+            )));
+        }
+        check_fits(self.shape, template[0].shape())?;
+        check_mask(template[0].shape(), template.len(), mask)?;
+        let template: Vec<_> = template.iter().map(|t| as_2d(*t)).collect();
+        let tpl = TemplateSet::new(&template, mask);
+        let out = out_shape(self.shape, tpl.shape);
+        let [out_rows, out_cols] = out.axes();
+        let [lr, lc] = self.padded;
+        let valid = |circular: Array<T>| -> Vec<f64> {
+            let data = circular.data();
+            let mut v = Vec::with_capacity(out_rows * out_cols);
+            for r in 0..out_rows {
+                let row = &data[((lr - r) % lr) * lc..][..lc];
+                v.extend((0..out_cols).map(|c| to64(row[(lc - c) % lc])));
+            }
+            v
+        };
+        let mut sums = Vec::new();
+        for (ch, [j, j2]) in tpl.channels.iter().zip(&self.prepared) {
+            let run = |p: &Prepared<T>, x: &Array<T>| -> Result<Vec<f64>> {
+                Ok(valid(p.run(pad(x.view(), self.padded).view())?))
+            };
+            sums.push(Sums {
+                q: run(j, &ch.u)?,
+                p1: run(j, &ch.m2)?,
+                p2: run(j2, &ch.m2)?,
+                pw: ch.m.as_ref().map(|m| run(j, m)).transpose()?,
+            });
+        }
+        combine(method, &tpl, &self.stats, &sums, out)
+    }
+
+    /// The best match of `template` with its parabola-refined subpixel offset.
+    pub fn best(
+        &self,
+        template: &[ArrayView<'_, T>],
+        mask: Option<&Mask<T>>,
+        method: Method,
+    ) -> Result<Peak> {
+        let map = self.match_template(template, mask, method)?;
+        best_refined(map.view(), method)
+    }
+}
+
+/// `x` (2-D) zero-padded at its end to `len`.
+fn pad<T: Sample>(x: ArrayView<'_, T>, len: [usize; 2]) -> Array<T> {
+    let cols = x.shape().cols();
+    let mut out = Array::zeros(Shape::d2(len[0], len[1]));
+    for (r, row) in x.data().chunks(cols).enumerate() {
+        out.data_mut()[r * len[1]..r * len[1] + cols].copy_from_slice(row);
+    }
+    out
+}
+
+fn best_refined<T: Sample>(map: ArrayView<'_, T>, method: Method) -> Result<Peak> {
+    let extremum = method.extremum();
+    let mut peak = peaks::best(map, extremum)
+        .ok_or_else(|| Error::InvalidArgument("empty match map".into()))?;
+    peak.subpixel = Some(peaks::refine_parabola(map, peak.row, peak.col, extremum));
+    Ok(peak)
+}
+
+/// Masked and/or multi-channel matching of one scene and one template (one plane per
+/// channel, the same number for both), the `(H − h + 1, W − w + 1)` map of `method`'s scores
+/// (module docs). `mask: None` weights every pixel 1: for one channel the unmasked
+/// [`crate::matching::match_template`] is the faster path to the same scores.
+pub fn match_masked<T: Sample>(
+    engine: &Engine,
+    scene: &[ArrayView<'_, T>],
+    template: &[ArrayView<'_, T>],
+    mask: Option<&Mask<T>>,
+    method: Method,
+) -> Result<Array<T>> {
+    check_inputs(scene, template, mask)?;
+    let tracker = MaskedTracker::new(engine, template, mask, scene[0].shape(), method)?;
+    tracker.match_frame(scene)
+}
+
+/// The best matches of [`match_masked`]: `options.count` peaks at least
+/// `options.min_distance` apart, best first ([`peaks::top_k`]); the method decides which end
+/// is best.
+pub fn match_masked_peaks<T: Sample>(
+    engine: &Engine,
+    scene: &[ArrayView<'_, T>],
+    template: &[ArrayView<'_, T>],
+    mask: Option<&Mask<T>>,
+    method: Method,
+    options: &PeakOptions,
+) -> Result<Vec<Peak>> {
+    let map = match_masked(engine, scene, template, mask, method)?;
+    let options = PeakOptions {
+        extremum: method.extremum(),
+        ..*options
+    };
+    Ok(peaks::top_k(map.view(), &options))
+}
