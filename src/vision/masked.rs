@@ -58,8 +58,9 @@
 //! // The template's right half is garbage; the mask leaves it out.
 //! let template = Array::from_fn(Shape::d2(4, 6), |r, c| if c < 3 { scene.at(9 + r, 11 + c) } else { 7.0 });
 //! let mask = Mask::binary(&[Array::from_fn(Shape::d2(4, 6), |_, c| (c < 3) as u8 as f32).view()]).unwrap();
-//! let map = match_masked(&Engine::cpu(), &[scene.view()], &[template.view()], Some(&mask), Method::CCoeffNormed).unwrap();
-//! let best = peaks::best(map.view(), Method::CCoeffNormed.extremum()).unwrap();
+//! // (sqdiff: this texture repeats up to an offset, which the centred methods cannot tell.)
+//! let map = match_masked(&Engine::cpu(), &[scene.view()], &[template.view()], Some(&mask), Method::SqDiff).unwrap();
+//! let best = peaks::best(map.view(), Method::SqDiff.extremum()).unwrap();
 //! assert_eq!((best.row, best.col), (9, 11));
 //! ```
 
