@@ -497,3 +497,64 @@ fn track_overlays_draw_the_match_and_the_trail() {
     );
     assert!(e.contains("not a folder"), "{e}");
 }
+
+#[test]
+fn match_scenes_overlays_draw_each_scenes_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let (template, truth) = make_frames(dir.path(), 4);
+    let overlays = dir.path().join("overlays");
+    std::fs::create_dir(&overlays).unwrap();
+    let results = dir.path().join("found.jsonl");
+    xcorr()
+        .args(["match", template.to_str().unwrap(), "--scenes"])
+        .arg(dir.path().join("frames"))
+        .args(["--top", "2", "--backend", "cpu", "--quiet", "-o"])
+        .arg(&results)
+        .arg("--overlay-dir")
+        .arg(&overlays)
+        .assert()
+        .success();
+    let found = lines(&std::fs::read(&results).unwrap());
+    assert_eq!(found.len(), 4);
+    let mut names: Vec<_> = std::fs::read_dir(&overlays)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["frame_000.png", "frame_001.png", "frame_002.png", "frame_003.png"]
+    );
+    let side = TEMPLATE as u32 * 3;
+    for (i, &(ty, tx)) in truth.iter().enumerate() {
+        // 128 x 128 scenes are drawn 3x enlarged; the best match's rectangle is on the face.
+        let img = rgb(&overlays.join(format!("frame_{i:03}.png")));
+        assert_eq!(img.dimensions(), (384, 384));
+        let (y, x) = (ty as u32 * 3, tx as u32 * 3);
+        for (px, py) in [(x, y + 10), (x + side - 1, y + 10), (x + 10, y + side - 1)] {
+            assert_eq!(img.get_pixel(px, py).0, FIRST_RECTANGLE, "{i}: ({px}, {py})");
+        }
+        // The second match is drawn too, in the second colour.
+        let second = img.pixels().filter(|p| p.0 == [64, 220, 64]).count();
+        assert!(second > 100, "{i}: {second} pixels of the second rectangle");
+    }
+
+    // --overlay-dir is a batch flag, and --overlay a single scene's.
+    let e = failure(
+        xcorr()
+            .args(["match", template.to_str().unwrap(), "--scenes"])
+            .arg(dir.path().join("frames"))
+            .arg("--overlay")
+            .arg(dir.path().join("one.png")),
+    );
+    assert!(e.contains("--overlay-dir"), "{e}");
+    let e = failure(
+        xcorr()
+            .args(["match", template.to_str().unwrap(), "--scenes"])
+            .arg(dir.path().join("frames"))
+            .arg("--overlay-dir")
+            .arg(&results),
+    );
+    assert!(e.contains("not a folder"), "{e}");
+    assert!(!dir.path().join("one.png").exists());
+}

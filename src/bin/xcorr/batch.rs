@@ -422,18 +422,34 @@ impl<'e, T: Sample> TemplateMatcher<'e, T> {
     }
 }
 
-/// `xcorr match TEMPLATE --scenes ...`: the best `options.count` matches in every frame.
+/// `xcorr match TEMPLATE --scenes ...`: the best `options.count` matches in every frame,
+/// each scene handed to `on_scene` with them (for the overlay pictures).
 pub fn match_frames<T: BatchSample>(
     batch: Batch,
     engine: &Engine,
     template: Array<T>,
     method: Method,
     options: PeakOptions,
+    mut on_scene: Option<FrameDrawer>,
 ) -> Result<usize> {
     let mut matcher = TemplateMatcher::new(engine, template, method);
-    batch.run(engine, |_, frame: &Array<T>| {
-        Ok(FrameResult::Matches(matcher.find(frame, &options)?))
+    let [th, tw] = matcher.template.shape().axes();
+    batch.run(engine, |path, frame: &Array<T>| {
+        let found = matcher.find(frame, &options)?;
+        if let Some(draw) = on_scene.as_mut() {
+            draw(path, &grey(frame), frame.shape(), &found, (th, tw))?;
+        }
+        Ok(FrameResult::Matches(found))
     })
+}
+
+/// A frame's values as the pictures take them.
+pub fn grey<T: Sample>(frame: &Array<T>) -> Vec<f32> {
+    frame
+        .data()
+        .iter()
+        .map(|&v| xcorr::Real::to_f64(v) as f32)
+        .collect()
 }
 
 /// What `xcorr track` does besides finding the template.
@@ -445,8 +461,8 @@ pub struct TrackOptions {
     pub on_frame: Option<FrameDrawer>,
 }
 
-/// Draws a tracked frame: its file, its grey values and shape, the track so far, and the
-/// template's `(rows, cols)`.
+/// Draws a frame of a batch: its file, its grey values and shape, its matches (`track`: the
+/// track so far), and the template's `(rows, cols)`.
 pub type FrameDrawer = Box<dyn FnMut(&Path, &[f32], Shape, &[Peak], (usize, usize)) -> Result<()>>;
 
 /// `xcorr track TEMPLATE FRAMES...`: the template's best match in every frame, in order.
@@ -480,13 +496,8 @@ pub fn track_frames<T: BatchSample>(
         previous = Some((peak.row, peak.col));
         track.push(peak);
         if let Some(draw) = options.on_frame.as_mut() {
-            let grey: Vec<f32> = frame
-                .data()
-                .iter()
-                .map(|&v| xcorr::Real::to_f64(v) as f32)
-                .collect();
             let [th, tw] = matcher.template.shape().axes();
-            draw(path, &grey, frame.shape(), &track, (th, tw))?;
+            draw(path, &grey(frame), frame.shape(), &track, (th, tw))?;
         }
         Ok(FrameResult::Matches(vec![peak]))
     })

@@ -136,6 +136,9 @@ struct MatchCommand {
     /// With --overlay: blend the score map over the scene (best matches brightest).
     #[arg(long, requires = "overlay")]
     overlay_map: bool,
+    /// With --scenes: draw each scene as DIR/<scene name>.png with its matches on it.
+    #[arg(long, value_name = "DIR", requires = "scenes", conflicts_with = "overlay")]
+    overlay_dir: Option<PathBuf>,
     /// The colour map of --heatmap and --overlay-map.
     #[arg(long, value_enum, default_value_t = plot::Colormap::Turbo)]
     colormap: plot::Colormap,
@@ -517,6 +520,20 @@ fn match_batch(cmd: MatchCommand, budget: u64, precision: Precision) -> Result<(
             "--heatmap draws one scene's map; it does not apply with --scenes".into(),
         ));
     }
+    if cmd.overlay.is_some() {
+        return Err(Error::InvalidArgument(
+            "--overlay draws one scene; with --scenes use --overlay-dir DIR".into(),
+        ));
+    }
+    // Before the scenes are listed and a backend starts: a typo costs nothing.
+    if let Some(dir) = &cmd.overlay_dir {
+        check_overlay_dir(dir)?;
+    }
+    let on_scene = || {
+        cmd.overlay_dir
+            .clone()
+            .map(|dir| overlay_writer(dir, Drawing::Matches))
+    };
     let batch = Batch::new(
         "match",
         &cmd.scenes,
@@ -534,6 +551,7 @@ fn match_batch(cmd: MatchCommand, budget: u64, precision: Precision) -> Result<(
             f64::from_any(template)?,
             args.method,
             options,
+            on_scene(),
         )?;
     } else {
         batch::match_frames(
@@ -542,6 +560,7 @@ fn match_batch(cmd: MatchCommand, budget: u64, precision: Precision) -> Result<(
             f32::from_any(template)?,
             args.method,
             options,
+            on_scene(),
         )?;
     }
     Ok(())
@@ -585,7 +604,7 @@ fn track_command(cmd: TrackCommand, budget: u64, precision: Precision) -> Result
         on_frame: cmd
             .overlay_dir
             .clone()
-            .map(|dir| overlay_writer(dir, cmd.trail)),
+            .map(|dir| overlay_writer(dir, Drawing::Track { trail: cmd.trail })),
     };
     if computes_in_f64(template.is_double(), args.backend) {
         batch::track_frames(
@@ -626,12 +645,24 @@ fn check_overlay_dir(dir: &Path) -> Result<()> {
     output::AtomicFile::create(&dir.join("probe.png")).map(drop)
 }
 
-/// Draws each tracked frame into `dir`, named after the frame's file.
-fn overlay_writer(dir: PathBuf, trail: bool) -> batch::FrameDrawer {
-    Box::new(move |path, grey, shape, track, template| {
+/// What a batch's overlay pictures show.
+#[derive(Clone, Copy)]
+enum Drawing {
+    /// `match --scenes`: the scene's matches, ranked.
+    Matches,
+    /// `track`: the frame's match, and with `trail` the path so far.
+    Track { trail: bool },
+}
+
+/// Draws each frame of a batch into `dir`, named after the frame's file.
+fn overlay_writer(dir: PathBuf, drawing: Drawing) -> batch::FrameDrawer {
+    Box::new(move |path, grey, shape, peaks, template| {
         let [rows, cols] = shape.axes();
         let mut canvas = overlay::Canvas::from_scene(Some(path), grey, rows, cols);
-        canvas.draw_track(track, template, trail)?;
+        match drawing {
+            Drawing::Matches => canvas.draw_matches(peaks, template)?,
+            Drawing::Track { trail } => canvas.draw_track(peaks, template, trail)?,
+        }
         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
         output::write_rgb_png(&dir.join(format!("{stem}.png")), &canvas.image)
     })
@@ -676,11 +707,7 @@ fn write_match_outputs<T: Sample>(
     }
     if let Some(path) = &pictures.overlay {
         let [rows, cols] = scene.shape().axes();
-        let grey: Vec<f32> = scene
-            .data()
-            .iter()
-            .map(|&v| xcorr::Real::to_f64(v) as f32)
-            .collect();
+        let grey = batch::grey(scene);
         let mut canvas = overlay::Canvas::from_scene(Some(&pictures.scene), &grey, rows, cols);
         let t = template.axes();
         if let (true, Some(map)) = (pictures.overlay_map, &found.map) {
