@@ -523,7 +523,12 @@ fn match_scenes_overlays_draw_each_scenes_matches() {
     names.sort();
     assert_eq!(
         names,
-        ["frame_000.png", "frame_001.png", "frame_002.png", "frame_003.png"]
+        [
+            "frame_000.png",
+            "frame_001.png",
+            "frame_002.png",
+            "frame_003.png"
+        ]
     );
     let side = TEMPLATE as u32 * 3;
     for (i, &(ty, tx)) in truth.iter().enumerate() {
@@ -532,7 +537,11 @@ fn match_scenes_overlays_draw_each_scenes_matches() {
         assert_eq!(img.dimensions(), (384, 384));
         let (y, x) = (ty as u32 * 3, tx as u32 * 3);
         for (px, py) in [(x, y + 10), (x + side - 1, y + 10), (x + 10, y + side - 1)] {
-            assert_eq!(img.get_pixel(px, py).0, FIRST_RECTANGLE, "{i}: ({px}, {py})");
+            assert_eq!(
+                img.get_pixel(px, py).0,
+                FIRST_RECTANGLE,
+                "{i}: ({px}, {py})"
+            );
         }
         // The second match is drawn too, in the second colour.
         let second = img.pixels().filter(|p| p.0 == [64, 220, 64]).count();

@@ -137,7 +137,12 @@ struct MatchCommand {
     #[arg(long, requires = "overlay")]
     overlay_map: bool,
     /// With --scenes: draw each scene as DIR/<scene name>.png with its matches on it.
-    #[arg(long, value_name = "DIR", requires = "scenes", conflicts_with = "overlay")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "scenes",
+        conflicts_with = "overlay"
+    )]
     overlay_dir: Option<PathBuf>,
     /// The colour map of --heatmap and --overlay-map.
     #[arg(long, value_enum, default_value_t = plot::Colormap::Turbo)]
