@@ -316,6 +316,23 @@ fn bad_batches_fail_clearly_and_write_nothing() {
             .arg(dir.path().join("no-such-dir/out.jsonl")),
     );
     assert!(e.contains("no-such-dir"), "{e}");
+    // Unwritable locations that hold for root too: a file as the folder, a folder as -o.
+    let e = failure(
+        xcorr()
+            .args(["track", t])
+            .arg(dir.path().join("frames"))
+            .arg("-o")
+            .arg(template.join("out.jsonl")),
+    );
+    assert!(e.contains("cannot create a file"), "{e}");
+    let e = failure(
+        xcorr()
+            .args(["match", t, "--scenes"])
+            .arg(dir.path().join("frames"))
+            .arg("-o")
+            .arg(&empty),
+    );
+    assert!(e.contains("is a directory"), "{e}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
