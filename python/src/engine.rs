@@ -6,13 +6,15 @@
 
 use crate::arrays::{self, Input};
 use crate::errors::{released, to_py_err};
+use crate::masked::{self, MaskPlanes};
+use numpy::PyReadonlyArrayDyn;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use xcorr::matching::{self, Method, Sample, Tracker};
 use xcorr::registration::{register_with, Normalization, RegisterOptions};
 use xcorr::spec::{self, Mode, Op};
-use xcorr::{ArrayView, Backend, Engine, PeakOptions, Shape};
+use xcorr::{ArrayView, Backend, Engine, Peak, PeakOptions, Precision, Shape};
 
 /// One backend (and, on a GPU, one device with its plan cache), shared by every Python
 /// thread that calls it: the library's engine is `Sync` and locks its plans itself.
@@ -54,12 +56,22 @@ macro_rules! same_real_type {
 
 #[pymethods]
 impl NativeEngine {
-    /// An engine on `backend`: `"auto"`, `"cpu"` or `"gpu"`.
+    /// An engine on `backend`: `"auto"`, `"cpu"` or `"gpu"`, with the library's default
+    /// precision.
     #[new]
     fn new(py: Python<'_>, backend: &str) -> PyResult<Self> {
         let backend: Backend = backend.parse().map_err(to_py_err)?;
         let engine = released(py, || Engine::with_backend(backend))?;
         Ok(NativeEngine { engine })
+    }
+
+    /// The same device and plan cache with `precision` (`"double"` or `"single"`): how
+    /// float64 work runs on a GPU (`Engine::with_precision`).
+    fn with_precision(&self, precision: &str) -> PyResult<Self> {
+        let precision: Precision = precision.parse().map_err(to_py_err)?;
+        Ok(NativeEngine {
+            engine: self.engine.clone().with_precision(precision),
+        })
     }
 
     /// `"cpu"` or `"gpu"`: where this engine runs.
@@ -140,16 +152,7 @@ impl NativeEngine {
         min_distance: f64,
     ) -> PyResult<Vec<PeakRecord>> {
         let method = parse_method(method)?;
-        if !min_distance.is_finite() || min_distance < 0.0 {
-            return Err(PyValueError::new_err(format!(
-                "min_distance must be a finite number >= 0, got {min_distance}"
-            )));
-        }
-        let options = PeakOptions {
-            count,
-            min_distance,
-            ..PeakOptions::default()
-        };
+        let options = peak_options(count, min_distance)?;
         let (a, b) = (
             Input::extract(image, "image")?,
             Input::extract(template, "template")?,
@@ -160,13 +163,93 @@ impl NativeEngine {
                 matching::match_peaks(&self.engine, a, b, method, &options)
             })
         })?;
-        Ok(found
-            .into_iter()
-            .map(|p| {
-                let (y, x) = p.position();
-                (p.row, p.col, p.score, y, x)
+        Ok(records(found))
+    }
+
+    /// The `matchTemplate` map of a colour and/or masked template: `image` `(C, H, W)` and
+    /// `template` `(C, h, w)` as planes, `mask` `(1 or C, h, w)` planes of their dtype or
+    /// None; `binary` reads the mask as OpenCV reads a `uint8` one (nonzero is 1).
+    fn match_planes<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        template: &Bound<'py, PyAny>,
+        mask: Option<&Bound<'py, PyAny>>,
+        binary: bool,
+        method: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let method = parse_method(method)?;
+        let (a, b) = (
+            Input::extract(image, "image")?,
+            Input::extract(template, "template")?,
+        );
+        same_real_type!(&a, &b, |a, b| {
+            let map = on_planes(py, a, b, mask, binary, |scene, template, mask| {
+                masked::match_map(&self.engine, scene, template, mask, method)
+            })?;
+            Ok(arrays::to_numpy(py, map))
+        })
+    }
+
+    /// The best matches of [`Self::match_planes`], as [`Self::match_peaks`] gives them.
+    #[allow(clippy::too_many_arguments)]
+    fn match_planes_peaks<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        template: &Bound<'py, PyAny>,
+        mask: Option<&Bound<'py, PyAny>>,
+        binary: bool,
+        method: &Bound<'py, PyAny>,
+        count: usize,
+        min_distance: f64,
+    ) -> PyResult<Vec<PeakRecord>> {
+        let method = parse_method(method)?;
+        let options = peak_options(count, min_distance)?;
+        let (a, b) = (
+            Input::extract(image, "image")?,
+            Input::extract(template, "template")?,
+        );
+        let found = same_real_type!(&a, &b, |a, b| {
+            on_planes(py, a, b, mask, binary, |scene, template, mask| {
+                masked::match_peaks(&self.engine, scene, template, mask, method, &options)
             })
-            .collect())
+        })?;
+        Ok(records(found))
+    }
+
+    /// scikit-image's masked `phase_cross_correlation`: the `(dy, dx)` shift of 2-D real
+    /// images, masks of their dtype (nonzero is valid; `moving_mask` None uses the
+    /// reference's).
+    fn phase_cross_correlation_masked<'py>(
+        &self,
+        py: Python<'py>,
+        reference: &Bound<'py, PyAny>,
+        moving: &Bound<'py, PyAny>,
+        reference_mask: &Bound<'py, PyAny>,
+        moving_mask: Option<&Bound<'py, PyAny>>,
+        overlap_ratio: f64,
+    ) -> PyResult<(f64, f64)> {
+        let (a, b) = (
+            Input::extract(reference, "reference_image")?,
+            Input::extract(moving, "moving_image")?,
+        );
+        same_real_type!(&a, &b, |a, b| {
+            let ma = like(reference_mask, a, "reference_mask")?;
+            let mb = moving_mask.map(|m| like(m, b, "moving_mask")).transpose()?;
+            let (a, b) = (
+                arrays::view(a, "reference_image")?,
+                arrays::view(b, "moving_image")?,
+            );
+            let ma = arrays::view(&ma, "reference_mask")?;
+            let mb = mb
+                .as_ref()
+                .map(|m| arrays::view(m, "moving_mask"))
+                .transpose()?;
+            released(py, || {
+                masked::register(&self.engine, a, b, ma, mb, overlap_ratio)
+            })
+        })
     }
 
     /// scikit-image's `phase_cross_correlation`: `((dy, dx), error, phasediff)`.
@@ -280,6 +363,77 @@ fn match_stack<T: Sample>(
         data.extend_from_slice(tracker.match_frame(*frame)?.data());
     }
     Ok((data, dims))
+}
+
+/// `count` peaks at least `min_distance` apart (a finite distance, at least 0).
+fn peak_options(count: usize, min_distance: f64) -> PyResult<PeakOptions> {
+    if !min_distance.is_finite() || min_distance < 0.0 {
+        return Err(PyValueError::new_err(format!(
+            "min_distance must be a finite number >= 0, got {min_distance}"
+        )));
+    }
+    Ok(PeakOptions {
+        count,
+        min_distance,
+        ..PeakOptions::default()
+    })
+}
+
+/// Peaks as Python receives them.
+fn records(peaks: Vec<Peak>) -> Vec<PeakRecord> {
+    peaks
+        .into_iter()
+        .map(|p| {
+            let (y, x) = p.position();
+            (p.row, p.col, p.score, y, x)
+        })
+        .collect()
+}
+
+/// `obj` borrowed as an array of `like`'s dtype (the Python layer converts masks to the
+/// images' dtype), or a `TypeError` naming `what`.
+fn like<'py, T: numpy::Element>(
+    obj: &Bound<'py, PyAny>,
+    _like: &PyReadonlyArrayDyn<'py, T>,
+    what: &str,
+) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    obj.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{what} must have the images' dtype (the Python layer converts it)"
+        ))
+    })
+}
+
+/// Run `work` on the planes of `(C, H, W)` image and template stacks and an optional
+/// `(1 or C, h, w)` mask stack, with the GIL released.
+fn on_planes<'py, T, R>(
+    py: Python<'py>,
+    image: &PyReadonlyArrayDyn<'py, T>,
+    template: &PyReadonlyArrayDyn<'py, T>,
+    mask: Option<&Bound<'py, PyAny>>,
+    binary: bool,
+    work: impl FnOnce(
+            &[ArrayView<'_, T>],
+            &[ArrayView<'_, T>],
+            Option<&MaskPlanes<'_, T>>,
+        ) -> xcorr::Result<R>
+        + Send,
+) -> PyResult<R>
+where
+    T: Sample + numpy::Element,
+    R: Send,
+{
+    let mask = mask.map(|m| like(m, image, "mask")).transpose()?;
+    let (_, scene) = arrays::frames(image, "image")?;
+    let (_, template) = arrays::frames(template, "template")?;
+    let mask = match &mask {
+        Some(m) => Some(MaskPlanes {
+            planes: arrays::frames(m, "mask")?.1,
+            binary,
+        }),
+        None => None,
+    };
+    released(py, || work(&scene, &template, mask.as_ref()))
 }
 
 /// The GPU adapters this machine offers, one line each.
