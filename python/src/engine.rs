@@ -128,11 +128,7 @@ impl NativeEngine {
         template: &Bound<'py, PyAny>,
         method: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let method = parse_method(method)?;
-        let (a, b) = (
-            Input::extract(image, "image")?,
-            Input::extract(template, "template")?,
-        );
+        let (a, b, method) = matching_args(image, template, method, "image")?;
         same_real_type!(&a, &b, |a, b| {
             let (a, b) = (arrays::view(a, "image")?, arrays::view(b, "template")?);
             let map = released(py, || matching::match_template(&self.engine, a, b, method))?;
@@ -151,12 +147,8 @@ impl NativeEngine {
         count: usize,
         min_distance: f64,
     ) -> PyResult<Vec<PeakRecord>> {
-        let method = parse_method(method)?;
+        let (a, b, method) = matching_args(image, template, method, "image")?;
         let options = peak_options(count, min_distance)?;
-        let (a, b) = (
-            Input::extract(image, "image")?,
-            Input::extract(template, "template")?,
-        );
         let found = same_real_type!(&a, &b, |a, b| {
             let (a, b) = (arrays::view(a, "image")?, arrays::view(b, "template")?);
             released(py, || {
@@ -178,11 +170,7 @@ impl NativeEngine {
         binary: bool,
         method: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let method = parse_method(method)?;
-        let (a, b) = (
-            Input::extract(image, "image")?,
-            Input::extract(template, "template")?,
-        );
+        let (a, b, method) = matching_args(image, template, method, "image")?;
         same_real_type!(&a, &b, |a, b| {
             let map = on_planes(py, a, b, mask, binary, |scene, template, mask| {
                 masked::match_map(&self.engine, scene, template, mask, method)
@@ -204,12 +192,8 @@ impl NativeEngine {
         count: usize,
         min_distance: f64,
     ) -> PyResult<Vec<PeakRecord>> {
-        let method = parse_method(method)?;
+        let (a, b, method) = matching_args(image, template, method, "image")?;
         let options = peak_options(count, min_distance)?;
-        let (a, b) = (
-            Input::extract(image, "image")?,
-            Input::extract(template, "template")?,
-        );
         let found = same_real_type!(&a, &b, |a, b| {
             on_planes(py, a, b, mask, binary, |scene, template, mask| {
                 masked::match_peaks(&self.engine, scene, template, mask, method, &options)
@@ -291,11 +275,7 @@ impl NativeEngine {
         template: &Bound<'py, PyAny>,
         method: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let method = parse_method(method)?;
-        let (a, b) = (
-            Input::extract(frames, "frames")?,
-            Input::extract(template, "template")?,
-        );
+        let (a, b, method) = matching_args(frames, template, method, "frames")?;
         let table = same_real_type!(&a, &b, |a, b| {
             let (shape, frames) = arrays::frames(a, "frames")?;
             let template = arrays::view(b, "template")?;
@@ -314,11 +294,7 @@ impl NativeEngine {
         template: &Bound<'py, PyAny>,
         method: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let method = parse_method(method)?;
-        let (a, b) = (
-            Input::extract(frames, "frames")?,
-            Input::extract(template, "template")?,
-        );
+        let (a, b, method) = matching_args(frames, template, method, "frames")?;
         same_real_type!(&a, &b, |a, b| {
             let (shape, frames) = arrays::frames(a, "frames")?;
             let template = arrays::view(b, "template")?;
@@ -363,6 +339,22 @@ fn match_stack<T: Sample>(
         data.extend_from_slice(tracker.match_frame(*frame)?.data());
     }
     Ok((data, dims))
+}
+
+/// What every matching call starts from: its image (`what` names it) and template, and the
+/// method.
+fn matching_args<'py>(
+    image: &Bound<'py, PyAny>,
+    template: &Bound<'py, PyAny>,
+    method: &Bound<'py, PyAny>,
+    what: &str,
+) -> PyResult<(Input<'py>, Input<'py>, Method)> {
+    let method = parse_method(method)?;
+    Ok((
+        Input::extract(image, what)?,
+        Input::extract(template, "template")?,
+        method,
+    ))
 }
 
 /// `count` peaks at least `min_distance` apart (a finite distance, at least 0).

@@ -7,19 +7,12 @@ import numpy as np
 import pytest
 
 import xcorr
-from conftest import DATA, photo
+from conftest import DATA, opencv_methods, photo
 
 cv2 = pytest.importorskip("cv2")
 skimage_registration = pytest.importorskip("skimage.registration")
 
-METHODS = {
-    "sqdiff": cv2.TM_SQDIFF,
-    "sqdiff_normed": cv2.TM_SQDIFF_NORMED,
-    "ccorr": cv2.TM_CCORR,
-    "ccorr_normed": cv2.TM_CCORR_NORMED,
-    "ccoeff": cv2.TM_CCOEFF,
-    "ccoeff_normed": cv2.TM_CCOEFF_NORMED,
-}
+METHODS = opencv_methods()
 
 
 def error(ours, theirs, method, image, template, mask):
