@@ -276,13 +276,32 @@ impl NativeEngine {
         method: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (a, b, method) = matching_args(frames, template, method, "frames")?;
-        let table = same_real_type!(&a, &b, |a, b| {
+        let found = same_real_type!(&a, &b, |a, b| {
             let (shape, frames) = arrays::frames(a, "frames")?;
             let template = arrays::view(b, "template")?;
             released(py, || track(&self.engine, &frames, shape, template, method))
         })?;
-        let rows = table.len() / 3;
-        Ok(arrays::shaped_to_numpy(py, table, &[rows, 3]))
+        Ok(peak_table(py, &found))
+    }
+
+    /// [`Self::track`] with a mask and/or colour: `frames` `(N·C, H, W)`, the frames' planes
+    /// one after another, `template` `(C, h, w)`, `mask` as [`Self::match_planes`] takes it.
+    fn track_planes<'py>(
+        &self,
+        py: Python<'py>,
+        frames: &Bound<'py, PyAny>,
+        template: &Bound<'py, PyAny>,
+        mask: Option<&Bound<'py, PyAny>>,
+        binary: bool,
+        method: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (a, b, method) = matching_args(frames, template, method, "frames")?;
+        let found = same_real_type!(&a, &b, |a, b| {
+            on_planes(py, a, b, mask, binary, |planes, template, mask| {
+                masked::track(&self.engine, planes, template, mask, method)
+            })
+        })?;
+        Ok(peak_table(py, &found))
     }
 
     /// The `matchTemplate` map of `template` over each frame of an `(N, H, W)` stack: an
@@ -306,21 +325,25 @@ impl NativeEngine {
     }
 }
 
-/// Per frame, the tracker's best match as `row, col, score`, flattened.
+/// Per frame, the tracker's best match.
 fn track<T: Sample>(
     engine: &Engine,
     frames: &[ArrayView<'_, T>],
     frame_shape: Shape,
     template: ArrayView<'_, T>,
     method: Method,
-) -> xcorr::Result<Vec<f64>> {
+) -> xcorr::Result<Vec<Peak>> {
     let tracker = Tracker::new(engine, template, frame_shape, method)?;
-    let mut table = Vec::with_capacity(frames.len() * 3);
-    for frame in frames {
-        let peak = tracker.track(*frame)?;
-        table.extend([peak.row as f64, peak.col as f64, peak.score]);
-    }
-    Ok(table)
+    frames.iter().map(|frame| tracker.track(*frame)).collect()
+}
+
+/// One peak per frame as Python's `(N, 3)` float64 table of `row, col, score`.
+fn peak_table<'py>(py: Python<'py>, peaks: &[Peak]) -> Bound<'py, PyAny> {
+    let table = peaks
+        .iter()
+        .flat_map(|p| [p.row as f64, p.col as f64, p.score])
+        .collect();
+    arrays::shaped_to_numpy(py, table, &[peaks.len(), 3])
 }
 
 /// Every frame's map, stacked as one `(N, rows, cols)` array.

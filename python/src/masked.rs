@@ -4,7 +4,7 @@
 //! this file alone. The callers in `engine.rs` hand over plain views: planes (one 2-D view
 //! per channel) and, for a mask, its planes and whether it is binary.
 
-use xcorr::matching::{match_masked, match_masked_peaks, Mask, Method, Sample};
+use xcorr::matching::{match_masked, match_masked_peaks, Mask, MaskedTracker, Method, Sample};
 use xcorr::registration::register_masked;
 use xcorr::{Array, ArrayView, Engine, Peak, PeakOptions};
 
@@ -50,6 +50,27 @@ pub fn match_peaks<T: Sample>(
 ) -> xcorr::Result<Vec<Peak>> {
     let mask = mask(mask_planes)?;
     match_masked_peaks(engine, scene, template, mask.as_ref(), method, options)
+}
+
+/// The best match of a (masked, colour) template in each frame of a stack: `planes` holds
+/// the frames one after another, `template.len()` planes each. The template side is
+/// prepared once.
+pub fn track<T: Sample>(
+    engine: &Engine,
+    planes: &[ArrayView<'_, T>],
+    template: &[ArrayView<'_, T>],
+    mask_planes: Option<&MaskPlanes<'_, T>>,
+    method: Method,
+) -> xcorr::Result<Vec<Peak>> {
+    let Some(first) = planes.first() else {
+        return Ok(Vec::new());
+    };
+    let mask = mask(mask_planes)?;
+    let tracker = MaskedTracker::new(engine, template, mask.as_ref(), first.shape(), method)?;
+    planes
+        .chunks(template.len().max(1))
+        .map(|frame| tracker.track(frame))
+        .collect()
 }
 
 /// scikit-image's masked `phase_cross_correlation`: the `(dy, dx)` shift. Masks mark valid

@@ -258,3 +258,23 @@ def test_masked_registration_refuses_complex_and_nan_inside_the_mask(backend):
     image[3, 3] = np.nan
     with pytest.raises(ValueError, match="NaN|finite"):
         xcorr.phase_cross_correlation(image, image, reference_mask=mask, backend=backend)
+
+
+def test_track_with_a_mask_and_in_colour(backend, rng):
+    # Grey frames with a mask, and colour frames (one mask plane for all channels): each
+    # frame's row equals OpenCV's best location and score.
+    for channels in ((), (3,)):
+        frames = rng.random((4, 30, 34) + channels).astype(np.float32)
+        template = frames[2, 8:16, 10:20].copy()
+        mask = binary_mask(rng, (8, 10))
+        table = xcorr.Engine(backend).track(frames, template, "ccoeff_normed", mask=mask)
+        assert table.shape == (4, 3) and table.dtype == np.float64
+        for frame, (row, col, score) in zip(frames, table):
+            theirs = cv2.matchTemplate(frame, template, cv2.TM_CCOEFF_NORMED, mask=mask)
+            _, best, _, at = cv2.minMaxLoc(theirs)
+            assert (row, col) == (at[1], at[0])
+            assert abs(score - best) < 2e-4
+        assert tuple(table[2, :2]) == (8, 10)
+    with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
+        xcorr.Engine(backend).track(frames[..., 0], template, mask=mask)
+    assert xcorr.Engine(backend).track(frames[:0], template, mask=mask).shape == (0, 3)

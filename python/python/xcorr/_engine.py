@@ -179,19 +179,35 @@ class Engine:
             found = self._native.match_planes_peaks(*planes, method, count, float(min_distance))
         return np.array(found, dtype=PEAK_DTYPE)
 
-    def track(self, frames: Any, template: Any, method: MethodLike = "ccorr_normed") -> np.ndarray:
+    def track(
+        self, frames: Any, template: Any, method: MethodLike = "ccorr_normed", *, mask: Any = None
+    ) -> np.ndarray:
         """The best match of `template` in every frame of a stack.
 
-        `frames` is an ``(N, H, W)`` array (or anything ``np.asarray`` makes one of); the
-        template's spectrum is computed once for all of them. Returns an ``(N, 3)`` float64
-        array of ``row, col, score`` per frame: the template's top-left corner, as OpenCV's
-        ``cv2.minMaxLoc(cv2.matchTemplate(frame, template, method))`` finds it (the minimum
-        for ``sqdiff*``, else the maximum; the first in row-major order among equals).
-        dtypes as :func:`xcorr.match_template`.
+        `frames` is an ``(N, H, W)`` array, or ``(N, H, W, C)`` for a colour template
+        ``(h, w, C)`` (or anything ``np.asarray`` makes one of); the template's spectrum is
+        computed once for all of them. `mask` as :func:`xcorr.match_template` takes it.
+        Returns an ``(N, 3)`` float64 array of ``row, col, score`` per frame: the
+        template's top-left corner, as OpenCV's ``cv2.minMaxLoc(cv2.matchTemplate(frame,
+        template, method, mask=mask))`` finds it (the minimum for ``sqdiff*``, else the
+        maximum; the first in row-major order among equals). dtypes as
+        :func:`xcorr.match_template`.
         """
         frames, template = self._matching_arrays(frames, template, "frames")
-        frames, template = self._matching_inputs(frames, template, "frames")
-        return self._native.track(frames, template, method)
+        if mask is None and template.ndim < 3:
+            frames, template = self._matching_inputs(frames, template, "frames")
+            return self._native.track(frames, template, method)
+        if frames.ndim != template.ndim + 1 or template.ndim not in (2, 3):
+            raise ValueError(
+                "frames must be (N, H, W) for a grey template (h, w), or (N, H, W, C) for a "
+                f"colour one (h, w, C); got frames of shape {frames.shape} and a template of "
+                f"shape {template.shape}"
+            )
+        # Template and mask checked and converted as for one frame (a stand-in for none).
+        first = frames[0] if len(frames) else np.zeros(frames.shape[1:], frames.dtype)
+        _, template, mask, binary = self._planes(first, template, mask)
+        planes = _planes_of_stack(frames.astype(template.dtype, copy=False))
+        return self._native.track_planes(planes, template, mask, binary, method)
 
     def _match_frames(self, frames: Any, template: Any, method: MethodLike) -> np.ndarray:
         """The ``(N, H-h+1, W-w+1)`` maps of a stack of frames (for :mod:`xcorr.dask`)."""
@@ -338,6 +354,15 @@ class Engine:
 def _planes(x: np.ndarray) -> np.ndarray:
     """An ``(H, W)`` image as one plane ``(1, H, W)``, an ``(H, W, C)`` one as ``C``."""
     return np.ascontiguousarray(x[np.newaxis] if x.ndim == 2 else np.moveaxis(x, -1, 0))
+
+
+def _planes_of_stack(frames: np.ndarray) -> np.ndarray:
+    """``(N, H, W)`` frames as they are, ``(N, H, W, C)`` ones as ``N·C`` planes
+    ``(N·C, H, W)``: each frame's channels one after another."""
+    if frames.ndim == 3:
+        return np.ascontiguousarray(frames)
+    n, h, w, c = frames.shape
+    return np.ascontiguousarray(np.moveaxis(frames, -1, 1)).reshape(n * c, h, w)
 
 
 def _registration_mask(mask: Any, name: str) -> np.ndarray:
