@@ -12,7 +12,8 @@ The functions take the names and signatures of the libraries they stand in for:
   :meth:`Engine.track` for a stack of frames; :func:`devices` lists the GPU adapters.
 * :mod:`xcorr.dask`: tracking and matching over a Dask array of frames.
 
-Arrays are 1-D or 2-D (frames stacks 3-D), of bool, integer, float or complex dtype; see
+Arrays are 1-D or 2-D (frames stacks 3-D; colour images for matching (H, W, C), their
+stacks 4-D), of bool, integer, float or complex dtype; see
 each function for how dtypes are promoted. Bad input raises ValueError (shapes, modes,
 NaN or infinity) or TypeError (dtypes), with the library's message.
 """
