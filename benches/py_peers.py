@@ -5,7 +5,7 @@ speed ratios with the ones the Rust `xcorr bench` gives: if the binding adds no 
 matter, "fastest peer / xcorr" is the same from Python as from Rust.
 
     python3 benches/py_peers.py [--xcorr target/release/xcorr] [--backend cpu|gpu]
-                                [--rounds 2] [--markdown]
+                                [--rounds 2] [--workloads W1,W4] [--markdown]
 
 Needs the xcorr Python package (`pip install ./python`), numpy, scipy,
 opencv-python-headless and scikit-image in the running Python, and a release build of the
@@ -120,10 +120,14 @@ def main():
                         help="the xcorr binary for the Rust column ('' to skip it)")
     parser.add_argument("--backend", default="cpu", choices=["cpu", "gpu"])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated, e.g. W4,W6")
     parser.add_argument("--quick", action="store_true", help="one timed run per case")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
     runs = dict(min_runs=1, max_runs=1) if args.quick else {}
+    workloads = [w.strip().upper() for w in args.workloads.split(",")]
+    if not set(workloads) <= set(WORKLOADS):
+        parser.error(f"--workloads: expected some of {','.join(WORKLOADS)}, got {args.workloads}")
 
     data = inputs(np.random.default_rng(0))
     engine = xcorr.Engine(args.backend, precision="single")
@@ -131,7 +135,7 @@ def main():
     # Workload by workload, the Rust bench, xcorr from Python and the peers back to back, so
     # that the three see the same machine load.
     for _ in range(args.rounds):
-        for workload in WORKLOADS:
+        for workload in workloads:
             if args.xcorr:
                 rust.setdefault(workload, []).append(rust_bench(args.xcorr, args.backend, workload))
             for w, who, fn in xcorr_cases(data, engine):
@@ -144,7 +148,7 @@ def main():
     median = {k: statistics.median(v) for k, v in {**ours, **theirs}.items()}
     rust = {w: statistics.median(v) for w, v in rust.items()}
     rows = []
-    for w in WORKLOADS:
+    for w in workloads:
         (who, mine), = [(who, median[(ww, who)]) for ww, who in ours if ww == w]
         peer_times = {who: median[(ww, who)] for ww, who in theirs if ww == w}
         best_peer = min(peer_times, key=peer_times.get)

@@ -15,26 +15,9 @@ cd "$(dirname "$0")/.."
 
 python="${PYTHON:-python3}"
 venv="${XCORR_PYTHON_VENV:-target/python-venv}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-
-have_vulkan_driver() {
-    local f
-    for f in /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json; do
-        [ -e "$f" ] && return 0
-    done
-    return 1
-}
-
-apt_install() {
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
-}
-
-if ! have_vulkan_driver; then
-    echo "scripts/python-test.sh: no Vulkan driver found; installing mesa-vulkan-drivers" >&2
-    apt_install mesa-vulkan-drivers
-fi
+# shellcheck source=scripts/vulkan-driver.sh
+. scripts/vulkan-driver.sh
+ensure_vulkan_driver scripts/python-test.sh
 
 mkdir -p "$(dirname "$venv")"
 # Debian's own python3 keeps venv in a separate package.

@@ -2,26 +2,14 @@
 # Runs every check CI runs: formatting, clippy, the lean library builds (native and wasm32),
 # then every test: Rust, Python, and in headless Chromium.
 # GPU tests need a Vulkan driver: on a machine without a GPU this installs Mesa's software
-# driver (lavapipe) first, so the GPU code paths run on the CPU.
+# driver (lavapipe) first (scripts/vulkan-driver.sh), so the GPU code paths run on the CPU.
 # With XCORR_REQUIRE_GPU=1 a missing adapter fails the GPU tests instead of skipping them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-have_vulkan_driver() {
-    local f
-    for f in /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json; do
-        [ -e "$f" ] && return 0
-    done
-    return 1
-}
-
-if ! have_vulkan_driver; then
-    echo "scripts/test.sh: no Vulkan driver found; installing mesa-vulkan-drivers" >&2
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mesa-vulkan-drivers >/dev/null
-fi
+# shellcheck source=scripts/vulkan-driver.sh
+. scripts/vulkan-driver.sh
+ensure_vulkan_driver scripts/test.sh
 
 # rustfmt and clippy come with rustup's default profile; add them where a minimal one lacks them.
 if command -v rustup >/dev/null; then

@@ -6,13 +6,15 @@
 
 use crate::arrays::{self, Input};
 use crate::errors::{released, to_py_err};
+use crate::masked::{self, MaskPlanes};
+use numpy::PyReadonlyArrayDyn;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use xcorr::matching::{self, Method, Sample, Tracker};
 use xcorr::registration::{register_with, Normalization, RegisterOptions};
 use xcorr::spec::{self, Mode, Op};
-use xcorr::{ArrayView, Backend, Engine, PeakOptions, Shape};
+use xcorr::{ArrayView, Backend, Engine, Peak, PeakOptions, Precision, Shape};
 
 /// One backend (and, on a GPU, one device with its plan cache), shared by every Python
 /// thread that calls it: the library's engine is `Sync` and locks its plans itself.
@@ -54,12 +56,22 @@ macro_rules! same_real_type {
 
 #[pymethods]
 impl NativeEngine {
-    /// An engine on `backend`: `"auto"`, `"cpu"` or `"gpu"`.
+    /// An engine on `backend`: `"auto"`, `"cpu"` or `"gpu"`, with the library's default
+    /// precision.
     #[new]
     fn new(py: Python<'_>, backend: &str) -> PyResult<Self> {
         let backend: Backend = backend.parse().map_err(to_py_err)?;
         let engine = released(py, || Engine::with_backend(backend))?;
         Ok(NativeEngine { engine })
+    }
+
+    /// The same device and plan cache with `precision` (`"double"` or `"single"`): how
+    /// float64 work runs on a GPU (`Engine::with_precision`).
+    fn with_precision(&self, precision: &str) -> PyResult<Self> {
+        let precision: Precision = precision.parse().map_err(to_py_err)?;
+        Ok(NativeEngine {
+            engine: self.engine.clone().with_precision(precision),
+        })
     }
 
     /// `"cpu"` or `"gpu"`: where this engine runs.
@@ -116,11 +128,7 @@ impl NativeEngine {
         template: &Bound<'py, PyAny>,
         method: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let method = parse_method(method)?;
-        let (a, b) = (
-            Input::extract(image, "image")?,
-            Input::extract(template, "template")?,
-        );
+        let (a, b, method) = matching_args(image, template, method, "image")?;
         same_real_type!(&a, &b, |a, b| {
             let (a, b) = (arrays::view(a, "image")?, arrays::view(b, "template")?);
             let map = released(py, || matching::match_template(&self.engine, a, b, method))?;
@@ -139,34 +147,93 @@ impl NativeEngine {
         count: usize,
         min_distance: f64,
     ) -> PyResult<Vec<PeakRecord>> {
-        let method = parse_method(method)?;
-        if !min_distance.is_finite() || min_distance < 0.0 {
-            return Err(PyValueError::new_err(format!(
-                "min_distance must be a finite number >= 0, got {min_distance}"
-            )));
-        }
-        let options = PeakOptions {
-            count,
-            min_distance,
-            ..PeakOptions::default()
-        };
-        let (a, b) = (
-            Input::extract(image, "image")?,
-            Input::extract(template, "template")?,
-        );
+        let (a, b, method) = matching_args(image, template, method, "image")?;
+        let options = peak_options(count, min_distance)?;
         let found = same_real_type!(&a, &b, |a, b| {
             let (a, b) = (arrays::view(a, "image")?, arrays::view(b, "template")?);
             released(py, || {
                 matching::match_peaks(&self.engine, a, b, method, &options)
             })
         })?;
-        Ok(found
-            .into_iter()
-            .map(|p| {
-                let (y, x) = p.position();
-                (p.row, p.col, p.score, y, x)
+        Ok(records(found))
+    }
+
+    /// The `matchTemplate` map of a colour and/or masked template: `image` `(C, H, W)` and
+    /// `template` `(C, h, w)` as planes, `mask` `(1 or C, h, w)` planes of their dtype or
+    /// None; `binary` reads the mask as OpenCV reads a `uint8` one (nonzero is 1).
+    fn match_planes<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        template: &Bound<'py, PyAny>,
+        mask: Option<&Bound<'py, PyAny>>,
+        binary: bool,
+        method: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (a, b, method) = matching_args(image, template, method, "image")?;
+        same_real_type!(&a, &b, |a, b| {
+            let map = on_planes(py, a, b, mask, binary, |scene, template, mask| {
+                masked::match_map(&self.engine, scene, template, mask, method)
+            })?;
+            Ok(arrays::to_numpy(py, map))
+        })
+    }
+
+    /// The best matches of [`Self::match_planes`], as [`Self::match_peaks`] gives them.
+    #[allow(clippy::too_many_arguments)]
+    fn match_planes_peaks<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        template: &Bound<'py, PyAny>,
+        mask: Option<&Bound<'py, PyAny>>,
+        binary: bool,
+        method: &Bound<'py, PyAny>,
+        count: usize,
+        min_distance: f64,
+    ) -> PyResult<Vec<PeakRecord>> {
+        let (a, b, method) = matching_args(image, template, method, "image")?;
+        let options = peak_options(count, min_distance)?;
+        let found = same_real_type!(&a, &b, |a, b| {
+            on_planes(py, a, b, mask, binary, |scene, template, mask| {
+                masked::match_peaks(&self.engine, scene, template, mask, method, &options)
             })
-            .collect())
+        })?;
+        Ok(records(found))
+    }
+
+    /// scikit-image's masked `phase_cross_correlation`: the `(dy, dx)` shift of 2-D real
+    /// images, masks of their dtype (nonzero is valid; `moving_mask` None uses the
+    /// reference's).
+    fn phase_cross_correlation_masked<'py>(
+        &self,
+        py: Python<'py>,
+        reference: &Bound<'py, PyAny>,
+        moving: &Bound<'py, PyAny>,
+        reference_mask: &Bound<'py, PyAny>,
+        moving_mask: Option<&Bound<'py, PyAny>>,
+        overlap_ratio: f64,
+    ) -> PyResult<(f64, f64)> {
+        let (a, b) = (
+            Input::extract(reference, "reference_image")?,
+            Input::extract(moving, "moving_image")?,
+        );
+        same_real_type!(&a, &b, |a, b| {
+            let ma = like(reference_mask, a, "reference_mask")?;
+            let mb = moving_mask.map(|m| like(m, b, "moving_mask")).transpose()?;
+            let (a, b) = (
+                arrays::view(a, "reference_image")?,
+                arrays::view(b, "moving_image")?,
+            );
+            let ma = arrays::view(&ma, "reference_mask")?;
+            let mb = mb
+                .as_ref()
+                .map(|m| arrays::view(m, "moving_mask"))
+                .transpose()?;
+            released(py, || {
+                masked::register(&self.engine, a, b, ma, mb, overlap_ratio)
+            })
+        })
     }
 
     /// scikit-image's `phase_cross_correlation`: `((dy, dx), error, phasediff)`.
@@ -208,18 +275,33 @@ impl NativeEngine {
         template: &Bound<'py, PyAny>,
         method: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let method = parse_method(method)?;
-        let (a, b) = (
-            Input::extract(frames, "frames")?,
-            Input::extract(template, "template")?,
-        );
-        let table = same_real_type!(&a, &b, |a, b| {
+        let (a, b, method) = matching_args(frames, template, method, "frames")?;
+        let found = same_real_type!(&a, &b, |a, b| {
             let (shape, frames) = arrays::frames(a, "frames")?;
             let template = arrays::view(b, "template")?;
             released(py, || track(&self.engine, &frames, shape, template, method))
         })?;
-        let rows = table.len() / 3;
-        Ok(arrays::shaped_to_numpy(py, table, &[rows, 3]))
+        Ok(peak_table(py, &found))
+    }
+
+    /// [`Self::track`] with a mask and/or colour: `frames` `(N·C, H, W)`, the frames' planes
+    /// one after another, `template` `(C, h, w)`, `mask` as [`Self::match_planes`] takes it.
+    fn track_planes<'py>(
+        &self,
+        py: Python<'py>,
+        frames: &Bound<'py, PyAny>,
+        template: &Bound<'py, PyAny>,
+        mask: Option<&Bound<'py, PyAny>>,
+        binary: bool,
+        method: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (a, b, method) = matching_args(frames, template, method, "frames")?;
+        let found = same_real_type!(&a, &b, |a, b| {
+            on_planes(py, a, b, mask, binary, |planes, template, mask| {
+                masked::track(&self.engine, planes, template, mask, method)
+            })
+        })?;
+        Ok(peak_table(py, &found))
     }
 
     /// The `matchTemplate` map of `template` over each frame of an `(N, H, W)` stack: an
@@ -231,11 +313,7 @@ impl NativeEngine {
         template: &Bound<'py, PyAny>,
         method: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let method = parse_method(method)?;
-        let (a, b) = (
-            Input::extract(frames, "frames")?,
-            Input::extract(template, "template")?,
-        );
+        let (a, b, method) = matching_args(frames, template, method, "frames")?;
         same_real_type!(&a, &b, |a, b| {
             let (shape, frames) = arrays::frames(a, "frames")?;
             let template = arrays::view(b, "template")?;
@@ -247,21 +325,25 @@ impl NativeEngine {
     }
 }
 
-/// Per frame, the tracker's best match as `row, col, score`, flattened.
+/// Per frame, the tracker's best match.
 fn track<T: Sample>(
     engine: &Engine,
     frames: &[ArrayView<'_, T>],
     frame_shape: Shape,
     template: ArrayView<'_, T>,
     method: Method,
-) -> xcorr::Result<Vec<f64>> {
+) -> xcorr::Result<Vec<Peak>> {
     let tracker = Tracker::new(engine, template, frame_shape, method)?;
-    let mut table = Vec::with_capacity(frames.len() * 3);
-    for frame in frames {
-        let peak = tracker.track(*frame)?;
-        table.extend([peak.row as f64, peak.col as f64, peak.score]);
-    }
-    Ok(table)
+    frames.iter().map(|frame| tracker.track(*frame)).collect()
+}
+
+/// One peak per frame as Python's `(N, 3)` float64 table of `row, col, score`.
+fn peak_table<'py>(py: Python<'py>, peaks: &[Peak]) -> Bound<'py, PyAny> {
+    let table = peaks
+        .iter()
+        .flat_map(|p| [p.row as f64, p.col as f64, p.score])
+        .collect();
+    arrays::shaped_to_numpy(py, table, &[peaks.len(), 3])
 }
 
 /// Every frame's map, stacked as one `(N, rows, cols)` array.
@@ -280,6 +362,93 @@ fn match_stack<T: Sample>(
         data.extend_from_slice(tracker.match_frame(*frame)?.data());
     }
     Ok((data, dims))
+}
+
+/// What every matching call starts from: its image (`what` names it) and template, and the
+/// method.
+fn matching_args<'py>(
+    image: &Bound<'py, PyAny>,
+    template: &Bound<'py, PyAny>,
+    method: &Bound<'py, PyAny>,
+    what: &str,
+) -> PyResult<(Input<'py>, Input<'py>, Method)> {
+    let method = parse_method(method)?;
+    Ok((
+        Input::extract(image, what)?,
+        Input::extract(template, "template")?,
+        method,
+    ))
+}
+
+/// `count` peaks at least `min_distance` apart (a finite distance, at least 0).
+fn peak_options(count: usize, min_distance: f64) -> PyResult<PeakOptions> {
+    if !min_distance.is_finite() || min_distance < 0.0 {
+        return Err(PyValueError::new_err(format!(
+            "min_distance must be a finite number >= 0, got {min_distance}"
+        )));
+    }
+    Ok(PeakOptions {
+        count,
+        min_distance,
+        ..PeakOptions::default()
+    })
+}
+
+/// Peaks as Python receives them.
+fn records(peaks: Vec<Peak>) -> Vec<PeakRecord> {
+    peaks
+        .into_iter()
+        .map(|p| {
+            let (y, x) = p.position();
+            (p.row, p.col, p.score, y, x)
+        })
+        .collect()
+}
+
+/// `obj` borrowed as an array of `like`'s dtype (the Python layer converts masks to the
+/// images' dtype), or a `TypeError` naming `what`.
+fn like<'py, T: numpy::Element>(
+    obj: &Bound<'py, PyAny>,
+    _like: &PyReadonlyArrayDyn<'py, T>,
+    what: &str,
+) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    obj.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{what} must have the images' dtype (the Python layer converts it)"
+        ))
+    })
+}
+
+/// Run `work` on the planes of `(C, H, W)` image and template stacks and an optional
+/// `(1 or C, h, w)` mask stack, with the GIL released.
+fn on_planes<'py, T, R>(
+    py: Python<'py>,
+    image: &PyReadonlyArrayDyn<'py, T>,
+    template: &PyReadonlyArrayDyn<'py, T>,
+    mask: Option<&Bound<'py, PyAny>>,
+    binary: bool,
+    work: impl FnOnce(
+            &[ArrayView<'_, T>],
+            &[ArrayView<'_, T>],
+            Option<&MaskPlanes<'_, T>>,
+        ) -> xcorr::Result<R>
+        + Send,
+) -> PyResult<R>
+where
+    T: Sample + numpy::Element,
+    R: Send,
+{
+    let mask = mask.map(|m| like(m, image, "mask")).transpose()?;
+    let (_, scene) = arrays::frames(image, "image")?;
+    let (_, template) = arrays::frames(template, "template")?;
+    let mask = match &mask {
+        Some(m) => Some(MaskPlanes {
+            planes: arrays::frames(m, "mask")?.1,
+            binary,
+        }),
+        None => None,
+    };
+    released(py, || work(&scene, &template, mask.as_ref()))
 }
 
 /// The GPU adapters this machine offers, one line each.

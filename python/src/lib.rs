@@ -8,6 +8,7 @@
 mod arrays;
 mod engine;
 mod errors;
+mod masked;
 
 use pyo3::prelude::*;
 

@@ -64,6 +64,14 @@ def photo(name):
     return image
 
 
+def opencv_methods():
+    """xcorr's method names and OpenCV's constants for them, in OpenCV's order (the
+    calling test module is skipped without OpenCV)."""
+    cv2 = pytest.importorskip("cv2")
+    names = ["sqdiff", "sqdiff_normed", "ccorr", "ccorr_normed", "ccoeff", "ccoeff_normed"]
+    return {name: getattr(cv2, "TM_" + name.upper()) for name in names}
+
+
 def rel_l2(out, ref):
     """Relative L2 error, the measure the library's own tests use."""
     out = np.asarray(out, dtype=np.complex128)

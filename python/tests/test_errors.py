@@ -109,15 +109,7 @@ def test_unknown_mode_backend_and_other_arguments():
         xcorr.match_peaks(IMAGE, TEMPLATE, count=-1)
 
 
-def test_masks_are_not_implemented_yet():
-    with pytest.raises(NotImplementedError, match="mask"):
-        xcorr.match_template(IMAGE, TEMPLATE, mask=np.ones_like(TEMPLATE))
-    with pytest.raises(NotImplementedError, match="mask"):
-        xcorr.match_peaks(IMAGE, TEMPLATE, mask=np.ones_like(TEMPLATE))
-    with pytest.raises(NotImplementedError, match="reference_mask"):
-        xcorr.phase_cross_correlation(IMAGE, IMAGE, reference_mask=np.ones(IMAGE.shape, bool))
-    with pytest.raises(NotImplementedError, match="moving_mask"):
-        xcorr.phase_cross_correlation(IMAGE, IMAGE, moving_mask=np.ones(IMAGE.shape, bool))
+def test_disambiguate_is_not_implemented():
     with pytest.raises(NotImplementedError, match="disambiguate"):
         xcorr.phase_cross_correlation(IMAGE, IMAGE, disambiguate=True)
 

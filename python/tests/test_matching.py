@@ -5,19 +5,12 @@ import numpy as np
 import pytest
 
 import xcorr
-from conftest import photo, random
+from conftest import opencv_methods, photo, random
 
 cv2 = pytest.importorskip("cv2")
 skimage_feature = pytest.importorskip("skimage.feature")
 
-METHODS = {
-    "sqdiff": cv2.TM_SQDIFF,
-    "sqdiff_normed": cv2.TM_SQDIFF_NORMED,
-    "ccorr": cv2.TM_CCORR,
-    "ccorr_normed": cv2.TM_CCORR_NORMED,
-    "ccoeff": cv2.TM_CCOEFF,
-    "ccoeff_normed": cv2.TM_CCOEFF_NORMED,
-}
+METHODS = opencv_methods()
 # (image, template): odd and even, square, tall and wide, template as large as the image.
 SHAPES = [((32, 32), (8, 8)), ((37, 29), (5, 6)), ((64, 20), (9, 3)), ((18, 70), (4, 11)), ((12, 13), (12, 13)), ((40, 40), (1, 1))]
 

@@ -12,7 +12,8 @@ The functions take the names and signatures of the libraries they stand in for:
   :meth:`Engine.track` for a stack of frames; :func:`devices` lists the GPU adapters.
 * :mod:`xcorr.dask`: tracking and matching over a Dask array of frames.
 
-Arrays are 1-D or 2-D (frames stacks 3-D), of bool, integer, float or complex dtype; see
+Arrays are 1-D or 2-D (frames stacks 3-D; colour images for matching (H, W, C), their
+stacks 4-D), of bool, integer, float or complex dtype; see
 each function for how dtypes are promoted. Bad input raises ValueError (shapes, modes,
 NaN or infinity) or TypeError (dtypes), with the library's message.
 """
@@ -187,16 +188,20 @@ def match_template(
 
     Parameters
     ----------
-    image : array_like, (H, W)
-    template : array_like, (h, w), no larger than `image`
+    image : array_like, (H, W), or (H, W, C) in colour
+    template : array_like, (h, w), no larger than `image`; (h, w, C) for a colour image
     method : str or int
         OpenCV's method, by name without the ``TM_`` prefix (``"sqdiff"``,
         ``"sqdiff_normed"``, ``"ccorr"``, ``"ccorr_normed"``, ``"ccoeff"``,
         ``"ccoeff_normed"``; case, ``-`` for ``_`` and a ``TM_`` prefix are accepted) or
         OpenCV's integer constant (``cv2.TM_SQDIFF`` = 0 ... ``cv2.TM_CCOEFF_NORMED`` = 5).
         OpenCV's formulas; the best match is the minimum for ``sqdiff*``, else the maximum.
-    mask : None
-        Not supported yet: anything but None raises NotImplementedError.
+    mask : array_like, (h, w) or (h, w, C), optional
+        OpenCV's mask: the template's shape, one plane for every channel or one per channel.
+        bool or uint8 is binary (any nonzero value is 1, as OpenCV reads a uint8 mask);
+        float holds weights (OpenCV's formulas: ``m**2`` in the products, ``m`` in the
+        means). Values must be finite and non-negative, and not all zero. A colour
+        template's scores sum over the channels, with or without a mask.
     backend, precision
         As :func:`correlate`.
 
@@ -213,10 +218,12 @@ def match_template(
     Raises
     ------
     ValueError
-        Not 2-D (or 1-D) arrays, a template larger than the image, NaN or infinity, an
-        unknown method name or number.
+        Not 2-D (or 1-D, or colour) arrays, a template larger than the image, NaN or
+        infinity, an unknown method name or number; a mask of the wrong shape or channel
+        count, negative, NaN or all zero.
     TypeError
-        Complex or non-numeric input, or a method that is neither a string nor an integer.
+        Complex or non-numeric input, a method that is neither a string nor an integer, a
+        mask that is not bool, uint8 or float.
     """
     return _default_engine(backend, precision).match_template(image, template, method, mask=mask)
 
@@ -234,7 +241,7 @@ def match_peaks(
 ) -> np.ndarray:
     """The best matches of `template` in `image`, best first.
 
-    Scores as :func:`match_template`; the `count` best placements, each at least
+    Scores (and `mask`, colour) as :func:`match_template`; the `count` best placements, each at least
     `min_distance` (Chebyshev distance, in pixels) from every better one (greedy
     non-maximum suppression; 0 or 1 suppress nothing). On a GPU the peak search runs on the
     device and only the peaks are read back.
@@ -279,9 +286,19 @@ def phase_cross_correlation(
     normalization : {"phase", None}
         ``"phase"`` divides the cross-power spectrum by its magnitude (phase correlation);
         None keeps plain cross-correlation.
-    disambiguate, reference_mask, moving_mask, overlap_ratio
-        scikit-image's; not supported yet: ``disambiguate=True`` or a mask raises
-        NotImplementedError (`overlap_ratio` only matters with masks).
+    reference_mask, moving_mask : array_like, optional
+        scikit-image's masked registration (masked normalized cross-correlation, Padfield
+        2012): nonzero (True) marks valid pixels; `moving_mask` defaults to
+        `reference_mask` and, given, lets `moving_image` have another shape. Images must be
+        real and 1-D or 2-D; pixels outside a mask take no part (NaN there is allowed).
+        Masks must not be NaN, negative or all zero. As in scikit-image, this path ignores
+        `upsample_factor`, `space` and `normalization`, and returns ``(shift, nan, nan)``
+        with a float64 integer-pixel (or half-pixel) shift.
+    overlap_ratio : float
+        With masks: lags whose overlap is below this fraction of the largest are left out
+        (0 to 1).
+    disambiguate
+        scikit-image's; ``disambiguate=True`` raises NotImplementedError.
     backend, precision
         As :func:`correlate`.
 

@@ -17,8 +17,10 @@ _BACKENDS = ("auto", "cpu", "gpu")
 _PRECISIONS = ("double", "single")
 
 # One native engine per backend and process: a GPU context is costly to make, and an
-# engine's plan cache pays off across calls. Native engines are thread-safe.
+# engine's plan cache pays off across calls. Each precision is a view of that engine with
+# its own float64 rule (same device, same plans). Native engines are thread-safe.
 _native: dict = {}
+_precisions: dict = {}
 _native_lock = threading.Lock()
 
 # What match_peaks returns: OpenCV's (row, col) top-left corner, the score, and the
@@ -28,12 +30,14 @@ PEAK_DTYPE = np.dtype(
 )
 
 
-def _native_engine(backend: str) -> _NativeEngine:
+def _native_engine(backend: str, precision: str) -> _NativeEngine:
     with _native_lock:
-        engine = _native.get(backend)
+        engine = _precisions.get((backend, precision))
         if engine is None:
-            engine = _NativeEngine(backend)
-            _native[backend] = engine
+            base = _native.get(backend)
+            if base is None:
+                base = _native[backend] = _NativeEngine(backend)
+            engine = _precisions[(backend, precision)] = base.with_precision(precision)
         return engine
 
 
@@ -49,9 +53,10 @@ class Engine:
 
     The GPU computes in float32. float64 and complex128 input goes to the CPU on an
     ``"auto"`` engine, and is refused with a ValueError on a ``"gpu"`` engine unless
-    ``precision="single"``: then it is cast to float32 (complex64) for the GPU and the
-    result is returned as float64 (complex128), with float32's accuracy (about 1e-6
-    relative). ``precision`` changes nothing on the CPU, which computes float64 in float64.
+    ``precision="single"``: then the library converts it to float32 (complex64) on the way
+    to the GPU and the result back to float64 (complex128), with float32's accuracy (about
+    1e-6 relative). ``precision`` changes nothing on the CPU, which computes float64 in
+    float64.
 
     Engines of one backend share one device and one cache of plans per process, and may be
     called from many threads at once (the GIL is released while xcorr computes). An engine
@@ -72,7 +77,7 @@ class Engine:
             raise ValueError(f"unknown precision {precision!r} (expected 'double' or 'single')")
         self._choice = backend
         self._precision = precision
-        self._native = _native_engine(backend)
+        self._native = _native_engine(backend, precision)
 
     def __reduce__(self) -> Tuple[Any, Tuple[str, str]]:
         return (_restore, (self._choice, self._precision))
@@ -107,19 +112,15 @@ class Engine:
 
     # -- precision ---------------------------------------------------------------------
 
-    def _compute_dtype(self, dtype: np.dtype) -> np.dtype:
-        """The dtype to hand the library for input of `dtype` (see the class docstring)."""
-        if not _arrays.is_double(dtype) or self.backend != "gpu":
-            return dtype
-        if self._precision == "single":
-            return _arrays.single(dtype)
-        if self._choice == "auto":
-            return dtype  # the library runs it on the CPU, in float64
-        raise ValueError(
-            f"{dtype} input on backend='gpu': the GPU computes in float32. Pass "
-            "precision='single' to compute it in float32 and get float64 back, "
-            "or use backend='cpu' (or 'auto') to compute in float64"
-        )
+    def _check_precision(self, dtype: np.dtype) -> None:
+        """Refuse float64 work on an explicit GPU engine of double precision, naming the
+        Python argument that allows it (the library routes every other case itself)."""
+        if _arrays.is_double(dtype) and self._choice == "gpu" and self._precision == "double":
+            raise ValueError(
+                f"{dtype} input on backend='gpu': the GPU computes in float32. Pass "
+                "precision='single' to compute it in float32 and get float64 back, "
+                "or use backend='cpu' (or 'auto') to compute in float64"
+            )
 
     # -- correlation ---------------------------------------------------------------------
 
@@ -138,11 +139,10 @@ class Engine:
     def _correlate(self, in1: Any, in2: Any, mode: str, centered: bool, convolve: bool) -> np.ndarray:
         a, b = _arrays.as_array(in1, "in1"), _arrays.as_array(in2, "in2")
         dtype = _arrays.correlation_dtype(a, b)
-        compute = self._compute_dtype(dtype)
-        out = self._native.correlate(
-            _arrays.ready(a, compute), _arrays.ready(b, compute), _mode(mode), bool(centered), convolve
+        self._check_precision(dtype)
+        return self._native.correlate(
+            _arrays.ready(a, dtype), _arrays.ready(b, dtype), _mode(mode), bool(centered), convolve
         )
-        return out if compute == dtype else out.astype(dtype)
 
     # -- template matching ----------------------------------------------------------------
 
@@ -150,10 +150,11 @@ class Engine:
         self, image: Any, template: Any, method: MethodLike = "ccoeff_normed", *, mask: Any = None
     ) -> np.ndarray:
         """OpenCV's ``matchTemplate`` map, as :func:`xcorr.match_template`."""
-        _no_mask(mask)
-        image, template, dtype, compute = self._matching_inputs(image, template)
-        out = self._native.match_template(image, template, method)
-        return out if compute == dtype else out.astype(dtype)
+        image, template = self._matching_arrays(image, template)
+        if mask is None and image.ndim < 3 and template.ndim < 3:
+            image, template = self._matching_inputs(image, template)
+            return self._native.match_template(image, template, method)
+        return self._native.match_planes(*self._planes(image, template, mask), method)
 
     def match_peaks(
         self,
@@ -166,38 +167,93 @@ class Engine:
         mask: Any = None,
     ) -> np.ndarray:
         """The best matches, as :func:`xcorr.match_peaks`."""
-        _no_mask(mask)
         count = operator.index(count)
         if count < 0:
             raise ValueError(f"count must be >= 0, got {count}")
-        image, template, _, _ = self._matching_inputs(image, template)
-        found = self._native.match_peaks(image, template, method, count, float(min_distance))
+        image, template = self._matching_arrays(image, template)
+        if mask is None and image.ndim < 3 and template.ndim < 3:
+            image, template = self._matching_inputs(image, template)
+            found = self._native.match_peaks(image, template, method, count, float(min_distance))
+        else:
+            planes = self._planes(image, template, mask)
+            found = self._native.match_planes_peaks(*planes, method, count, float(min_distance))
         return np.array(found, dtype=PEAK_DTYPE)
 
-    def track(self, frames: Any, template: Any, method: MethodLike = "ccorr_normed") -> np.ndarray:
+    def track(
+        self, frames: Any, template: Any, method: MethodLike = "ccorr_normed", *, mask: Any = None
+    ) -> np.ndarray:
         """The best match of `template` in every frame of a stack.
 
-        `frames` is an ``(N, H, W)`` array (or anything ``np.asarray`` makes one of); the
-        template's spectrum is computed once for all of them. Returns an ``(N, 3)`` float64
-        array of ``row, col, score`` per frame: the template's top-left corner, as OpenCV's
-        ``cv2.minMaxLoc(cv2.matchTemplate(frame, template, method))`` finds it (the minimum
-        for ``sqdiff*``, else the maximum; the first in row-major order among equals).
-        dtypes as :func:`xcorr.match_template`.
+        `frames` is an ``(N, H, W)`` array, or ``(N, H, W, C)`` for a colour template
+        ``(h, w, C)`` (or anything ``np.asarray`` makes one of); the template's spectrum is
+        computed once for all of them. `mask` as :func:`xcorr.match_template` takes it.
+        Returns an ``(N, 3)`` float64 array of ``row, col, score`` per frame: the
+        template's top-left corner, as OpenCV's ``cv2.minMaxLoc(cv2.matchTemplate(frame,
+        template, method, mask=mask))`` finds it (the minimum for ``sqdiff*``, else the
+        maximum; the first in row-major order among equals). dtypes as
+        :func:`xcorr.match_template`.
         """
-        frames, template, _, _ = self._matching_inputs(frames, template, "frames")
-        return self._native.track(frames, template, method)
+        frames, template = self._matching_arrays(frames, template, "frames")
+        if mask is None and template.ndim < 3:
+            frames, template = self._matching_inputs(frames, template, "frames")
+            return self._native.track(frames, template, method)
+        if frames.ndim != template.ndim + 1 or template.ndim not in (2, 3):
+            raise ValueError(
+                "frames must be (N, H, W) for a grey template (h, w), or (N, H, W, C) for a "
+                f"colour one (h, w, C); got frames of shape {frames.shape} and a template of "
+                f"shape {template.shape}"
+            )
+        # Template and mask checked and converted as for one frame (a stand-in for none).
+        first = frames[0] if len(frames) else np.zeros(frames.shape[1:], frames.dtype)
+        _, template, mask, binary = self._planes(first, template, mask)
+        planes = _planes_of_stack(frames.astype(template.dtype, copy=False))
+        return self._native.track_planes(planes, template, mask, binary, method)
 
     def _match_frames(self, frames: Any, template: Any, method: MethodLike) -> np.ndarray:
         """The ``(N, H-h+1, W-w+1)`` maps of a stack of frames (for :mod:`xcorr.dask`)."""
-        frames, template, dtype, compute = self._matching_inputs(frames, template, "frames")
-        out = self._native.match_stack(frames, template, method)
-        return out if compute == dtype else out.astype(dtype)
+        frames, template = self._matching_arrays(frames, template, "frames")
+        frames, template = self._matching_inputs(frames, template, "frames")
+        return self._native.match_stack(frames, template, method)
 
-    def _matching_inputs(self, image: Any, template: Any, name: str = "image"):
-        image, template = _arrays.as_array(image, name), _arrays.as_array(template, "template")
+    @staticmethod
+    def _matching_arrays(image: Any, template: Any, name: str = "image"):
+        return _arrays.as_array(image, name), _arrays.as_array(template, "template")
+
+    def _matching_inputs(self, image: np.ndarray, template: np.ndarray, name: str = "image"):
+        """Image and template in the dtype matching computes in, ready for the library."""
         dtype = _arrays.matching_dtype(image, template, name)
-        compute = self._compute_dtype(dtype)
-        return _arrays.ready(image, compute), _arrays.ready(template, compute), dtype, compute
+        self._check_precision(dtype)
+        return _arrays.ready(image, dtype), _arrays.ready(template, dtype)
+
+    def _planes(self, image: np.ndarray, template: np.ndarray, mask: Any):
+        """The native planes call's arguments: image and template as ``(C, H, W)`` planes
+        (grey is one), the mask as ``(1 or C, h, w)`` planes in their dtype or None, and
+        whether the mask is binary (bool or uint8, as OpenCV reads a uint8 mask) or weights
+        (a float mask)."""
+        if image.ndim not in (2, 3) or template.ndim != image.ndim:
+            raise ValueError(
+                "with a mask or colour, image and template must both be grey (H, W) or both "
+                f"colour (H, W, C); got a {image.ndim}-D image of shape {image.shape} and a "
+                f"{template.ndim}-D template of shape {template.shape}"
+            )
+        image, template = self._matching_inputs(image, template)
+        binary = False
+        if mask is not None:
+            mask = _arrays.as_array(mask, "mask")
+            if mask.dtype == np.bool_ or mask.dtype == np.uint8:
+                binary = True
+            elif mask.dtype.kind != "f":
+                raise TypeError(
+                    "mask must be bool or uint8 (binary: nonzero is 1) or float (weights), as "
+                    f"OpenCV takes them; got dtype {mask.dtype}"
+                )
+            if mask.ndim not in (2, 3) or (mask.ndim == 3 and template.ndim == 2):
+                raise ValueError(
+                    f"mask must be (h, w), or (h, w, C) for a colour template (h, w, C); got "
+                    f"shape {mask.shape} for a template of shape {template.shape}"
+                )
+            mask = _planes(_arrays.ready(mask, image.dtype))
+        return _planes(image), _planes(template), mask, binary
 
     # -- registration ---------------------------------------------------------------------
 
@@ -216,13 +272,12 @@ class Engine:
     ) -> Tuple[np.ndarray, np.floating, np.floating]:
         """scikit-image's ``phase_cross_correlation``, as :func:`xcorr.phase_cross_correlation`."""
         if reference_mask is not None or moving_mask is not None:
-            raise NotImplementedError(
-                "masked registration (reference_mask=, moving_mask=: scikit-image's masked "
-                "normalized cross-correlation) is not in this version of xcorr's library yet"
+            # As scikit-image: the masked path, which ignores the other arguments.
+            return self._masked_registration(
+                reference_image, moving_image, reference_mask, moving_mask, overlap_ratio
             )
         if disambiguate:
             raise NotImplementedError("disambiguate=True is not supported by xcorr")
-        del overlap_ratio  # used by masked registration only, as in scikit-image
         if not isinstance(space, str) or space.lower() not in ("real", "fourier"):
             raise ValueError(f'space must be "real" or "fourier", got {space!r}')
         if normalization not in ("phase", None):
@@ -236,10 +291,10 @@ class Engine:
             dtype = np.result_type(dtype, np.complex64)
             reference = np.fft.ifftn(reference).astype(dtype, copy=False)
             moving = np.fft.ifftn(moving).astype(dtype, copy=False)
-        compute = self._compute_dtype(dtype)
+        self._check_precision(dtype)
         (dy, dx), error, phasediff = self._native.phase_cross_correlation(
-            _arrays.ready(reference, compute),
-            _arrays.ready(moving, compute),
+            _arrays.ready(reference, dtype),
+            _arrays.ready(moving, dtype),
             upsample,
             normalization == "phase",
         )
@@ -249,18 +304,86 @@ class Engine:
         return shift, real(error), real(phasediff)
 
 
+    def _masked_registration(
+        self, reference: Any, moving: Any, reference_mask: Any, moving_mask: Any, overlap_ratio: Any
+    ) -> Tuple[np.ndarray, float, float]:
+        """scikit-image's masked path: ``(shift, nan, nan)``, shift float64 whatever the
+        input (it is a mean of integer lags). Pixels outside a mask take no part, so they
+        are set to 0 here: NaN there is allowed, as scikit-image allows it."""
+        reference = _arrays.as_array(reference, "reference_image")
+        moving = _arrays.as_array(moving, "moving_image")
+        if reference_mask is None:
+            raise ValueError("moving_mask without reference_mask: scikit-image needs reference_mask")
+        dtype = _arrays.correlation_dtype(reference, moving)
+        if dtype.kind == "c":
+            raise ValueError("masked registration takes real images, not complex ones")
+        self._check_precision(dtype)
+        masks = [_registration_mask(reference_mask, "reference_mask")]
+        if moving_mask is not None:
+            masks.append(_registration_mask(moving_mask, "moving_mask"))
+        if reference.ndim != moving.ndim or reference.ndim not in (1, 2):
+            raise ValueError(
+                "masked registration takes two 1-D or two 2-D images, got shapes "
+                f"{reference.shape} and {moving.shape}"
+            )
+        images = [reference, moving]
+        for i, (name, mask) in enumerate(zip(("reference_mask", "moving_mask"), masks)):
+            if mask.shape != images[i].shape:
+                raise ValueError(
+                    f"{name} has shape {mask.shape}, its image {images[i].shape}: they must match"
+                )
+            images[i] = np.where(mask, images[i], 0)
+        if moving_mask is None:
+            if moving.shape != reference.shape:
+                raise ValueError(
+                    "without moving_mask the images must have one shape (reference_mask serves "
+                    f"both), got {reference.shape} and {moving.shape}"
+                )
+            images[1] = np.where(masks[0], images[1], 0)
+        overlap = float(overlap_ratio)
+        # The library registers 2-D images: a 1-D signal is one row.
+        as_2d = (lambda x: x) if reference.ndim == 2 else (lambda x: x[np.newaxis])
+        ready = [_arrays.ready(as_2d(x), dtype) for x in images + masks]
+        dy, dx = self._native.phase_cross_correlation_masked(
+            ready[0], ready[1], ready[2], ready[3] if len(ready) > 3 else None, overlap
+        )
+        shift = np.array([dy, dx] if reference.ndim == 2 else [dx], dtype=np.float64)
+        return shift, np.nan, np.nan
+
+
+def _planes(x: np.ndarray) -> np.ndarray:
+    """An ``(H, W)`` image as one plane ``(1, H, W)``, an ``(H, W, C)`` one as ``C``."""
+    return np.ascontiguousarray(x[np.newaxis] if x.ndim == 2 else np.moveaxis(x, -1, 0))
+
+
+def _planes_of_stack(frames: np.ndarray) -> np.ndarray:
+    """``(N, H, W)`` frames as they are, ``(N, H, W, C)`` ones as ``N·C`` planes
+    ``(N·C, H, W)``: each frame's channels one after another."""
+    if frames.ndim == 3:
+        return np.ascontiguousarray(frames)
+    n, h, w, c = frames.shape
+    return np.ascontiguousarray(np.moveaxis(frames, -1, 1)).reshape(n * c, h, w)
+
+
+def _registration_mask(mask: Any, name: str) -> np.ndarray:
+    """A registration mask as bool (nonzero is valid, as scikit-image reads it), refusing
+    what cannot be a mask: NaN and negative values."""
+    mask = _arrays.as_array(mask, name)
+    if mask.dtype.kind == "c":
+        raise TypeError(f"{name} must be bool, integer or float, got dtype {mask.dtype}")
+    if mask.dtype.kind == "f" and not np.isfinite(mask).all():
+        raise ValueError(f"{name} has NaN or infinite values: a mask marks valid pixels")
+    if mask.dtype.kind in "if" and (mask < 0).any():
+        raise ValueError(f"{name} has negative values: a mask marks valid pixels with nonzero (True)")
+    if not mask.any():
+        raise ValueError(f"{name} is all zero: no pixel would be compared")
+    return mask != 0
+
+
 def _mode(mode: Any) -> str:
     if not isinstance(mode, str):
         raise TypeError(f"mode must be a string ('full', 'same', 'valid' or 'circular'), got {mode!r}")
     return mode
-
-
-def _no_mask(mask: Any) -> None:
-    if mask is not None:
-        raise NotImplementedError(
-            "template matching with a mask (mask=, OpenCV's matchTemplate mask) is not in this "
-            "version of xcorr's library yet"
-        )
 
 
 def _upsample_factor(value: Any) -> int:

@@ -14,6 +14,7 @@ _Method = Union[str, int]
 
 class Engine:
     def __new__(cls, backend: str) -> "Engine": ...
+    def with_precision(self, precision: str) -> "Engine": ...
     @property
     def backend(self) -> str: ...
     @property
@@ -25,10 +26,34 @@ class Engine:
     def match_peaks(
         self, image: _RealArray, template: _RealArray, method: _Method, count: int, min_distance: float
     ) -> List[Tuple[int, int, float, float, float]]: ...
+    def match_planes(
+        self, image: _RealArray, template: _RealArray, mask: Union[_RealArray, None], binary: bool, method: _Method
+    ) -> _RealArray: ...
+    def match_planes_peaks(
+        self,
+        image: _RealArray,
+        template: _RealArray,
+        mask: Union[_RealArray, None],
+        binary: bool,
+        method: _Method,
+        count: int,
+        min_distance: float,
+    ) -> List[Tuple[int, int, float, float, float]]: ...
+    def phase_cross_correlation_masked(
+        self,
+        reference: _RealArray,
+        moving: _RealArray,
+        reference_mask: _RealArray,
+        moving_mask: Union[_RealArray, None],
+        overlap_ratio: float,
+    ) -> Tuple[float, float]: ...
     def phase_cross_correlation(
         self, reference: _Array, moving: _Array, upsample_factor: int, phase: bool
     ) -> Tuple[Tuple[float, float], float, float]: ...
     def track(self, frames: _RealArray, template: _RealArray, method: _Method) -> npt.NDArray[np.float64]: ...
+    def track_planes(
+        self, frames: _RealArray, template: _RealArray, mask: Union[_RealArray, None], binary: bool, method: _Method
+    ) -> npt.NDArray[np.float64]: ...
     def match_stack(self, frames: _RealArray, template: _RealArray, method: _Method) -> _RealArray: ...
 
 def devices() -> List[str]: ...

@@ -1,0 +1,19 @@
+# Sourced by scripts/test.sh and scripts/python-test.sh: GPU tests need a Vulkan driver, so
+# on a machine without one this installs Mesa's software driver (lavapipe) and the GPU code
+# paths run on the CPU. `caller` names the script in the message.
+ensure_vulkan_driver() {
+    local caller="$1" f
+    for f in /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json; do
+        [ -e "$f" ] && return 0
+    done
+    echo "$caller: no Vulkan driver found; installing mesa-vulkan-drivers" >&2
+    apt_install mesa-vulkan-drivers
+}
+
+# apt-get install, as root or through sudo, quietly.
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
