@@ -231,6 +231,26 @@ mod tests {
         transform_shape(&Plan::new(Op::Correlate, mode, a, b).unwrap(), rows)
     }
 
+    /// Four-step only where a whole column's workgroup would be narrower than a cache
+    /// line, and into halves that are each wide enough; not for other lengths or without
+    /// a store.
+    #[test]
+    fn four_step_splits_narrow_columns() {
+        let lavapipe = RowCapacity {
+            max_n: 4096,
+            max_wg: 256,
+            storage: 32 * 1024,
+        };
+        let split = |n| lavapipe.four_step(n);
+        assert_eq!(split(512), None, "8 columns of 512 fill a cache line");
+        assert_eq!(split(1024), Some([32, 32]));
+        assert_eq!(split(2048), Some([32, 64]));
+        assert_eq!(split(4096), Some([64, 64]));
+        assert_eq!(split(8192), Some([64, 128]));
+        assert_eq!(split(1120), None);
+        assert_eq!(RowCapacity::NONE.four_step(1024), None);
+    }
+
     #[test]
     fn linear_shapes_are_even_smooth_and_no_larger_than_the_power_of_two() {
         let cases = [

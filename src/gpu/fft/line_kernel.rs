@@ -83,23 +83,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         register_dft(o, r, g);
         if last {
             // k = j here: output m of butterfly j lands at j + m·p.
-            let _ = writeln!(o, "        if (OUTER && live) {{");
-            for i in 0..points {
-                let (b, m) = (i % g, i / g);
-                let _ = writeln!(
-                    o,
-                    "            x{i} = cmul(x{i}, outer(m, j{b} + {}u));",
-                    m * p
-                );
-            }
-            let _ = writeln!(o, "        }}");
+            // OUTER: the four-step twiddle of output k = j + m·p before it is stored.
             let _ = writeln!(o, "        if (live) {{");
             for i in 0..points {
                 let (b, m) = (i % g, i / g);
+                let k = format!("j{b} + {}u", m * p);
                 let _ = writeln!(
                     o,
-                    "            store(base_out + (j{b} + {}u) * s_out, x{i});",
-                    m * p
+                    "            if (OUTER) {{ x{i} = cmul(x{i}, outer(m, {k})); }}\n            store(base_out + ({k}) * s_out, x{i});"
                 );
             }
             let _ = writeln!(o, "        }}");
