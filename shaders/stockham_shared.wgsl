@@ -26,6 +26,16 @@
 // length, table[tw_offset + t] = exp(−2πi t / N), as in stockham.wgsl; INVERSE conjugates
 // both, unnormalised.
 //
+// Four-step columns (a column of N = N1·N2 in two dispatches, so that a workgroup takes many
+// neighbouring columns of a short line instead of a few of the whole one): a line need not
+// be a whole column. Line l is sub-line m = l / cols of column c = l % cols; it reads
+// element i at c·line_stride + m·m_in + i·stride and writes output i at
+// c·line_stride + m·m_out + i·stride_out. Its stage twiddles come from a longer table,
+// every TW_STEP-th entry. With OUTER, output k of sub-line m is multiplied by
+// table[tw_outer + m·k] (the four-step twiddle exp(∓2πi·m·k/N), m·k < N) before it is
+// stored. A whole line (rows, short columns) has cols = lines, m = 0, stride_out = stride,
+// TW_STEP 1 and no OUTER.
+//
 // PRODUCT, as in stockham.wgsl: when this dispatch ends the forward transform, each output
 // is written as `spectrum_product(value, kept[i], params.scale)` (product.wgsl, which the
 // host puts before this file); every element is written once, by one invocation. Without
@@ -36,6 +46,8 @@ override N: u32 = 16u;
 override C: u32 = 1u;
 override INVERSE: bool = false;
 override PRODUCT: bool = false;
+override TW_STEP: u32 = 1u;
+override OUTER: bool = false;
 
 struct Params {
     stride: u32,
@@ -44,6 +56,11 @@ struct Params {
     tw_offset: u32,
     // PRODUCT only: the spectrum product's scale.
     scale: f32,
+    stride_out: u32,
+    cols: u32,
+    m_in: u32,
+    m_out: u32,
+    tw_outer: u32,
 }
 
 @group(0) @binding(0) var<storage, read> src: array<vec2<f32>>;
@@ -100,9 +117,17 @@ fn quarter(z: vec2<f32>) -> vec2<f32> {
 
 // Stage twiddle t of the line's table, conjugated for INVERSE.
 fn twiddle(t: u32) -> vec2<f32> {
-    var w = table[params.tw_offset + t];
+    return conj_inverse(table[params.tw_offset + t * TW_STEP]);
+}
+
+// OUTER's four-step twiddle for output k of sub-line m, conjugated for INVERSE.
+fn outer(m: u32, k: u32) -> vec2<f32> {
+    return conj_inverse(table[params.tw_outer + m * k]);
+}
+
+fn conj_inverse(w: vec2<f32>) -> vec2<f32> {
     if (INVERSE) {
-        w.y = -w.y;
+        return vec2<f32>(w.x, -w.y);
     }
     return w;
 }

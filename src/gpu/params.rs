@@ -85,14 +85,21 @@ params! {
     }
 
     /// A whole line transform in one dispatch (stockham_shared.wgsl; its length and shape
-    /// are pipeline constants): `lines` lines `line_stride` apart with elements `stride`
-    /// apart, twiddles from `tw_offset`; `scale` multiplies a fused spectrum product.
+    /// are pipeline constants): `lines` lines, line l being sub-line m = l / cols of the
+    /// line c = l % cols, elements read at c·line_stride + m·m_in + i·stride and written at
+    /// c·line_stride + m·m_out + i·stride_out; twiddles from `tw_offset`, four-step twiddles
+    /// from `tw_outer`; `scale` multiplies a fused spectrum product.
     StockhamShared(StockhamSharedParams) {
         stride: u32,
         line_stride: u32,
         lines: u32,
         tw_offset: u32,
         scale: f32,
+        stride_out: u32,
+        cols: u32,
+        m_in: u32,
+        m_out: u32,
+        tw_outer: u32,
     }
 
     /// A pointwise multiply along lines (spectrum.wgsl): the spectrum product, or a

@@ -81,7 +81,27 @@ impl RowCapacity {
             wg: (lanes * lines) as u32,
         })
     }
+
+    /// The four-step split `[n1, n2]` (n = n1·n2, n1 ≤ n2) for a column of `n` points, or
+    /// `None` where one dispatch per column serves: when the whole-column kernel takes at
+    /// least a cache line's width of neighbouring columns per workgroup. Narrower tiles use
+    /// a fraction of every cache line they read (session 9 in BENCHMARKS.md: columns took
+    /// 1.4–2.4× the rows' time at 1024–4096 with 4–1 columns per workgroup); the sub-lines
+    /// of the split take many columns each. Lines too long for the store take it too.
+    pub(super) fn four_step(self, n: usize) -> Option<[usize; 2]> {
+        let wide = |k: Option<LineKernel>| k.is_some_and(|k| k.lines as u64 * ELEM >= CACHE_LINE);
+        if !n.is_power_of_two() || n < 4 || wide(self.kernel_for(n)) {
+            return None;
+        }
+        let n1 = 1usize << (n.ilog2() / 2);
+        let n2 = n / n1;
+        (wide(self.kernel_for(n1)) && wide(self.kernel_for(n2))).then_some([n1, n2])
+    }
 }
+
+/// Bytes per cache line on the CPUs software drivers run on (and the coalescing width of
+/// most GPUs' memory transactions is no smaller).
+const CACHE_LINE: u64 = 64;
 
 impl GpuContext {
     /// The longest row (a power of two) that plans built now would transform in workgroup
@@ -209,6 +229,26 @@ mod tests {
 
     fn shape_for(mode: Mode, a: Shape, b: Shape, rows: RowCapacity) -> [usize; 2] {
         transform_shape(&Plan::new(Op::Correlate, mode, a, b).unwrap(), rows)
+    }
+
+    /// Four-step only where a whole column's workgroup would be narrower than a cache
+    /// line, and into halves that are each wide enough; not for other lengths or without
+    /// a store.
+    #[test]
+    fn four_step_splits_narrow_columns() {
+        let lavapipe = RowCapacity {
+            max_n: 4096,
+            max_wg: 256,
+            storage: 32 * 1024,
+        };
+        let split = |n| lavapipe.four_step(n);
+        assert_eq!(split(512), None, "8 columns of 512 fill a cache line");
+        assert_eq!(split(1024), Some([32, 32]));
+        assert_eq!(split(2048), Some([32, 64]));
+        assert_eq!(split(4096), Some([64, 64]));
+        assert_eq!(split(8192), Some([64, 128]));
+        assert_eq!(split(1120), None);
+        assert_eq!(RowCapacity::NONE.four_step(1024), None);
     }
 
     #[test]

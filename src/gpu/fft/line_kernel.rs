@@ -38,8 +38,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     // whole workgroup reaches every barrier; `live` only guards device memory.
     let line = (wid.x + wid.y * groups.x) * C + c;
     let live = line < params.lines;
-    let base = line * params.line_stride;
+    let m = line / params.cols;
+    let across = (line - m * params.cols) * params.line_stride;
+    let base = across + m * params.m_in;
+    let base_out = across + m * params.m_out;
     let s = params.stride;
+    let s_out = params.stride_out;
     let sh = c * N;"
     );
     for i in 0..points {
@@ -79,13 +83,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         register_dft(o, r, g);
         if last {
             // k = j here: output m of butterfly j lands at j + m·p.
+            // OUTER: the four-step twiddle of output k = j + m·p before it is stored.
             let _ = writeln!(o, "        if (live) {{");
             for i in 0..points {
                 let (b, m) = (i % g, i / g);
+                let k = format!("j{b} + {}u", m * p);
                 let _ = writeln!(
                     o,
-                    "            store(base + (j{b} + {}u) * s, x{i});",
-                    m * p
+                    "            if (OUTER) {{ x{i} = cmul(x{i}, outer(m, {k})); }}\n            store(base_out + ({k}) * s_out, x{i});"
                 );
             }
             let _ = writeln!(o, "        }}");

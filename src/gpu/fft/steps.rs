@@ -11,7 +11,7 @@
 //!
 //! [`GpuContext::set_workgroup_fft`]: crate::gpu::GpuContext::set_workgroup_fft
 
-use super::lengths::{radices, RowCapacity};
+use super::lengths::{radices, LineKernel, RowCapacity};
 use super::tables::Tables;
 use crate::gpu::params::{Params, SpectrumParams, StockhamParams, StockhamSharedParams};
 use crate::gpu::pipelines::{Kernel, Product};
@@ -160,32 +160,80 @@ impl FftLayout {
         mut at: Buf,
         out: &mut Vec<Step>,
     ) -> Buf {
+        // Columns whose whole-line workgroups would take fewer columns than fill a cache line
+        // per row: four-step, two dispatches over short sub-lines, many columns each.
+        if g.stride != 1 {
+            if let Some([n1, n2]) = self.rows.four_step(n) {
+                let (k1, k2) = (self.rows.kernel_for(n1), self.rows.kernel_for(n2));
+                let (Some(k1), Some(k2)) = (k1, k2) else {
+                    unreachable!("four_step splits into lengths that fit")
+                };
+                let (s, cols) = (g.stride as u32, g.lines as u32);
+                // Sub-line n2' of each column: elements N2·n1 + n2', twiddled, in place.
+                let mid = at.other();
+                out.push(line_step(
+                    inverse,
+                    n1,
+                    k1,
+                    at,
+                    mid,
+                    StockhamSharedParams {
+                        stride: n2 as u32 * s,
+                        line_stride: g.line_stride as u32,
+                        lines: cols * n2 as u32,
+                        tw_offset: tw as u32,
+                        scale: 0.0,
+                        stride_out: n2 as u32 * s,
+                        cols,
+                        m_in: s,
+                        m_out: s,
+                        tw_outer: tw as u32,
+                    },
+                    (n / n1) as u32,
+                    true,
+                ));
+                // Sub-line k1 (contiguous), output k2 to k1 + N1·k2.
+                let to = mid.other();
+                out.push(line_step(
+                    inverse,
+                    n2,
+                    k2,
+                    mid,
+                    to,
+                    StockhamSharedParams {
+                        stride: s,
+                        line_stride: g.line_stride as u32,
+                        lines: cols * n1 as u32,
+                        tw_offset: tw as u32,
+                        scale: 0.0,
+                        stride_out: n1 as u32 * s,
+                        cols,
+                        m_in: n2 as u32 * s,
+                        m_out: s,
+                        tw_outer: 0,
+                    },
+                    (n / n2) as u32,
+                    false,
+                ));
+                return to;
+            }
+        }
         // A power-of-two line that fits workgroup memory, row or column: one dispatch.
         if let Some(line) = self.rows.kernel_for(n) {
             let to = at.other();
-            out.push(Step {
-                kernel: Kernel::StockhamShared {
-                    inverse,
-                    n: n as u32,
-                    points: line.points,
-                    lines: line.lines,
-                    product: None,
-                },
-                bufs: Bufs::FftPass {
-                    src: at,
-                    dst: to,
-                    kept: None,
-                },
-                params: StockhamSharedParams {
-                    stride: g.stride as u32,
-                    line_stride: g.line_stride as u32,
-                    lines: g.lines as u32,
-                    tw_offset: tw as u32,
-                    scale: 0.0,
-                }
-                .into(),
-                threads: g.lines.div_ceil(line.lines as usize) as u64 * line.wg as u64,
-            });
+            let whole = StockhamSharedParams {
+                stride: g.stride as u32,
+                line_stride: g.line_stride as u32,
+                lines: g.lines as u32,
+                tw_offset: tw as u32,
+                scale: 0.0,
+                stride_out: g.stride as u32,
+                cols: g.lines as u32,
+                m_in: 0,
+                m_out: 0,
+                tw_outer: 0,
+            };
+            out.push(line_step(inverse, n, line, at, to, whole, 1, false));
             return to;
         }
         let mut p = 1;
@@ -281,6 +329,39 @@ pub(crate) fn fuse_product(
         other => unreachable!("a Stockham pass with {other:?}"),
     }
     Some(last.kernel)
+}
+
+/// One dispatch of the line kernel: lines of `n` points shaped as `line`, from `src` to
+/// `dst`, stage twiddles every `tw_step`-th table entry, `outer` the four-step multiply.
+#[allow(clippy::too_many_arguments)]
+fn line_step(
+    inverse: bool,
+    n: usize,
+    line: LineKernel,
+    src: Buf,
+    dst: Buf,
+    params: StockhamSharedParams,
+    tw_step: u32,
+    outer: bool,
+) -> Step {
+    Step {
+        kernel: Kernel::StockhamShared {
+            inverse,
+            n: n as u32,
+            points: line.points,
+            lines: line.lines,
+            tw_step,
+            outer,
+            product: None,
+        },
+        bufs: Bufs::FftPass {
+            src,
+            dst,
+            kept: None,
+        },
+        threads: (params.lines as usize).div_ceil(line.lines as usize) as u64 * line.wg as u64,
+        params: params.into(),
+    }
 }
 
 #[derive(Clone, Copy)]
