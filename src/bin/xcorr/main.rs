@@ -18,12 +18,9 @@ mod progress;
 mod vision;
 use batch::{Batch, BatchArgs, BatchSample};
 use output::OutputKind;
-use vision::{
-    heatmap_values, peak_options, run_match, run_match_planes, run_register, MatchArgs,
-    RegisterArgs,
-};
+use vision::{heatmap_values, peak_options, run_match, run_register, MatchArgs, RegisterArgs};
 use xcorr::io::{self, AnyArray};
-use xcorr::matching::{Mask, Sample};
+use xcorr::matching::{Mask, Sample, Template};
 use xcorr::spec::{lags, Plan};
 use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Precision, Result, Shape};
 
@@ -830,7 +827,7 @@ fn finish_masked<T: Sample>(
         }
         None => None,
     };
-    let found = run_match_planes(engine, scene, template, mask.as_ref(), args)?;
+    let found = run_match(engine, scene, Template::new(template, mask.as_ref()), args)?;
     write_match_outputs(&found, &scene[0], template[0].shape(), args, pictures)
 }
 
