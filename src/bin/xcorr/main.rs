@@ -105,7 +105,8 @@ enum Command {
     ///
     /// W1 same correlation, 1024x1024 image with a 64x64 template; W2 full correlation of
     /// two 2048x2048 images; W3 circular centred correlation, 512x512; W4 template matching
-    /// ccoeff-normed, 1024x1024 scene, 64x64 template; W5 tracking, 100 frames of 640x480
+    /// ccoeff-normed, 1024x1024 scene, 64x64 template; W4M the same with a binary disc mask
+    /// (OpenCV's masked formulas); W5 tracking, 100 frames of 640x480
     /// with a cached 48x48 template, ccorr-normed; W6 registration of two 1024x1024 images,
     /// upsample 100; FFTn a bare n x n complex FFT. "gpu-resident" rows time the GPU with the
     /// data already on the device (no upload or readback).
