@@ -467,7 +467,7 @@ enum SceneKind<T: Sample> {
     /// masked matcher's spectra are made on the first masked template (most scenes never
     /// see one, and those spectra cost two more transforms).
     Grey {
-        fast: GreyScene<T>,
+        fast: Box<GreyScene<T>>,
         plane: Array<T>,
         masked: OnceLock<MaskedScene<T>>,
     },
@@ -481,7 +481,7 @@ impl<T: Sample> Scene<T> {
         let scene = scene.into();
         let kind = match scene.grey() {
             Some(plane) => SceneKind::Grey {
-                fast: GreyScene::new(engine, plane)?,
+                fast: Box::new(GreyScene::new(engine, plane)?),
                 plane: plane.to_owned(),
                 masked: OnceLock::new(),
             },
