@@ -90,6 +90,17 @@ fn register_recovers_an_integer_shift() {
     assert!(text.contains("\"shift\": [-5, 9]"), "{text}");
 }
 
+/// Each case exits 2 with one line of stderr containing its needle, and leaves `out` unwritten.
+fn exits_2_naming(cases: &[(Vec<String>, &str)], out: &std::path::Path) {
+    for (args, needle) in cases {
+        let run = xcorr().args(args).assert().code(2);
+        let err = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} left a file");
+    }
+}
+
 #[test]
 fn bad_vision_input_exits_2_with_one_line_and_no_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -133,13 +144,7 @@ fn bad_vision_input_exits_2_with_one_line_and_no_file() {
             "missing.npy",
         ),
     ];
-    for (args, needle) in cases {
-        let out = xcorr().args(&args).assert().code(2);
-        let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: {err}");
-        assert!(!map.exists(), "{args:?} left a file");
-    }
+    exits_2_naming(&cases, &map);
 }
 
 fn data(name: &str) -> PathBuf {
@@ -232,11 +237,5 @@ fn bad_masks_and_channels_exit_2_naming_the_problem_and_write_nothing() {
             "channel",
         ),
     ];
-    for (args, needle) in cases {
-        let out = xcorr().args(&args).assert().code(2);
-        let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: {err}");
-        assert!(!map.exists(), "{args:?} left a file");
-    }
+    exits_2_naming(&cases, &map);
 }
