@@ -329,13 +329,10 @@ impl ChannelStats {
     /// `J = I − c` and `J²`, in the element type.
     fn centred<T: Sample>(&self, plane: ArrayView<'_, T>) -> (Array<T>, Array<T>) {
         let shape = plane.shape();
-        let j: Vec<f64> = plane
-            .data()
-            .par_iter()
-            .map(|&v| to64(v) - self.mean)
-            .collect();
-        let j2 = j.par_iter().map(|v| from64::<T>(v * v)).collect();
-        let j = j.into_par_iter().map(from64::<T>).collect();
+        // The difference in f64, rounded once to T for each of J and J².
+        let d = |v: &T| to64(*v) - self.mean;
+        let j = plane.data().par_iter().map(|v| from64::<T>(d(v))).collect();
+        let j2 = plane.data().par_iter().map(|v| from64::<T>(d(v) * d(v))).collect();
         (
             Array::new(j, shape).expect("same shape"),
             Array::new(j2, shape).expect("same shape"),
@@ -343,17 +340,14 @@ impl ChannelStats {
     }
 }
 
-/// One channel's window correlations, valid-mode, in f64.
-struct Sums {
-    q: Vec<f64>,
-    p1: Vec<f64>,
-    p2: Vec<f64>,
+/// One channel's window correlations, valid-mode, in the element type (widened to f64 as
+/// they are combined: no f64 copy of each map).
+struct Sums<T> {
+    q: Vec<T>,
+    p1: Vec<T>,
+    p2: Vec<T>,
     /// `corr(J, m)`; `None` for a binary mask (equal to `p1`).
-    pw: Option<Vec<f64>>,
-}
-
-fn widen<T: Sample>(x: Array<T>) -> Vec<f64> {
-    x.data().par_iter().map(|&v| to64(v)).collect()
+    pw: Option<Vec<T>>,
 }
 
 /// Combine the channels' sums into `method`'s scores (module docs), in f64.
@@ -361,7 +355,7 @@ fn combine<T: Sample>(
     method: Method,
     tpl: &TemplateSet<T>,
     stats: &[ChannelStats],
-    sums: &[Sums],
+    sums: &[Sums<T>],
     out: Shape,
 ) -> Result<Array<T>> {
     let len = out.len();
@@ -385,8 +379,8 @@ fn combine<T: Sample>(
             // Accumulate over channels: the numerator and the window's energy.
             let (mut num, mut win) = (0.0, 0.0);
             for ((ch, s), sum) in tpl.channels.iter().zip(stats).zip(sums) {
-                let (q, p1, p2) = (sum.q[i], sum.p1[i], sum.p2[i]);
-                let pw = sum.pw.as_ref().map_or(p1, |pw| pw[i]);
+                let (q, p1, p2) = (to64(sum.q[i]), to64(sum.p1[i]), to64(sum.p2[i]));
+                let pw = sum.pw.as_ref().map_or(p1, |pw| to64(pw[i]));
                 let c = s.mean;
                 match method {
                     Method::CCoeff | Method::CCoeffNormed => {
@@ -515,11 +509,11 @@ impl<T: Sample> MaskedTracker<T> {
                 u.as_ref().expect("prepared"),
                 m2.as_ref().expect("prepared"),
             );
-            let q = widen(u.run_async(&j).await?);
-            let p1 = widen(m2.run_async(&j).await?);
-            let p2 = widen(m2.run_async(&j2).await?);
+            let q = u.run_async(&j).await?.into_vec();
+            let p1 = m2.run_async(&j).await?.into_vec();
+            let p2 = m2.run_async(&j2).await?.into_vec();
             let pw = match m {
-                Some(m) => Some(widen(m.run_async(&j).await?)),
+                Some(m) => Some(m.run_async(&j).await?.into_vec()),
                 None => None,
             };
             stats.push(s);
@@ -595,18 +589,18 @@ impl<T: Sample> MaskedScene<T> {
         let out = out_shape(self.shape, tpl.shape);
         let [out_rows, out_cols] = out.axes();
         let [lr, lc] = self.padded;
-        let valid = |circular: Array<T>| -> Vec<f64> {
+        let valid = |circular: Array<T>| -> Vec<T> {
             let data = circular.data();
             let mut v = Vec::with_capacity(out_rows * out_cols);
             for r in 0..out_rows {
                 let row = &data[((lr - r) % lr) * lc..][..lc];
-                v.extend((0..out_cols).map(|c| to64(row[(lc - c) % lc])));
+                v.extend((0..out_cols).map(|c| row[(lc - c) % lc]));
             }
             v
         };
         let mut sums = Vec::new();
         for (ch, [j, j2]) in tpl.channels.iter().zip(&self.prepared) {
-            let run = async |p: &Prepared<T>, x: &Array<T>| -> Result<Vec<f64>> {
+            let run = async |p: &Prepared<T>, x: &Array<T>| -> Result<Vec<T>> {
                 Ok(valid(p.run_async(&pad(x.view(), self.padded)).await?))
             };
             sums.push(Sums {
