@@ -332,7 +332,11 @@ impl ChannelStats {
         // The difference in f64, rounded once to T for each of J and J².
         let d = |v: &T| to64(*v) - self.mean;
         let j = plane.data().par_iter().map(|v| from64::<T>(d(v))).collect();
-        let j2 = plane.data().par_iter().map(|v| from64::<T>(d(v) * d(v))).collect();
+        let j2 = plane
+            .data()
+            .par_iter()
+            .map(|v| from64::<T>(d(v) * d(v)))
+            .collect();
         (
             Array::new(j, shape).expect("same shape"),
             Array::new(j2, shape).expect("same shape"),
