@@ -30,7 +30,8 @@ pub use array::{Array, ArrayView, Element, Real, Shape};
 pub use engine::{Backend, Engine, Precision, Prepared};
 pub use error::{Error, Result};
 pub use matching::{
-    match_peaks, match_peaks_async, match_template, match_template_async, Method, Scene, Tracker,
+    match_peaks, match_peaks_async, match_template, match_template_async, Image, Mask, Method,
+    Scene, Template, Tracker,
 };
 pub use peaks::{Extremum, Peak, PeakOptions};
 pub use registration::{

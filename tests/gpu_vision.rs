@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use vision::{check_flat_values, check_near_flat_values, crop, direct, error, photo};
 use xcorr::gpu::find_peaks;
-use xcorr::matching::{match_peaks, MAX_DEVICE_PEAKS};
+use xcorr::matching::{match_peaks, Mask, Template, MAX_DEVICE_PEAKS};
 use xcorr::peaks::{self, Distance, Extremum, PeakOptions};
 use xcorr::{match_template, Array, Engine, Method, Scene, Shape, Tracker};
 
@@ -69,6 +69,47 @@ fn every_method_on_gpu_equals_cpu() {
         if !matches!(method, Method::CCorr | Method::CCoeff) {
             assert_eq!(best(&g), 40 * g.shape().cols() + 30, "{method:?}");
         }
+    }
+}
+
+#[test]
+fn masked_colour_matching_on_gpu_equals_cpu() {
+    // Three planes (the crop and two transforms of it) and a weighted mask: the masked
+    // formulas' correlations run on the device for the one-shot match, a Scene and a Tracker.
+    let Some(gpu) = gpu_engine() else {
+        return;
+    };
+    let cpu = Engine::cpu();
+    let grey = coins_crop();
+    let scene: Vec<Array<f32>> = vec![grey.clone(), grey.map(|v| 1.0 - v), grey.map(|v| v * v)];
+    let template: Vec<Array<f32>> = scene
+        .iter()
+        .map(|p| Array::from_fn(Shape::d2(12, 10), |r, c| p.at(40 + r, 30 + c)))
+        .collect();
+    let weights = Array::from_fn(Shape::d2(12, 10), |r, c| ((r + 2 * c) % 5) as f32 * 0.25);
+    let mask = Mask::weights(&[weights.view()]).unwrap();
+    for method in [Method::CCoeffNormed, Method::SqDiff] {
+        let masked = || Template::new(&template, Some(&mask));
+        let c = match_template(&cpu, &scene, masked(), method).unwrap();
+        let scale = c.data().iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let g = match_template(&gpu, &scene, masked(), method).unwrap();
+        assert!(
+            max_abs(&g, &c) <= 2e-3 * scale,
+            "{method}: {:e}",
+            max_abs(&g, &c)
+        );
+        let s = Scene::new(&gpu, &scene)
+            .unwrap()
+            .match_template(masked(), method)
+            .unwrap();
+        assert!(
+            max_abs(&s, &c) <= 2e-3 * scale,
+            "{method} scene: {:e}",
+            max_abs(&s, &c)
+        );
+        let tracker = Tracker::new(&gpu, masked(), grey.shape(), method).unwrap();
+        let peak = tracker.track(&scene).unwrap();
+        assert_eq!((peak.row, peak.col), (40, 30), "{method}");
     }
 }
 

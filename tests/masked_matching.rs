@@ -6,7 +6,7 @@ mod vision;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use xcorr::matching::{match_masked, match_masked_peaks, Mask, MaskedScene, MaskedTracker};
+use xcorr::matching::{match_peaks, match_template, Mask, Scene, Template, Tracker};
 use xcorr::peaks::PeakOptions;
 use xcorr::{reference, Array, ArrayView, Engine, Error, Method, Real, Shape};
 
@@ -94,20 +94,23 @@ fn random_data_all_methods_binary_and_weighted_grey_and_colour() {
             let m32 = Mask::weights(&views(&to_f32(&mask))).unwrap();
             for method in Method::ALL {
                 let expect = oracle(&scene, &template, &mask, method);
-                let got =
-                    match_masked(&engine, &views(&scene), &views(&template), Some(&m), method)
-                        .unwrap();
+                let got = match_template(
+                    &engine,
+                    views(&scene),
+                    Template::new(views(&template), Some(&m)),
+                    method,
+                )
+                .unwrap();
                 assert_eq!(got.shape(), Shape::d2(18, 23));
                 let err = rel_err(&got, &expect);
                 assert!(
                     err < 1e-10,
                     "f64 {channels}ch mask {mask_channels} weighted {weighted} {method}: {err:e}"
                 );
-                let got = match_masked(
+                let got = match_template(
                     &engine,
-                    &views(&scene32),
-                    &views(&template32),
-                    Some(&m32),
+                    views(&scene32),
+                    Template::new(views(&template32), Some(&m32)),
                     method,
                 )
                 .unwrap();
@@ -129,15 +132,15 @@ fn no_mask_is_all_ones_and_grey_equals_the_unmasked_matcher() {
     let ones = vec![Array::from_fn(Shape::d2(5, 4), |_, _| 1.0)];
     for method in Method::ALL {
         let expect = oracle(&scene, &template, &ones, method);
-        let got = match_masked(&engine, &views(&scene), &views(&template), None, method).unwrap();
+        let got = match_template(&engine, views(&scene), views(&template), method).unwrap();
         assert!(rel_err(&got, &expect) < 1e-10, "{method}");
-        // One channel, no mask: the unmasked matcher's scores.
+        // One channel and a mask of ones (the masked formulas): the unmasked matcher's scores.
         let plain = xcorr::match_template(&engine, &scene[0], &template[0], method).unwrap();
-        let got = match_masked(
+        let ones = Mask::binary(&views(&ones)).unwrap();
+        let got = match_template(
             &engine,
-            &[scene[0].view()],
-            &[template[0].view()],
-            None,
+            &scene[0],
+            Template::new(&template[0], Some(&ones)),
             method,
         )
         .unwrap();
@@ -149,35 +152,53 @@ fn no_mask_is_all_ones_and_grey_equals_the_unmasked_matcher() {
 fn scene_and_tracker_equal_the_one_shot_match() {
     let engine = Engine::cpu();
     let scene = planes(3, Shape::d2(30, 26), 0.0, 1.0, 8);
-    let prepared = MaskedScene::new(&engine, &views(&scene)).unwrap();
+    let prepared = Scene::new(&engine, views(&scene)).unwrap();
     for (i, (h, w)) in [(5, 5), (8, 3)].into_iter().enumerate() {
         let template = planes(3, Shape::d2(h, w), 0.0, 1.0, 20 + i as u64);
         let mask = mask_planes(1, Shape::d2(h, w), i == 1, 30 + i as u64);
         let mask = Mask::weights(&views(&mask)).unwrap();
         for method in Method::ALL {
-            let one = match_masked(
+            let one = match_template(
                 &engine,
-                &views(&scene),
-                &views(&template),
-                Some(&mask),
+                views(&scene),
+                Template::new(views(&template), Some(&mask)),
                 method,
             )
             .unwrap();
             let via_scene = prepared
-                .match_template(&views(&template), Some(&mask), method)
+                .match_template(Template::new(views(&template), Some(&mask)), method)
                 .unwrap();
-            let tracker = MaskedTracker::new(
-                &engine,
-                &views(&template),
-                Some(&mask),
-                scene[0].shape(),
-                method,
-            )
-            .unwrap();
-            let via_tracker = tracker.match_frame(&views(&scene)).unwrap();
+            let masked = Template::new(views(&template), Some(&mask));
+            let tracker = Tracker::new(&engine, masked, scene[0].shape(), method).unwrap();
+            let via_tracker = tracker.match_frame(views(&scene)).unwrap();
             assert!(rel_err(&via_scene, &one) < 1e-10, "{method}");
             assert!(rel_err(&via_tracker, &one) < 1e-12, "{method}");
+            let peak = tracker.track(views(&scene)).unwrap();
+            let best = xcorr::peaks::best(one.view(), method.extremum()).unwrap();
+            assert_eq!((peak.row, peak.col), (best.row, best.col), "{method}");
         }
+    }
+}
+
+#[test]
+fn a_grey_scene_takes_masked_and_plain_templates() {
+    // A grey Scene keeps the unmasked matcher's spectrum and makes the masked one on the
+    // first masked template; both kinds of template, in any order, give the one-shot maps.
+    let engine = Engine::cpu();
+    let scene = planes(1, Shape::d2(28, 31), 0.0, 1.0, 40);
+    let template = planes(1, Shape::d2(6, 5), 0.0, 1.0, 41);
+    let weights = mask_planes(1, Shape::d2(6, 5), true, 42);
+    let mask = Mask::weights(&views(&weights)).unwrap();
+    let prepared = Scene::new(&engine, &scene[0]).unwrap();
+    for method in Method::ALL {
+        let masked = Template::new(&template[0], Some(&mask));
+        let one = match_template(&engine, &scene[0], masked.clone(), method).unwrap();
+        let expect = oracle(&scene, &template, &weights, method);
+        assert!(rel_err(&one, &expect) < 1e-10, "{method}");
+        assert!(rel_err(&prepared.match_template(masked, method).unwrap(), &one) < 1e-10);
+        let plain = match_template(&engine, &scene[0], &template[0], method).unwrap();
+        let via_scene = prepared.match_template(&template[0], method).unwrap();
+        assert!(rel_err(&via_scene, &plain) < 1e-10, "{method}");
     }
 }
 
@@ -198,11 +219,10 @@ fn a_masked_out_region_does_not_matter() {
     }
     let mask = Mask::binary(&[mask.view()]).unwrap();
     for method in Method::ALL {
-        let found = match_masked_peaks(
+        let found = match_peaks(
             &engine,
             &[scene[0].view()],
-            &[template.view()],
-            Some(&mask),
+            Template::new(&[template.view()], Some(&mask)),
             method,
             &PeakOptions::default(),
         )
@@ -236,8 +256,13 @@ fn colour_photograph_with_a_shared_and_a_per_channel_mask() {
         let m = Mask::weights(&views(&mask)).unwrap();
         for method in Method::ALL {
             let expect = oracle(&scene, &template, &mask, method);
-            let got =
-                match_masked(&engine, &views(&scene), &views(&template), Some(&m), method).unwrap();
+            let got = match_template(
+                &engine,
+                views(&scene),
+                Template::new(views(&template), Some(&m)),
+                method,
+            )
+            .unwrap();
             assert!(rel_err(&got, &expect) < 1e-10, "{method}");
             // The unnormalised correlations favour bright windows, not the template.
             if method.is_normed() || method == Method::SqDiff {
@@ -261,11 +286,10 @@ fn flat_windows_give_the_documented_values() {
     let template = planes(1, Shape::d2(4, 4), 0.0, 1.0, 9).remove(0);
     let mask = Mask::binary(&[Array::from_fn(Shape::d2(4, 4), |r, _| (r > 0) as u8 as f64).view()])
         .unwrap();
-    let map = match_masked(
+    let map = match_template(
         &engine,
         &[scene.view()],
-        &[template.view()],
-        Some(&mask),
+        Template::new(&[template.view()], Some(&mask)),
         Method::CCoeffNormed,
     )
     .unwrap();
@@ -273,11 +297,10 @@ fn flat_windows_give_the_documented_values() {
     assert_eq!(map.at(0, 0), 0.0, "a flat window scores 0");
     // A flat template in a flat window: 1.
     let flat = Array::from_fn(Shape::d2(4, 4), |_, _| 0.3);
-    let map = match_masked(
+    let map = match_template(
         &engine,
         &[scene.view()],
-        &[flat.view()],
-        Some(&mask),
+        Template::new(&[flat.view()], Some(&mask)),
         Method::CCoeffNormed,
     )
     .unwrap();
@@ -289,19 +312,17 @@ fn flat_windows_give_the_documented_values() {
         |r, c| if c < 4 { 0.0 } else { (r + c) as f64 },
     );
     let t = Array::from_fn(Shape::d2(4, 4), |r, c| (1 + r * c) as f64);
-    let ccorr = match_masked(
+    let ccorr = match_template(
         &engine,
         &[zero.view()],
-        &[t.view()],
-        Some(&mask),
+        Template::new(&[t.view()], Some(&mask)),
         Method::CCorrNormed,
     )
     .unwrap();
-    let sq = match_masked(
+    let sq = match_template(
         &engine,
         &[zero.view()],
-        &[t.view()],
-        Some(&mask),
+        Template::new(&[t.view()], Some(&mask)),
         Method::SqDiffNormed,
     )
     .unwrap();
@@ -317,22 +338,20 @@ fn bad_masks_and_channels_are_named_errors() {
     let message = |e: Error| e.to_string();
     // Wrong shape.
     let m = Mask::binary(&[ones(Shape::d2(5, 4)).view()]).unwrap();
-    let e = match_masked(
+    let e = match_template(
         &engine,
-        &views(&scene),
-        &views(&template),
-        Some(&m),
+        views(&scene),
+        Template::new(views(&template), Some(&m)),
         Method::CCorr,
     )
     .unwrap_err();
     assert!(message(e).contains("mask has shape"));
     // Two channels for a three-channel template.
     let m = Mask::binary(&[ones(Shape::d2(5, 5)).view(), ones(Shape::d2(5, 5)).view()]).unwrap();
-    let e = match_masked(
+    let e = match_template(
         &engine,
-        &views(&scene),
-        &views(&template),
-        Some(&m),
+        views(&scene),
+        Template::new(views(&template), Some(&m)),
         Method::CCorr,
     )
     .unwrap_err();
@@ -348,13 +367,7 @@ fn bad_masks_and_channels_are_named_errors() {
     assert!(Mask::weights(&[nan.view()]).is_err());
     assert!(Mask::binary(&[nan.view()]).is_err());
     // Channels differ between scene and template.
-    let e = match_masked(
-        &engine,
-        &views(&scene[..1]),
-        &views(&template),
-        None,
-        Method::CCorr,
-    )
-    .unwrap_err();
+    let e =
+        match_template(&engine, views(&scene[..1]), views(&template), Method::CCorr).unwrap_err();
     assert!(message(e).contains("channel"));
 }

@@ -1,10 +1,9 @@
-//! Every call the binding makes into the library's masked API: masked and colour template
-//! matching, and masked registration. They are kept here, and only here, so that a change
-//! of that API (it is being folded into `match_template`/`Scene`/`Tracker`) is a change of
-//! this file alone. The callers in `engine.rs` hand over plain views: planes (one 2-D view
-//! per channel) and, for a mask, its planes and whether it is binary.
+//! Every call the binding makes with planes and masks: masked and colour template matching
+//! (the library's `match_template`/`match_peaks`/`Tracker` with a [`Template`] that carries
+//! the mask), and masked registration. The callers in `engine.rs` hand over plain views:
+//! planes (one 2-D view per channel) and, for a mask, its planes and whether it is binary.
 
-use xcorr::matching::{match_masked, match_masked_peaks, Mask, MaskedTracker, Method, Sample};
+use xcorr::matching::{self, Mask, Method, Sample, Template, Tracker};
 use xcorr::registration::register_masked;
 use xcorr::{Array, ArrayView, Engine, Peak, PeakOptions};
 
@@ -36,7 +35,12 @@ pub fn match_map<T: Sample>(
     method: Method,
 ) -> xcorr::Result<Array<T>> {
     let mask = mask(mask_planes)?;
-    match_masked(engine, scene, template, mask.as_ref(), method)
+    matching::match_template(
+        engine,
+        scene,
+        Template::new(template, mask.as_ref()),
+        method,
+    )
 }
 
 /// The best matches of [`match_map`], best first.
@@ -49,7 +53,13 @@ pub fn match_peaks<T: Sample>(
     options: &PeakOptions,
 ) -> xcorr::Result<Vec<Peak>> {
     let mask = mask(mask_planes)?;
-    match_masked_peaks(engine, scene, template, mask.as_ref(), method, options)
+    matching::match_peaks(
+        engine,
+        scene,
+        Template::new(template, mask.as_ref()),
+        method,
+        options,
+    )
 }
 
 /// The best match of a (masked, colour) template in each frame of a stack: `planes` holds
@@ -66,7 +76,12 @@ pub fn track<T: Sample>(
         return Ok(Vec::new());
     };
     let mask = mask(mask_planes)?;
-    let tracker = MaskedTracker::new(engine, template, mask.as_ref(), first.shape(), method)?;
+    let tracker = Tracker::new(
+        engine,
+        Template::new(template, mask.as_ref()),
+        first.shape(),
+        method,
+    )?;
     planes
         .chunks(template.len().max(1))
         .map(|frame| tracker.track(frame))

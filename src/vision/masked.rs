@@ -30,9 +30,10 @@
 //! (a binary mask has `p_w = p₁`). Every score is these plus template constants, combined in
 //! f64: `Σ m²(T − a)(I − b) = q − (p_w / Σ m)·Σ m²(T − a)`,
 //! `Σ m²(I − b)² = p₂ − 2β p₁ + β² Σ m²` with `β = p_w / Σ m`, and so on (the code spells
-//! out each). The template-side spectra are kept ([`MaskedTracker`]: one template, many frames,
-//! and the one-shot [`match_masked`]); [`MaskedScene`] keeps the scene's (`J` and `J²` per
-//! channel: one scene, many templates). Unlike the unmasked path, the window sums come from
+//! out each). A [`Tracker`](crate::matching::Tracker) with a masked or colour template (and
+//! the one-shot [`match_template`](crate::matching::match_template)) keeps the template-side
+//! spectra; a colour [`Scene`](crate::matching::Scene), or a grey one given a masked template,
+//! keeps the scene's (`J` and `J²` per channel). Unlike the unmasked path, the window sums come from
 //! the FFT too (they are weighted by the mask), so in f32 they carry the FFT's rounding.
 //!
 //! # Degenerate windows and templates
@@ -51,7 +52,7 @@
 //! to `[0, 1]` and `sqdiff` to `≥ 0`, as in the unmasked matcher.
 //!
 //! ```
-//! use xcorr::matching::{match_masked, Mask, Method};
+//! use xcorr::matching::{match_template, Mask, Method, Template};
 //! use xcorr::{peaks, Array, Engine, Shape};
 //! let texture = |r: usize, c: usize| ((r * 97 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
 //! let scene = Array::from_fn(Shape::d2(20, 24), |r, c| texture(r, c) as f32 / 1024.0);
@@ -59,17 +60,18 @@
 //! let template = Array::from_fn(Shape::d2(4, 6), |r, c| if c < 3 { scene.at(9 + r, 11 + c) } else { 7.0 });
 //! let mask = Mask::binary(&[Array::from_fn(Shape::d2(4, 6), |_, c| (c < 3) as u8 as f32).view()]).unwrap();
 //! // (sqdiff: this texture repeats up to an offset, which the centred methods cannot tell.)
-//! let map = match_masked(&Engine::cpu(), &[scene.view()], &[template.view()], Some(&mask), Method::SqDiff).unwrap();
+//! let masked = Template::new(&template, Some(&mask));
+//! let map = match_template(&Engine::cpu(), &scene, masked, Method::SqDiff).unwrap();
 //! let best = peaks::best(map.view(), Method::SqDiff.extremum()).unwrap();
 //! assert_eq!((best.row, best.col), (9, 11));
 //! ```
 
-use super::matching::{check_fits, out_shape, Method, Sample};
+use super::inputs::{check_planes, Image, Template};
+use super::matching::{check_fits, flat_tolerance, normalised, out_shape, pad, Method, Sample};
 use crate::array::{Array, ArrayView, Real, Shape};
 use crate::engine::{Engine, Prepared};
 use crate::error::{Error, Result};
 use crate::spec::{next_fast_len, Mode, Op};
-use crate::vision::peaks::{self, Peak, PeakOptions};
 use rayon::prelude::*;
 
 fn to64<T: Sample>(v: T) -> f64 {
@@ -93,7 +95,8 @@ impl<T: Sample> Mask<T> {
     /// A binary mask, as OpenCV reads a `uint8` mask: any nonzero value is weight 1 (NaN is
     /// refused).
     pub fn binary(planes: &[ArrayView<'_, T>]) -> Result<Self> {
-        let planes = check_planes(planes, "mask")?
+        check_planes(planes, "mask")?;
+        let planes = planes
             .iter()
             .map(|p| {
                 p.to_owned()
@@ -107,7 +110,7 @@ impl<T: Sample> Mask<T> {
     /// float mask (`m²` in the products, `m` in the means). Weights must be finite and
     /// non-negative.
     pub fn weights(planes: &[ArrayView<'_, T>]) -> Result<Self> {
-        let planes = check_planes(planes, "mask")?;
+        check_planes(planes, "mask")?;
         for (c, p) in planes.iter().enumerate() {
             if let Some(i) = p.data().iter().position(|&v| v < T::zero()) {
                 return Err(Error::InvalidArgument(format!(
@@ -159,32 +162,6 @@ impl<T: Sample> Mask<T> {
     }
 }
 
-/// Planes of one shape and finite values, at least one.
-fn check_planes<'p, 'a, T: Sample>(
-    planes: &'p [ArrayView<'a, T>],
-    what: &str,
-) -> Result<&'p [ArrayView<'a, T>]> {
-    let first = planes
-        .first()
-        .ok_or_else(|| Error::InvalidArgument(format!("the {what} has no channels")))?;
-    for (c, p) in planes.iter().enumerate() {
-        if p.shape() != first.shape() {
-            return Err(Error::ShapeMismatch(format!(
-                "the {what}'s channels differ in shape: {} (channel 0) and {} (channel {c})",
-                first.shape(),
-                p.shape()
-            )));
-        }
-        let name = if planes.len() == 1 {
-            what.to_string()
-        } else {
-            format!("{what} (channel {c})")
-        };
-        p.validate(&name)?;
-    }
-    Ok(planes)
-}
-
 /// Refuse a scene/template/mask combination OpenCV would refuse.
 fn check_inputs<T: Sample>(
     scene: &[ArrayView<'_, T>],
@@ -193,15 +170,20 @@ fn check_inputs<T: Sample>(
 ) -> Result<()> {
     check_planes(template, "template")?;
     check_planes(scene, "scene")?;
-    if scene.len() != template.len() {
-        return Err(Error::ShapeMismatch(format!(
-            "the scene has {} channel(s) and the template {}: they must have the same",
-            scene.len(),
-            template.len()
-        )));
-    }
+    check_channels(scene.len(), template.len(), "scene")?;
     check_fits(scene[0].shape(), template[0].shape())?;
     check_mask(template[0].shape(), template.len(), mask)
+}
+
+/// A scene or frame has as many channels as the template.
+fn check_channels(scene: usize, template: usize, what: &str) -> Result<()> {
+    if scene != template {
+        return Err(Error::ShapeMismatch(format!(
+            "the {what} has {scene} channel(s) and the template {template}: they must have \
+             the same"
+        )));
+    }
+    Ok(())
 }
 
 fn check_mask<T: Sample>(template: Shape, channels: usize, mask: Option<&Mask<T>>) -> Result<()> {
@@ -320,11 +302,6 @@ impl<T: Sample> TemplateSet<T> {
     }
 }
 
-/// "Values vary by less than 100 ε of their magnitude", ε of `T` (the unmasked rule).
-fn flat_tolerance<T: Sample>() -> f64 {
-    100.0 * to64(<T as num_traits::Float>::epsilon())
-}
-
 /// A scene channel's centring offset and magnitudes.
 #[derive(Clone, Copy, Debug)]
 struct ChannelStats {
@@ -352,13 +329,14 @@ impl ChannelStats {
     /// `J = I − c` and `J²`, in the element type.
     fn centred<T: Sample>(&self, plane: ArrayView<'_, T>) -> (Array<T>, Array<T>) {
         let shape = plane.shape();
-        let j: Vec<f64> = plane
+        // The difference in f64, rounded once to T for each of J and J².
+        let d = |v: &T| to64(*v) - self.mean;
+        let j = plane.data().par_iter().map(|v| from64::<T>(d(v))).collect();
+        let j2 = plane
             .data()
             .par_iter()
-            .map(|&v| to64(v) - self.mean)
+            .map(|v| from64::<T>(d(v) * d(v)))
             .collect();
-        let j2 = j.par_iter().map(|v| from64::<T>(v * v)).collect();
-        let j = j.into_par_iter().map(from64::<T>).collect();
         (
             Array::new(j, shape).expect("same shape"),
             Array::new(j2, shape).expect("same shape"),
@@ -366,17 +344,14 @@ impl ChannelStats {
     }
 }
 
-/// One channel's window correlations, valid-mode, in f64.
-struct Sums {
-    q: Vec<f64>,
-    p1: Vec<f64>,
-    p2: Vec<f64>,
+/// One channel's window correlations, valid-mode, in the element type (widened to f64 as
+/// they are combined: no f64 copy of each map).
+struct Sums<T> {
+    q: Vec<T>,
+    p1: Vec<T>,
+    p2: Vec<T>,
     /// `corr(J, m)`; `None` for a binary mask (equal to `p1`).
-    pw: Option<Vec<f64>>,
-}
-
-fn widen<T: Sample>(x: Array<T>) -> Vec<f64> {
-    x.data().par_iter().map(|&v| to64(v)).collect()
+    pw: Option<Vec<T>>,
 }
 
 /// Combine the channels' sums into `method`'s scores (module docs), in f64.
@@ -384,7 +359,7 @@ fn combine<T: Sample>(
     method: Method,
     tpl: &TemplateSet<T>,
     stats: &[ChannelStats],
-    sums: &[Sums],
+    sums: &[Sums<T>],
     out: Shape,
 ) -> Result<Array<T>> {
     let len = out.len();
@@ -408,8 +383,8 @@ fn combine<T: Sample>(
             // Accumulate over channels: the numerator and the window's energy.
             let (mut num, mut win) = (0.0, 0.0);
             for ((ch, s), sum) in tpl.channels.iter().zip(stats).zip(sums) {
-                let (q, p1, p2) = (sum.q[i], sum.p1[i], sum.p2[i]);
-                let pw = sum.pw.as_ref().map_or(p1, |pw| pw[i]);
+                let (q, p1, p2) = (to64(sum.q[i]), to64(sum.p1[i]), to64(sum.p2[i]));
+                let pw = sum.pw.as_ref().map_or(p1, |pw| to64(pw[i]));
                 let c = s.mean;
                 match method {
                     Method::CCoeff | Method::CCoeffNormed => {
@@ -461,15 +436,6 @@ fn combine<T: Sample>(
     Array::new(scores, out)
 }
 
-/// `num / √den2` clamped to `[−1, 1]`, with the degenerate rules of the module docs.
-fn normalised(num: f64, den2: f64, tpl_degenerate: bool, win_degenerate: bool) -> f64 {
-    match (tpl_degenerate, win_degenerate) {
-        (true, true) => 1.0,
-        (true, false) | (false, true) => 0.0,
-        (false, false) => (num / den2.sqrt()).clamp(-1.0, 1.0),
-    }
-}
-
 /// Planes as 2-D views (a 1-D plane is one row).
 fn as_2d<'a, T: Sample>(x: ArrayView<'a, T>) -> ArrayView<'a, T> {
     let [r, c] = x.shape().axes();
@@ -480,19 +446,7 @@ fn as_2d<'a, T: Sample>(x: ArrayView<'a, T>) -> ArrayView<'a, T> {
 /// (`m²(T − a)`, `m²`, and `m` for a weighted mask, per channel) are kept, and each frame
 /// costs, per channel, two frame transforms' worth of correlations (three, weighted) and the
 /// f64 combination. On a GPU engine (f32 data) the correlations run on the device.
-///
-/// ```
-/// use xcorr::matching::{Mask, MaskedTracker, Method};
-/// use xcorr::{Array, Engine, Shape};
-/// let template = Array::from_fn(Shape::d2(5, 5), |r, c| ((r * 5 + c) % 7) as f32);
-/// let mask = Mask::weights(&[Array::from_fn(Shape::d2(5, 5), |r, _| if r == 0 { 0.0 } else { 0.5 }).view()]).unwrap();
-/// let tracker = MaskedTracker::new(&Engine::cpu(), &[template.view()], Some(&mask), Shape::d2(24, 24), Method::SqDiff).unwrap();
-/// let mut frame = Array::from_fn(Shape::d2(24, 24), |r, c| ((r * 3 + c * 11) % 5) as f32 * 0.1);
-/// for r in 0..5 { for c in 0..5 { frame.data_mut()[(7 + r) * 24 + 4 + c] = template.at(r, c); } }
-/// let peak = tracker.track(&[frame.view()]).unwrap();
-/// assert_eq!((peak.row, peak.col), (7, 4));
-/// ```
-pub struct MaskedTracker<T: Sample> {
+pub(crate) struct MaskedTracker<T: Sample> {
     method: Method,
     frame_shape: Shape,
     tpl: TemplateSet<T>,
@@ -501,15 +455,15 @@ pub struct MaskedTracker<T: Sample> {
 }
 
 impl<T: Sample> MaskedTracker<T> {
-    /// Prepare `template` (one plane per channel) and its optional `mask` for frames of
+    /// Prepare `template` (one plane per channel) and its mask for frames of
     /// `frame_shape` (each frame has as many planes as the template).
-    pub fn new(
+    pub(crate) fn new(
         engine: &Engine,
-        template: &[ArrayView<'_, T>],
-        mask: Option<&Mask<T>>,
+        template: &Template<'_, T>,
         frame_shape: Shape,
         method: Method,
     ) -> Result<Self> {
+        let (template, mask) = (template.image().planes(), template.mask());
         check_planes(template, "template")?;
         check_fits(frame_shape, template[0].shape())?;
         check_mask(template[0].shape(), template.len(), mask)?;
@@ -538,15 +492,9 @@ impl<T: Sample> MaskedTracker<T> {
     }
 
     /// The map of scores for one frame (one plane per channel).
-    pub fn match_frame(&self, frame: &[ArrayView<'_, T>]) -> Result<Array<T>> {
+    pub(crate) async fn match_frame(&self, frame: &[ArrayView<'_, T>]) -> Result<Array<T>> {
         check_planes(frame, "frame")?;
-        if frame.len() != self.tpl.channels.len() {
-            return Err(Error::ShapeMismatch(format!(
-                "the frame has {} channel(s) and the template {}: they must have the same",
-                frame.len(),
-                self.tpl.channels.len()
-            )));
-        }
+        check_channels(frame.len(), self.tpl.channels.len(), "frame")?;
         if frame[0].shape().axes() != self.frame_shape.axes() {
             return Err(Error::ShapeMismatch(format!(
                 "frame has shape {}, but the tracker was prepared for {}",
@@ -560,33 +508,32 @@ impl<T: Sample> MaskedTracker<T> {
             let plane = as_2d(*plane);
             let s = ChannelStats::new(plane);
             let (j, j2) = s.centred(plane);
-            let run = |p: &Option<Prepared<T>>, x: &Array<T>| -> Result<Option<Vec<f64>>> {
-                p.as_ref().map(|p| Ok(widen(p.run(x.view())?))).transpose()
+            let [u, m2, m] = prepared;
+            let (u, m2) = (
+                u.as_ref().expect("prepared"),
+                m2.as_ref().expect("prepared"),
+            );
+            let q = u.run_async(&j).await?.into_vec();
+            let p1 = m2.run_async(&j).await?.into_vec();
+            let p2 = m2.run_async(&j2).await?.into_vec();
+            let pw = match m {
+                Some(m) => Some(m.run_async(&j).await?.into_vec()),
+                None => None,
             };
-            let q = run(&prepared[0], &j)?.expect("prepared");
-            let p1 = run(&prepared[1], &j)?.expect("prepared");
-            let p2 = run(&prepared[1], &j2)?.expect("prepared");
-            let pw = run(&prepared[2], &j)?;
             stats.push(s);
             sums.push(Sums { q, p1, p2, pw });
         }
         let out = out_shape(self.frame_shape, self.tpl.shape);
         combine(self.method, &self.tpl, &stats, &sums, out)
     }
-
-    /// The best match in one frame, with its parabola-refined subpixel offset.
-    pub fn track(&self, frame: &[ArrayView<'_, T>]) -> Result<Peak> {
-        let map = self.match_frame(frame)?;
-        best_refined(map.view(), self.method)
-    }
 }
 
 /// One scene (one plane per channel), many templates and masks: the scene's spectra (`J` and
 /// `J²` per channel, at a padded size `L ≥ (H, W)`) are kept, and each template costs, per
-/// channel, two or three template transforms and inverses. As [`crate::matching::Scene`], the
-/// valid map is read from the circular correlation of the template with the scene at
-/// `(−k) mod L`.
-pub struct MaskedScene<T: Sample> {
+/// channel, two or three template transforms and inverses. As the grey
+/// [`Scene`](crate::matching::Scene), the valid map is read from the circular correlation of
+/// the template with the scene at `(−k) mod L`.
+pub(crate) struct MaskedScene<T: Sample> {
     shape: Shape,
     padded: [usize; 2],
     stats: Vec<ChannelStats>,
@@ -596,7 +543,7 @@ pub struct MaskedScene<T: Sample> {
 
 impl<T: Sample> MaskedScene<T> {
     /// Transform the scene once (validates it: non-empty, finite, channels of one shape).
-    pub fn new(engine: &Engine, scene: &[ArrayView<'_, T>]) -> Result<Self> {
+    pub(crate) fn new(engine: &Engine, scene: &[ArrayView<'_, T>]) -> Result<Self> {
         check_planes(scene, "scene")?;
         let [h, w] = scene[0].shape().axes();
         let padded = [next_fast_len(h), next_fast_len(w)];
@@ -625,21 +572,20 @@ impl<T: Sample> MaskedScene<T> {
         })
     }
 
-    /// The map of `method`'s scores (the same as [`match_masked`]).
-    pub fn match_template(
+    /// The scene's shape (of one plane).
+    pub(crate) fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// The map of `method`'s scores (the same as the one-shot [`match_map`]).
+    pub(crate) async fn match_template(
         &self,
-        template: &[ArrayView<'_, T>],
-        mask: Option<&Mask<T>>,
+        template: &Template<'_, T>,
         method: Method,
     ) -> Result<Array<T>> {
+        let (template, mask) = (template.image().planes(), template.mask());
         check_planes(template, "template")?;
-        if template.len() != self.stats.len() {
-            return Err(Error::ShapeMismatch(format!(
-                "the scene has {} channel(s) and the template {}: they must have the same",
-                self.stats.len(),
-                template.len()
-            )));
-        }
+        check_channels(self.stats.len(), template.len(), "scene")?;
         check_fits(self.shape, template[0].shape())?;
         check_mask(template[0].shape(), template.len(), mask)?;
         let template: Vec<_> = template.iter().map(|t| as_2d(*t)).collect();
@@ -647,91 +593,44 @@ impl<T: Sample> MaskedScene<T> {
         let out = out_shape(self.shape, tpl.shape);
         let [out_rows, out_cols] = out.axes();
         let [lr, lc] = self.padded;
-        let valid = |circular: Array<T>| -> Vec<f64> {
+        let valid = |circular: Array<T>| -> Vec<T> {
             let data = circular.data();
             let mut v = Vec::with_capacity(out_rows * out_cols);
             for r in 0..out_rows {
                 let row = &data[((lr - r) % lr) * lc..][..lc];
-                v.extend((0..out_cols).map(|c| to64(row[(lc - c) % lc])));
+                v.extend((0..out_cols).map(|c| row[(lc - c) % lc]));
             }
             v
         };
         let mut sums = Vec::new();
         for (ch, [j, j2]) in tpl.channels.iter().zip(&self.prepared) {
-            let run = |p: &Prepared<T>, x: &Array<T>| -> Result<Vec<f64>> {
-                Ok(valid(p.run(pad(x.view(), self.padded).view())?))
+            let run = async |p: &Prepared<T>, x: &Array<T>| -> Result<Vec<T>> {
+                Ok(valid(p.run_async(&pad(x.view(), self.padded)).await?))
             };
             sums.push(Sums {
-                q: run(j, &ch.u)?,
-                p1: run(j, &ch.m2)?,
-                p2: run(j2, &ch.m2)?,
-                pw: ch.m.as_ref().map(|m| run(j, m)).transpose()?,
+                q: run(j, &ch.u).await?,
+                p1: run(j, &ch.m2).await?,
+                p2: run(j2, &ch.m2).await?,
+                pw: match &ch.m {
+                    Some(m) => Some(run(j, m).await?),
+                    None => None,
+                },
             });
         }
         combine(method, &tpl, &self.stats, &sums, out)
     }
-
-    /// The best match of `template` with its parabola-refined subpixel offset.
-    pub fn best(
-        &self,
-        template: &[ArrayView<'_, T>],
-        mask: Option<&Mask<T>>,
-        method: Method,
-    ) -> Result<Peak> {
-        let map = self.match_template(template, mask, method)?;
-        best_refined(map.view(), method)
-    }
 }
 
-/// `x` (2-D) zero-padded at its end to `len`.
-fn pad<T: Sample>(x: ArrayView<'_, T>, len: [usize; 2]) -> Array<T> {
-    let cols = x.shape().cols();
-    let mut out = Array::zeros(Shape::d2(len[0], len[1]));
-    for (r, row) in x.data().chunks(cols).enumerate() {
-        out.data_mut()[r * len[1]..r * len[1] + cols].copy_from_slice(row);
-    }
-    out
-}
-
-fn best_refined<T: Sample>(map: ArrayView<'_, T>, method: Method) -> Result<Peak> {
-    let extremum = method.extremum();
-    let mut peak = peaks::best(map, extremum)
-        .ok_or_else(|| Error::InvalidArgument("empty match map".into()))?;
-    peak.subpixel = Some(peaks::refine_parabola(map, peak.row, peak.col, extremum));
-    Ok(peak)
-}
-
-/// Masked and/or multi-channel matching of one scene and one template (one plane per
-/// channel, the same number for both), the `(H − h + 1, W − w + 1)` map of `method`'s scores
-/// (module docs). `mask: None` weights every pixel 1: for one channel the unmasked
-/// [`crate::matching::match_template`] is the faster path to the same scores.
-pub fn match_masked<T: Sample>(
+/// Masked and/or multi-channel matching of one scene and one template (the same number of
+/// planes for both), the `(H − h + 1, W − w + 1)` map of `method`'s scores (module docs).
+pub(crate) async fn match_map<T: Sample>(
     engine: &Engine,
-    scene: &[ArrayView<'_, T>],
-    template: &[ArrayView<'_, T>],
-    mask: Option<&Mask<T>>,
+    scene: &Image<'_, T>,
+    template: &Template<'_, T>,
     method: Method,
 ) -> Result<Array<T>> {
-    check_inputs(scene, template, mask)?;
-    let tracker = MaskedTracker::new(engine, template, mask, scene[0].shape(), method)?;
-    tracker.match_frame(scene)
-}
-
-/// The best matches of [`match_masked`]: `options.count` peaks at least
-/// `options.min_distance` apart, best first ([`peaks::top_k`]); the method decides which end
-/// is best.
-pub fn match_masked_peaks<T: Sample>(
-    engine: &Engine,
-    scene: &[ArrayView<'_, T>],
-    template: &[ArrayView<'_, T>],
-    mask: Option<&Mask<T>>,
-    method: Method,
-    options: &PeakOptions,
-) -> Result<Vec<Peak>> {
-    let map = match_masked(engine, scene, template, mask, method)?;
-    let options = PeakOptions {
-        extremum: method.extremum(),
-        ..*options
-    };
-    Ok(peaks::top_k(map.view(), &options))
+    let scene = scene.planes();
+    check_inputs(scene, template.image().planes(), template.mask())?;
+    let tracker = MaskedTracker::new(engine, template, scene[0].shape(), method)?;
+    tracker.match_frame(scene).await
 }

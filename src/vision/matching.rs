@@ -71,9 +71,14 @@
 //! * [`Scene`]: one scene, many templates: the scene's spectrum and summed-area tables are
 //!   computed once.
 //! * [`Tracker`]: one template, many frames of one shape: the template's spectrum is kept.
-//! * Masks and colour: [`match_masked`], [`match_masked_peaks`], [`MaskedScene`] and
-//!   [`MaskedTracker`] take one plane per channel and an optional [`Mask`], with OpenCV's
-//!   masked formulas (see [`crate::vision::masked`]).
+//!
+//! # Masks and colour
+//!
+//! Every call above takes the scene (or frame) as an [`Image`] and the template as a
+//! [`Template`]: an `&Array` or an [`ArrayView`] converts to either (grey, unmasked), a slice
+//! of planes is a colour image, and [`Template::new`] adds a [`Mask`]. A grey unmasked match
+//! runs the algorithm described here; a mask or more than one channel runs OpenCV's masked
+//! formulas, summed over the channels (see [`crate::vision::masked`]).
 //!
 //! ```
 //! use xcorr::matching::{match_template, Method};
@@ -100,9 +105,11 @@ use crate::vision::window_sums::{SummedArea, WindowStream};
 use rayon::prelude::*;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
-pub use super::masked::{match_masked, match_masked_peaks, Mask, MaskedScene, MaskedTracker};
+pub use super::inputs::{Image, Template};
+pub use super::masked::Mask;
+use super::masked::{self, MaskedScene, MaskedTracker};
 
 /// A real element type the matcher works in: `f32` or `f64`.
 pub trait Sample: Element<Real = Self> + Real {}
@@ -206,8 +213,8 @@ impl FromStr for Method {
 /// sums, scores) and read back once; see [`match_peaks`] to read back only the peaks.
 pub fn match_template<'a, T: Sample>(
     engine: &Engine,
-    scene: impl Into<ArrayView<'a, T>>,
-    template: impl Into<ArrayView<'a, T>>,
+    scene: impl Into<Image<'a, T>>,
+    template: impl Into<Template<'a, T>>,
     method: Method,
 ) -> Result<Array<T>> {
     crate::blocking::wait(match_template_async(engine, scene, template, method))
@@ -217,21 +224,28 @@ pub fn match_template<'a, T: Sample>(
 /// blocking the thread (the way to match on a browser's GPU).
 pub async fn match_template_async<'a, T: Sample>(
     engine: &Engine,
-    scene: impl Into<ArrayView<'a, T>>,
-    template: impl Into<ArrayView<'a, T>>,
+    scene: impl Into<Image<'a, T>>,
+    template: impl Into<Template<'a, T>>,
     method: Method,
 ) -> Result<Array<T>> {
     let (scene, template) = (scene.into(), template.into());
+    match (scene.grey(), template.plain_grey()) {
+        (Some(scene), Some(template)) => grey_map(engine, scene, template, method).await,
+        _ => masked::match_map(engine, &scene, &template, method).await,
+    }
+}
+
+/// [`match_template_async`] of one grey scene and one unmasked grey template.
+async fn grey_map<T: Sample>(
+    engine: &Engine,
+    scene: ArrayView<'_, T>,
+    template: ArrayView<'_, T>,
+    method: Method,
+) -> Result<Array<T>> {
     let (tpl, stats, k) = match_inputs(scene, template)?;
     if k != 0 {
         let (scene, template) = (scaled(scene, k), scaled(template, k));
-        let mut map = Box::pin(match_template_async(
-            engine,
-            scene.view(),
-            template.view(),
-            method,
-        ))
-        .await?;
+        let mut map = Box::pin(grey_map(engine, scene.view(), template.view(), method)).await?;
         unscale_scores(method, map.data_mut(), k)?;
         return Ok(map);
     }
@@ -272,8 +286,8 @@ pub async fn match_template_async<'a, T: Sample>(
 /// ```
 pub fn match_peaks<'a, T: Sample>(
     engine: &Engine,
-    scene: impl Into<ArrayView<'a, T>>,
-    template: impl Into<ArrayView<'a, T>>,
+    scene: impl Into<Image<'a, T>>,
+    template: impl Into<Template<'a, T>>,
     method: Method,
     options: &PeakOptions,
 ) -> Result<Vec<Peak>> {
@@ -283,8 +297,8 @@ pub fn match_peaks<'a, T: Sample>(
 /// [`match_peaks`] as a future.
 pub async fn match_peaks_async<'a, T: Sample>(
     engine: &Engine,
-    scene: impl Into<ArrayView<'a, T>>,
-    template: impl Into<ArrayView<'a, T>>,
+    scene: impl Into<Image<'a, T>>,
+    template: impl Into<Template<'a, T>>,
     method: Method,
     options: &PeakOptions,
 ) -> Result<Vec<Peak>> {
@@ -293,10 +307,30 @@ pub async fn match_peaks_async<'a, T: Sample>(
         extremum: method.extremum(),
         ..*options
     };
+    match (scene.grey(), template.plain_grey()) {
+        (Some(scene), Some(template)) => {
+            grey_peaks(engine, scene, template, method, &options).await
+        }
+        _ => {
+            let map = masked::match_map(engine, &scene, &template, method).await?;
+            Ok(peaks::top_k(map.view(), &options))
+        }
+    }
+}
+
+/// [`match_peaks_async`] of one grey scene and one unmasked grey template.
+async fn grey_peaks<T: Sample>(
+    engine: &Engine,
+    scene: ArrayView<'_, T>,
+    template: ArrayView<'_, T>,
+    method: Method,
+    options: &PeakOptions,
+) -> Result<Vec<Peak>> {
+    let options = *options;
     let (tpl, stats, k) = match_inputs(scene, template)?;
     if k != 0 {
         let (scene, template) = (scaled(scene, k), scaled(template, k));
-        let found = Box::pin(match_peaks_async(
+        let found = Box::pin(grey_peaks(
             engine,
             scene.view(),
             template.view(),
@@ -327,30 +361,8 @@ pub async fn match_peaks_async<'a, T: Sample>(
 /// one pass over the map.
 pub const MAX_DEVICE_PEAKS: usize = 64;
 
-/// One scene, many templates: keeps the scene's spectrum and its summed-area tables.
-///
-/// The engine caches the spectrum of a correlation's *second* argument, so the scene is
-/// prepared as the second argument of a circular correlation at a padded size `L ≥ (H, W)`
-/// ([`next_fast_len`]), and each zero-padded template is the first. For real data
-/// `corr(T, I)[−k] = corr(I, T)[k]`, and `L ≥ H, W` keeps the lags of the valid window free of
-/// wrap-around, so the valid map is read from the circular result at `(−k) mod L`. This runs
-/// on any backend the engine has, and one padded size serves every template size. On a GPU
-/// engine the numerators come from the device and the scores are combined on the host (the
-/// window sums come from the scene's summed-area tables, built once).
-///
-/// ```
-/// use xcorr::matching::{Method, Scene};
-/// use xcorr::{Array, Engine, Shape};
-/// let texture = |r: usize, c: usize| ((r * 97 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
-/// let image = Array::from_fn(Shape::d2(30, 40), |r, c| texture(r, c) as f64);
-/// let scene = Scene::new(&Engine::cpu(), &image).unwrap();
-/// for (y, x, h, w) in [(3, 5, 4, 4), (20, 30, 6, 9)] {
-///     let template = Array::from_fn(Shape::d2(h, w), |r, c| image.at(y + r, x + c));
-///     let best = scene.best(&template, Method::SqDiff).unwrap();
-///     assert_eq!((best.row, best.col), (y, x));
-/// }
-/// ```
-pub struct Scene<T: Sample> {
+/// The unmasked matcher's state for one grey scene (see [`Scene`]).
+struct GreyScene<T: Sample> {
     shape: Shape,
     /// The power of two the scene (and so each template) is scaled by ([`match_exponent`]).
     exponent: i32,
@@ -360,10 +372,8 @@ pub struct Scene<T: Sample> {
     prepared: Prepared<T>,
 }
 
-impl<T: Sample> Scene<T> {
-    /// Transform the scene once (validates it: non-empty, finite).
-    pub fn new<'a>(engine: &Engine, scene: impl Into<ArrayView<'a, T>>) -> Result<Self> {
-        let scene = scene.into();
+impl<T: Sample> GreyScene<T> {
+    fn new(engine: &Engine, scene: ArrayView<'_, T>) -> Result<Self> {
         let stats = SceneStats::new(scene)?;
         let exponent = range::exponent::<T>(stats.scale, scene.shape().len());
         let scaled_scene = (exponent != 0).then(|| scaled(scene, exponent));
@@ -381,7 +391,7 @@ impl<T: Sample> Scene<T> {
             Shape::d2(padded[0], padded[1]),
             &padded_scene,
         )?;
-        Ok(Scene {
+        Ok(GreyScene {
             shape: scene.shape(),
             exponent,
             padded,
@@ -391,27 +401,7 @@ impl<T: Sample> Scene<T> {
         })
     }
 
-    /// The scene's shape.
-    pub fn shape(&self) -> Shape {
-        self.shape
-    }
-
-    /// The map of `method`'s scores for `template` (same result as [`match_template`]).
-    pub fn match_template<'a>(
-        &self,
-        template: impl Into<ArrayView<'a, T>>,
-        method: Method,
-    ) -> Result<Array<T>> {
-        crate::blocking::wait(self.match_template_async(template, method))
-    }
-
-    /// [`Scene::match_template`] as a future.
-    pub async fn match_template_async<'a>(
-        &self,
-        template: impl Into<ArrayView<'a, T>>,
-        method: Method,
-    ) -> Result<Array<T>> {
-        let template = template.into();
+    async fn match_template(&self, template: ArrayView<'_, T>, method: Method) -> Result<Array<T>> {
         let scaled_template = (self.exponent != 0).then(|| scaled(template, self.exponent));
         let template = scaled_template.as_ref().map_or(template, Array::view);
         let tpl = TemplateStats::new(template)?;
@@ -442,16 +432,122 @@ impl<T: Sample> Scene<T> {
         unscale_scores(method, map.data_mut(), self.exponent)?;
         Ok(map)
     }
+}
+
+/// One scene, many templates: keeps the scene's spectrum and its summed-area tables.
+///
+/// The engine caches the spectrum of a correlation's *second* argument, so the scene is
+/// prepared as the second argument of a circular correlation at a padded size `L ≥ (H, W)`
+/// ([`next_fast_len`]), and each zero-padded template is the first. For real data
+/// `corr(T, I)[−k] = corr(I, T)[k]`, and `L ≥ H, W` keeps the lags of the valid window free of
+/// wrap-around, so the valid map is read from the circular result at `(−k) mod L`. This runs
+/// on any backend the engine has, and one padded size serves every template size. On a GPU
+/// engine the numerators come from the device and the scores are combined on the host (the
+/// window sums come from the scene's summed-area tables, built once).
+///
+/// ```
+/// use xcorr::matching::{Method, Scene};
+/// use xcorr::{Array, Engine, Shape};
+/// let texture = |r: usize, c: usize| ((r * 97 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
+/// let image = Array::from_fn(Shape::d2(30, 40), |r, c| texture(r, c) as f64);
+/// let scene = Scene::new(&Engine::cpu(), &image).unwrap();
+/// for (y, x, h, w) in [(3, 5, 4, 4), (20, 30, 6, 9)] {
+///     let template = Array::from_fn(Shape::d2(h, w), |r, c| image.at(y + r, x + c));
+///     let best = scene.best(&template, Method::SqDiff).unwrap();
+///     assert_eq!((best.row, best.col), (y, x));
+/// }
+/// ```
+pub struct Scene<T: Sample> {
+    engine: Engine,
+    kind: SceneKind<T>,
+}
+
+enum SceneKind<T: Sample> {
+    /// Grey: the unmasked matcher's spectrum and tables, and the scene itself, from which the
+    /// masked matcher's spectra are made on the first masked template (most scenes never
+    /// see one, and those spectra cost two more transforms).
+    Grey {
+        fast: Box<GreyScene<T>>,
+        plane: Array<T>,
+        masked: OnceLock<MaskedScene<T>>,
+    },
+    /// Colour: the masked matcher's spectra, per channel.
+    Planes(MaskedScene<T>),
+}
+
+impl<T: Sample> Scene<T> {
+    /// Transform the scene once (validates it: non-empty, finite, planes of one shape).
+    pub fn new<'a>(engine: &Engine, scene: impl Into<Image<'a, T>>) -> Result<Self> {
+        let scene = scene.into();
+        let kind = match scene.grey() {
+            Some(plane) => SceneKind::Grey {
+                fast: Box::new(GreyScene::new(engine, plane)?),
+                plane: plane.to_owned(),
+                masked: OnceLock::new(),
+            },
+            None => SceneKind::Planes(MaskedScene::new(engine, scene.planes())?),
+        };
+        Ok(Scene {
+            engine: engine.clone(),
+            kind,
+        })
+    }
+
+    /// The scene's shape (of one plane).
+    pub fn shape(&self) -> Shape {
+        match &self.kind {
+            SceneKind::Grey { fast, .. } => fast.shape,
+            SceneKind::Planes(masked) => masked.shape(),
+        }
+    }
+
+    /// The map of `method`'s scores for `template` (same result as [`match_template`]).
+    pub fn match_template<'a>(
+        &self,
+        template: impl Into<Template<'a, T>>,
+        method: Method,
+    ) -> Result<Array<T>> {
+        crate::blocking::wait(self.match_template_async(template, method))
+    }
+
+    /// [`Scene::match_template`] as a future.
+    pub async fn match_template_async<'a>(
+        &self,
+        template: impl Into<Template<'a, T>>,
+        method: Method,
+    ) -> Result<Array<T>> {
+        let template = template.into();
+        let masked = match &self.kind {
+            SceneKind::Grey {
+                fast,
+                plane,
+                masked,
+            } => {
+                if let Some(grey) = template.plain_grey() {
+                    return fast.match_template(grey, method).await;
+                }
+                match masked.get() {
+                    Some(m) => m,
+                    None => {
+                        let m = MaskedScene::new(&self.engine, &[plane.view()])?;
+                        masked.get_or_init(|| m)
+                    }
+                }
+            }
+            SceneKind::Planes(masked) => masked,
+        };
+        masked.match_template(&template, method).await
+    }
 
     /// The best match of `template` with its parabola-refined subpixel offset.
-    pub fn best<'a>(&self, template: impl Into<ArrayView<'a, T>>, method: Method) -> Result<Peak> {
+    pub fn best<'a>(&self, template: impl Into<Template<'a, T>>, method: Method) -> Result<Peak> {
         crate::blocking::wait(self.best_async(template, method))
     }
 
     /// [`Scene::best`] as a future.
     pub async fn best_async<'a>(
         &self,
-        template: impl Into<ArrayView<'a, T>>,
+        template: impl Into<Template<'a, T>>,
         method: Method,
     ) -> Result<Peak> {
         let map = self.match_template_async(template, method).await?;
@@ -466,28 +562,8 @@ struct HostScratch<T> {
     map: Vec<T>,
 }
 
-/// One template, many frames of one shape: keeps the template's spectrum (through
-/// [`Engine::prepare`]); each frame costs one forward and one inverse transform plus O(H·W)
-/// window sums. On a GPU engine (f32 data) everything per frame runs on the device and
-/// [`track`](Self::track) reads back only the best match.
-///
-/// ```
-/// use xcorr::matching::{Method, Tracker};
-/// use xcorr::{Array, Engine, Shape};
-/// let template = Array::from_fn(Shape::d2(5, 5), |r, c| ((r * 5 + c) % 7) as f32);
-/// let tracker = Tracker::new(&Engine::cpu(), &template, Shape::d2(32, 32), Method::CCoeffNormed).unwrap();
-/// for step in 0..3 {
-///     let mut frame = Array::from_fn(Shape::d2(32, 32), |r, c| ((r * 3 + c * 11) % 5) as f32 * 0.1);
-///     for r in 0..5 {
-///         for c in 0..5 {
-///             frame.data_mut()[(4 + step + r) * 32 + 6 + 2 * step + c] = template.at(r, c);
-///         }
-///     }
-///     let peak = tracker.track(&frame).unwrap();
-///     assert_eq!((peak.row, peak.col), (4 + step, 6 + 2 * step));
-/// }
-/// ```
-pub struct Tracker<T: Sample> {
+/// The unmasked matcher's state for one grey template (see [`Tracker`]).
+struct GreyTracker<T: Sample> {
     method: Method,
     /// The power of two the template and every frame are scaled by ([`match_exponent`]).
     exponent: i32,
@@ -498,15 +574,13 @@ pub struct Tracker<T: Sample> {
     scratch: Mutex<HostScratch<T>>,
 }
 
-impl<T: Sample> Tracker<T> {
-    /// Prepare `template` for frames of `frame_shape`.
-    pub fn new<'a>(
+impl<T: Sample> GreyTracker<T> {
+    fn new(
         engine: &Engine,
-        template: impl Into<ArrayView<'a, T>>,
+        template: ArrayView<'_, T>,
         frame_shape: Shape,
         method: Method,
     ) -> Result<Self> {
-        let template = template.into();
         let tpl = TemplateStats::new(template)?;
         let exponent = range::exponent::<T>(tpl.scale, frame_shape.len());
         let scaled_template = (exponent != 0).then(|| scaled(template, exponent));
@@ -518,7 +592,7 @@ impl<T: Sample> Tracker<T> {
             return Err(dims_error(frame_shape, template.shape()));
         }
         check_fits(frame_shape, template.shape())?;
-        Ok(Tracker {
+        Ok(GreyTracker {
             method,
             exponent,
             frame_shape,
@@ -526,11 +600,6 @@ impl<T: Sample> Tracker<T> {
             template: tpl,
             scratch: Mutex::default(),
         })
-    }
-
-    /// The method the tracker scores with.
-    pub fn method(&self) -> Method {
-        self.method
     }
 
     fn check_frame(&self, frame: ArrayView<'_, T>) -> Result<SceneStats> {
@@ -546,17 +615,7 @@ impl<T: Sample> Tracker<T> {
         Ok(stats)
     }
 
-    /// The map of scores for one frame.
-    pub fn match_frame<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Array<T>> {
-        crate::blocking::wait(self.match_frame_async(frame))
-    }
-
-    /// [`match_frame`](Self::match_frame) as a future.
-    pub async fn match_frame_async<'a>(
-        &self,
-        frame: impl Into<ArrayView<'a, T>>,
-    ) -> Result<Array<T>> {
-        let frame = frame.into();
+    async fn match_frame(&self, frame: ArrayView<'_, T>) -> Result<Array<T>> {
         if self.exponent != 0 {
             let frame = scaled(frame, self.exponent);
             let mut map = self.match_frame_in_range(frame.view()).await?;
@@ -566,7 +625,7 @@ impl<T: Sample> Tracker<T> {
         self.match_frame_in_range(frame).await
     }
 
-    /// [`match_frame`](Self::match_frame) of a frame already scaled like the template.
+    /// [`GreyTracker::match_frame`] of a frame already scaled like the template.
     async fn match_frame_in_range(&self, frame: ArrayView<'_, T>) -> Result<Array<T>> {
         let stats = self.check_frame(frame)?;
         let out = out_shape(self.frame_shape, self.template.original_shape);
@@ -584,14 +643,7 @@ impl<T: Sample> Tracker<T> {
         }
     }
 
-    /// The best match in one frame, with its parabola-refined subpixel offset.
-    pub fn track<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Peak> {
-        crate::blocking::wait(self.track_async(frame))
-    }
-
-    /// [`track`](Self::track) as a future.
-    pub async fn track_async<'a>(&self, frame: impl Into<ArrayView<'a, T>>) -> Result<Peak> {
-        let frame = frame.into();
+    async fn track(&self, frame: ArrayView<'_, T>) -> Result<Peak> {
         if self.exponent != 0 {
             let frame = scaled(frame, self.exponent);
             let peak = self.track_in_range(frame.view()).await?;
@@ -601,7 +653,7 @@ impl<T: Sample> Tracker<T> {
         self.track_in_range(frame).await
     }
 
-    /// [`track`](Self::track) of a frame already scaled like the template.
+    /// [`GreyTracker::track`] of a frame already scaled like the template.
     async fn track_in_range(&self, frame: ArrayView<'_, T>) -> Result<Peak> {
         let stats = self.check_frame(frame)?;
         let (tpl, method) = (&self.template, self.method);
@@ -635,11 +687,110 @@ impl<T: Sample> Tracker<T> {
     }
 }
 
+/// One template, many frames of one shape: keeps the template's spectrum (through
+/// [`Engine::prepare`]); each frame costs one forward and one inverse transform plus O(H·W)
+/// window sums. On a GPU engine (f32 data) everything per frame runs on the device and
+/// [`track`](Self::track) reads back only the best match.
+///
+/// ```
+/// use xcorr::matching::{Method, Tracker};
+/// use xcorr::{Array, Engine, Shape};
+/// let template = Array::from_fn(Shape::d2(5, 5), |r, c| ((r * 5 + c) % 7) as f32);
+/// let tracker = Tracker::new(&Engine::cpu(), &template, Shape::d2(32, 32), Method::CCoeffNormed).unwrap();
+/// for step in 0..3 {
+///     let mut frame = Array::from_fn(Shape::d2(32, 32), |r, c| ((r * 3 + c * 11) % 5) as f32 * 0.1);
+///     for r in 0..5 {
+///         for c in 0..5 {
+///             frame.data_mut()[(4 + step + r) * 32 + 6 + 2 * step + c] = template.at(r, c);
+///         }
+///     }
+///     let peak = tracker.track(&frame).unwrap();
+///     assert_eq!((peak.row, peak.col), (4 + step, 6 + 2 * step));
+/// }
+/// ```
+pub struct Tracker<T: Sample> {
+    method: Method,
+    kind: TrackerKind<T>,
+}
+
+enum TrackerKind<T: Sample> {
+    /// A grey template without a mask: the unmasked matcher.
+    Grey(GreyTracker<T>),
+    /// A mask or colour: the masked matcher.
+    Planes(MaskedTracker<T>),
+}
+
+impl<T: Sample> Tracker<T> {
+    /// Prepare `template` (and its mask) for frames of `frame_shape` (the shape of one plane;
+    /// every frame has as many planes as the template).
+    pub fn new<'a>(
+        engine: &Engine,
+        template: impl Into<Template<'a, T>>,
+        frame_shape: Shape,
+        method: Method,
+    ) -> Result<Self> {
+        let template = template.into();
+        let kind = match template.plain_grey() {
+            Some(grey) => TrackerKind::Grey(GreyTracker::new(engine, grey, frame_shape, method)?),
+            None => {
+                TrackerKind::Planes(MaskedTracker::new(engine, &template, frame_shape, method)?)
+            }
+        };
+        Ok(Tracker { method, kind })
+    }
+
+    /// The method the tracker scores with.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The map of scores for one frame.
+    pub fn match_frame<'a>(&self, frame: impl Into<Image<'a, T>>) -> Result<Array<T>> {
+        crate::blocking::wait(self.match_frame_async(frame))
+    }
+
+    /// [`match_frame`](Self::match_frame) as a future.
+    pub async fn match_frame_async<'a>(&self, frame: impl Into<Image<'a, T>>) -> Result<Array<T>> {
+        let frame = frame.into();
+        match &self.kind {
+            TrackerKind::Grey(grey) => grey.match_frame(grey_frame(&frame)?).await,
+            TrackerKind::Planes(masked) => masked.match_frame(frame.planes()).await,
+        }
+    }
+
+    /// The best match in one frame, with its parabola-refined subpixel offset.
+    pub fn track<'a>(&self, frame: impl Into<Image<'a, T>>) -> Result<Peak> {
+        crate::blocking::wait(self.track_async(frame))
+    }
+
+    /// [`track`](Self::track) as a future.
+    pub async fn track_async<'a>(&self, frame: impl Into<Image<'a, T>>) -> Result<Peak> {
+        let frame = frame.into();
+        match &self.kind {
+            TrackerKind::Grey(grey) => grey.track(grey_frame(&frame)?).await,
+            TrackerKind::Planes(masked) => {
+                let map = masked.match_frame(frame.planes()).await?;
+                best_refined(map.view(), self.method)
+            }
+        }
+    }
+}
+
+/// The one plane of a frame for a grey template.
+fn grey_frame<'a, T: Sample>(frame: &Image<'a, T>) -> Result<ArrayView<'a, T>> {
+    frame.grey().ok_or_else(|| {
+        Error::ShapeMismatch(format!(
+            "the frame has {} channels and the template 1: they must have the same",
+            frame.planes().len()
+        ))
+    })
+}
+
 fn empty_map() -> Error {
     Error::InvalidArgument("empty match map".into())
 }
 
-fn best_refined<T: Sample>(map: ArrayView<'_, T>, method: Method) -> Result<Peak> {
+pub(super) fn best_refined<T: Sample>(map: ArrayView<'_, T>, method: Method) -> Result<Peak> {
     let extremum = method.extremum();
     let mut peak = peaks::best(map, extremum).ok_or_else(empty_map)?;
     peak.subpixel = Some(peaks::refine_parabola(map, peak.row, peak.col, extremum));
@@ -791,7 +942,7 @@ impl SceneStats {
 }
 
 /// "Values vary by less than 100 ε of their magnitude" (module docs), ε of `T`.
-fn flat_tolerance<T: Sample>() -> f64 {
+pub(super) fn flat_tolerance<T: Sample>() -> f64 {
     100.0 * real_to(<T as num_traits::Float>::epsilon())
 }
 
@@ -845,7 +996,7 @@ pub(crate) fn out_shape(scene: Shape, template: Shape) -> Shape {
 }
 
 /// `x` (2-D) zero-padded at its end to `len`.
-fn pad<T: Sample>(x: ArrayView<'_, T>, len: [usize; 2]) -> Array<T> {
+pub(super) fn pad<T: Sample>(x: ArrayView<'_, T>, len: [usize; 2]) -> Array<T> {
     let cols = x.shape().cols();
     let mut out = Array::zeros(Shape::d2(len[0], len[1]));
     for (r, row) in x.data().chunks(cols).enumerate() {
@@ -1032,7 +1183,7 @@ fn sqdiff(q: f64, s1: f64, s2: f64, tpl_energy_centred: f64, d: f64, n: f64) -> 
 /// computed either way (a select, not a branch, so that the callers' loops vectorise); where
 /// a side is degenerate its possibly infinite or NaN value is discarded.
 #[inline(always)]
-fn normalised(num: f64, den2: f64, tpl_degenerate: bool, win_degenerate: bool) -> f64 {
+pub(super) fn normalised(num: f64, den2: f64, tpl_degenerate: bool, win_degenerate: bool) -> f64 {
     let ratio = (num / den2.sqrt()).clamp(-1.0, 1.0);
     if tpl_degenerate || win_degenerate {
         if tpl_degenerate && win_degenerate {

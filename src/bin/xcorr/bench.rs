@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use xcorr::array::{Array, Shape};
 use xcorr::engine::Engine;
 use xcorr::error::Result;
-use xcorr::matching::{match_template, Method, Tracker};
+use xcorr::matching::{match_template, Mask, Method, Template, Tracker};
 use xcorr::registration::{register_with, RegisterOptions};
 use xcorr::spec::Mode;
 
@@ -86,8 +86,8 @@ pub fn random_image(shape: Shape, seed: u64) -> Array<f32> {
 }
 
 /// The names of the standard workloads, in order.
-pub const WORKLOADS: [&str; 9] = [
-    "W1", "W2", "W3", "W4", "W5", "W6", "FFT1024", "FFT2048", "FFT4096",
+pub const WORKLOADS: [&str; 10] = [
+    "W1", "W2", "W3", "W4", "W4M", "W5", "W6", "FFT1024", "FFT2048", "FFT4096",
 ];
 
 /// Build the case for `workload` on `engine`, or `None` if the engine cannot run it.
@@ -113,6 +113,21 @@ pub fn build_case<'a>(workload: &str, engine: &'a Engine) -> Result<Option<Case<
             let template = random_image(Shape::d2(64, 64), 9);
             Box::new(move || {
                 match_template(engine, &scene, &template, Method::CCoeffNormed).map(drop)
+            })
+        }
+        "W4M" => {
+            // W4 with a binary mask: the disc inscribed in the template (OpenCV's masked
+            // formulas; the budget is 3× W4).
+            let scene = random_image(Shape::d2(1024, 1024), 8);
+            let template = random_image(Shape::d2(64, 64), 9);
+            let disc = Array::from_fn(Shape::d2(64, 64), |r, c| {
+                let (y, x) = (r as f32 - 31.5, c as f32 - 31.5);
+                (y * y + x * x <= 32.0 * 32.0) as u8 as f32
+            });
+            let mask = Mask::binary(&[disc.view()])?;
+            Box::new(move || {
+                let masked = Template::new(&template, Some(&mask));
+                match_template(engine, &scene, masked, Method::CCoeffNormed).map(drop)
             })
         }
         "W5" => {

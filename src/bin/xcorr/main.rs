@@ -18,12 +18,9 @@ mod progress;
 mod vision;
 use batch::{Batch, BatchArgs, BatchSample};
 use output::OutputKind;
-use vision::{
-    heatmap_values, peak_options, run_match, run_match_planes, run_register, MatchArgs,
-    RegisterArgs,
-};
+use vision::{heatmap_values, peak_options, run_match, run_register, MatchArgs, RegisterArgs};
 use xcorr::io::{self, AnyArray};
-use xcorr::matching::{Mask, Sample};
+use xcorr::matching::{Mask, Sample, Template};
 use xcorr::spec::{lags, Plan};
 use xcorr::{Array, Backend, Element, Engine, Error, Mode, Op, Precision, Result, Shape};
 
@@ -108,7 +105,8 @@ enum Command {
     ///
     /// W1 same correlation, 1024x1024 image with a 64x64 template; W2 full correlation of
     /// two 2048x2048 images; W3 circular centred correlation, 512x512; W4 template matching
-    /// ccoeff-normed, 1024x1024 scene, 64x64 template; W5 tracking, 100 frames of 640x480
+    /// ccoeff-normed, 1024x1024 scene, 64x64 template; W4M the same with a binary disc mask
+    /// (OpenCV's masked formulas); W5 tracking, 100 frames of 640x480
     /// with a cached 48x48 template, ccorr-normed; W6 registration of two 1024x1024 images,
     /// upsample 100; FFTn a bare n x n complex FFT. "gpu-resident" rows time the GPU with the
     /// data already on the device (no upload or readback).
@@ -862,7 +860,7 @@ fn finish_masked<T: Sample>(
         }
         None => None,
     };
-    let found = run_match_planes(engine, scene, template, mask.as_ref(), args)?;
+    let found = run_match(engine, scene, Template::new(template, mask.as_ref()), args)?;
     write_match_outputs(&found, &scene[0], template[0].shape(), args, pictures)
 }
 

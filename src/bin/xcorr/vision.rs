@@ -26,7 +26,7 @@
 use xcorr::array::{Array, ArrayView, Real, Shape};
 use xcorr::engine::{Backend, Engine};
 use xcorr::error::{Error, Result};
-use xcorr::matching::{match_masked, match_peaks, match_template, Mask, Method, Sample};
+use xcorr::matching::{match_peaks, match_template, Image, Method, Sample, Template};
 use xcorr::peaks::{self, Distance, Peak, PeakOptions};
 use xcorr::registration::{
     register_masked, MaskedRegistration, RegisterOptions, Registrar, Registration, Window,
@@ -152,16 +152,18 @@ pub fn peak_options(args: &MatchArgs, template: Shape) -> Result<PeakOptions> {
     })
 }
 
-/// Match `template` in `scene` as `args` say; returns the text to print and the map.
+/// Match `template` in `scene` as `args` say (grey or colour planes, with or without a mask);
+/// returns the text to print and the map.
 pub fn run_match<'a, T: Sample>(
     engine: &Engine,
-    scene: impl Into<ArrayView<'a, T>>,
-    template: impl Into<ArrayView<'a, T>>,
+    scene: impl Into<Image<'a, T>>,
+    template: impl Into<Template<'a, T>>,
     args: &MatchArgs,
 ) -> Result<MatchOutput<T>> {
-    let template = template.into();
-    let options = peak_options(args, template.shape())?;
-    let scene = scene.into();
+    let (scene, template) = (scene.into(), template.into());
+    let shape = |x: &Image<'_, T>| x.planes().first().map_or(Shape::d2(0, 0), |p| p.shape());
+    let (scene_shape, template_shape) = (shape(&scene), shape(template.image()));
+    let options = peak_options(args, template_shape)?;
     let (map, matches) = if args.output.is_some() || args.heatmap.is_some() || args.keep_map {
         let map = match_template(engine, scene, template, args.method)?;
         let matches = peaks::top_k(map.view(), &options);
@@ -170,7 +172,7 @@ pub fn run_match<'a, T: Sample>(
         let matches = match_peaks(engine, scene, template, args.method, &options)?;
         (None, matches)
     };
-    let text = match_text::<T>(args, scene.shape(), template.shape(), &matches);
+    let text = match_text::<T>(args, scene_shape, template_shape, &matches);
     Ok(MatchOutput { text, map, matches })
 }
 
@@ -218,26 +220,6 @@ fn match_text<T: Sample>(
         }
     }
     text
-}
-
-/// Masked and/or colour matching (`--mask`, `--color`): one plane per channel for scene and
-/// template, and the optional mask; returns the text to print and the map.
-pub fn run_match_planes<T: Sample>(
-    engine: &Engine,
-    scene: &[Array<T>],
-    template: &[Array<T>],
-    mask: Option<&Mask<T>>,
-    args: &MatchArgs,
-) -> Result<MatchOutput<T>> {
-    let shape = |x: &[Array<T>]| x.first().map_or(Shape::d2(0, 0), Array::shape);
-    let options = peak_options(args, shape(template))?;
-    let scene_views: Vec<_> = scene.iter().map(Array::view).collect();
-    let template_views: Vec<_> = template.iter().map(Array::view).collect();
-    let map = match_masked(engine, &scene_views, &template_views, mask, args.method)?;
-    let matches = peaks::top_k(map.view(), &options);
-    let text = match_text::<T>(args, shape(scene), shape(template), &matches);
-    let map = (args.output.is_some() || args.heatmap.is_some() || args.keep_map).then_some(map);
-    Ok(MatchOutput { text, map, matches })
 }
 
 /// The map rescaled to `[0, 1]` with the best score at 1 (flipped for `sqdiff*`), for
