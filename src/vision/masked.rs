@@ -442,26 +442,59 @@ fn as_2d<'a, T: Sample>(x: ArrayView<'a, T>) -> ArrayView<'a, T> {
     ArrayView::new(x.data(), Shape::d2(r, c)).expect("same data")
 }
 
-/// One template (with its mask), many frames of one shape: the template-side spectra
-/// (`m²(T − a)`, `m²`, and `m` for a weighted mask, per channel) are kept, and each frame
-/// costs, per channel, two frame transforms' worth of correlations (three, weighted) and the
-/// f64 combination. On a GPU engine (f32 data) the correlations run on the device.
+/// One template (with its mask) against frames of one shape: per channel, the correlations
+/// of the frame with `m²(T − a)` and `m²`, of its square with `m²`, and for a weighted mask
+/// with `m`, then the f64 combination. On a GPU engine (f32 data) the correlations run on
+/// the device.
 pub(crate) struct MaskedTracker<T: Sample> {
     method: Method,
     frame_shape: Shape,
     tpl: TemplateSet<T>,
-    /// Per channel: prepared `u`, `m²`, and `m` (weighted masks only).
-    prepared: Vec<[Option<Prepared<T>>; 3]>,
+    correlations: TemplateCorrelations<T>,
+}
+
+/// Where a tracker's template-side correlations come from.
+enum TemplateCorrelations<T: Sample> {
+    /// Many frames: per channel, the spectra of `u`, `m²`, and `m` (weighted masks only),
+    /// prepared once.
+    Kept(Vec<[Option<Prepared<T>>; 3]>),
+    /// One frame: the engine's one-shot correlations, whose plans (and workspaces) the engine
+    /// caches by shape. Preparing spectra for a single frame built fresh plans every call, and
+    /// filling their new buffers was most of a one-shot call's time (`perf`: 29 % in
+    /// `memset` and page faults on W4M).
+    OneShot(Engine),
+}
+
+/// The template-side arrays of [`ChannelTemplate`], in the order [`TemplateCorrelations::Kept`]
+/// holds them.
+#[derive(Clone, Copy)]
+enum Term {
+    U = 0,
+    M2 = 1,
+    M = 2,
+}
+
+impl<T: Sample> ChannelTemplate<T> {
+    fn term(&self, term: Term) -> Option<&Array<T>> {
+        match term {
+            Term::U => Some(&self.u),
+            Term::M2 => Some(&self.m2),
+            Term::M => self.m.as_ref(),
+        }
+    }
 }
 
 impl<T: Sample> MaskedTracker<T> {
     /// Prepare `template` (one plane per channel) and its mask for frames of
     /// `frame_shape` (each frame has as many planes as the template).
+    /// `keep`: prepare the template-side spectra for many frames, rather than correlating
+    /// one-shot.
     pub(crate) fn new(
         engine: &Engine,
         template: &Template<'_, T>,
         frame_shape: Shape,
         method: Method,
+        keep: bool,
     ) -> Result<Self> {
         let (template, mask) = (template.image().planes(), template.mask());
         check_planes(template, "template")?;
@@ -471,24 +504,45 @@ impl<T: Sample> MaskedTracker<T> {
         let tpl = TemplateSet::new(&template, mask);
         let [rows, cols] = frame_shape.axes();
         let frame = Shape::d2(rows, cols);
-        let prepare = |x: &Array<T>| engine.prepare(Op::Correlate, Mode::Valid, frame, x.view());
-        let prepared = tpl
-            .channels
-            .iter()
-            .map(|ch| {
-                Ok([
-                    Some(prepare(&ch.u)?),
-                    Some(prepare(&ch.m2)?),
-                    ch.m.as_ref().map(prepare).transpose()?,
-                ])
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let correlations = if keep {
+            let prepare =
+                |x: &Array<T>| engine.prepare(Op::Correlate, Mode::Valid, frame, x.view());
+            let prepared = tpl
+                .channels
+                .iter()
+                .map(|ch| {
+                    let kept = |term| ch.term(term).map(prepare).transpose();
+                    Ok([kept(Term::U)?, kept(Term::M2)?, kept(Term::M)?])
+                })
+                .collect::<Result<Vec<_>>>()?;
+            TemplateCorrelations::Kept(prepared)
+        } else {
+            TemplateCorrelations::OneShot(engine.clone())
+        };
         Ok(MaskedTracker {
             method,
             frame_shape,
             tpl,
-            prepared,
+            correlations,
         })
+    }
+
+    /// `x` correlated (valid mode) with channel `c`'s `term`; `None` where the channel has no
+    /// such term (`m` of a binary mask).
+    async fn correlate(&self, c: usize, term: Term, x: &Array<T>) -> Result<Option<Vec<T>>> {
+        let Some(b) = self.tpl.channels[c].term(term) else {
+            return Ok(None);
+        };
+        let out = match &self.correlations {
+            TemplateCorrelations::Kept(prepared) => {
+                let p = prepared[c][term as usize].as_ref().expect("prepared");
+                p.run_async(x).await?
+            }
+            TemplateCorrelations::OneShot(engine) => {
+                engine.correlate_async(x, b, Mode::Valid).await?
+            }
+        };
+        Ok(Some(out.into_vec()))
     }
 
     /// The map of scores for one frame (one plane per channel).
@@ -504,22 +558,15 @@ impl<T: Sample> MaskedTracker<T> {
         }
         let mut stats = Vec::new();
         let mut sums = Vec::new();
-        for (plane, prepared) in frame.iter().zip(&self.prepared) {
+        for (c, plane) in frame.iter().enumerate() {
             let plane = as_2d(*plane);
             let s = ChannelStats::new(plane);
             let (j, j2) = s.centred(plane);
-            let [u, m2, m] = prepared;
-            let (u, m2) = (
-                u.as_ref().expect("prepared"),
-                m2.as_ref().expect("prepared"),
-            );
-            let q = u.run_async(&j).await?.into_vec();
-            let p1 = m2.run_async(&j).await?.into_vec();
-            let p2 = m2.run_async(&j2).await?.into_vec();
-            let pw = match m {
-                Some(m) => Some(m.run_async(&j).await?.into_vec()),
-                None => None,
-            };
+            let always = "every channel has u and m²";
+            let q = self.correlate(c, Term::U, &j).await?.expect(always);
+            let p1 = self.correlate(c, Term::M2, &j).await?.expect(always);
+            let p2 = self.correlate(c, Term::M2, &j2).await?.expect(always);
+            let pw = self.correlate(c, Term::M, &j).await?;
             stats.push(s);
             sums.push(Sums { q, p1, p2, pw });
         }
@@ -631,6 +678,6 @@ pub(crate) async fn match_map<T: Sample>(
 ) -> Result<Array<T>> {
     let scene = scene.planes();
     check_inputs(scene, template.image().planes(), template.mask())?;
-    let tracker = MaskedTracker::new(engine, template, scene[0].shape(), method)?;
+    let tracker = MaskedTracker::new(engine, template, scene[0].shape(), method, false)?;
     tracker.match_frame(scene).await
 }

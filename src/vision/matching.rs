@@ -732,9 +732,13 @@ impl<T: Sample> Tracker<T> {
         let template = template.into();
         let kind = match template.plain_grey() {
             Some(grey) => TrackerKind::Grey(GreyTracker::new(engine, grey, frame_shape, method)?),
-            None => {
-                TrackerKind::Planes(MaskedTracker::new(engine, &template, frame_shape, method)?)
-            }
+            None => TrackerKind::Planes(MaskedTracker::new(
+                engine,
+                &template,
+                frame_shape,
+                method,
+                true,
+            )?),
         };
         Ok(Tracker { method, kind })
     }
