@@ -116,6 +116,15 @@ impl<'a, T: Sample> Template<'a, T> {
         self.mask
     }
 
+    /// Check what matching checks of the template alone (planes of one shape, finite; a mask
+    /// of its shape with one channel or one per channel), so that a caller can refuse bad
+    /// input before it builds an engine or reads scenes.
+    pub fn validate(&self) -> Result<()> {
+        let planes = self.image.planes();
+        check_planes(planes, "template")?;
+        super::masked::check_mask(planes[0].shape(), planes.len(), self.mask)
+    }
+
     /// The one plane of a grey template without a mask: what the unmasked matcher takes.
     pub(crate) fn plain_grey(&self) -> Option<ArrayView<'a, T>> {
         self.mask.is_none().then(|| self.image.grey()).flatten()

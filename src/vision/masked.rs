@@ -186,7 +186,11 @@ fn check_channels(scene: usize, template: usize, what: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_mask<T: Sample>(template: Shape, channels: usize, mask: Option<&Mask<T>>) -> Result<()> {
+pub(super) fn check_mask<T: Sample>(
+    template: Shape,
+    channels: usize,
+    mask: Option<&Mask<T>>,
+) -> Result<()> {
     let Some(mask) = mask else { return Ok(()) };
     if mask.shape() != template {
         return Err(Error::ShapeMismatch(format!(

@@ -819,49 +819,53 @@ fn masked_match_command(
             .saturating_mul(4 * scene.planes.len() as u64),
         budget,
     )?;
-    let engine = Engine::with_backend(args.backend)?.with_precision(precision);
+    let engine = || Ok(Engine::with_backend(args.backend)?.with_precision(precision));
     if computes_in_f64(scene.double || template.double, args.backend) {
-        finish_masked(
-            &engine,
-            &scene.planes,
-            &template.planes,
-            mask,
-            binary,
-            args,
-            pictures,
-        )
+        let mask = template_mask(mask.as_deref(), binary, args)?;
+        let template = Template::new(&template.planes, mask.as_ref());
+        finish_masked(engine, &scene.planes, template, args, pictures)
     } else {
         let narrow = |x: &[Array<f64>]| x.iter().map(|p| p.map(|&v| v as f32)).collect::<Vec<_>>();
-        let mask = mask.as_deref().map(narrow);
+        let mask = template_mask(mask.map(|m| narrow(&m)).as_deref(), binary, args)?;
         let (scene, template) = (narrow(&scene.planes), narrow(&template.planes));
-        finish_masked(&engine, &scene, &template, mask, binary, args, pictures)
+        let template = Template::new(&template, mask.as_ref());
+        finish_masked(engine, &scene, template, args, pictures)
     }
 }
 
-fn finish_masked<T: Sample>(
-    engine: &Engine,
-    scene: &[Array<T>],
-    template: &[Array<T>],
-    mask: Option<Vec<Array<T>>>,
+/// The `--mask` planes as a [`Mask`]: binary (an image's nonzero pixels) or weights (.npy).
+fn template_mask<T: Sample>(
+    planes: Option<&[Array<T>]>,
     binary: bool,
+    args: &MatchArgs,
+) -> Result<Option<Mask<T>>> {
+    let Some(planes) = planes else {
+        return Ok(None);
+    };
+    let views: Vec<_> = planes.iter().map(Array::view).collect();
+    let what = args.mask.as_deref().unwrap_or_default();
+    let named = |e: Error| Error::InvalidArgument(format!("--mask {what}: {e}"));
+    let mask = if binary {
+        Mask::binary(&views)
+    } else {
+        Mask::weights(&views)
+    };
+    mask.map(Some).map_err(named)
+}
+
+/// Match a checked template; the engine is built only then, so that bad input is refused
+/// before a GPU is looked for (whose driver may print to stderr).
+fn finish_masked<T: Sample>(
+    engine: impl FnOnce() -> Result<Engine>,
+    scene: &[Array<T>],
+    template: Template<'_, T>,
     args: &MatchArgs,
     pictures: &Pictures,
 ) -> Result<()> {
-    let mask = match &mask {
-        Some(planes) => {
-            let views: Vec<_> = planes.iter().map(Array::view).collect();
-            let what = args.mask.as_deref().unwrap_or_default();
-            let named = |e: Error| Error::InvalidArgument(format!("--mask {what}: {e}"));
-            Some(if binary {
-                Mask::binary(&views).map_err(named)?
-            } else {
-                Mask::weights(&views).map_err(named)?
-            })
-        }
-        None => None,
-    };
-    let found = run_match(engine, scene, Template::new(template, mask.as_ref()), args)?;
-    write_match_outputs(&found, &scene[0], template[0].shape(), args, pictures)
+    template.validate()?;
+    let shape = template.image().planes()[0].shape();
+    let found = run_match(&engine()?, scene, template, args)?;
+    write_match_outputs(&found, &scene[0], shape, args, pictures)
 }
 
 /// `xcorr register --reference-mask`: masked normalized cross-correlation, in f64 unless
