@@ -10,5 +10,5 @@ cp tests/data/astronaut.png examples/web/data/astronaut.png
 cd examples/web
 cargo build --release --target wasm32-unknown-unknown
 wasm-bindgen --target web --no-typescript --out-dir pkg \
-    target/wasm32-unknown-unknown/release/xcorr_web_demo.wasm
+    "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/xcorr_web_demo.wasm"
 echo "built examples/web/pkg; serve examples/web over HTTP and open index.html" >&2
