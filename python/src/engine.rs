@@ -11,7 +11,7 @@ use numpy::PyReadonlyArrayDyn;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use xcorr::matching::{self, Method, Sample, Tracker};
+use xcorr::matching::{Method, Sample, Tracker};
 use xcorr::registration::{register_with, Normalization, RegisterOptions};
 use xcorr::spec::{self, Mode, Op};
 use xcorr::{ArrayView, Backend, Engine, Peak, PeakOptions, Precision, Shape};
@@ -120,48 +120,11 @@ impl NativeEngine {
         })
     }
 
-    /// OpenCV's `matchTemplate` map of `template` over `image`.
+    /// OpenCV's `matchTemplate` map of `template` over `image`: `image` `(C, H, W)` and
+    /// `template` `(C, h, w)` as planes (grey is one), `mask` `(1 or C, h, w)` planes of
+    /// their dtype or None; `binary` reads the mask as OpenCV reads a `uint8` one (nonzero
+    /// is 1).
     fn match_template<'py>(
-        &self,
-        py: Python<'py>,
-        image: &Bound<'py, PyAny>,
-        template: &Bound<'py, PyAny>,
-        method: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let (a, b, method) = matching_args(image, template, method, "image")?;
-        same_real_type!(&a, &b, |a, b| {
-            let (a, b) = (arrays::view(a, "image")?, arrays::view(b, "template")?);
-            let map = released(py, || matching::match_template(&self.engine, a, b, method))?;
-            Ok(arrays::to_numpy(py, map))
-        })
-    }
-
-    /// The best `count` matches, at least `min_distance` apart, best first, as
-    /// `(row, col, score, y, x)` with `(y, x)` refined to subpixel precision.
-    fn match_peaks<'py>(
-        &self,
-        py: Python<'py>,
-        image: &Bound<'py, PyAny>,
-        template: &Bound<'py, PyAny>,
-        method: &Bound<'py, PyAny>,
-        count: usize,
-        min_distance: f64,
-    ) -> PyResult<Vec<PeakRecord>> {
-        let (a, b, method) = matching_args(image, template, method, "image")?;
-        let options = peak_options(count, min_distance)?;
-        let found = same_real_type!(&a, &b, |a, b| {
-            let (a, b) = (arrays::view(a, "image")?, arrays::view(b, "template")?);
-            released(py, || {
-                matching::match_peaks(&self.engine, a, b, method, &options)
-            })
-        })?;
-        Ok(records(found))
-    }
-
-    /// The `matchTemplate` map of a colour and/or masked template: `image` `(C, H, W)` and
-    /// `template` `(C, h, w)` as planes, `mask` `(1 or C, h, w)` planes of their dtype or
-    /// None; `binary` reads the mask as OpenCV reads a `uint8` one (nonzero is 1).
-    fn match_planes<'py>(
         &self,
         py: Python<'py>,
         image: &Bound<'py, PyAny>,
@@ -179,9 +142,10 @@ impl NativeEngine {
         })
     }
 
-    /// The best matches of [`Self::match_planes`], as [`Self::match_peaks`] gives them.
+    /// The best `count` matches of [`Self::match_template`], at least `min_distance` apart,
+    /// best first, as `(row, col, score, y, x)` with `(y, x)` refined to subpixel precision.
     #[allow(clippy::too_many_arguments)]
-    fn match_planes_peaks<'py>(
+    fn match_peaks<'py>(
         &self,
         py: Python<'py>,
         image: &Bound<'py, PyAny>,
@@ -266,27 +230,11 @@ impl NativeEngine {
         Ok((found.shift, found.error, found.phase_difference))
     }
 
-    /// The best match of `template` in each frame of an `(N, H, W)` stack: an `(N, 3)`
-    /// float64 array of `row, col, score`. The template's spectrum is computed once.
+    /// The best match of `template` in each frame of a stack: an `(N, 3)` float64 array of
+    /// `row, col, score`. `frames` `(N·C, H, W)`, the frames' planes one after another,
+    /// `template` `(C, h, w)`, `mask` as [`Self::match_template`] takes it. The template side
+    /// is prepared once.
     fn track<'py>(
-        &self,
-        py: Python<'py>,
-        frames: &Bound<'py, PyAny>,
-        template: &Bound<'py, PyAny>,
-        method: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let (a, b, method) = matching_args(frames, template, method, "frames")?;
-        let found = same_real_type!(&a, &b, |a, b| {
-            let (shape, frames) = arrays::frames(a, "frames")?;
-            let template = arrays::view(b, "template")?;
-            released(py, || track(&self.engine, &frames, shape, template, method))
-        })?;
-        Ok(peak_table(py, &found))
-    }
-
-    /// [`Self::track`] with a mask and/or colour: `frames` `(N·C, H, W)`, the frames' planes
-    /// one after another, `template` `(C, h, w)`, `mask` as [`Self::match_planes`] takes it.
-    fn track_planes<'py>(
         &self,
         py: Python<'py>,
         frames: &Bound<'py, PyAny>,
@@ -323,18 +271,6 @@ impl NativeEngine {
             Ok(arrays::shaped_to_numpy(py, maps, &dims))
         })
     }
-}
-
-/// Per frame, the tracker's best match.
-fn track<T: Sample>(
-    engine: &Engine,
-    frames: &[ArrayView<'_, T>],
-    frame_shape: Shape,
-    template: ArrayView<'_, T>,
-    method: Method,
-) -> xcorr::Result<Vec<Peak>> {
-    let tracker = Tracker::new(engine, template, frame_shape, method)?;
-    frames.iter().map(|frame| tracker.track(*frame)).collect()
 }
 
 /// One peak per frame as Python's `(N, 3)` float64 table of `row, col, score`.

@@ -151,10 +151,7 @@ class Engine:
     ) -> np.ndarray:
         """OpenCV's ``matchTemplate`` map, as :func:`xcorr.match_template`."""
         image, template = self._matching_arrays(image, template)
-        if mask is None and image.ndim < 3 and template.ndim < 3:
-            image, template = self._matching_inputs(image, template)
-            return self._native.match_template(image, template, method)
-        return self._native.match_planes(*self._planes(image, template, mask), method)
+        return self._native.match_template(*self._planes(image, template, mask), method)
 
     def match_peaks(
         self,
@@ -171,12 +168,8 @@ class Engine:
         if count < 0:
             raise ValueError(f"count must be >= 0, got {count}")
         image, template = self._matching_arrays(image, template)
-        if mask is None and image.ndim < 3 and template.ndim < 3:
-            image, template = self._matching_inputs(image, template)
-            found = self._native.match_peaks(image, template, method, count, float(min_distance))
-        else:
-            planes = self._planes(image, template, mask)
-            found = self._native.match_planes_peaks(*planes, method, count, float(min_distance))
+        planes = self._planes(image, template, mask)
+        found = self._native.match_peaks(*planes, method, count, float(min_distance))
         return np.array(found, dtype=PEAK_DTYPE)
 
     def track(
@@ -194,20 +187,17 @@ class Engine:
         :func:`xcorr.match_template`.
         """
         frames, template = self._matching_arrays(frames, template, "frames")
-        if mask is None and template.ndim < 3:
-            frames, template = self._matching_inputs(frames, template, "frames")
-            return self._native.track(frames, template, method)
         if frames.ndim != template.ndim + 1 or template.ndim not in (2, 3):
             raise ValueError(
-                "frames must be (N, H, W) for a grey template (h, w), or (N, H, W, C) for a "
-                f"colour one (h, w, C); got frames of shape {frames.shape} and a template of "
-                f"shape {template.shape}"
+                "frames must be a 3-D stack of frames (N, H, W) for a grey template (h, w), or "
+                f"(N, H, W, C) for a colour one (h, w, C); got frames of shape {frames.shape} "
+                f"and a template of shape {template.shape}"
             )
         # Template and mask checked and converted as for one frame (a stand-in for none).
         first = frames[0] if len(frames) else np.zeros(frames.shape[1:], frames.dtype)
-        _, template, mask, binary = self._planes(first, template, mask)
+        _, template, mask, binary = self._planes(first, template, mask, "frames")
         planes = _planes_of_stack(frames.astype(template.dtype, copy=False))
-        return self._native.track_planes(planes, template, mask, binary, method)
+        return self._native.track(planes, template, mask, binary, method)
 
     def _match_frames(self, frames: Any, template: Any, method: MethodLike) -> np.ndarray:
         """The ``(N, H-h+1, W-w+1)`` maps of a stack of frames (for :mod:`xcorr.dask`)."""
@@ -225,18 +215,18 @@ class Engine:
         self._check_precision(dtype)
         return _arrays.ready(image, dtype), _arrays.ready(template, dtype)
 
-    def _planes(self, image: np.ndarray, template: np.ndarray, mask: Any):
+    def _planes(self, image: np.ndarray, template: np.ndarray, mask: Any, name: str = "image"):
         """The native planes call's arguments: image and template as ``(C, H, W)`` planes
         (grey is one), the mask as ``(1 or C, h, w)`` planes in their dtype or None, and
         whether the mask is binary (bool or uint8, as OpenCV reads a uint8 mask) or weights
         (a float mask)."""
         if image.ndim not in (2, 3) or template.ndim != image.ndim:
             raise ValueError(
-                "with a mask or colour, image and template must both be grey (H, W) or both "
-                f"colour (H, W, C); got a {image.ndim}-D image of shape {image.shape} and a "
+                f"{name} and template must both be grey (H, W) or both colour (H, W, C); got a "
+                f"{image.ndim}-D {name} of shape {image.shape} and a "
                 f"{template.ndim}-D template of shape {template.shape}"
             )
-        image, template = self._matching_inputs(image, template)
+        image, template = self._matching_inputs(image, template, name)
         binary = False
         if mask is not None:
             mask = _arrays.as_array(mask, "mask")
