@@ -36,6 +36,16 @@
 // stored. A whole line (rows, short columns) has cols = lines, m = 0, stride_out = stride,
 // TW_STEP 1 and no OUTER.
 //
+// Fused loads and stores (LineLoad and LineStore in line_kernel.rs, chosen when the host
+// generates `main`): the first forward row pass can read its rows straight from a plan's
+// input (`load_padded`, `load_real_*`: zero past the input's rows and columns, never read),
+// the last inverse row pass of a real plan can form its packed rows from the two half
+// spectra (`load_merged`, as real.wgsl's `merge`), and the last inverse row pass can write
+// only the output window (`store_window`, `store_real_*`: out[i, j] is transform element
+// ((first_r + i) mod rows, (first_c + j) mod N), as shift.wgsl's `gather` and real.wgsl's
+// `unpack`). Every other load reads the work buffer, where `valid` bounds the offset along
+// the axis: rows a forward row pass skipped (zero padding) are read as zeros.
+//
 // PRODUCT, as in stockham.wgsl: when this dispatch ends the forward transform, each output
 // is written as `spectrum_product(value, kept[i], params.scale)` (product.wgsl, which the
 // host puts before this file); every element is written once, by one invocation. Without
@@ -61,10 +71,26 @@ struct Params {
     m_in: u32,
     m_out: u32,
     tw_outer: u32,
+    // Work loads: offsets along the axis (m·m_in + i·stride) at or past this read as zero.
+    valid: u32,
+    // Fused loads: the compact input's shape; the half spectra's stored columns (merge).
+    src_rows: u32,
+    src_cols: u32,
+    half_cols: u32,
+    // Window stores: the transform's rows, the output's shape and first lags (wrapped).
+    rows: u32,
+    out_rows: u32,
+    out_cols: u32,
+    first_r: u32,
+    first_c: u32,
 }
 
 @group(0) @binding(0) var<storage, read> src: array<vec2<f32>>;
 @group(0) @binding(1) var<storage, read_write> dst: array<vec2<f32>>;
+// The same bindings as real f32 arrays, for real plans' fused loads and stores (an entry
+// point uses one view of each binding, never both).
+@group(0) @binding(0) var<storage, read> real_src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> real_dst: array<f32>;
 @group(0) @binding(2) var<storage, read> table: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read> kept: array<vec2<f32>>;
 @group(0) @binding(4) var<uniform> params: Params;
@@ -138,5 +164,95 @@ fn store(i: u32, v: vec2<f32>) {
         dst[i] = spectrum_product(v, kept[i], params.scale);
     } else {
         dst[i] = v;
+    }
+}
+
+fn zero() -> vec2<f32> {
+    return vec2<f32>(0.0, 0.0);
+}
+
+// Work buffer element at offset `pos` along the line from `across`; zero past `valid`.
+fn load_work(across: u32, pos: u32) -> vec2<f32> {
+    if (pos < params.valid) {
+        return src[across + pos];
+    }
+    return zero();
+}
+
+// Element e of row r of the compact complex input, zero outside it.
+fn load_padded(r: u32, e: u32) -> vec2<f32> {
+    if (r < params.src_rows && e < params.src_cols) {
+        return src[r * params.src_cols + e];
+    }
+    return zero();
+}
+
+fn real_at(r: u32, e: u32) -> f32 {
+    if (r < params.src_rows && e < params.src_cols) {
+        return real_src[r * params.src_cols + e];
+    }
+    return 0.0;
+}
+
+// Real rows 2r and 2r + 1 as the real and imaginary parts of one complex row (real.wgsl's
+// `pack`).
+fn load_real_pair(r: u32, e: u32) -> vec2<f32> {
+    return vec2<f32>(real_at(2u * r, e), real_at(2u * r + 1u, e));
+}
+
+fn load_real_row(r: u32, e: u32) -> vec2<f32> {
+    return vec2<f32>(real_at(r, e), 0.0);
+}
+
+// Element k < N of the spectrum of real row `r`, from its stored half (C[k] = conj C[N − k]).
+fn half_at(r: u32, k: u32) -> vec2<f32> {
+    if (k < params.half_cols) {
+        return src[r * params.line_stride + k];
+    }
+    let z = src[r * params.line_stride + N - k];
+    return vec2<f32>(z.x, -z.y);
+}
+
+// Packed row r's spectrum C[2r] + i·C[2r + 1] (real.wgsl's `merge`).
+fn load_merged(r: u32, k: u32) -> vec2<f32> {
+    let even = half_at(2u * r, k);
+    let odd = half_at(2u * r + 1u, k);
+    return vec2<f32>(even.x - odd.y, even.y + odd.x);
+}
+
+// The output column of transform column k; out_cols or more when outside the window.
+fn window_col(k: u32) -> u32 {
+    return (k + N - params.first_c) % N;
+}
+
+// Output row i, transform column k.
+fn store_window(i: u32, k: u32, v: vec2<f32>) {
+    let j = window_col(k);
+    if (j < params.out_cols) {
+        dst[i * params.out_cols + j] = v;
+    }
+}
+
+fn store_real_row(i: u32, k: u32, v: vec2<f32>) {
+    let j = window_col(k);
+    if (j < params.out_cols) {
+        real_dst[i * params.out_cols + j] = v.x;
+    }
+}
+
+// Packed row r holds transform rows 2r (real part) and 2r + 1 (imaginary part); each goes
+// to its output row where the window holds it.
+fn store_real_pair(r: u32, k: u32, v: vec2<f32>) {
+    let j = window_col(k);
+    if (j >= params.out_cols) {
+        return;
+    }
+    let i0 = (2u * r + params.rows - params.first_r) % params.rows;
+    let i1 = (2u * r + 1u + params.rows - params.first_r) % params.rows;
+    if (i0 < params.out_rows) {
+        real_dst[i0 * params.out_cols + j] = v.x;
+    }
+    if (i1 < params.out_rows) {
+        real_dst[i1 * params.out_cols + j] = v.y;
     }
 }

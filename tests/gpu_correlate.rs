@@ -339,3 +339,58 @@ fn fused_product_plans_match_direct_sums() {
     }
     assert_eq!(checked, cases.len() * contexts.len() * 4);
 }
+
+/// The fused load and window store (first forward and last inverse row pass, no `pad`,
+/// `pack`, `merge`, `gather`, `unpack` dispatch) at shapes whose transforms take the line
+/// kernel on both axes: inputs shorter and narrower than the transform, odd and even output
+/// windows, 1-row and 1-D inputs, every op and mode, complex and real, outputs and work
+/// buffers poisoned (rows the row pass skips must never be read).
+#[test]
+fn fused_load_and_window_store_match_direct_sums() {
+    use xcorr::gpu::CorrelationPlan;
+    let pairs = [
+        (Shape::d2(20, 27), Shape::d2(9, 6)),
+        (Shape::d2(9, 6), Shape::d2(20, 27)),
+        (Shape::d2(31, 16), Shape::d2(2, 16)),
+        (Shape::d2(13, 64), Shape::d2(4, 5)),
+        (Shape::d2(32, 32), Shape::d2(32, 32)),
+        (Shape::d2(16, 8), Shape::d2(7, 3)),
+        (Shape::d2(1, 40), Shape::d2(1, 9)),
+        (Shape::d2(1, 64), Shape::d2(1, 64)),
+        (Shape::d1(100), Shape::d1(37)),
+        (Shape::d1(37), Shape::d1(100)),
+    ];
+    let failures = sweep(&pairs, 900, direct);
+    assert!(failures.is_empty(), "{failures:#?}");
+
+    // Which dispatches the plans have where every axis is a power of two the line kernel
+    // takes: none of their own to load or cut.
+    let Some(ctx) = workgroup_context() else {
+        return;
+    };
+    let separate = ["pad", "gather", "pack", "merge", "unpack"];
+    let mut fused = 0;
+    for &(sa, sb) in &pairs {
+        for mode in ALL_MODES {
+            let Ok(plan) = Plan::new(Op::Correlate, mode, sa, sb) else {
+                continue;
+            };
+            let plans = [
+                CorrelationPlan::new(&ctx, &plan).unwrap(),
+                CorrelationPlan::new_real(&ctx, &plan).unwrap(),
+            ];
+            for gpu in plans {
+                if !gpu.fft_shape().iter().all(|n| n.is_power_of_two()) {
+                    continue;
+                }
+                let kernels = gpu.run_dispatches();
+                let own = kernels
+                    .iter()
+                    .filter(|k| separate.iter().any(|s| k.ends_with(&format!(".wgsl {s}"))));
+                assert_eq!(own.count(), 0, "{mode} a {sa} b {sb}: {kernels:?}");
+                fused += 1;
+            }
+        }
+    }
+    assert!(fused >= 40, "only {fused} plans took the fused path");
+}

@@ -1,12 +1,15 @@
 //! The correlation plan: buffers, tables and dispatches for one [`Plan`], built once.
 
 use super::context::GpuContext;
-use super::fft::{fuse_product, transform_shape, FftLayout, RowCapacity};
-use super::params::{RealParams, ShiftParams, SpectrumParams};
+use super::fft::{
+    bound_work_load, fuse_product, fuse_row_io, transform_shape, FftLayout, LineIo, LineLoad,
+    LineStore, RowCapacity,
+};
+use super::params::{RealParams, ShiftParams, SpectrumParams, StockhamSharedParams};
 use super::pipelines::{Conj, Kernel, Product};
 use super::program::{
-    begin_pass, binding, check_buffer, complex_bytes, read_back, read_back_as, record, Buf, Bufs,
-    Dispatch, Slot, Step, Uniforms, ELEM,
+    begin_pass, binding, check_buffer, complex_bytes, read_back, read_back_as, record, whole, Buf,
+    Bufs, Dispatch, Slot, Step, Uniforms, ELEM,
 };
 use crate::error::{Error, Result};
 use crate::spec::{wrap, Op, Plan};
@@ -45,9 +48,9 @@ pub struct CorrelationPlan {
     ctx: GpuContext,
     plan: Plan,
     sample: Sample,
-    /// The kernels that read the input and write the output (rebound to callers' buffers).
-    load_kernel: Kernel,
-    gather_kernel: Kernel,
+    /// The steps that read the input and write the output (rebound to callers' buffers).
+    load_step: Step,
+    gather_step: Step,
     /// Transform shape per axis, and the work buffer's (larger on Bluestein axes).
     logical: [usize; 2],
     padded: [usize; 2],
@@ -62,13 +65,14 @@ pub struct CorrelationPlan {
     /// Pad the template, transform it; the spectrum ends in `template_at`, to be copied.
     template_prog: Vec<Dispatch>,
     template_at: Buf,
-    /// The run: pad (input → X), `middle` (FFT, product, inverse FFT), gather (→ output).
+    /// The run: load (input → work), `middle` (FFT, product, inverse FFT), gather (→ output).
     pad_slot: Slot,
     pad_own: Dispatch,
     middle: Vec<Dispatch>,
     gather_slot: Slot,
-    gather_from: Buf,
     gather_own: Dispatch,
+    /// Every kernel of a run, in order (a test aid).
+    kernels: Vec<Kernel>,
     has_template: bool,
     /// The last forward FFT pass, where it applies the spectrum product.
     fused: Option<Kernel>,
@@ -124,9 +128,13 @@ impl CorrelationPlan {
             load: pad_a,
             middle,
             fused,
-            gather_from,
             gather,
         } = steps;
+        let kernels = std::iter::once(&pad_a)
+            .chain(&middle)
+            .chain([&gather])
+            .map(|s| s.kernel)
+            .collect();
         let traffic = std::iter::once(&pad_a)
             .chain(&middle)
             .chain([&gather])
@@ -182,8 +190,8 @@ impl CorrelationPlan {
                 ctx: ctx.clone(),
                 plan: *plan,
                 sample,
-                load_kernel: pad_a.kernel,
-                gather_kernel: gather.kernel,
+                load_step: pad_a.clone(),
+                gather_step: gather.clone(),
                 logical,
                 padded,
                 input,
@@ -200,8 +208,8 @@ impl CorrelationPlan {
                 pad_own,
                 middle,
                 gather_slot,
-                gather_from,
                 gather_own,
+                kernels,
                 has_template: false,
                 fused,
                 traffic,
@@ -223,7 +231,10 @@ impl CorrelationPlan {
     /// Device-memory bytes one run reads and writes, from a model of its dispatches (every
     /// element a dispatch touches moves once; tables come from cache): the input, every FFT
     /// pass, the spectrum product and the output. A product fused into the last forward
-    /// pass counts as that pass's extra read of the template spectrum. Divided by the
+    /// pass counts as that pass's extra read of the template spectrum; a first row pass
+    /// that loads the input reads only the input (not its zero padding), a column pass
+    /// skips the zero rows it does not read, and a last row pass that stores the window
+    /// writes only the window. Divided by the
     /// device's memory bandwidth, the time a run cannot beat. A model, not a measurement.
     pub fn traffic_bytes(&self) -> u64 {
         self.traffic
@@ -241,6 +252,13 @@ impl CorrelationPlan {
             Kernel::StockhamShared { .. } => "workgroup lines",
             _ => unreachable!("only Stockham passes take the product"),
         })
+    }
+
+    /// Test aid: the pipeline label of every dispatch of one run, in order
+    /// (`"xcorr stockham_shared.wgsl main"`, `"xcorr real.wgsl split"`, …).
+    #[doc(hidden)]
+    pub fn run_dispatches(&self) -> Vec<String> {
+        self.kernels.iter().map(|k| k.label()).collect()
     }
 
     /// Whether this plan takes real data ([`new_real`](Self::new_real)).
@@ -402,25 +420,27 @@ impl CorrelationPlan {
             }
         }
         self.ctx.scoped("binding the caller's buffers", || {
-            let pad = self.uniforms.bind(
-                &self.ctx,
-                self.load_kernel,
-                self.pad_slot,
-                &[
-                    binding(input, self.input_bytes()),
-                    self.x.as_entire_buffer_binding(),
-                ],
-            );
-            let gather = self.uniforms.bind(
-                &self.ctx,
-                self.gather_kernel,
-                self.gather_slot,
-                &[
-                    self.buffer(self.gather_from).as_entire_buffer_binding(),
-                    binding(output, self.output_bytes()),
-                ],
-            );
-            Ok(BoundIo { pad, gather })
+            let input = binding(input, self.input_bytes());
+            let output = binding(output, self.output_bytes());
+            let bind = |step: &Step, slot: Slot| {
+                let (_, bufs) = step
+                    .bufs
+                    .in_binding_order()
+                    .expect("a plan's steps bind to its buffers");
+                let buffers: Vec<_> = bufs
+                    .into_iter()
+                    .map(|b| match b {
+                        Buf::Input => input.clone(),
+                        Buf::Output => output.clone(),
+                        b => whole(self.buffer(b)),
+                    })
+                    .collect();
+                self.uniforms.bind(&self.ctx, step.kernel, slot, &buffers)
+            };
+            Ok(BoundIo {
+                pad: bind(&self.load_step, self.pad_slot),
+                gather: bind(&self.gather_step, self.gather_slot),
+            })
         })
     }
 
@@ -510,87 +530,26 @@ struct Steps {
     /// Load the template and transform it; its spectrum ends in `template_at`.
     template: Vec<Step>,
     template_at: Buf,
-    /// Load the input (input → X).
+    /// The run's first step, the one that reads `Buf::Input`: the first forward row pass
+    /// where it can load the input itself, else a `pad` or `pack` of its own.
     load: Step,
-    /// Forward FFT, spectrum product, inverse FFT; the result ends in `gather_from`.
+    /// Forward FFT, spectrum product, inverse FFT, between `load` and `gather`.
     middle: Vec<Step>,
     /// The last forward pass, where it applies the spectrum product (no `spectrum` step).
     fused: Option<Kernel>,
-    gather_from: Buf,
-    /// The output window (→ output).
+    /// The run's last step, the one that writes `Buf::Output` (the output window only): the
+    /// last inverse row pass where it can, else a `gather` or `unpack` of its own.
     gather: Step,
 }
 
 impl Steps {
     fn new(fft: &FftLayout, sample: Sample, plan: &Plan) -> Steps {
-        let (logical, padded) = (fft.logical, fft.padded);
-        let [rows, cols] = logical;
-        let pitch = padded[1] as u32;
+        let [rows, cols] = fft.logical;
         let paired = sample == Sample::Real { paired: true };
-        // Columns of the spectrum that are stored and multiplied.
         let spectrum_cols = if paired { cols / 2 + 1 } else { cols };
-        // Paired: packed rows holding any input (the rest are zero and skip the row FFTs).
-        let live_rows = |shape: crate::Shape| (shape.rows().div_ceil(2)).min(rows / 2);
-        let loaded = Bufs::InOut {
-            src: Buf::Input,
-            dst: Buf::X,
-        };
-        let load = |shape: crate::Shape| match sample {
-            Sample::Complex => Step {
-                kernel: Kernel::Pad,
-                bufs: loaded,
-                params: ShiftParams::pad(logical, shape.axes(), padded[1]).into(),
-                threads: (rows * cols) as u64,
-            },
-            Sample::Real { paired } => {
-                let packed = if paired { live_rows(shape) } else { rows };
-                Step {
-                    kernel: Kernel::Pack { paired },
-                    bufs: loaded,
-                    params: RealParams {
-                        rows: packed as u32,
-                        cols: cols as u32,
-                        src_rows: shape.rows() as u32,
-                        src_cols: shape.cols() as u32,
-                        pitch,
-                        ..Default::default()
-                    }
-                    .into(),
-                    threads: (packed * cols) as u64,
-                }
-            }
-        };
-        let forward = |shape: crate::Shape, out: &mut Vec<Step>| -> Buf {
-            if !paired {
-                return fft.steps(false, Buf::X, out);
-            }
-            let live = live_rows(shape);
-            let at = fft.axis_steps(1, false, live, Buf::X, out);
-            out.push(Step {
-                kernel: Kernel::Split,
-                bufs: Bufs::InOut {
-                    src: at,
-                    dst: at.other(),
-                },
-                params: RealParams {
-                    rows: (rows / 2) as u32,
-                    cols: spectrum_cols as u32,
-                    src_rows: live as u32,
-                    src_cols: cols as u32,
-                    pitch,
-                    ..Default::default()
-                }
-                .into(),
-                threads: (rows / 2 * spectrum_cols) as u64,
-            });
-            fft.axis_steps(0, false, spectrum_cols, at.other(), out)
-        };
 
-        let mut template = vec![load(plan.b)];
-        let template_at = forward(plan.b, &mut template);
-
-        let mut middle = Vec::new();
-        let at = forward(plan.a, &mut middle);
+        let (template, template_at) = forward(fft, sample, plan.b);
+        let (mut run, at) = forward(fft, sample, plan.a);
         let product = Product {
             conj: match plan.op {
                 Op::Correlate => Conj::Kept,
@@ -604,84 +563,260 @@ impl Steps {
         // spectrum), the row passes of 1-D plans (per pass or in workgroup memory). Where the
         // last axis is a Bluestein one (circular mode at a length with a prime factor above
         // 7) or the transform is 1 × 1, it stays a dispatch of its own.
-        let fused = fuse_product(&mut middle, product, Buf::Kept, scale);
+        let fused = fuse_product(&mut run, product, Buf::Kept, scale);
         if fused.is_none() {
-            middle.push(Step {
+            run.push(Step {
                 kernel: Kernel::Spectrum(product),
                 bufs: Bufs::InPlace {
                     data: at,
                     table: Buf::Kept,
                 },
-                params: SpectrumParams::product(rows, spectrum_cols, padded[1], scale).into(),
+                params: SpectrumParams::product(rows, spectrum_cols, fft.padded[1], scale).into(),
                 threads: (rows * spectrum_cols) as u64,
             });
         }
-        let gather_from = if paired {
-            let at = fft.axis_steps(0, true, spectrum_cols, at, &mut middle);
-            middle.push(Step {
-                kernel: Kernel::Merge,
-                bufs: Bufs::InOut {
-                    src: at,
-                    dst: at.other(),
-                },
-                params: RealParams {
-                    rows: (rows / 2) as u32,
-                    cols: cols as u32,
-                    pitch,
-                    half_cols: spectrum_cols as u32,
-                    ..Default::default()
-                }
-                .into(),
-                threads: (rows / 2 * cols) as u64,
-            });
-            fft.axis_steps(1, true, rows / 2, at.other(), &mut middle)
-        } else {
-            fft.steps(true, at, &mut middle)
-        };
-
-        let [out_rows, out_cols] = plan.out.axes();
-        let first = [
-            wrap(plan.axes[0].first, rows),
-            wrap(plan.axes[1].first, cols),
-        ];
-        let gathered = Bufs::InOut {
-            src: gather_from,
-            dst: Buf::Output,
-        };
-        let gather = match sample {
-            Sample::Complex => Step {
-                kernel: Kernel::Gather,
-                bufs: gathered,
-                params: ShiftParams::gather(plan.out.axes(), logical, padded[1], first).into(),
-                threads: plan.out.len() as u64,
-            },
-            Sample::Real { paired } => Step {
-                kernel: Kernel::Unpack { paired },
-                bufs: gathered,
-                params: RealParams {
-                    rows: out_rows as u32,
-                    cols: out_cols as u32,
-                    src_rows: rows as u32,
-                    src_cols: cols as u32,
-                    pitch,
-                    first_r: first[0] as u32,
-                    first_c: first[1] as u32,
-                    ..Default::default()
-                }
-                .into(),
-                threads: plan.out.len() as u64,
-            },
-        };
+        let gather = inverse(fft, sample, plan, at, &mut run);
+        let load = run.remove(0);
         Steps {
             template,
             template_at,
-            load: load(plan.a),
-            middle,
+            load,
+            middle: run,
             fused,
-            gather_from,
             gather,
         }
     }
+}
+
+/// The forward transform of an input of `shape`, its first step reading `Buf::Input`: the
+/// steps and the buffer that ends up holding the spectrum.
+///
+/// Rows of the transform past the input are zero: where the first column pass can read
+/// them as zeros (`bound_work_load`: a line-kernel pass), no step before it reads or writes
+/// them (the row passes and `split` cover only the rows holding input); elsewhere the row
+/// stage writes them (zeros in, zeros out). Where the row axis is one line-kernel pass (a
+/// power-of-two row that fits workgroup memory), that pass reads the input itself, zeros
+/// past its columns unread; elsewhere a `pad` or `pack` dispatch loads the work buffer.
+fn forward(fft: &FftLayout, sample: Sample, shape: crate::Shape) -> (Vec<Step>, Buf) {
+    let [rows, cols] = fft.logical;
+    let pitch = fft.padded[1];
+    let paired = sample == Sample::Real { paired: true };
+    let spectrum_cols = if paired { cols / 2 + 1 } else { cols };
+    let [src_rows, src_cols] = shape.axes();
+    // Transform rows that hold any input (packed row pairs where paired).
+    let live = if paired {
+        src_rows.div_ceil(2).min(rows / 2)
+    } else {
+        src_rows.min(rows)
+    };
+    let mut out = Vec::new();
+    let rows_at = fft.axis_steps(1, false, live, Buf::X, &mut out);
+    let cols_from = if paired { rows_at.other() } else { rows_at };
+    let mut columns = Vec::new();
+    let at = fft.axis_steps(0, false, spectrum_cols, cols_from, &mut columns);
+    // Rows of the transform the row stage computes, if the columns can take the rest as zero.
+    let computed = if paired { 2 * live } else { live };
+    let bounded = computed < rows
+        && columns
+            .first_mut()
+            .is_some_and(|c| bound_work_load(c, computed * pitch));
+    let row_lines = if paired || bounded { live } else { rows };
+
+    out.clear();
+    fft.axis_steps(1, false, row_lines, Buf::X, &mut out);
+    let io = LineIo {
+        load: match sample {
+            Sample::Complex => LineLoad::Complex,
+            Sample::Real { paired } => LineLoad::Real { paired },
+        },
+        store: LineStore::Work,
+    };
+    let fused_load = out.len() == 1
+        && fuse_row_io(&mut out[0], io, |p| {
+            p.src_rows = src_rows as u32;
+            p.src_cols = src_cols as u32;
+        });
+    if fused_load {
+        set_src(&mut out[0], Buf::Input);
+    } else {
+        out.insert(0, load_step(fft, sample, shape, row_lines));
+    }
+    if paired {
+        let split_rows = if bounded { live } else { rows / 2 };
+        out.push(Step {
+            kernel: Kernel::Split,
+            bufs: Bufs::InOut {
+                src: rows_at,
+                dst: rows_at.other(),
+            },
+            params: RealParams {
+                rows: split_rows as u32,
+                cols: spectrum_cols as u32,
+                src_rows: live as u32,
+                src_cols: cols as u32,
+                pitch: pitch as u32,
+                ..Default::default()
+            }
+            .into(),
+            threads: (split_rows * spectrum_cols) as u64,
+        });
+    }
+    out.extend(columns);
+    (out, at)
+}
+
+/// `pad` or `pack`: the first `lines` rows (packed rows where paired) of the transform
+/// into the work buffer X, the input with zeros around it.
+fn load_step(fft: &FftLayout, sample: Sample, shape: crate::Shape, lines: usize) -> Step {
+    let cols = fft.logical[1];
+    let pitch = fft.padded[1];
+    let bufs = Bufs::InOut {
+        src: Buf::Input,
+        dst: Buf::X,
+    };
+    let (kernel, params) = match sample {
+        Sample::Complex => (
+            Kernel::Pad,
+            ShiftParams::pad([lines, cols], shape.axes(), pitch).into(),
+        ),
+        Sample::Real { paired } => (
+            Kernel::Pack { paired },
+            RealParams {
+                rows: lines as u32,
+                cols: cols as u32,
+                src_rows: shape.rows() as u32,
+                src_cols: shape.cols() as u32,
+                pitch: pitch as u32,
+                ..Default::default()
+            }
+            .into(),
+        ),
+    };
+    Step {
+        kernel,
+        bufs,
+        params,
+        threads: (lines * cols) as u64,
+    }
+}
+
+/// Append the inverse transform of the spectrum in `from` to `out` (columns first, then
+/// rows) and return the step that writes the output window.
+///
+/// Where the row axis is one line-kernel pass, that pass is the returned step: it reads only
+/// the transform rows the window holds and stores only the window (paired real plans: it
+/// reads its packed rows straight from the two half spectra, `merge`'s work, and writes
+/// both real rows). Elsewhere the rows go through their passes and a `gather` or `unpack`
+/// dispatch of its own cuts the window.
+fn inverse(fft: &FftLayout, sample: Sample, plan: &Plan, from: Buf, out: &mut Vec<Step>) -> Step {
+    let [rows, cols] = fft.logical;
+    let pitch = fft.padded[1];
+    let paired = sample == Sample::Real { paired: true };
+    let spectrum_cols = if paired { cols / 2 + 1 } else { cols };
+    let [out_rows, out_cols] = plan.out.axes();
+    let first = [
+        wrap(plan.axes[0].first, rows),
+        wrap(plan.axes[1].first, cols),
+    ];
+    let window = |p: &mut StockhamSharedParams| {
+        p.rows = rows as u32;
+        p.out_rows = out_rows as u32;
+        p.out_cols = out_cols as u32;
+        p.first_r = first[0] as u32;
+        p.first_c = first[1] as u32;
+        p.half_cols = spectrum_cols as u32;
+    };
+    let at = fft.axis_steps(0, true, spectrum_cols, from, out);
+    let (io, lines) = match sample {
+        Sample::Real { paired: true } => (
+            LineIo {
+                load: LineLoad::Merge,
+                store: LineStore::RealWindow { paired: true },
+            },
+            rows / 2,
+        ),
+        Sample::Real { paired: false } => (
+            LineIo {
+                load: LineLoad::Work,
+                store: LineStore::RealWindow { paired: false },
+            },
+            out_rows,
+        ),
+        Sample::Complex => (
+            LineIo {
+                load: LineLoad::Work,
+                store: LineStore::Window,
+            },
+            out_rows,
+        ),
+    };
+    let mut row_pass = Vec::new();
+    fft.axis_steps(1, true, lines, at, &mut row_pass);
+    if row_pass.len() == 1 && fuse_row_io(&mut row_pass[0], io, window) {
+        let mut last = row_pass.remove(0);
+        let Bufs::FftPass { dst, .. } = &mut last.bufs else {
+            unreachable!("a line-kernel pass binds as an FFT pass")
+        };
+        *dst = Buf::Output;
+        return last;
+    }
+    let gather_from = if paired {
+        out.push(Step {
+            kernel: Kernel::Merge,
+            bufs: Bufs::InOut {
+                src: at,
+                dst: at.other(),
+            },
+            params: RealParams {
+                rows: (rows / 2) as u32,
+                cols: cols as u32,
+                pitch: pitch as u32,
+                half_cols: spectrum_cols as u32,
+                ..Default::default()
+            }
+            .into(),
+            threads: (rows / 2 * cols) as u64,
+        });
+        fft.axis_steps(1, true, rows / 2, at.other(), out)
+    } else {
+        fft.axis_steps(1, true, rows, at, out)
+    };
+    let bufs = Bufs::InOut {
+        src: gather_from,
+        dst: Buf::Output,
+    };
+    match sample {
+        Sample::Complex => Step {
+            kernel: Kernel::Gather,
+            bufs,
+            params: ShiftParams::gather(plan.out.axes(), fft.logical, pitch, first).into(),
+            threads: plan.out.len() as u64,
+        },
+        Sample::Real { paired } => Step {
+            kernel: Kernel::Unpack { paired },
+            bufs,
+            params: RealParams {
+                rows: out_rows as u32,
+                cols: out_cols as u32,
+                src_rows: rows as u32,
+                src_cols: cols as u32,
+                pitch: pitch as u32,
+                first_r: first[0] as u32,
+                first_c: first[1] as u32,
+                ..Default::default()
+            }
+            .into(),
+            threads: plan.out.len() as u64,
+        },
+    }
+}
+
+/// Point an FFT pass's source at `src`.
+fn set_src(step: &mut Step, to: Buf) {
+    let Bufs::FftPass { src, .. } = &mut step.bufs else {
+        unreachable!("a line-kernel pass binds as an FFT pass")
+    };
+    *src = to;
 }
 
 impl std::fmt::Debug for CorrelationPlan {
@@ -719,4 +854,182 @@ pub fn compute(
     let mut gpu = CorrelationPlan::new(ctx, plan)?;
     gpu.set_template(b)?;
     gpu.run(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Mode, Shape};
+
+    /// The kernels of one run of `plan`'s steps, with the bufs of its first and last.
+    fn run_of(plan: &Plan, sample: Sample, rows: RowCapacity) -> (Vec<Step>, [usize; 2]) {
+        let fft = FftLayout::new(transform_shape(plan, rows), rows);
+        let steps = Steps::new(&fft, sample, plan);
+        let run = std::iter::once(steps.load)
+            .chain(steps.middle)
+            .chain([steps.gather])
+            .collect();
+        (run, fft.logical)
+    }
+
+    fn line_io(step: &Step) -> Option<LineIo> {
+        match step.kernel {
+            Kernel::StockhamShared { io, .. } => Some(io),
+            _ => None,
+        }
+    }
+
+    fn line_params(step: &Step) -> StockhamSharedParams {
+        match step.params {
+            crate::gpu::params::Params::StockhamShared(p) => p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn plan(mode: Mode, a: Shape, b: Shape) -> Plan {
+        Plan::new(Op::Correlate, mode, a, b).unwrap()
+    }
+
+    /// A paired real 2-D plan at power-of-two lengths is six FFT dispatches and `split`:
+    /// the row pass loads the input, the inverse row pass merges the half spectra and
+    /// writes the window; no pack, merge, unpack, spectrum.
+    #[test]
+    fn real_plans_fuse_pack_merge_and_unpack_into_the_row_passes() {
+        let plan = plan(Mode::Same, Shape::d2(1000, 1000), Shape::d2(64, 64));
+        let (run, logical) = run_of(&plan, Sample::Real { paired: true }, RowCapacity::LAVAPIPE);
+        assert_eq!(logical, [2048, 2048]);
+        let kernels: Vec<String> = run.iter().map(|s| s.kernel.label()).collect();
+        let line = "xcorr stockham_shared.wgsl main";
+        let split = "xcorr real.wgsl split";
+        assert_eq!(
+            kernels,
+            [line, split, line, line, line, line, line],
+            "{kernels:?}"
+        );
+        let (first, last) = (&run[0], &run[run.len() - 1]);
+        let load = LineLoad::Real { paired: true };
+        assert_eq!(line_io(first).unwrap().load, load);
+        assert!(matches!(
+            first.bufs,
+            Bufs::FftPass {
+                src: Buf::Input,
+                ..
+            }
+        ));
+        // 1000 real rows: 500 packed rows are transformed and split, not 1024; the first
+        // column pass reads the 1000 rows of half spectra and takes the rest as zeros.
+        assert_eq!(line_params(first).lines, 500);
+        let crate::gpu::params::Params::Real(split) = run[1].params else {
+            panic!("{:?}", run[1].params)
+        };
+        assert_eq!([split.rows, split.src_rows], [500, 500]);
+        assert_eq!(line_params(&run[2]).valid, 1000 * 2048);
+        let io = line_io(last).unwrap();
+        assert_eq!(io.load, LineLoad::Merge);
+        assert_eq!(io.store, LineStore::RealWindow { paired: true });
+        assert!(matches!(
+            last.bufs,
+            Bufs::FftPass {
+                dst: Buf::Output,
+                ..
+            }
+        ));
+        let p = line_params(last);
+        assert_eq!([p.out_rows, p.out_cols, p.half_cols], [1000, 1000, 1025]);
+    }
+
+    /// A complex plan loads in its first row pass over the input's rows only, the first
+    /// column pass reads the rows past them as zeros, and the inverse runs columns first so
+    /// that its last pass, a row pass over the window's rows, writes the window.
+    #[test]
+    fn complex_plans_skip_zero_rows_and_store_the_window() {
+        let plan = plan(Mode::Valid, Shape::d2(40, 40), Shape::d2(25, 25));
+        let (run, logical) = run_of(&plan, Sample::Complex, RowCapacity::LAVAPIPE);
+        assert_eq!(logical, [64, 64]);
+        assert_eq!(
+            run.len(),
+            4,
+            "rows, columns (with the product), columns, rows"
+        );
+        assert!(run.iter().all(|s| line_io(s).is_some()));
+        assert_eq!(line_io(&run[0]).unwrap().load, LineLoad::Complex);
+        assert_eq!(line_params(&run[0]).lines, 40);
+        assert_eq!(line_params(&run[1]).stride, 64, "a column pass");
+        assert_eq!(line_params(&run[1]).valid, 40 * 64);
+        assert!(matches!(
+            run[1].kernel,
+            Kernel::StockhamShared {
+                product: Some(_),
+                ..
+            }
+        ));
+        let p = line_params(&run[3]);
+        assert_eq!(line_io(&run[3]).unwrap().store, LineStore::Window);
+        assert_eq!([p.lines, p.out_rows, p.out_cols], [16, 16, 16]);
+        assert_eq!([p.first_r, p.first_c], [0, 0]);
+        assert!(matches!(
+            run[3].bufs,
+            Bufs::FftPass {
+                dst: Buf::Output,
+                ..
+            }
+        ));
+        // The model moves the input once, not the padded 64 × 64, and writes 16 × 16.
+        let read_write = run[0].traffic();
+        assert_eq!(read_write, (40 * 40 + 40 * 64) * ELEM);
+        assert_eq!(run[3].traffic(), (16 * 64 + 16 * 16) * ELEM);
+    }
+
+    /// A 1-D plan is one row pass each way: load and product in the first, the window in
+    /// the second.
+    #[test]
+    fn one_dimensional_plans_are_two_dispatches() {
+        let plan = plan(Mode::Full, Shape::d1(1000), Shape::d1(64));
+        for sample in [Sample::Complex, Sample::Real { paired: false }] {
+            let (run, _) = run_of(&plan, sample, RowCapacity::LAVAPIPE);
+            assert_eq!(run.len(), 2, "{sample:?}");
+            assert!(matches!(
+                run[0].kernel,
+                Kernel::StockhamShared {
+                    product: Some(_),
+                    ..
+                }
+            ));
+            assert_ne!(line_io(&run[0]).unwrap().load, LineLoad::Work);
+            assert_ne!(line_io(&run[1]).unwrap().store, LineStore::Work);
+        }
+    }
+
+    /// Without the line kernel (per-pass rows) every plan keeps its load and gather
+    /// dispatches; so do Bluestein rows.
+    #[test]
+    fn per_pass_and_bluestein_rows_keep_their_own_load_and_gather() {
+        let cases = [
+            (
+                plan(Mode::Same, Shape::d2(100, 100), Shape::d2(9, 9)),
+                RowCapacity::NONE,
+            ),
+            (
+                plan(Mode::CIRCULAR, Shape::d2(64, 67), Shape::d2(5, 5)),
+                RowCapacity::LAVAPIPE,
+            ),
+        ];
+        for (plan, rows) in cases {
+            for (sample, load, gather) in [
+                (Sample::Complex, "pad", "gather"),
+                (Sample::Real { paired: true }, "pack", "unpack"),
+            ] {
+                let (run, _) = run_of(&plan, sample, rows);
+                let kernels: Vec<String> = run.iter().map(|s| s.kernel.label()).collect();
+                assert!(kernels[0].ends_with(load), "{kernels:?}");
+                assert!(kernels.last().unwrap().ends_with(gather), "{kernels:?}");
+                assert!(run
+                    .iter()
+                    .all(|s| line_io(s).is_none_or(|io| io == LineIo::default())));
+                if sample != Sample::Complex {
+                    assert!(kernels.iter().any(|k| k.ends_with("merge")), "{kernels:?}");
+                }
+            }
+        }
+    }
 }

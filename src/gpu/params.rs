@@ -88,7 +88,8 @@ params! {
     /// are pipeline constants): `lines` lines, line l being sub-line m = l / cols of the
     /// line c = l % cols, elements read at c·line_stride + m·m_in + i·stride and written at
     /// c·line_stride + m·m_out + i·stride_out; twiddles from `tw_offset`, four-step twiddles
-    /// from `tw_outer`; `scale` multiplies a fused spectrum product.
+    /// from `tw_outer`; `scale` multiplies a fused spectrum product. `valid` bounds work
+    /// loads; the rest serve the fused loads and window stores (see the WGSL).
     StockhamShared(StockhamSharedParams) {
         stride: u32,
         line_stride: u32,
@@ -100,6 +101,15 @@ params! {
         m_in: u32,
         m_out: u32,
         tw_outer: u32,
+        valid: u32,
+        src_rows: u32,
+        src_cols: u32,
+        half_cols: u32,
+        rows: u32,
+        out_rows: u32,
+        out_cols: u32,
+        first_r: u32,
+        first_c: u32,
     }
 
     /// A pointwise multiply along lines (spectrum.wgsl): the spectrum product, or a

@@ -1,7 +1,7 @@
 //! Shader modules, bind group layouts and compute pipelines: built once per device, keyed by
 //! kernel and its pipeline-overridable constants.
 
-use super::fft::{line_main, MAX_POINTS};
+use super::fft::{line_main, LineIo, MAX_POINTS};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -145,6 +145,9 @@ pub(crate) enum Kernel {
         /// The four-step twiddle multiply on the outputs.
         outer: bool,
         product: Option<Product>,
+        /// Fused loads and stores: the first forward row pass reading the input, the last
+        /// inverse row pass writing the output window (part of the generated code).
+        io: LineIo,
     },
     /// `data = product(data, t)`, scaled, in its own dispatch (spectrum.wgsl).
     Spectrum(Product),
@@ -315,7 +318,10 @@ pub(crate) async fn compile_every_module(device: &wgpu::Device) -> Result<Vec<&'
         let sources: Vec<String> = match module {
             Module::StockhamShared => (1..=12)
                 .map(|log2| 1usize << log2)
-                .map(|n| format!("{}{}", module.source(), line_main(n, n.min(MAX_POINTS))))
+                .map(|n| {
+                    let main = line_main(n, n.min(MAX_POINTS), LineIo::default());
+                    format!("{}{main}", module.source())
+                })
                 .collect(),
             _ => vec![module.source().to_string()],
         };
@@ -351,8 +357,8 @@ async fn check_compiles(device: &wgpu::Device, module: Module, source: String) -
     }
 }
 
-/// A compiled module: its file, and (line length, points) for the generated line kernel.
-type ModuleKey = (Module, Option<(u32, u32)>);
+/// A compiled module: its file, and (line length, points, io) for the generated line kernel.
+type ModuleKey = (Module, Option<(u32, u32, LineIo)>);
 
 pub(crate) struct PipelineCache {
     /// Invocations per workgroup, the `WG` override of every kernel.
@@ -395,7 +401,7 @@ impl PipelineCache {
         let (module, entry) = kernel.entry();
         // The line kernel's entry point is generated per line length and register count.
         let variant = match kernel {
-            Kernel::StockhamShared { n, points, .. } => Some((n, points)),
+            Kernel::StockhamShared { n, points, io, .. } => Some((n, points, io)),
             _ => None,
         };
         let module = {
@@ -404,10 +410,10 @@ impl PipelineCache {
                 .entry((module, variant))
                 .or_insert_with(|| {
                     let source = match variant {
-                        Some((n, points)) => format!(
+                        Some((n, points, io)) => format!(
                             "{}{}",
                             module.source(),
-                            line_main(n as usize, points as usize)
+                            line_main(n as usize, points as usize, io)
                         ),
                         None => module.source().to_string(),
                     };

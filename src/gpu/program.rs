@@ -2,6 +2,7 @@
 //! bind group per dispatch. Also the limit checks, upload and readback helpers.
 
 use super::context::GpuContext;
+use super::fft::line_traffic;
 use super::params::{Params, PARAM_BYTES};
 use super::pipelines::{Kernel, Layout, Product};
 use crate::error::{Error, Result};
@@ -98,16 +99,25 @@ impl Step {
             Kernel::Stockham { product, .. } => 2 * moves(product) * ELEM,
             Kernel::Stockham4 { product, .. } => 4 * moves(product) * ELEM,
             Kernel::StockhamOdd { radix, product, .. } => radix as u64 * moves(product) * ELEM,
-            // The whole line in and out once: n points (2 moves each, 3 with the product)
-            // per `points` invocations.
-            Kernel::StockhamShared {
-                points, product, ..
-            } => points as u64 * moves(product) * ELEM,
+            // Lines in and out once, less what a fused load or store skips.
+            Kernel::StockhamShared { n, product, io, .. } => {
+                let Params::StockhamShared(p) = &self.params else {
+                    unreachable!("the line kernel with {:?}", self.params)
+                };
+                return line_traffic(n as usize, io, product.is_some(), p);
+            }
             Kernel::Chirp | Kernel::Pad | Kernel::Gather => 2 * ELEM,
             Kernel::Spectrum(_) => 3 * ELEM,
             // Two f32 in (or one), one complex out.
             Kernel::Pack { paired } => ELEM + if paired { ELEM } else { ELEM / 2 },
-            Kernel::Split => 4 * ELEM,
+            // The row spectra with input in, both half spectra of every row it covers out.
+            Kernel::Split => {
+                let Params::Real(p) = &self.params else {
+                    unreachable!("split with {:?}", self.params)
+                };
+                let (read, written) = (p.src_rows * p.src_cols, 2 * p.rows * p.cols);
+                return (read + written) as u64 * ELEM;
+            }
             Kernel::Merge => 3 * ELEM,
             Kernel::Unpack { .. } => ELEM + ELEM / 2,
             _ => return 0,

@@ -41,6 +41,14 @@ impl RowCapacity {
         storage: 0,
     };
 
+    /// Lavapipe's: 32 KiB of workgroup memory, 256 invocations (lines up to 4096).
+    #[cfg(test)]
+    pub(crate) const LAVAPIPE: RowCapacity = RowCapacity {
+        max_n: 4096,
+        max_wg: 256,
+        storage: 32 * 1024,
+    };
+
     /// The context's capacity; none where its workgroup FFT is switched off.
     pub(crate) fn of(ctx: &GpuContext) -> RowCapacity {
         let storage = ctx.limits().max_compute_workgroup_storage_size as u64;

@@ -10,9 +10,46 @@ use std::fmt::Write;
 /// Most points an invocation holds (the largest register DFT, radix 16).
 pub(crate) const MAX_POINTS: usize = 16;
 
+/// Where a line kernel's lines come from (stockham_shared.wgsl's `load_*` functions). All but
+/// `Work` are row passes that read a plan's input or a half spectrum directly, the load
+/// that would otherwise be a dispatch of its own (`pad`, `pack`, `merge`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) enum LineLoad {
+    /// The work buffer; elements at or past `valid` along the axis are zero, not read.
+    #[default]
+    Work,
+    /// Row r of the compact complex input, zero past its rows and columns.
+    Complex,
+    /// Real input: rows 2r and 2r + 1 as one complex row when `paired`, else row r.
+    Real { paired: bool },
+    /// Packed row r from the half spectra of real rows 2r and 2r + 1 (`merge`).
+    Merge,
+}
+
+/// Where a line kernel's outputs go. All but `Work` are the last inverse row pass writing
+/// only the output window (`gather`, `unpack`), wrapped by the mode's first lag.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) enum LineStore {
+    /// The work buffer (with PRODUCT and OUTER).
+    #[default]
+    Work,
+    /// Line i is output row i, read from transform row (first_r + i) mod rows; complex.
+    Window,
+    /// Real output: the line's real part as `Window` does, or, `paired`, packed row r's
+    /// real and imaginary parts to the output rows of transform rows 2r and 2r + 1.
+    RealWindow { paired: bool },
+}
+
+/// A line kernel's load and store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct LineIo {
+    pub load: LineLoad,
+    pub store: LineStore,
+}
+
 /// `main` for lines of `n` points (a power of two ≥ 2), `points` per invocation (a power
-/// of two, `2 ≤ points ≤ min(n, 16)`).
-pub(crate) fn line_main(n: usize, points: usize) -> String {
+/// of two, `2 ≤ points ≤ min(n, 16)`), reading and writing as `io` says.
+pub(crate) fn line_main(n: usize, points: usize, io: LineIo) -> String {
     assert!(n.is_power_of_two() && points.is_power_of_two());
     assert!((2..=MAX_POINTS.min(n)).contains(&points));
     let lanes = n / points;
@@ -39,8 +76,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let line = (wid.x + wid.y * groups.x) * C + c;
     let live = line < params.lines;
     let m = line / params.cols;
-    let across = (line - m * params.cols) * params.line_stride;
-    let base = across + m * params.m_in;
+    let l = line - m * params.cols;"
+    );
+    // A window store reads only the transform rows the window holds, in its order.
+    let wraps = matches!(
+        io.store,
+        LineStore::Window | LineStore::RealWindow { paired: false }
+    );
+    let row = if wraps {
+        "(params.first_r + l) % params.rows"
+    } else {
+        "l"
+    };
+    let _ = writeln!(
+        o,
+        "    let row = {row};
+    let across = row * params.line_stride;
+    let at_m = m * params.m_in;
     let base_out = across + m * params.m_out;
     let s = params.stride;
     let s_out = params.stride_out;
@@ -51,7 +103,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     }
     let _ = writeln!(o, "    if (live) {{");
     for i in 0..points {
-        let _ = writeln!(o, "        x{i} = src[base + (t + {}u) * s];", lanes * i);
+        let e = format!("t + {}u", lanes * i);
+        let value = match io.load {
+            LineLoad::Work => format!("load_work(across, at_m + ({e}) * s)"),
+            LineLoad::Complex => format!("load_padded(row, {e})"),
+            LineLoad::Real { paired: true } => format!("load_real_pair(row, {e})"),
+            LineLoad::Real { paired: false } => format!("load_real_row(row, {e})"),
+            LineLoad::Merge => format!("load_merged(row, {e})"),
+        };
+        let _ = writeln!(o, "        x{i} = {value};");
     }
     let _ = writeln!(o, "    }}");
     let mut p = 1;
@@ -88,10 +148,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
             for i in 0..points {
                 let (b, m) = (i % g, i / g);
                 let k = format!("j{b} + {}u", m * p);
-                let _ = writeln!(
-                    o,
-                    "            if (OUTER) {{ x{i} = cmul(x{i}, outer(m, {k})); }}\n            store(base_out + ({k}) * s_out, x{i});"
-                );
+                let _ = match io.store {
+                    LineStore::Work => writeln!(
+                        o,
+                        "            if (OUTER) {{ x{i} = cmul(x{i}, outer(m, {k})); }}\n            store(base_out + ({k}) * s_out, x{i});"
+                    ),
+                    LineStore::Window => writeln!(o, "            store_window(l, {k}, x{i});"),
+                    LineStore::RealWindow { paired: false } => {
+                        writeln!(o, "            store_real_row(l, {k}, x{i});")
+                    }
+                    LineStore::RealWindow { paired: true } => {
+                        writeln!(o, "            store_real_pair(l, {k}, x{i});")
+                    }
+                };
             }
             let _ = writeln!(o, "        }}");
         } else {
@@ -162,27 +231,49 @@ mod tests {
     use super::*;
     use crate::gpu::pipelines::Module;
 
-    /// The generated module parses and validates for every length and register count the
-    /// host asks for (naga is the front end wgpu runs too).
+    /// Every load and store the plans fuse (the ones `Steps::new` in correlate.rs pairs).
+    pub(crate) fn every_io() -> [LineIo; 7] {
+        use super::{LineLoad as L, LineStore as S};
+        let io = |load, store| LineIo { load, store };
+        [
+            io(L::Work, S::Work),
+            io(L::Complex, S::Work),
+            io(L::Real { paired: true }, S::Work),
+            io(L::Real { paired: false }, S::Work),
+            io(L::Work, S::Window),
+            io(L::Work, S::RealWindow { paired: false }),
+            io(L::Merge, S::RealWindow { paired: true }),
+        ]
+    }
+
+    /// The generated module parses and validates for every length, register count, load
+    /// and store the host asks for (naga is the front end wgpu runs too).
     #[test]
     fn generated_modules_validate() {
         let mut n = 2;
         while n <= 8192 {
-            for points in [2, 4, 8, 16].into_iter().filter(|&p| p <= n) {
+            for (points, io) in [2, 4, 8, 16]
+                .into_iter()
+                .filter(|&p| p <= n)
+                .flat_map(|p| every_io().map(|io| (p, io)))
+            {
                 let source = format!(
                     "{}{}",
                     Module::StockhamShared.source(),
-                    line_main(n, points)
+                    line_main(n, points, io)
                 );
                 let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
-                    panic!("n {n}, points {points}: {}", e.emit_to_string(&source))
+                    panic!(
+                        "n {n}, points {points}, {io:?}: {}",
+                        e.emit_to_string(&source)
+                    )
                 });
                 naga::valid::Validator::new(
                     naga::valid::ValidationFlags::all(),
                     naga::valid::Capabilities::all(),
                 )
                 .validate(&module)
-                .unwrap_or_else(|e| panic!("n {n}, points {points}: {e:?}"));
+                .unwrap_or_else(|e| panic!("n {n}, points {points}, {io:?}: {e:?}"));
             }
             n *= 2;
         }

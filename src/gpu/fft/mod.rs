@@ -9,8 +9,8 @@ mod steps;
 mod tables;
 
 pub(crate) use lengths::{transform_shape, RowCapacity};
-pub(crate) use line_kernel::{line_main, MAX_POINTS};
-pub(crate) use steps::{fuse_product, FftLayout};
+pub(crate) use line_kernel::{line_main, LineIo, LineLoad, LineStore, MAX_POINTS};
+pub(crate) use steps::{bound_work_load, fuse_product, fuse_row_io, line_traffic, FftLayout};
 
 use super::context::GpuContext;
 use super::params::ShiftParams;

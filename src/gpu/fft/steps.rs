@@ -12,6 +12,7 @@
 //! [`GpuContext::set_workgroup_fft`]: crate::gpu::GpuContext::set_workgroup_fft
 
 use super::lengths::{radices, LineKernel, RowCapacity};
+use super::line_kernel::{LineIo, LineLoad, LineStore};
 use super::tables::Tables;
 use crate::gpu::params::{Params, SpectrumParams, StockhamParams, StockhamSharedParams};
 use crate::gpu::pipelines::{Kernel, Product};
@@ -188,6 +189,7 @@ impl FftLayout {
                         m_in: s,
                         m_out: s,
                         tw_outer: tw as u32,
+                        ..line_params()
                     },
                     (n / n1) as u32,
                     true,
@@ -211,6 +213,7 @@ impl FftLayout {
                         m_in: n2 as u32 * s,
                         m_out: s,
                         tw_outer: 0,
+                        ..line_params()
                     },
                     (n / n2) as u32,
                     false,
@@ -232,6 +235,7 @@ impl FftLayout {
                 m_in: 0,
                 m_out: 0,
                 tw_outer: 0,
+                ..line_params()
             };
             out.push(line_step(inverse, n, line, at, to, whole, 1, false));
             return to;
@@ -331,6 +335,110 @@ pub(crate) fn fuse_product(
     Some(last.kernel)
 }
 
+/// Line kernel parameters that bound and fuse nothing: every work load reads.
+fn line_params() -> StockhamSharedParams {
+    StockhamSharedParams {
+        valid: u32::MAX,
+        ..Default::default()
+    }
+}
+
+/// Fuse a load or store into `step` where it is a whole-row pass of the line kernel (a
+/// power-of-two row that fits workgroup memory: one dispatch per row), the only kind that
+/// holds whole rows of the transform: `io` replaces its load and store, `set` fills the
+/// parameters they read and may change `lines` (the invocations follow). Returns false,
+/// changing nothing, for any other step; the caller then keeps a dispatch of its own.
+pub(crate) fn fuse_row_io(
+    step: &mut Step,
+    io: LineIo,
+    set: impl FnOnce(&mut StockhamSharedParams),
+) -> bool {
+    let (
+        Kernel::StockhamShared {
+            outer: false,
+            io: own,
+            n,
+            points,
+            lines,
+            ..
+        },
+        Params::StockhamShared(params),
+    ) = (&mut step.kernel, &mut step.params)
+    else {
+        return false;
+    };
+    if params.stride != 1 || params.m_in != 0 {
+        return false;
+    }
+    *own = io;
+    set(params);
+    params.cols = params.lines;
+    step.threads = (params.lines as u64).div_ceil(*lines as u64) * (*n / *points * *lines) as u64;
+    true
+}
+
+/// Bound the work loads of `step`, a line-kernel pass, to offsets along the axis below
+/// `valid`: what lies past it (rows a fused row pass skipped) reads as zero. False, changing
+/// nothing, for any other kind of pass.
+pub(crate) fn bound_work_load(step: &mut Step, valid: usize) -> bool {
+    match (&step.kernel, &mut step.params) {
+        (
+            Kernel::StockhamShared {
+                io:
+                    LineIo {
+                        load: LineLoad::Work,
+                        ..
+                    },
+                ..
+            },
+            Params::StockhamShared(params),
+        ) => {
+            params.valid = valid as u32;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Device-memory bytes a line-kernel dispatch moves, by the model of `Step::traffic`: every
+/// element read where it is read (work loads up to `valid`, the input's own rows and
+/// columns, the stored halves of two half spectra), every output written where it is
+/// stored (the whole line, or only the window), the kept spectrum read once per output.
+pub(crate) fn line_traffic(n: usize, io: LineIo, product: bool, p: &StockhamSharedParams) -> u64 {
+    const ELEM: u64 = crate::gpu::program::ELEM;
+    let lines = p.lines as u64;
+    let n64 = n as u64;
+    let input_cols = (p.src_cols as u64).min(n64);
+    let reads = match io.load {
+        LineLoad::Work if p.valid == u32::MAX => lines * n64 * ELEM,
+        LineLoad::Work => {
+            // Sub-line m of each of `cols` lines reads m·m_in + i·stride < valid, i < n.
+            let (cols, subs) = (p.cols as u64, lines / p.cols.max(1) as u64);
+            let per_line: u64 = (0..subs)
+                .map(|m| {
+                    let at = m * p.m_in as u64;
+                    let left = (p.valid as u64).saturating_sub(at);
+                    left.div_ceil(p.stride.max(1) as u64).min(n64)
+                })
+                .sum();
+            cols * per_line * ELEM
+        }
+        LineLoad::Complex => lines.min(p.src_rows as u64) * input_cols * ELEM,
+        LineLoad::Real { paired } => {
+            let rows = if paired { 2 * lines } else { lines };
+            rows.min(p.src_rows as u64) * input_cols * ELEM / 2
+        }
+        LineLoad::Merge => 2 * lines * p.half_cols as u64 * ELEM,
+    };
+    let writes = match io.store {
+        LineStore::Work => lines * n64 * ELEM,
+        LineStore::Window => lines * p.out_cols as u64 * ELEM,
+        LineStore::RealWindow { .. } => p.out_rows as u64 * p.out_cols as u64 * ELEM / 2,
+    };
+    let kept = if product { lines * n64 * ELEM } else { 0 };
+    reads + writes + kept
+}
+
 /// One dispatch of the line kernel: lines of `n` points shaped as `line`, from `src` to
 /// `dst`, stage twiddles every `tw_step`-th table entry, `outer` the four-step multiply.
 #[allow(clippy::too_many_arguments)]
@@ -353,6 +461,7 @@ fn line_step(
             tw_step,
             outer,
             product: None,
+            io: LineIo::default(),
         },
         bufs: Bufs::FftPass {
             src,
