@@ -179,3 +179,25 @@ def test_track_takes_uint8_frames_and_lists(rng):
     np.testing.assert_array_equal(from_array, from_list)
     assert tuple(from_array[1, :2]) == (10, 20)
     assert engine.track(np.empty((0, 30, 40), np.uint8), template).shape == (0, 3)
+
+
+def misaligned(array):
+    """A copy of `array` whose data starts one byte past an element boundary, as arrays
+    unpickled from a byte stream (Dask's chunks) can be."""
+    raw = np.empty(array.nbytes + 1, np.uint8)
+    out = np.frombuffer(raw.data, array.dtype, array.size, offset=1).reshape(array.shape)
+    out[...] = array
+    assert not out.flags.aligned
+    return out
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_misaligned_frames_track_as_aligned_ones(backend, rng, masked):
+    frames = rng.random((3, 30, 40), dtype=np.float32)
+    template = frames[1, 10:18, 20:29].copy()
+    mask = np.ones(template.shape, np.uint8) if masked else None
+    engine = xcorr.Engine(backend)
+    expected = engine.track(frames, template, mask=mask)
+    np.testing.assert_array_equal(engine.track(misaligned(frames), template, mask=mask), expected)
+    image = misaligned(frames[1])
+    np.testing.assert_array_equal(engine.match_template(image, template, mask=mask), engine.match_template(frames[1], template, mask=mask))

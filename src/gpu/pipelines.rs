@@ -310,16 +310,17 @@ impl Kernel {
 /// browser's own (Chromium: Tint), whose verdict arrives asynchronously.
 ///
 /// The line kernel's module is compiled with the entry point generated for every power-of-two
-/// line length it takes (16 points per invocation, or the whole line when shorter), since
-/// each is different code.
+/// line length it takes (16 points per invocation, or the whole line when shorter) and every
+/// fused load and store ([`LineIo::ALL`]), since each is different code.
 pub(crate) async fn compile_every_module(device: &wgpu::Device) -> Result<Vec<&'static str>> {
     let mut files = Vec::new();
     for module in Module::ALL {
         let sources: Vec<String> = match module {
             Module::StockhamShared => (1..=12)
                 .map(|log2| 1usize << log2)
-                .map(|n| {
-                    let main = line_main(n, n.min(MAX_POINTS), LineIo::default());
+                .flat_map(|n| LineIo::ALL.map(|io| (n, io)))
+                .map(|(n, io)| {
+                    let main = line_main(n, n.min(MAX_POINTS), io);
                     format!("{}{main}", module.source())
                 })
                 .collect(),

@@ -196,7 +196,7 @@ class Engine:
         # Template and mask checked and converted as for one frame (a stand-in for none).
         first = frames[0] if len(frames) else np.zeros(frames.shape[1:], frames.dtype)
         _, template, mask, binary = self._planes(first, template, mask, "frames")
-        planes = _planes_of_stack(frames.astype(template.dtype, copy=False))
+        planes = _planes_of_stack(_arrays.ready(frames, template.dtype))
         return self._native.track(planes, template, mask, binary, method)
 
     def _match_frames(self, frames: Any, template: Any, method: MethodLike) -> np.ndarray:

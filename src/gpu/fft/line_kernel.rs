@@ -47,6 +47,27 @@ pub(crate) struct LineIo {
     pub store: LineStore,
 }
 
+impl LineIo {
+    /// Every load and store the plans fuse (the ones `Steps::new` in correlate.rs pairs):
+    /// each is different code, so validation and the browser's compile check take each.
+    pub(crate) const ALL: [LineIo; 7] = {
+        use LineLoad as L;
+        use LineStore as S;
+        const fn io(load: LineLoad, store: LineStore) -> LineIo {
+            LineIo { load, store }
+        }
+        [
+            io(L::Work, S::Work),
+            io(L::Complex, S::Work),
+            io(L::Real { paired: true }, S::Work),
+            io(L::Real { paired: false }, S::Work),
+            io(L::Work, S::Window),
+            io(L::Work, S::RealWindow { paired: false }),
+            io(L::Merge, S::RealWindow { paired: true }),
+        ]
+    };
+}
+
 /// `main` for lines of `n` points (a power of two ≥ 2), `points` per invocation (a power
 /// of two, `2 ≤ points ≤ min(n, 16)`), reading and writing as `io` says.
 pub(crate) fn line_main(n: usize, points: usize, io: LineIo) -> String {
@@ -231,21 +252,6 @@ mod tests {
     use super::*;
     use crate::gpu::pipelines::Module;
 
-    /// Every load and store the plans fuse (the ones `Steps::new` in correlate.rs pairs).
-    pub(crate) fn every_io() -> [LineIo; 7] {
-        use super::{LineLoad as L, LineStore as S};
-        let io = |load, store| LineIo { load, store };
-        [
-            io(L::Work, S::Work),
-            io(L::Complex, S::Work),
-            io(L::Real { paired: true }, S::Work),
-            io(L::Real { paired: false }, S::Work),
-            io(L::Work, S::Window),
-            io(L::Work, S::RealWindow { paired: false }),
-            io(L::Merge, S::RealWindow { paired: true }),
-        ]
-    }
-
     /// The generated module parses and validates for every length, register count, load
     /// and store the host asks for (naga is the front end wgpu runs too).
     #[test]
@@ -255,7 +261,7 @@ mod tests {
             for (points, io) in [2, 4, 8, 16]
                 .into_iter()
                 .filter(|&p| p <= n)
-                .flat_map(|p| every_io().map(|io| (p, io)))
+                .flat_map(|p| LineIo::ALL.map(|io| (p, io)))
             {
                 let source = format!(
                     "{}{}",
