@@ -131,12 +131,21 @@ fn track_follows_200_frames_on_the_cpu() {
     check_track("cpu");
 }
 
-#[test]
-fn track_follows_200_frames_on_the_gpu() {
+/// Whether the GPU tests run: an adapter exists, or `XCORR_REQUIRE_GPU` is set (then the
+/// CLI's own failure fails the test). Says so when they are skipped.
+fn gpu_or_required() -> bool {
     if std::env::var_os("XCORR_REQUIRE_GPU").is_none()
         && xcorr::Engine::with_backend(xcorr::Backend::Gpu).is_err()
     {
         eprintln!("skipped: no GPU adapter (set XCORR_REQUIRE_GPU=1 to fail instead)");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn track_follows_200_frames_on_the_gpu() {
+    if !gpu_or_required() {
         return;
     }
     check_track("gpu");
@@ -256,10 +265,7 @@ fn small_frames_in_a_pipelined_track_fail_alone_on_the_cpu() {
 
 #[test]
 fn small_frames_in_a_pipelined_track_fail_alone_on_the_gpu() {
-    if std::env::var_os("XCORR_REQUIRE_GPU").is_none()
-        && xcorr::Engine::with_backend(xcorr::Backend::Gpu).is_err()
-    {
-        eprintln!("skipped: no GPU adapter (set XCORR_REQUIRE_GPU=1 to fail instead)");
+    if !gpu_or_required() {
         return;
     }
     check_small_frames_fail_alone("gpu");
