@@ -8,7 +8,9 @@
 //! matching with a parabola fit for subpixel precision.
 //!
 //! Prints per-frame positions, the tracking error against the truth, and frames per second
-//! on the CPU (and on the GPU when the engine has one).
+//! on the CPU (and on the GPU when the engine has one), tracking one frame at a time
+//! (`Tracker::track`) and pipelined (`Tracker::submit` of frame k + 1 before
+//! `Tracker::collect` of frame k), alternated pass by pass; the two must find the same peaks.
 //!
 //! ```text
 //! cargo run --release --example track
@@ -76,15 +78,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for (name, engine) in backends {
         let tracker = Tracker::new(&engine, &template, frames[0].shape(), Method::CCoeffNormed)?;
-        let mut found = Vec::with_capacity(FRAMES * rounds);
-        let start = Instant::now();
+        // Each round times one pass of `track` (one frame at a time) and one pipelined pass
+        // (frame k + 1 submitted before frame k is collected), alternated so that the
+        // machine's load weighs on both alike.
+        let mut one_at_a_time = Pass::default();
+        let mut pipelined = Pass::default();
+        let mut found = Vec::new();
         for _ in 0..rounds {
+            let start = Instant::now();
+            let mut this = Vec::with_capacity(FRAMES);
             for frame in &frames {
-                found.push(tracker.track(frame)?);
+                this.push(tracker.track(frame)?);
             }
+            one_at_a_time.add(start.elapsed().as_secs_f64(), 0.0, 0.0);
+
+            let start = Instant::now();
+            let (mut submit, mut collect) = (0.0, 0.0);
+            let mut piped = Vec::with_capacity(FRAMES);
+            let mut in_flight = None;
+            for frame in &frames {
+                let t = Instant::now();
+                let next = tracker.submit(frame)?;
+                submit += t.elapsed().as_secs_f64();
+                if let Some(pending) = in_flight.replace(next) {
+                    let t = Instant::now();
+                    piped.push(tracker.collect(pending)?);
+                    collect += t.elapsed().as_secs_f64();
+                }
+            }
+            if let Some(pending) = in_flight {
+                let t = Instant::now();
+                piped.push(tracker.collect(pending)?);
+                collect += t.elapsed().as_secs_f64();
+            }
+            pipelined.add(start.elapsed().as_secs_f64(), submit, collect);
+            if piped != this {
+                return Err(format!("{name}: the pipelined results differ from track's").into());
+            }
+            found = this;
         }
-        let seconds = start.elapsed().as_secs_f64();
-        found.truncate(FRAMES);
+        if found.is_empty() {
+            continue;
+        }
         if name == "cpu" {
             println!("frame   truth (row, col)    found (row, col)    error px   score");
             for (i, (peak, &(ty, tx))) in found.iter().zip(&truth).enumerate() {
@@ -109,10 +144,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "{name} ({}): mean error {mean:.3} px, worst {worst:.3} px, {:.1} frames/s",
             engine.backend_name(),
-            (FRAMES * rounds) as f64 / seconds
+            (FRAMES * rounds) as f64 / one_at_a_time.seconds
+        );
+        println!(
+            "{name}: pipelined {:.1} frames/s (median pass {:.1}, one at a time {:.1}); per \
+             frame {:.2} ms submitting + {:.2} ms collecting, against {:.2} ms per track; \
+             identical results",
+            (FRAMES * rounds) as f64 / pipelined.seconds,
+            FRAMES as f64 / pipelined.median(),
+            FRAMES as f64 / one_at_a_time.median(),
+            pipelined.submit / (FRAMES * rounds) as f64 * 1e3,
+            pipelined.collect / (FRAMES * rounds) as f64 * 1e3,
+            one_at_a_time.seconds / (FRAMES * rounds) as f64 * 1e3,
         );
     }
     Ok(())
+}
+
+/// The times of the passes of one way of tracking.
+#[derive(Default)]
+struct Pass {
+    /// Wall time of every pass, and their sum; the time spent in `submit` and in `collect`.
+    passes: Vec<f64>,
+    seconds: f64,
+    submit: f64,
+    collect: f64,
+}
+
+impl Pass {
+    fn add(&mut self, seconds: f64, submit: f64, collect: f64) {
+        self.passes.push(seconds);
+        self.seconds += seconds;
+        self.submit += submit;
+        self.collect += collect;
+    }
+
+    fn median(&self) -> f64 {
+        let mut sorted = self.passes.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted[sorted.len() / 2]
+    }
 }
 
 /// The frames and the object's true top-left corner in each.

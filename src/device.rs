@@ -7,7 +7,7 @@
 #![cfg_attr(not(feature = "gpu"), allow(dead_code))]
 
 use crate::error::Result;
-use crate::shareable::Shareable;
+use crate::shareable::{AnyShareable, Shareable};
 use crate::vision::peaks::{Peak, PeakOptions};
 use num_complex::Complex;
 use std::future::Future;
@@ -40,6 +40,25 @@ pub(crate) struct FrameTerms {
 /// in a browser means after the page's event loop has run.
 pub(crate) type DeviceFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + 'a>>;
 
+/// What a frame submitted to a device reads back.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Wanted {
+    /// The whole score map.
+    Map,
+    /// The best `options.count` peaks.
+    Peaks(PeakOptions),
+}
+
+/// A device's results for one submitted frame.
+pub(crate) enum DeviceResult {
+    Map(Vec<f32>),
+    Peaks(Vec<Peak>),
+}
+
+/// A frame submitted to a device, its results not yet read: the device's own record of the
+/// submission, opaque to vision.
+pub(crate) struct DeviceTicket(pub Box<AnyShareable>);
+
 /// One template prepared on a device against frames of one shape: numerator, window sums,
 /// scores and the peak search all run there. Frames come centred on their mean, in f32.
 pub(crate) trait MatchDevice: Shareable {
@@ -53,6 +72,18 @@ pub(crate) trait MatchDevice: Shareable {
         frame: FrameTerms,
         options: &'a PeakOptions,
     ) -> DeviceFuture<'a, Vec<Peak>>;
+    /// Upload and submit a frame without waiting for its results: the next frame can be
+    /// submitted while the device works on this one. The future resolves once the work is
+    /// queued. At most two frames may be left in flight; a third submission overwrites the
+    /// first one's results, whose [`collect`](Self::collect) then fails.
+    fn submit<'a>(
+        &'a self,
+        centred_frame: &'a [f32],
+        frame: FrameTerms,
+        wanted: Wanted,
+    ) -> DeviceFuture<'a, DeviceTicket>;
+    /// The results of a submitted frame, once the device has finished it.
+    fn collect(&self, ticket: DeviceTicket) -> DeviceFuture<'_, DeviceResult>;
 }
 
 /// A reference image's spectrum kept on a device for phase correlation.

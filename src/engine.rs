@@ -5,11 +5,14 @@ use crate::array::Real;
 use crate::array::{Array, ArrayView, Element, Shape};
 use crate::cpu::CpuPlan;
 #[cfg(feature = "gpu")]
-use crate::device::{DeviceFuture, FrameTerms};
+use crate::device::{DeviceFuture, DeviceResult, DeviceTicket, FrameTerms, Wanted};
 use crate::device::{MatchDevice, PhaseDevice, TemplateTerms};
 use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
-use crate::gpu::{CorrelationPlan, GpuContext, MatchPlan, PhasePlan, SearchShape};
+use crate::gpu::{
+    Collected, CorrelationPlan, GpuContext, MatchPlan, PeakRecord, PhasePlan, Readback,
+    SearchShape, Submitted,
+};
 use crate::plan_cache::PlanCache;
 use crate::range;
 use crate::spec::{Mode, Op, Plan};
@@ -962,20 +965,78 @@ impl MatchDevice for Handle<MatchPlan, (Vec<f32>, TemplateTerms)> {
         Box::pin(async move {
             let mut state = self.lock().await?;
             let plan = &mut state.0;
-            let out = plan.out_shape();
-            let sign = if options.extremum == Extremum::Max {
-                1.0
-            } else {
-                -1.0
-            };
-            let search = SearchShape::new(options, out);
+            let (search, sign) = peak_search(options, plan);
             let records = plan.peaks(centred_frame, frame, search, sign).await?;
-            Ok(records
-                .into_iter()
-                .map(|r| r.to_peak(out, options.extremum, options.subpixel))
-                .collect())
+            Ok(records_to_peaks(records, plan.out_shape(), options))
         })
     }
+
+    fn submit<'a>(
+        &'a self,
+        centred_frame: &'a [f32],
+        frame: FrameTerms,
+        wanted: Wanted,
+    ) -> DeviceFuture<'a, DeviceTicket> {
+        Box::pin(async move {
+            let mut state = self.lock().await?;
+            let plan = &mut state.0;
+            let submitted = plan.submit(centred_frame, frame, readback_of(wanted, plan))?;
+            Ok(DeviceTicket(Box::new((submitted, wanted))))
+        })
+    }
+
+    fn collect(&self, ticket: DeviceTicket) -> DeviceFuture<'_, DeviceResult> {
+        Box::pin(async move {
+            let (submitted, wanted) =
+                *ticket.0.downcast::<(Submitted, Wanted)>().map_err(|_| {
+                    Error::InvalidArgument(
+                        "a frame was collected from another kind of device".into(),
+                    )
+                })?;
+            let state = self.lock().await?;
+            let plan = &state.0;
+            Ok(match (plan.collect(submitted).await?, wanted) {
+                (Collected::Map(scores), _) => DeviceResult::Map(scores),
+                (Collected::Peaks(records), Wanted::Peaks(options)) => {
+                    DeviceResult::Peaks(records_to_peaks(records, plan.out_shape(), &options))
+                }
+                (Collected::Peaks(_), Wanted::Map) => unreachable!("a map was submitted"),
+            })
+        })
+    }
+}
+
+/// The plan's readback for what the caller wants.
+#[cfg(feature = "gpu")]
+fn readback_of(wanted: Wanted, plan: &MatchPlan) -> Readback {
+    match wanted {
+        Wanted::Map => Readback::Map,
+        Wanted::Peaks(options) => {
+            let (search, sign) = peak_search(&options, plan);
+            Readback::Peaks { search, sign }
+        }
+    }
+}
+
+/// The search for `options` on the plan's map, and the sign that makes the best score the
+/// largest.
+#[cfg(feature = "gpu")]
+fn peak_search(options: &PeakOptions, plan: &MatchPlan) -> (SearchShape, f32) {
+    let sign = if options.extremum == Extremum::Max {
+        1.0
+    } else {
+        -1.0
+    };
+    (SearchShape::new(options, plan.out_shape()), sign)
+}
+
+/// A search's records as peaks of an `out`-shaped map.
+#[cfg(feature = "gpu")]
+fn records_to_peaks(records: Vec<PeakRecord>, out: [usize; 2], options: &PeakOptions) -> Vec<Peak> {
+    records
+        .into_iter()
+        .map(|r| r.to_peak(out, options.extremum, options.subpixel))
+        .collect()
 }
 
 #[cfg(feature = "gpu")]

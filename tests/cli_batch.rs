@@ -131,12 +131,21 @@ fn track_follows_200_frames_on_the_cpu() {
     check_track("cpu");
 }
 
-#[test]
-fn track_follows_200_frames_on_the_gpu() {
+/// Whether the GPU tests run: an adapter exists, or `XCORR_REQUIRE_GPU` is set (then the
+/// CLI's own failure fails the test). Says so when they are skipped.
+fn gpu_or_required() -> bool {
     if std::env::var_os("XCORR_REQUIRE_GPU").is_none()
         && xcorr::Engine::with_backend(xcorr::Backend::Gpu).is_err()
     {
         eprintln!("skipped: no GPU adapter (set XCORR_REQUIRE_GPU=1 to fail instead)");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn track_follows_200_frames_on_the_gpu() {
+    if !gpu_or_required() {
         return;
     }
     check_track("gpu");
@@ -200,6 +209,66 @@ fn corrupt_frames_are_reported_and_skipped() {
     );
     assert!(!strict.exists());
     assert_no_temporaries(dir.path());
+}
+
+/// Frames too small for the template in the middle of a pipelined `track` (frame k + 1 is
+/// submitted before frame k is collected): each is reported, in order, and every other
+/// frame keeps its match.
+fn check_small_frames_fail_alone(backend: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (template, truth) = make_frames(dir.path(), 40);
+    let frames = dir.path().join("frames");
+    let small = [9, 10, 25];
+    for i in small {
+        let tiny = Array::from_fn(Shape::d2(TEMPLATE - 1, FRAME), |r, c| {
+            (r + c) as f32 / 300.0
+        });
+        save_grey(&frames.join(format!("frame_{i:03}.png")), &tiny);
+    }
+    let out = xcorr()
+        .args(["track", template.to_str().unwrap()])
+        .arg(&frames)
+        .args(["--jsonl", "--backend", backend])
+        .assert()
+        .success();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let skipped: Vec<&str> = stderr.lines().filter(|l| l.contains("skipped")).collect();
+    assert_eq!(skipped.len(), 3, "{stderr}");
+    for (line, i) in skipped.iter().zip(small) {
+        assert!(
+            line.contains(&format!("frame_{i:03}.png")) && line.contains("larger than the frame"),
+            "{line}"
+        );
+    }
+    assert!(stderr.contains("40 frames, 3 failed"), "{stderr}");
+    let found = lines(&out.get_output().stdout);
+    let indices: Vec<usize> = found
+        .iter()
+        .map(|l| field(l, "frame").parse().unwrap())
+        .collect();
+    let expected: Vec<usize> = (0..40).filter(|i| !small.contains(i)).collect();
+    assert_eq!(indices, expected);
+    for (line, &i) in found.iter().zip(&expected) {
+        let (y, x) = position(line);
+        let (ty, tx) = truth[i];
+        assert!(
+            (y - ty as f64).abs() <= 1.0 && (x - tx as f64).abs() <= 1.0,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn small_frames_in_a_pipelined_track_fail_alone_on_the_cpu() {
+    check_small_frames_fail_alone("cpu");
+}
+
+#[test]
+fn small_frames_in_a_pipelined_track_fail_alone_on_the_gpu() {
+    if !gpu_or_required() {
+        return;
+    }
+    check_small_frames_fail_alone("gpu");
 }
 
 fn assert_no_temporaries(dir: &Path) {

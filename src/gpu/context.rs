@@ -198,14 +198,23 @@ impl GpuContext {
         what: &str,
         f: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<()>,
     ) -> Result<()> {
+        self.submit_indexed(what, f).map(drop)
+    }
+
+    /// [`submit`](Self::submit), returning the submission's index: a reader that collects
+    /// it later waits for this submission only, not for the ones queued after it.
+    pub(crate) fn submit_indexed(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<()>,
+    ) -> Result<wgpu::SubmissionIndex> {
         self.scoped(what, || {
             let mut encoder = self
                 .inner
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(what) });
             f(&mut encoder)?;
-            self.inner.queue.submit([encoder.finish()]);
-            Ok(())
+            Ok(self.inner.queue.submit([encoder.finish()]))
         })
     }
 

@@ -2,18 +2,26 @@
 //! peak search run in one submission; only the peaks (or, when asked, the score map) come
 //! back. `crate::matching` owns the formulas and describes the terms (`crate::device`); this is
 //! the plumbing.
+//!
+//! A frame can also be submitted now and collected later ([`MatchPlan::submit`],
+//! [`MatchPlan::collect`]): the next frame is then uploaded and submitted while the device
+//! still works on this one. Two frame buffers are written in turn, and each submission left
+//! in flight reads back through a staging buffer of its own, so the next submission never
+//! writes into a buffer whose results are still to be read.
 
 use super::context::GpuContext;
 use super::correlate::{BoundIo, CorrelationPlan};
 use super::params::WindowParams;
+use super::peak_search::READBACK_SLOTS;
 use super::peak_search::{PeakRecord, PeakSearch, SearchShape};
 use super::pipelines::Kernel;
 use super::program::{
-    begin_pass, check_buffer, read_back_as, record, whole, Bufs, Dispatch, Slot, Step, Uniforms,
+    begin_pass, check_buffer, read_back_after, record, whole, Bufs, Dispatch, Slot, Step, Uniforms,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::spec::{Mode, Op, Plan};
 use crate::Shape;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Rows or columns one invocation of window.wgsl slides over (its `RUN`).
 const RUN: usize = 32;
@@ -21,27 +29,83 @@ const RUN: usize = 32;
 /// Peak searches a plan keeps (each a few small buffers).
 const MAX_SEARCHES: usize = 4;
 
+/// Submissions a caller may leave in flight (submitted, not yet collected): two, so that the
+/// next frame's upload and submission overlap the current frame's compute.
+pub(crate) const IN_FLIGHT: usize = 2;
+
+/// Frame buffers written in turn, so that a frame's upload need not wait for the previous
+/// frame's reads of the same buffer.
+const FRAME_BUFFERS: usize = 2;
+
+/// What a submission reads back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Readback {
+    /// The whole score map.
+    Map,
+    /// The records of a peak search (`sign` as in [`MatchPlan::peaks`]).
+    Peaks { search: SearchShape, sign: f32 },
+}
+
+/// What a collected submission gave.
+pub(crate) enum Collected {
+    Map(Vec<f32>),
+    Peaks(Vec<PeakRecord>),
+}
+
+/// A submission whose results are still on the device (see [`MatchPlan::submit`]).
+pub(crate) struct Submitted {
+    /// The plan that made it ([`MatchPlan::id`]).
+    plan: u64,
+    /// Its readback slot, and the count of that slot's submissions when it was made: a
+    /// later submission to the slot overwrites its results.
+    slot: usize,
+    generation: u64,
+    submission: wgpu::SubmissionIndex,
+    readback: Readback,
+}
+
+/// A frame buffer with what reads it bound: the correlation's load and the window sums.
+struct FrameInput {
+    buffer: wgpu::Buffer,
+    correlation_io: BoundIo,
+    box_rows: Dispatch,
+}
+
+/// A unique id per plan, so that a submission is never collected from another plan.
+fn new_plan_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 use crate::device::{FrameTerms, TemplateTerms};
 
 /// One template prepared against frames of one shape.
 pub(crate) struct MatchPlan {
     ctx: GpuContext,
+    id: u64,
     correlation: CorrelationPlan,
-    /// The correlation bound to `frame` and `numerator` once, not per frame.
-    correlation_io: BoundIo,
     frame_shape: [usize; 2],
     template_shape: [usize; 2],
     out: [usize; 2],
     template: TemplateTerms,
-    frame: wgpu::Buffer,
-    /// Bound in `correlation_io` and `dispatches`; kept so that it lives as long as they.
+    /// The frame buffers, each bound once (not per frame) to the correlation and the window
+    /// sums; `next_input` is the one the next frame goes to.
+    inputs: Vec<FrameInput>,
+    next_input: usize,
+    /// Bound in `inputs` and `combine`; kept so that it lives as long as they.
     _numerator: wgpu::Buffer,
     scores: wgpu::Buffer,
     keys: wgpu::Buffer,
-    map_staging: wgpu::Buffer,
+    /// The map's staging buffer per readback slot ([`READBACK_SLOTS`]); those of the slots
+    /// for submissions left in flight are made when first needed.
+    map_staging: Vec<Option<wgpu::Buffer>>,
+    /// Submissions made to each readback slot, and the in-flight slot (1 ..= IN_FLIGHT) the
+    /// next [`submit`](Self::submit) takes.
+    generations: [u64; READBACK_SLOTS],
+    next_slot: usize,
     uniforms: Uniforms,
     combine_slot: Slot,
-    dispatches: Vec<Dispatch>,
+    combine: Dispatch,
     /// Peak searches built so far, by shape and sign: a plan shared by callers that search
     /// differently (a `sqdiff` and a `ccoeff` match of one shape) keeps each, instead of
     /// building one per call.
@@ -93,52 +157,59 @@ impl MatchPlan {
         ctx.scoped("building a matching plan", || {
             let (uniforms, slots) = Uniforms::new(ctx, "xcorr matching", &[&steps[0], &steps[1]])?;
             use wgpu::BufferUsages as U;
-            let frame = ctx.create_buffer(
-                "xcorr match frame",
-                (rows * cols) as u64 * 4,
-                U::STORAGE | U::COPY_DST,
-            );
             let numerator = ctx.create_buffer("xcorr match numerator", out_len * 4, U::STORAGE);
             let row_sums = ctx.create_buffer("xcorr match row sums", row_sums_bytes, U::STORAGE);
             let scores =
                 ctx.create_buffer("xcorr match scores", out_len * 4, U::STORAGE | U::COPY_SRC);
             let keys = ctx.create_buffer("xcorr match keys", out_len * 4, U::STORAGE);
-            let map_staging = ctx.create_buffer(
-                "xcorr match map staging",
-                out_len * 4,
-                U::MAP_READ | U::COPY_DST,
+            let inputs = (0..FRAME_BUFFERS)
+                .map(|_| {
+                    let buffer = ctx.create_buffer(
+                        "xcorr match frame",
+                        (rows * cols) as u64 * 4,
+                        U::STORAGE | U::COPY_DST,
+                    );
+                    let box_rows = uniforms.bind(
+                        ctx,
+                        Kernel::BoxRows,
+                        slots[0],
+                        &[whole(&buffer), whole(&row_sums)],
+                    );
+                    let correlation_io = correlation.bind_io(&buffer, &numerator)?;
+                    Ok(FrameInput {
+                        buffer,
+                        correlation_io,
+                        box_rows,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let combine = uniforms.bind(
+                ctx,
+                Kernel::Combine,
+                slots[1],
+                &[whole(&row_sums), whole(&scores), whole(&numerator)],
             );
-            let dispatches = vec![
-                uniforms.bind(
-                    ctx,
-                    Kernel::BoxRows,
-                    slots[0],
-                    &[whole(&frame), whole(&row_sums)],
-                ),
-                uniforms.bind(
-                    ctx,
-                    Kernel::Combine,
-                    slots[1],
-                    &[whole(&row_sums), whole(&scores), whole(&numerator)],
-                ),
-            ];
-            let correlation_io = correlation.bind_io(&frame, &numerator)?;
+            let mut map_staging: Vec<Option<wgpu::Buffer>> = vec![None; READBACK_SLOTS];
+            map_staging[0] = Some(map_staging_buffer(ctx, out_len));
             Ok(MatchPlan {
                 ctx: ctx.clone(),
+                id: new_plan_id(),
                 correlation,
-                correlation_io,
                 frame_shape,
                 template_shape,
                 out,
                 template,
-                frame,
+                inputs,
+                next_input: 0,
                 _numerator: numerator,
                 scores,
                 keys,
                 map_staging,
+                generations: [0; READBACK_SLOTS],
+                next_slot: 1,
                 uniforms,
                 combine_slot: slots[1],
-                dispatches,
+                combine,
                 searches: Vec::new(),
                 _row_sums: row_sums,
             })
@@ -164,13 +235,11 @@ impl MatchPlan {
 
     /// Scores of one centred frame (`I − c`, row-major); the whole map comes back.
     pub(crate) async fn map(&mut self, centred: &[f32], frame: FrameTerms) -> Result<Vec<f32>> {
-        self.upload(centred, frame);
-        self.ctx.submit("running a matching plan", |encoder| {
-            self.encode_scores(encoder)?;
-            encoder.copy_buffer_to_buffer(&self.scores, 0, &self.map_staging, 0, None);
-            Ok(())
-        })?;
-        read_back_as(&self.ctx, &self.map_staging).await
+        let submitted = self.submit_to(0, centred, frame, Readback::Map)?;
+        match self.collect(submitted).await? {
+            Collected::Map(scores) => Ok(scores),
+            Collected::Peaks(_) => unreachable!("a map was submitted"),
+        }
     }
 
     /// The peaks of one centred frame: `search` says how many and how far apart; `sign` is
@@ -182,43 +251,152 @@ impl MatchPlan {
         search: SearchShape,
         sign: f32,
     ) -> Result<Vec<PeakRecord>> {
+        let submitted = self.submit_to(0, centred, frame, Readback::Peaks { search, sign })?;
+        match self.collect(submitted).await? {
+            Collected::Peaks(records) => Ok(records),
+            Collected::Map(_) => unreachable!("a peak search was submitted"),
+        }
+    }
+
+    /// Upload and submit one centred frame without waiting for it; [`collect`](Self::collect)
+    /// reads its results later. Up to [`IN_FLIGHT`] submissions may be left in flight: the
+    /// next one reuses the oldest one's readback, after which collecting that fails.
+    pub(crate) fn submit(
+        &mut self,
+        centred: &[f32],
+        frame: FrameTerms,
+        readback: Readback,
+    ) -> Result<Submitted> {
+        let slot = self.next_slot;
+        self.next_slot = slot % IN_FLIGHT + 1;
+        self.submit_to(slot, centred, frame, readback)
+    }
+
+    /// The results of `submitted` (once the device has finished it; later submissions may
+    /// still be running).
+    pub(crate) async fn collect(&self, submitted: Submitted) -> Result<Collected> {
+        let Submitted {
+            plan,
+            slot,
+            generation,
+            submission,
+            readback,
+        } = submitted;
+        if plan != self.id {
+            return Err(Error::InvalidArgument(
+                "a frame was collected from a matcher other than the one it was submitted to"
+                    .into(),
+            ));
+        }
+        if self.generations[slot] != generation {
+            return Err(Error::InvalidArgument(format!(
+                "a frame's results were overwritten: at most {IN_FLIGHT} frames may be in \
+                 flight (submitted and not yet collected)"
+            )));
+        }
+        match readback {
+            Readback::Map => {
+                let staging = self.map_staging[slot].as_ref().expect("made at submission");
+                let scores = read_back_after(&self.ctx, staging, Some(submission)).await?;
+                Ok(Collected::Map(scores))
+            }
+            Readback::Peaks { search, sign } => {
+                let Some(found) = self
+                    .searches
+                    .iter()
+                    .find(|s| s.shape() == search && s.sign() == sign)
+                else {
+                    return Err(Error::InvalidArgument(format!(
+                        "a frame's peak search was dropped before it was collected (a matcher \
+                         keeps {MAX_SEARCHES} kinds of search)"
+                    )));
+                };
+                let records = found.read(&self.ctx, slot, Some(submission)).await?;
+                Ok(Collected::Peaks(records))
+            }
+        }
+    }
+
+    /// Upload and submit one frame, its results copied to readback slot `slot`.
+    fn submit_to(
+        &mut self,
+        slot: usize,
+        centred: &[f32],
+        frame: FrameTerms,
+        readback: Readback,
+    ) -> Result<Submitted> {
+        let search = match readback {
+            Readback::Peaks { search, sign } => Some(self.search(search, sign)?),
+            Readback::Map => {
+                if self.map_staging[slot].is_none() {
+                    let len = (self.out[0] * self.out[1]) as u64;
+                    let staging = self.ctx.scoped("building a matching plan", || {
+                        Ok(map_staging_buffer(&self.ctx, len))
+                    })?;
+                    self.map_staging[slot] = Some(staging);
+                }
+                None
+            }
+        };
+        let input = &self.inputs[self.next_input];
+        self.upload(input, centred, frame);
+        let submission = self
+            .ctx
+            .submit_indexed("running a matching plan", |encoder| {
+                self.encode_scores(encoder, input)?;
+                match search {
+                    Some(index) => {
+                        let search = &self.searches[index];
+                        {
+                            let mut pass = begin_pass(encoder, "xcorr matching peak search");
+                            search.record(&mut pass);
+                        }
+                        search.copy_out(encoder, slot);
+                    }
+                    None => {
+                        let staging = self.map_staging[slot].as_ref().expect("made above");
+                        encoder.copy_buffer_to_buffer(&self.scores, 0, staging, 0, None);
+                    }
+                }
+                Ok(())
+            })?;
+        self.next_input = (self.next_input + 1) % self.inputs.len();
+        self.generations[slot] += 1;
+        Ok(Submitted {
+            plan: self.id,
+            slot,
+            generation: self.generations[slot],
+            submission,
+            readback,
+        })
+    }
+
+    /// The index of the peak search of `search` and `sign`, built on first use.
+    fn search(&mut self, search: SearchShape, sign: f32) -> Result<usize> {
         let found = self
             .searches
             .iter()
             .position(|s| (s.shape(), s.sign()) == (search, sign));
-        let index = match found {
-            Some(i) => i,
-            None => {
-                if self.searches.len() >= MAX_SEARCHES {
-                    self.searches.remove(0);
-                }
-                self.searches.push(PeakSearch::new(
-                    &self.ctx,
-                    &self.scores,
-                    &self.keys,
-                    self.out,
-                    search,
-                    Some(sign),
-                )?);
-                self.searches.len() - 1
-            }
-        };
-        self.upload(centred, frame);
-        let search = &self.searches[index];
-        self.ctx.submit("running a matching plan", |encoder| {
-            self.encode_scores(encoder)?;
-            {
-                let mut pass = begin_pass(encoder, "xcorr matching peak search");
-                search.record(&mut pass);
-            }
-            search.copy_out(encoder);
-            Ok(())
-        })?;
-        search.read(&self.ctx).await
+        if let Some(i) = found {
+            return Ok(i);
+        }
+        if self.searches.len() >= MAX_SEARCHES {
+            self.searches.remove(0);
+        }
+        self.searches.push(PeakSearch::new(
+            &self.ctx,
+            &self.scores,
+            &self.keys,
+            self.out,
+            search,
+            Some(sign),
+        )?);
+        Ok(self.searches.len() - 1)
     }
 
-    /// Write the frame and its constants (they land before the next submission runs).
-    fn upload(&self, centred: &[f32], frame: FrameTerms) {
+    /// Write the frame and its constants (they land before the next submission runs, and
+    /// after the ones already submitted: the queue keeps their order).
+    fn upload(&self, input: &FrameInput, centred: &[f32], frame: FrameTerms) {
         assert_eq!(centred.len(), self.frame_shape[0] * self.frame_shape[1]);
         let params = window_params(
             self.frame_shape,
@@ -231,17 +409,27 @@ impl MatchPlan {
             .write(&self.ctx, self.combine_slot, params.into());
         self.ctx
             .queue()
-            .write_buffer(&self.frame, 0, bytemuck::cast_slice(centred));
+            .write_buffer(&input.buffer, 0, bytemuck::cast_slice(centred));
     }
 
-    /// Record the numerator, the window sums and the scores.
-    fn encode_scores(&self, encoder: &mut wgpu::CommandEncoder) -> Result<()> {
+    /// Record the numerator, the window sums and the scores of the frame in `input`.
+    fn encode_scores(&self, encoder: &mut wgpu::CommandEncoder, input: &FrameInput) -> Result<()> {
         self.correlation
-            .encode_bound(encoder, &self.correlation_io)?;
+            .encode_bound(encoder, &input.correlation_io)?;
         let mut pass = begin_pass(encoder, "xcorr matching scores");
-        record(&mut pass, &self.dispatches);
+        record(&mut pass, [&input.box_rows, &self.combine]);
         Ok(())
     }
+}
+
+/// A staging buffer for a map of `len` scores.
+fn map_staging_buffer(ctx: &GpuContext, len: u64) -> wgpu::Buffer {
+    use wgpu::BufferUsages as U;
+    ctx.create_buffer(
+        "xcorr match map staging",
+        len * 4,
+        U::MAP_READ | U::COPY_DST,
+    )
 }
 
 /// window.wgsl's parameters: the shapes, the method, the template's statistics, and the

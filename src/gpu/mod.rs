@@ -36,9 +36,9 @@ mod program;
 pub use context::{list_adapters, list_adapters_async, BufferStats, GpuContext};
 pub use correlate::{compute, CorrelationPlan};
 pub use fft::{fft_forward, FftPlan};
-pub(crate) use match_plan::MatchPlan;
-pub(crate) use peak_search::SearchShape;
+pub(crate) use match_plan::{Collected, MatchPlan, Readback, Submitted};
 pub use peak_search::{find_peaks, find_peaks_async};
+pub(crate) use peak_search::{PeakRecord, SearchShape};
 pub(crate) use phase_plan::PhasePlan;
 
 impl GpuContext {

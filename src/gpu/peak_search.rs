@@ -5,7 +5,7 @@ use super::context::GpuContext;
 use super::params::ReduceParams;
 use super::pipelines::Kernel;
 use super::program::{
-    begin_pass, check_buffer, read_back_as, record, whole, Bufs, Dispatch, Step, Uniforms,
+    begin_pass, check_buffer, read_back_after, record, whole, Bufs, Dispatch, Step, Uniforms,
 };
 use crate::array::ArrayView;
 use crate::error::Result;
@@ -13,6 +13,12 @@ use crate::peaks::{parabola_vertex, Distance, Extremum, Peak, PeakOptions};
 
 /// The most workgroups of the first reduction stage; the second stage is one workgroup.
 const MAX_PARTIAL_GROUPS: u64 = 1024;
+
+/// Staging buffers a search reads its records back through: slot 0 for a run that waits
+/// for its own result, then one per submission a caller may leave in flight
+/// ([`super::match_plan::IN_FLIGHT`]), so that the next submission never copies into a
+/// buffer whose records are still to be read.
+pub(crate) const READBACK_SLOTS: usize = 1 + super::match_plan::IN_FLIGHT;
 
 /// What one search looks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +56,8 @@ pub(crate) struct PeakSearch {
     shape: SearchShape,
     sign: f32,
     peaks: wgpu::Buffer,
-    staging: wgpu::Buffer,
+    /// One per readback slot ([`READBACK_SLOTS`]).
+    staging: Vec<wgpu::Buffer>,
     dispatches: Vec<Dispatch>,
     _uniforms: Uniforms,
     _partials: wgpu::Buffer,
@@ -134,11 +141,15 @@ impl PeakSearch {
             let partials = ctx.create_buffer("xcorr peak partials", groups * 8, U::STORAGE);
             let record_bytes = shape.rounds.max(1) as u64 * RECORD_BYTES;
             let peaks = ctx.create_buffer("xcorr peaks", record_bytes, U::STORAGE | U::COPY_SRC);
-            let staging = ctx.create_buffer(
-                "xcorr peaks staging",
-                record_bytes,
-                U::MAP_READ | U::COPY_DST,
-            );
+            let staging = (0..READBACK_SLOTS)
+                .map(|_| {
+                    ctx.create_buffer(
+                        "xcorr peaks staging",
+                        record_bytes,
+                        U::MAP_READ | U::COPY_DST,
+                    )
+                })
+                .collect();
             let dispatches = steps
                 .iter()
                 .zip(slots)
@@ -178,15 +189,22 @@ impl PeakSearch {
         record(pass, &self.dispatches);
     }
 
-    /// Copy the peak records to the staging buffer (after the pass has ended).
-    pub(crate) fn copy_out(&self, encoder: &mut wgpu::CommandEncoder) {
-        encoder.copy_buffer_to_buffer(&self.peaks, 0, &self.staging, 0, None);
+    /// Copy the peak records to readback slot `slot`'s staging buffer (after the pass has
+    /// ended).
+    pub(crate) fn copy_out(&self, encoder: &mut wgpu::CommandEncoder, slot: usize) {
+        encoder.copy_buffer_to_buffer(&self.peaks, 0, &self.staging[slot], 0, None);
     }
 
-    /// The records of the submitted search, best first, up to the first round that found
-    /// nothing.
-    pub(crate) async fn read(&self, ctx: &GpuContext) -> Result<Vec<PeakRecord>> {
-        let records: Vec<PeakRecord> = read_back_as(ctx, &self.staging).await?;
+    /// The records in readback slot `slot`, copied there by `submission` (`None`: by the
+    /// latest submission), best first, up to the first round that found nothing.
+    pub(crate) async fn read(
+        &self,
+        ctx: &GpuContext,
+        slot: usize,
+        submission: Option<wgpu::SubmissionIndex>,
+    ) -> Result<Vec<PeakRecord>> {
+        let records: Vec<PeakRecord> =
+            read_back_after(ctx, &self.staging[slot], submission).await?;
         Ok(records
             .into_iter()
             .take(self.shape.rounds)
@@ -324,10 +342,10 @@ pub async fn find_peaks_async(
             let mut pass = begin_pass(encoder, "xcorr peak search");
             search.record(&mut pass);
         }
-        search.copy_out(encoder);
+        search.copy_out(encoder, 0);
         Ok(())
     })?;
-    let records = search.read(ctx).await?;
+    let records = search.read(ctx, 0, None).await?;
     Ok(records
         .iter()
         .map(|r| r.to_peak(shape, options.extremum, options.subpixel))

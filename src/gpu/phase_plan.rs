@@ -323,10 +323,10 @@ impl PhasePlan {
                 record(&mut pass, &self.inverse_prog);
                 self.search.record(&mut pass);
             }
-            self.search.copy_out(encoder);
+            self.search.copy_out(encoder, 0);
             Ok(())
         })?;
-        let found = self.search.read(&self.ctx).await?;
+        let found = self.search.read(&self.ctx, 0, None).await?;
         found
             .into_iter()
             .next()

@@ -370,6 +370,17 @@ pub(crate) async fn read_back_as<T: bytemuck::Pod>(
     ctx: &GpuContext,
     staging: &wgpu::Buffer,
 ) -> Result<Vec<T>> {
+    read_back_after(ctx, staging, None).await
+}
+
+/// [`read_back_as`] of a buffer filled by `submission`: the wait ends when that submission
+/// is done, even if later ones (the next frame, submitted before this one is collected)
+/// are still running. `None` waits for everything submitted so far.
+pub(crate) async fn read_back_after<T: bytemuck::Pod>(
+    ctx: &GpuContext,
+    staging: &wgpu::Buffer,
+    submission: Option<wgpu::SubmissionIndex>,
+) -> Result<Vec<T>> {
     let slice = staging.slice(..);
     let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -380,7 +391,10 @@ pub(crate) async fn read_back_as<T: bytemuck::Pod>(
     // plan's next run can map the buffer again.
     let mut mapped = UnmapOnDrop(Some(staging));
     ctx.device()
-        .poll(wgpu::PollType::wait_indefinitely())
+        .poll(wgpu::PollType::Wait {
+            submission_index: submission,
+            timeout: None,
+        })
         .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
     match receiver.receive().await {
         Some(Ok(())) => {}

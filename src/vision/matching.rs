@@ -95,7 +95,7 @@
 //! ```
 
 use crate::array::{Array, ArrayView, Element, Real, Shape};
-use crate::device::{FrameTerms, MatchDevice, TemplateTerms};
+use crate::device::{DeviceResult, DeviceTicket, FrameTerms, MatchDevice, TemplateTerms, Wanted};
 use crate::engine::{Engine, HostNumerator, Matcher, Prepared};
 use crate::error::{Error, Result};
 use crate::range;
@@ -647,10 +647,70 @@ impl<T: Sample> GreyTracker<T> {
         if self.exponent != 0 {
             let frame = scaled(frame, self.exponent);
             let peak = self.track_in_range(frame.view()).await?;
-            let mut found = unscale_peaks::<T>(self.method, vec![peak], self.exponent)?;
-            return Ok(found.remove(0));
+            return self.unscale_peak(peak);
         }
         self.track_in_range(frame).await
+    }
+
+    /// A peak of a frame scaled like the template, in the frame's own units.
+    fn unscale_peak(&self, peak: Peak) -> Result<Peak> {
+        if self.exponent == 0 {
+            return Ok(peak);
+        }
+        let mut found = unscale_peaks::<T>(self.method, vec![peak], self.exponent)?;
+        Ok(found.remove(0))
+    }
+
+    /// The best-match options of a device search for this tracker's method.
+    fn best_options(&self) -> PeakOptions {
+        PeakOptions {
+            extremum: self.method.extremum(),
+            ..PeakOptions::default()
+        }
+    }
+
+    /// Submit `frame` to this tracker's `device` without waiting (see [`Tracker::submit`]):
+    /// `wanted` says what comes back, `finish` turns it into `R`.
+    async fn submit<R>(
+        &self,
+        device: &dyn MatchDevice,
+        frame: ArrayView<'_, T>,
+        wanted: Wanted,
+        finish: Finish<T, R>,
+    ) -> Result<Pending<T, R>> {
+        let scaled_frame = (self.exponent != 0).then(|| scaled(frame, self.exponent));
+        let frame = scaled_frame.as_ref().map_or(frame, Array::view);
+        let stats = self.check_frame(frame)?;
+        let (centred, terms) = device_frame(frame, &stats, &self.template);
+        let ticket = device.submit(&centred, terms, wanted).await?;
+        Ok(Pending {
+            state: PendingState::Device { ticket, finish },
+        })
+    }
+
+    /// [`Finish`] for [`Tracker::submit`]: what [`GreyTracker::track`] makes of the device's
+    /// peaks.
+    fn finish_best(&self, result: DeviceResult) -> Result<Peak> {
+        let DeviceResult::Peaks(found) = result else {
+            return Err(unexpected_result());
+        };
+        let cols = out_shape(self.frame_shape, self.template.original_shape).cols();
+        let found = checked_peaks(found, self.method, cols)?;
+        self.unscale_peak(found.into_iter().next().ok_or_else(empty_map)?)
+    }
+
+    /// [`Finish`] for [`Tracker::submit_map`]: what [`GreyTracker::match_frame`] makes of the
+    /// device's scores.
+    fn finish_map(&self, result: DeviceResult) -> Result<Array<T>> {
+        let DeviceResult::Map(scores) = result else {
+            return Err(unexpected_result());
+        };
+        let out = out_shape(self.frame_shape, self.template.original_shape);
+        let mut map = checked_map(scores, self.method, out)?;
+        if self.exponent != 0 {
+            unscale_scores(self.method, map.data_mut(), self.exponent)?;
+        }
+        Ok(map)
     }
 
     /// [`GreyTracker::track`] of a frame already scaled like the template.
@@ -674,10 +734,7 @@ impl<T: Sample> GreyTracker<T> {
                 })
             }
             Matcher::Device(device) => {
-                let options = PeakOptions {
-                    extremum: method.extremum(),
-                    ..PeakOptions::default()
-                };
+                let options = self.best_options();
                 let found =
                     device_peaks(device.as_ref(), frame, &stats, tpl, method, &options, out)
                         .await?;
@@ -778,6 +835,158 @@ impl<T: Sample> Tracker<T> {
             }
         }
     }
+
+    /// Hand over a frame whose best match [`collect`](Self::collect) returns later: the
+    /// same peak as [`track`](Self::track). On a GPU the frame is uploaded and submitted and
+    /// this returns without waiting for the device, so the next frame can be prepared and
+    /// submitted while the device works on this one; on the CPU (and for masked or colour
+    /// templates) the match is computed here and `collect` only hands it over.
+    ///
+    /// Keep at most two frames in flight (submitted, not yet collected): a third submission
+    /// reuses the first one's readback buffer, and collecting the first then fails. A frame
+    /// that cannot be matched (wrong shape, non-finite values) fails here, and the frames in
+    /// flight keep their results.
+    ///
+    /// ```
+    /// use xcorr::matching::{Method, Tracker};
+    /// use xcorr::{Array, Engine, Shape};
+    /// let template = Array::from_fn(Shape::d2(5, 5), |r, c| ((r * 5 + c) % 7) as f32);
+    /// let tracker = Tracker::new(&Engine::cpu(), &template, Shape::d2(32, 32), Method::CCoeffNormed).unwrap();
+    /// let frames: Vec<Array<f32>> = (0..4)
+    ///     .map(|step| {
+    ///         let mut frame = Array::from_fn(Shape::d2(32, 32), |r, c| ((r * 3 + c * 11) % 5) as f32 * 0.1);
+    ///         for (r, c) in (0..5).flat_map(|r| (0..5).map(move |c| (r, c))) {
+    ///             frame.data_mut()[(4 + step + r) * 32 + 6 + 2 * step + c] = template.at(r, c);
+    ///         }
+    ///         frame
+    ///     })
+    ///     .collect();
+    /// // One frame in flight: frame k + 1 is submitted before frame k is collected.
+    /// let mut in_flight = None;
+    /// let mut found = Vec::new();
+    /// for frame in &frames {
+    ///     let next = tracker.submit(frame).unwrap();
+    ///     if let Some(pending) = in_flight.replace(next) {
+    ///         found.push(tracker.collect(pending).unwrap());
+    ///     }
+    /// }
+    /// found.push(tracker.collect(in_flight.unwrap()).unwrap());
+    /// for (step, peak) in found.iter().enumerate() {
+    ///     assert_eq!((peak.row, peak.col), (4 + step, 6 + 2 * step));
+    /// }
+    /// ```
+    pub fn submit<'a>(&self, frame: impl Into<Image<'a, T>>) -> Result<Pending<T, Peak>> {
+        crate::blocking::wait(self.submit_async(frame))
+    }
+
+    /// [`submit`](Self::submit) as a future (it resolves once the frame is submitted).
+    pub async fn submit_async<'a>(
+        &self,
+        frame: impl Into<Image<'a, T>>,
+    ) -> Result<Pending<T, Peak>> {
+        let frame = frame.into();
+        if let Some((grey, device)) = self.grey_device() {
+            let wanted = Wanted::Peaks(grey.best_options());
+            return grey
+                .submit(
+                    device,
+                    grey_frame(&frame)?,
+                    wanted,
+                    GreyTracker::finish_best,
+                )
+                .await;
+        }
+        Ok(Pending::done(self.track_async(frame).await?))
+    }
+
+    /// [`submit`](Self::submit) for the whole map: [`collect`](Self::collect) returns what
+    /// [`match_frame`](Self::match_frame) returns.
+    pub fn submit_map<'a>(&self, frame: impl Into<Image<'a, T>>) -> Result<Pending<T, Array<T>>> {
+        crate::blocking::wait(self.submit_map_async(frame))
+    }
+
+    /// [`submit_map`](Self::submit_map) as a future.
+    pub async fn submit_map_async<'a>(
+        &self,
+        frame: impl Into<Image<'a, T>>,
+    ) -> Result<Pending<T, Array<T>>> {
+        let frame = frame.into();
+        if let Some((grey, device)) = self.grey_device() {
+            return grey
+                .submit(
+                    device,
+                    grey_frame(&frame)?,
+                    Wanted::Map,
+                    GreyTracker::finish_map,
+                )
+                .await;
+        }
+        Ok(Pending::done(self.match_frame_async(frame).await?))
+    }
+
+    /// The result of a frame [`submit`](Self::submit)ted to this tracker, waiting for the
+    /// device if it is not done yet.
+    pub fn collect<R>(&self, pending: Pending<T, R>) -> Result<R> {
+        crate::blocking::wait(self.collect_async(pending))
+    }
+
+    /// [`collect`](Self::collect) as a future.
+    pub async fn collect_async<R>(&self, pending: Pending<T, R>) -> Result<R> {
+        match pending.state {
+            PendingState::Done(result) => Ok(result),
+            PendingState::Device { ticket, finish } => match self.grey_device() {
+                Some((grey, device)) => finish(grey, device.collect(ticket).await?),
+                None => Err(Error::InvalidArgument(
+                    "a frame submitted to a tracker on a device was collected from one \
+                     on the host"
+                        .into(),
+                )),
+            },
+        }
+    }
+
+    /// The unmasked matcher and its device, where this tracker runs on one.
+    fn grey_device(&self) -> Option<(&GreyTracker<T>, &dyn MatchDevice)> {
+        match &self.kind {
+            TrackerKind::Grey(grey) => match &grey.matcher {
+                Matcher::Device(device) => Some((grey, device.as_ref())),
+                Matcher::Host(_) => None,
+            },
+            TrackerKind::Planes(_) => None,
+        }
+    }
+}
+
+/// A frame handed to a [`Tracker`] whose result is still to be collected
+/// ([`Tracker::submit`], [`Tracker::submit_map`]); `R` is what it gives ([`Peak`] or the map).
+#[must_use = "a submitted frame's result is read with Tracker::collect"]
+pub struct Pending<T: Sample, R> {
+    state: PendingState<T, R>,
+}
+
+/// How a device's result for a submitted frame becomes the tracker's answer.
+type Finish<T, R> = fn(&GreyTracker<T>, DeviceResult) -> Result<R>;
+
+enum PendingState<T: Sample, R> {
+    /// Computed when it was submitted (on the host, or by the masked matcher).
+    Done(R),
+    /// On the device.
+    Device {
+        ticket: DeviceTicket,
+        finish: Finish<T, R>,
+    },
+}
+
+impl<T: Sample, R> Pending<T, R> {
+    fn done(result: R) -> Self {
+        Pending {
+            state: PendingState::Done(result),
+        }
+    }
+}
+
+fn unexpected_result() -> Error {
+    Error::Gpu("the device returned another kind of result than was submitted".into())
 }
 
 /// The one plane of a frame for a grey template.
@@ -1337,7 +1546,11 @@ async fn device_map<T: Sample>(
     out: Shape,
 ) -> Result<Array<T>> {
     let (centred, terms) = device_frame(frame, stats, tpl);
-    let scores = device.map(&centred, terms).await?;
+    checked_map(device.map(&centred, terms).await?, method, out)
+}
+
+/// A device's scores as the map, refused if any is not finite.
+fn checked_map<T: Sample>(scores: Vec<f32>, method: Method, out: Shape) -> Result<Array<T>> {
     if let Some(i) = scores.iter().position(|v| !v.is_finite()) {
         return Err(non_finite_map(method, scores[i] as f64, i));
     }
@@ -1365,9 +1578,12 @@ async fn device_peaks<T: Sample>(
         extremum: method.extremum(),
         ..*options
     };
-    device
-        .peaks(&centred, terms, &options)
-        .await?
+    checked_peaks(device.peaks(&centred, terms, &options).await?, method, cols)
+}
+
+/// A device's peaks on a map of `cols` columns, refused if a score is not finite.
+fn checked_peaks(found: Vec<Peak>, method: Method, cols: usize) -> Result<Vec<Peak>> {
+    found
         .into_iter()
         .map(|peak| {
             if peak.score.is_finite() {

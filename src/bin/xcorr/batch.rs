@@ -27,9 +27,10 @@ use crate::vision::json_number;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Instant;
 use xcorr::io::AnyArray;
-use xcorr::matching::{Method, Sample, Tracker};
+use xcorr::matching::{Method, Pending, Sample, Tracker};
 use xcorr::peaks::{self, Peak, PeakOptions};
 use xcorr::registration::{RegisterOptions, Registrar, Registration};
 use xcorr::{Array, Engine, Error, Result, Shape};
@@ -298,51 +299,66 @@ impl Batch {
         })
     }
 
-    /// Decode every frame ahead and hand it to `process`; write what it returns. Returns the
-    /// number of frames that failed. Fails if every frame failed (nothing could be done) or,
-    /// with `--strict`, at the first failure; `-o` is then not written.
-    pub fn run<T: BatchSample>(
+    /// Decode every frame ahead and hand it to `work`; write what it gives, in order.
+    /// Frame `k + 1` is submitted before frame `k` is collected (unless `work` says the next
+    /// frame depends on this one), so on a GPU the next upload overlaps this compute.
+    /// Returns the number of frames that failed. Fails if every frame failed (nothing could
+    /// be done) or, with `--strict`, at the first failure; `-o` is then not written.
+    pub fn run<T: BatchSample, W: FrameWork<T>>(
         mut self,
         engine: &Engine,
-        mut process: impl FnMut(&Path, &Array<T>) -> Result<FrameResult>,
+        mut work: W,
     ) -> Result<usize> {
         let total = self.frames.len();
         let budget = self.budget;
-        let progress = Progress::new(total, self.args.quiet);
         let decoded = decode_ahead(std::mem::take(&mut self.frames), LOOKAHEAD, move |path| {
             T::from_any(crate::read_real_input(path, budget)?)
         });
-        let mut failed = 0;
+        let mut outcomes = Outcomes {
+            sink: &mut self.sink,
+            progress: Progress::new(total, self.args.quiet),
+            strict: self.args.strict,
+            command: self.command,
+            backend: engine.backend_name(),
+            failed: 0,
+        };
+        let mut in_flight: Option<InFlight<T, W::Pending>> = None;
         for d in decoded {
-            let start = Instant::now();
-            let result = d.frame.and_then(|frame| process(&d.path, &frame));
-            let compute_ms = start.elapsed().as_secs_f64() * 1e3;
-            progress.step();
-            match result {
-                Ok(result) => {
-                    self.sink
-                        .write(d.index, &d.path, &result, (d.decode_ms, compute_ms))?
-                }
-                Err(e) => {
-                    let message = e.to_string().replace('\n', " ");
-                    let name = d.path.display();
-                    if self.args.strict {
-                        progress.finish(
-                            self.command,
-                            d.index + 1,
-                            failed + 1,
-                            &engine.backend_name(),
-                        );
-                        return Err(Error::InvalidArgument(format!(
-                            "'{name}': {message} (stopped by --strict)"
-                        )));
-                    }
-                    failed += 1;
-                    progress.report(&format!("xcorr: skipped '{name}': {message}"));
+            if !work.overlaps() {
+                if let Some(f) = in_flight.take() {
+                    f.collect(&mut work, &mut outcomes)?;
                 }
             }
+            let start = Instant::now();
+            let submitted = d
+                .frame
+                .and_then(|frame| Ok((work.submit(&d.path, &frame)?, frame)));
+            let submit_ms = start.elapsed().as_secs_f64() * 1e3;
+            // The previous frame's result, now that this frame is on its way.
+            if let Some(f) = in_flight.take() {
+                f.collect(&mut work, &mut outcomes)?;
+            }
+            match submitted {
+                Ok((pending, frame)) => {
+                    in_flight = Some(InFlight {
+                        index: d.index,
+                        path: d.path,
+                        frame,
+                        pending,
+                        decode_ms: d.decode_ms,
+                        submit_ms,
+                    })
+                }
+                Err(e) => outcomes.record(d.index, &d.path, Err(e), (d.decode_ms, submit_ms))?,
+            }
         }
-        progress.finish(self.command, total, failed, &engine.backend_name());
+        if let Some(f) = in_flight.take() {
+            f.collect(&mut work, &mut outcomes)?;
+        }
+        let failed = outcomes.failed;
+        outcomes
+            .progress
+            .finish(self.command, total, failed, &outcomes.backend);
         if failed == total {
             return Err(Error::InvalidArgument(format!(
                 "{}: none of the {total} frames could be processed",
@@ -354,12 +370,136 @@ impl Batch {
     }
 }
 
+/// One frame's work in two halves, so that the batch can submit the next frame before it
+/// collects this one's result. On the CPU `submit` may do all the work.
+pub trait FrameWork<T> {
+    /// What a frame carries from `submit` to `collect`.
+    type Pending;
+    /// Whether the next frame may be submitted before the last one is collected: not where
+    /// the next frame's work depends on the last result (a search window around it).
+    fn overlaps(&self) -> bool {
+        true
+    }
+    fn submit(&mut self, path: &Path, frame: &Array<T>) -> Result<Self::Pending>;
+    fn collect(
+        &mut self,
+        path: &Path,
+        frame: &Array<T>,
+        pending: Self::Pending,
+    ) -> Result<FrameResult>;
+}
+
+/// A submitted frame waiting to be collected (its frame kept for the pictures).
+struct InFlight<T, P> {
+    index: usize,
+    path: PathBuf,
+    frame: Array<T>,
+    pending: P,
+    decode_ms: f64,
+    submit_ms: f64,
+}
+
+impl<T, P> InFlight<T, P> {
+    /// Collect the frame's result and record it; the time spent in `submit` and here is the
+    /// frame's compute time.
+    fn collect<W: FrameWork<T, Pending = P>>(
+        self,
+        work: &mut W,
+        outcomes: &mut Outcomes<'_>,
+    ) -> Result<()> {
+        let start = Instant::now();
+        let result = work.collect(&self.path, &self.frame, self.pending);
+        let compute_ms = self.submit_ms + start.elapsed().as_secs_f64() * 1e3;
+        outcomes.record(self.index, &self.path, result, (self.decode_ms, compute_ms))
+    }
+}
+
+/// Where each frame's outcome goes: results to the sink, failures to stderr (or, with
+/// `--strict`, out as the batch's error).
+struct Outcomes<'a> {
+    sink: &'a mut ResultSink,
+    progress: Progress,
+    strict: bool,
+    command: &'static str,
+    backend: String,
+    failed: usize,
+}
+
+impl Outcomes<'_> {
+    fn record(
+        &mut self,
+        index: usize,
+        path: &Path,
+        result: Result<FrameResult>,
+        timings: (f64, f64),
+    ) -> Result<()> {
+        self.progress.step();
+        let e = match result {
+            Ok(result) => return self.sink.write(index, path, &result, timings),
+            Err(e) => e,
+        };
+        let message = e.to_string().replace('\n', " ");
+        let name = path.display();
+        if self.strict {
+            self.progress
+                .finish(self.command, index + 1, self.failed + 1, &self.backend);
+            return Err(Error::InvalidArgument(format!(
+                "'{name}': {message} (stopped by --strict)"
+            )));
+        }
+        self.failed += 1;
+        self.progress
+            .report(&format!("xcorr: skipped '{name}': {message}"));
+        Ok(())
+    }
+}
+
 /// One template, prepared once per frame shape met ([`Tracker`] keeps its spectrum).
 pub struct TemplateMatcher<'e, T: Sample> {
     engine: &'e Engine,
     template: Array<T>,
     method: Method,
-    trackers: HashMap<Shape, Tracker<T>>,
+    /// Shared with the frames in flight, which keep theirs if the cache is emptied.
+    trackers: HashMap<Shape, Rc<Tracker<T>>>,
+}
+
+/// A frame submitted to a [`TemplateMatcher`]: its tracker and what it will give.
+pub enum Found<T: Sample> {
+    /// The best match, in a window whose top-left corner in the frame is `offset`.
+    Best {
+        tracker: Rc<Tracker<T>>,
+        pending: Pending<T, Peak>,
+        offset: (usize, usize),
+    },
+    /// The map, searched for `options.count` peaks.
+    Map {
+        tracker: Rc<Tracker<T>>,
+        pending: Pending<T, Array<T>>,
+        options: PeakOptions,
+    },
+}
+
+impl<T: Sample> Found<T> {
+    /// The matches, best first, in frame coordinates.
+    pub fn collect(self) -> Result<Vec<Peak>> {
+        match self {
+            Found::Best {
+                tracker,
+                pending,
+                offset,
+            } => {
+                let mut peak = tracker.collect(pending)?;
+                peak.row += offset.0;
+                peak.col += offset.1;
+                Ok(vec![peak])
+            }
+            Found::Map {
+                tracker,
+                pending,
+                options,
+            } => Ok(peaks::top_k(tracker.collect(pending)?.view(), &options)),
+        }
+    }
 }
 
 impl<'e, T: Sample> TemplateMatcher<'e, T> {
@@ -372,7 +512,7 @@ impl<'e, T: Sample> TemplateMatcher<'e, T> {
         }
     }
 
-    fn tracker(&mut self, frame: Shape) -> Result<&Tracker<T>> {
+    fn tracker(&mut self, frame: Shape) -> Result<Rc<Tracker<T>>> {
         let t = self.template.shape();
         if t.rows() > frame.rows() || t.cols() > frame.cols() {
             return Err(Error::ShapeMismatch(format!(
@@ -384,29 +524,40 @@ impl<'e, T: Sample> TemplateMatcher<'e, T> {
                 self.trackers.clear();
             }
             let tracker = Tracker::new(self.engine, &self.template, frame, self.method)?;
-            self.trackers.insert(frame, tracker);
+            self.trackers.insert(frame, Rc::new(tracker));
         }
-        Ok(&self.trackers[&frame])
+        Ok(Rc::clone(&self.trackers[&frame]))
     }
 
-    /// The `options.count` best matches in `frame` (one without the map leaving a GPU).
-    pub fn find(&mut self, frame: &Array<T>, options: &PeakOptions) -> Result<Vec<Peak>> {
+    /// Submit `frame` for its `options.count` best matches (one without the map leaving a
+    /// GPU); [`Found::collect`] gives them.
+    pub fn submit(&mut self, frame: &Array<T>, options: &PeakOptions) -> Result<Found<T>> {
         let tracker = self.tracker(frame.shape())?;
         if options.count == 1 {
-            return Ok(vec![tracker.track(frame)?]);
+            let pending = tracker.submit(frame)?;
+            return Ok(Found::Best {
+                tracker,
+                pending,
+                offset: (0, 0),
+            });
         }
-        let map = tracker.match_frame(frame)?;
-        Ok(peaks::top_k(map.view(), options))
+        let pending = tracker.submit_map(frame)?;
+        Ok(Found::Map {
+            tracker,
+            pending,
+            options: *options,
+        })
     }
 
-    /// The best match within `radius` pixels of `previous` (the template's top-left corner
-    /// in the last frame): only that window of the frame is matched.
-    pub fn find_near(
+    /// Submit `frame` for the best match within `radius` pixels of `previous` (the
+    /// template's top-left corner in the last frame): only that window of the frame is
+    /// matched.
+    pub fn submit_near(
         &mut self,
         frame: &Array<T>,
         previous: (usize, usize),
         radius: usize,
-    ) -> Result<Peak> {
+    ) -> Result<Found<T>> {
         let [fh, fw] = frame.shape().axes();
         let [th, tw] = self.template.shape().axes();
         // A window of one size for every frame, slid to stay inside the frame, so one
@@ -415,10 +566,37 @@ impl<'e, T: Sample> TemplateMatcher<'e, T> {
         let top = previous.0.saturating_sub(radius).min(fh.saturating_sub(wh));
         let left = previous.1.saturating_sub(radius).min(fw.saturating_sub(ww));
         let window = Array::from_fn(Shape::d2(wh, ww), |r, c| frame.at(top + r, left + c));
-        let mut peak = self.tracker(window.shape())?.track(&window)?;
-        peak.row += top;
-        peak.col += left;
-        Ok(peak)
+        let tracker = self.tracker(window.shape())?;
+        let pending = tracker.submit(&window)?;
+        Ok(Found::Best {
+            tracker,
+            pending,
+            offset: (top, left),
+        })
+    }
+}
+
+/// `xcorr match --scenes`'s work: the best matches of every frame, each frame drawn if asked.
+struct MatchWork<'e, T: Sample> {
+    matcher: TemplateMatcher<'e, T>,
+    options: PeakOptions,
+    on_scene: Option<FrameDrawer>,
+}
+
+impl<T: Sample> FrameWork<T> for MatchWork<'_, T> {
+    type Pending = Found<T>;
+
+    fn submit(&mut self, _: &Path, frame: &Array<T>) -> Result<Found<T>> {
+        self.matcher.submit(frame, &self.options)
+    }
+
+    fn collect(&mut self, path: &Path, frame: &Array<T>, found: Found<T>) -> Result<FrameResult> {
+        let found = found.collect()?;
+        if let Some(draw) = self.on_scene.as_mut() {
+            let [th, tw] = self.matcher.template.shape().axes();
+            draw(path, &grey(frame), frame.shape(), &found, (th, tw))?;
+        }
+        Ok(FrameResult::Matches(found))
     }
 }
 
@@ -430,17 +608,14 @@ pub fn match_frames<T: BatchSample>(
     template: Array<T>,
     method: Method,
     options: PeakOptions,
-    mut on_scene: Option<FrameDrawer>,
+    on_scene: Option<FrameDrawer>,
 ) -> Result<usize> {
-    let mut matcher = TemplateMatcher::new(engine, template, method);
-    let [th, tw] = matcher.template.shape().axes();
-    batch.run(engine, |path, frame: &Array<T>| {
-        let found = matcher.find(frame, &options)?;
-        if let Some(draw) = on_scene.as_mut() {
-            draw(path, &grey(frame), frame.shape(), &found, (th, tw))?;
-        }
-        Ok(FrameResult::Matches(found))
-    })
+    let work = MatchWork {
+        matcher: TemplateMatcher::new(engine, template, method),
+        options,
+        on_scene,
+    };
+    batch.run(engine, work)
 }
 
 /// A frame's values as the pictures take them.
@@ -465,42 +640,100 @@ pub struct TrackOptions {
 /// track so far), and the template's `(rows, cols)`.
 pub type FrameDrawer = Box<dyn FnMut(&Path, &[f32], Shape, &[Peak], (usize, usize)) -> Result<()>>;
 
+/// `xcorr track`'s work: the track so far, and where to search next.
+struct TrackWork<'e, T: Sample> {
+    matcher: TemplateMatcher<'e, T>,
+    options: TrackOptions,
+    track: Vec<Peak>,
+    /// The last frame's position; `None` after a failed frame (the next is searched whole).
+    previous: Option<(usize, usize)>,
+    single: PeakOptions,
+}
+
+impl<T: Sample> FrameWork<T> for TrackWork<'_, T> {
+    type Pending = Found<T>;
+
+    /// A search window is placed around the last frame's position, so with one the next
+    /// frame waits for this one's result.
+    fn overlaps(&self) -> bool {
+        self.options.search_window.is_none()
+    }
+
+    fn submit(&mut self, _: &Path, frame: &Array<T>) -> Result<Found<T>> {
+        let submitted = match (self.options.search_window, self.previous) {
+            (Some(radius), Some(at)) => self.matcher.submit_near(frame, at, radius),
+            _ => self.matcher.submit(frame, &self.single),
+        };
+        if submitted.is_err() {
+            self.previous = None;
+        }
+        submitted
+    }
+
+    fn collect(&mut self, path: &Path, frame: &Array<T>, found: Found<T>) -> Result<FrameResult> {
+        let peak = match found.collect() {
+            Ok(found) => found[0],
+            Err(e) => {
+                // Lost: search the next frame whole.
+                self.previous = None;
+                return Err(e);
+            }
+        };
+        self.previous = Some((peak.row, peak.col));
+        self.track.push(peak);
+        if let Some(draw) = self.options.on_frame.as_mut() {
+            let [th, tw] = self.matcher.template.shape().axes();
+            draw(path, &grey(frame), frame.shape(), &self.track, (th, tw))?;
+        }
+        Ok(FrameResult::Matches(vec![peak]))
+    }
+}
+
 /// `xcorr track TEMPLATE FRAMES...`: the template's best match in every frame, in order.
 pub fn track_frames<T: BatchSample>(
     batch: Batch,
     engine: &Engine,
     template: Array<T>,
     method: Method,
-    mut options: TrackOptions,
+    options: TrackOptions,
 ) -> Result<usize> {
-    let mut matcher = TemplateMatcher::new(engine, template, method);
-    let mut track: Vec<Peak> = Vec::new();
-    let mut previous: Option<(usize, usize)> = None;
-    let single = PeakOptions {
-        extremum: method.extremum(),
-        ..PeakOptions::default()
+    let work = TrackWork {
+        matcher: TemplateMatcher::new(engine, template, method),
+        options,
+        track: Vec::new(),
+        previous: None,
+        single: PeakOptions {
+            extremum: method.extremum(),
+            ..PeakOptions::default()
+        },
     };
-    batch.run(engine, |path, frame: &Array<T>| {
-        let found = match (options.search_window, previous) {
-            (Some(radius), Some(at)) => matcher.find_near(frame, at, radius),
-            _ => matcher.find(frame, &single).map(|mut v| v.remove(0)),
-        };
-        let peak = match found {
-            Ok(peak) => peak,
-            Err(e) => {
-                // Lost: search the next frame whole.
-                previous = None;
-                return Err(e);
-            }
-        };
-        previous = Some((peak.row, peak.col));
-        track.push(peak);
-        if let Some(draw) = options.on_frame.as_mut() {
-            let [th, tw] = matcher.template.shape().axes();
-            draw(path, &grey(frame), frame.shape(), &track, (th, tw))?;
+    batch.run(engine, work)
+}
+
+/// `xcorr register`'s work: each frame registered whole at submission (a [`Registrar`]
+/// has no submit-then-collect seam).
+struct RegisterWork {
+    registrar: Registrar,
+    shape: Shape,
+}
+
+impl<T: Sample> FrameWork<T> for RegisterWork {
+    type Pending = Registration;
+
+    fn submit(&mut self, _: &Path, frame: &Array<T>) -> Result<Registration> {
+        if frame.shape() != self.shape {
+            return Err(Error::ShapeMismatch(format!(
+                "frame {} differs from the reference {}",
+                frame.shape(),
+                self.shape
+            )));
         }
-        Ok(FrameResult::Matches(vec![peak]))
-    })
+        self.registrar.register(frame)
+    }
+
+    fn collect(&mut self, _: &Path, _: &Array<T>, found: Registration) -> Result<FrameResult> {
+        Ok(FrameResult::Shift(found))
+    }
 }
 
 /// `xcorr register REF --moving ...`: the shift of every frame against the reference.
@@ -510,17 +743,11 @@ pub fn register_frames<T: BatchSample>(
     reference: Array<T>,
     options: &RegisterOptions,
 ) -> Result<usize> {
-    let registrar = Registrar::with_engine(engine, &reference, options)?;
-    let shape = reference.shape();
-    batch.run(engine, |_, frame: &Array<T>| {
-        if frame.shape() != shape {
-            return Err(Error::ShapeMismatch(format!(
-                "frame {} differs from the reference {shape}",
-                frame.shape()
-            )));
-        }
-        Ok(FrameResult::Shift(registrar.register(frame)?))
-    })
+    let work = RegisterWork {
+        registrar: Registrar::with_engine(engine, &reference, options)?,
+        shape: reference.shape(),
+    };
+    batch.run::<T, _>(engine, work)
 }
 
 #[cfg(test)]
@@ -544,11 +771,17 @@ mod tests {
         let template = Array::from_fn(Shape::d2(8, 9), |r, c| frame.at(40 + r, 50 + c));
         let engine = Engine::cpu();
         let mut m = TemplateMatcher::new(&engine, template, Method::CCoeffNormed);
-        let peak = m.find_near(&frame, (37, 46), 5).unwrap();
+        let near = |m: &mut TemplateMatcher<f32>, at, radius| {
+            m.submit_near(&frame, at, radius)
+                .unwrap()
+                .collect()
+                .unwrap()[0]
+        };
+        let peak = near(&mut m, (37, 46), 5);
         assert_eq!((peak.row, peak.col), (40, 50));
         // Near the frame's corner the window slides back inside the frame (rows 20..60,
         // cols 29..70), so it still holds the template.
-        let peak = m.find_near(&frame, (55, 60), 16).unwrap();
+        let peak = near(&mut m, (55, 60), 16);
         assert_eq!((peak.row, peak.col), (40, 50));
     }
 }
