@@ -131,6 +131,11 @@ fn bad_pairs_and_shapes_are_named_errors() {
         .compute_pairs::<f64>(Op::Correlate, &[], &b, &[], Mode::Valid)
         .unwrap_err();
     assert!(e.to_string().contains("no first input"), "{e}");
+    // No pairs: no results (and no work).
+    let none = engine
+        .compute_pairs(Op::Correlate, &a, &b, &[], Mode::Valid)
+        .unwrap();
+    assert!(none.is_empty());
     let mut nan = random::<f64>(Shape::d2(3, 3), 9);
     nan.data_mut()[4] = f64::NAN;
     let e = engine

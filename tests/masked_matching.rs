@@ -93,11 +93,14 @@ fn masked_map<T: Sample>(
     match_template(engine, views(scene), template, method).unwrap()
 }
 
+/// A case's scene, template and mask planes.
+type Planes<'a> = (&'a [Array<f64>], &'a [Array<f64>], &'a [Array<f64>]);
+
 /// The masked map of `method` in f64 and in f32 of the same data, each against the direct
 /// f64 sums: within 1e-10 and 2e-4 (`what` names the case). Returns the f64 map.
 fn assert_f64_and_f32(
     engine: &Engine,
-    (scene, template, mask): (&[Array<f64>], &[Array<f64>], &[Array<f64>]),
+    (scene, template, mask): Planes<'_>,
     weighted: bool,
     method: Method,
     what: &str,

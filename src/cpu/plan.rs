@@ -261,6 +261,9 @@ impl<T: Element> CpuPlan<T> {
         for &(i, k) in pairs {
             assert!(i < inputs.len() && k < kept, "pair ({i}, {k}) out of range");
         }
+        if pairs.is_empty() {
+            return; // nothing asked for (and the column pass needs a pair per block)
+        }
         // Each input's (and one-shot template's) row transforms, then one column pass that
         // transforms the columns of all, block by block, while they are in cache; the
         // workspace is reused, so a repeated call allocates only its outputs.
