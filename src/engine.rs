@@ -15,7 +15,7 @@ use crate::gpu::{
 };
 use crate::plan_cache::PlanCache;
 use crate::range;
-use crate::spec::{Mode, Op, Plan};
+use crate::spec::{Mode, Op, Pair, Plan};
 #[cfg(feature = "gpu")]
 use crate::vision::peaks::{Extremum, Peak, PeakOptions};
 use num_complex::Complex;
@@ -405,14 +405,6 @@ impl Engine {
         }
     }
 
-    /// The power of two that brings an input of largest magnitude `max` and `len` elements
-    /// into range ([`range::exponent`]) for the type it is computed in: f32 on a GPU,
-    /// whatever `T` is.
-    fn input_exponent<T: Element>(&self, max: f64, len: usize) -> i32 {
-        // An explicit GPU engine's refusal of `T` comes from `route`, where it is used.
-        exponent_in::<T>(self.runs_on_gpu::<T>(), max, len)
-    }
-
     /// Matching's numerator on the host, or the whole match on a device: the engine's choice
     /// for work on `T` (f64 stays on the host), for `centred_template` against frames of
     /// `frame_shape`. `keep`: many frames follow (a tracker), so the plan is the caller's own;
@@ -574,38 +566,69 @@ impl Engine {
         b: impl Into<ArrayView<'a, T>>,
         mode: Mode,
     ) -> Result<Array<T>> {
-        let (a, b) = (a.into(), b.into());
-        let a_max = a.validate_magnitude("first input")?;
-        let b_max = b.validate_magnitude("second input")?;
-        // Inputs far from 1 in magnitude are scaled by powers of two (exact), and the
-        // result back; ordinary inputs are not copied.
-        let ka = self.input_exponent::<T>(a_max, a.shape().len());
-        let kb = self.input_exponent::<T>(b_max, b.shape().len());
-        if ka == 0 && kb == 0 {
-            return self.compute_in_range(op, a, b, mode).await;
-        }
-        let (a, b) = (range::Input::new(a, ka), range::Input::new(b, kb));
-        let mut out = self.compute_in_range(op, a.view(), b.view(), mode).await?;
-        range::unscale(out.data_mut(), -(ka + kb), "the result")?;
-        Ok(out)
+        let (a, b) = ([a.into()], [b.into()]);
+        let mut out = self
+            .compute_pairs_async(op, &a, &b, &[(0, 0)], mode)
+            .await?;
+        Ok(out.remove(0))
     }
 
-    /// [`compute_async`](Self::compute_async) of validated inputs whose magnitudes are in
-    /// range.
-    async fn compute_in_range<T: Element>(
+    /// Several correlations (or convolutions) that share inputs, in one call: for each pair
+    /// `(i, k)`, `op(a[i], b[k])`. The `a` all have one shape, the `b` another. On the CPU
+    /// each input is transformed once however many pairs read it (then each pair costs a
+    /// product and an inverse); on a GPU each pair runs as its own correlation.
+    ///
+    /// ```
+    /// use xcorr::{Array, Engine, Mode, Op, Shape};
+    /// let engine = Engine::cpu();
+    /// let image = Array::from_fn(Shape::d2(6, 7), |r, c| (r * 7 + c) as f64 * 0.1);
+    /// let squared = image.map(|v| v * v);
+    /// let box3 = Array::from_fn(Shape::d2(3, 3), |_, _| 1.0);
+    /// let edge = Array::from_fn(Shape::d2(3, 3), |_, c| c as f64 - 1.0);
+    /// let (a, b) = ([image.view(), squared.view()], [box3.view(), edge.view()]);
+    /// let out = engine.compute_pairs(Op::Correlate, &a, &b, &[(0, 0), (0, 1), (1, 0)], Mode::Valid).unwrap();
+    /// let edges = engine.correlate(&image, &edge, Mode::Valid).unwrap();
+    /// assert!((out[1].at(2, 3) - edges.at(2, 3)).abs() < 1e-12);
+    /// ```
+    pub fn compute_pairs<T: Element>(
         &self,
         op: Op,
-        a: ArrayView<'_, T>,
-        b: ArrayView<'_, T>,
+        a: &[ArrayView<'_, T>],
+        b: &[ArrayView<'_, T>],
+        pairs: &[Pair],
         mode: Mode,
-    ) -> Result<Array<T>> {
-        let plan = Plan::new(op, mode, a.shape(), b.shape())?;
-        match self.route::<T>()? {
+    ) -> Result<Vec<Array<T>>> {
+        crate::blocking::wait(self.compute_pairs_async(op, a, b, pairs, mode))
+    }
+
+    /// [`compute_pairs`](Self::compute_pairs) as a future.
+    pub async fn compute_pairs_async<T: Element>(
+        &self,
+        op: Op,
+        a: &[ArrayView<'_, T>],
+        b: &[ArrayView<'_, T>],
+        pairs: &[Pair],
+        mode: Mode,
+    ) -> Result<Vec<Array<T>>> {
+        let a_shape = common_shape(a, "first input")?;
+        let b_shape = common_shape(b, "second input")?;
+        check_pairs(pairs, a.len(), b.len())?;
+        // Inputs far from 1 in magnitude are scaled by powers of two (exact), and the
+        // results back; ordinary inputs are not copied.
+        let on_device = self.runs_on_gpu::<T>();
+        let (a, ka) = in_range(a, on_device, "first input")?;
+        let (b, kb) = in_range(b, on_device, "second input")?;
+        let (a, b): (Vec<_>, Vec<_>) = (
+            a.iter().map(|x| x.view()).collect(),
+            b.iter().map(|x| x.view()).collect(),
+        );
+        let plan = Plan::new(op, mode, a_shape, b_shape)?;
+        let mut outs = match self.route::<T>()? {
             Route::Cpu => {
                 let cpu = self
                     .plans
                     .get_or_build(&plan, || Ok::<_, Error>(CpuPlan::<T>::new(&plan)))?;
-                Ok(cpu.execute(a, b))
+                cpu.execute_pairs(&a, &b, pairs)
             }
             #[cfg(feature = "gpu")]
             Route::Gpu(ctx) => {
@@ -613,12 +636,24 @@ impl Engine {
                     .plans
                     .get_or_build(&plan, || DevicePlan::<T>::new(ctx, &plan))?;
                 let mut gpu = gpu.lock().await;
-                gpu.set_template(b.data())?;
-                gpu.run(a.data()).await
+                let mut outs = Vec::with_capacity(pairs.len());
+                let mut installed = None;
+                for &(i, k) in pairs {
+                    if installed != Some(k) {
+                        gpu.set_template(b[k].data())?;
+                        installed = Some(k);
+                    }
+                    outs.push(gpu.run(a[i].data()).await?);
+                }
+                outs
             }
             #[cfg(not(feature = "gpu"))]
             Route::Never(_) => unreachable!(),
+        };
+        for (out, &(i, k)) in outs.iter_mut().zip(pairs) {
+            range::unscale(out.data_mut(), -(ka[i] + kb[k]), "the result")?;
         }
+        Ok(outs)
     }
 
     /// Prepare the second argument once for many first arguments of shape `a_shape`
@@ -642,23 +677,54 @@ impl Engine {
         a_shape: Shape,
         b: impl Into<ArrayView<'a, T>>,
     ) -> Result<Prepared<T>> {
-        let b = b.into();
-        let b_exponent =
-            self.input_exponent::<T>(b.validate_magnitude("second input")?, b.shape().len());
-        let b = range::Input::new(b, b_exponent);
-        let b = b.view();
-        let plan = Plan::new(op, mode, a_shape, b.shape())?;
+        self.prepare_many(op, mode, a_shape, &[b.into()])
+    }
+
+    /// Prepare several second arguments (of one shape) for many first arguments of shape
+    /// `a_shape`, run together by [`Prepared::run_all`] and [`Prepared::run_pairs`]: on the
+    /// CPU each first argument is transformed once for all its correlations.
+    ///
+    /// ```
+    /// use xcorr::{Array, Engine, Mode, Op, Shape};
+    /// let engine = Engine::cpu();
+    /// let ones = Array::from_fn(Shape::d2(2, 2), |_, _| 1.0f32);
+    /// let diagonal = Array::from_fn(Shape::d2(2, 2), |r, c| (r == c) as u8 as f32);
+    /// let prepared = engine
+    ///     .prepare_many(Op::Correlate, Mode::Valid, Shape::d2(4, 4), &[ones.view(), diagonal.view()])
+    ///     .unwrap();
+    /// let image = Array::from_fn(Shape::d2(4, 4), |r, c| (r * 4 + c) as f32);
+    /// let [sums, traces]: [Array<f32>; 2] = prepared.run_all(&image).unwrap().try_into().unwrap();
+    /// assert!((sums.at(0, 0) - 10.0).abs() < 1e-4 && (traces.at(0, 0) - 5.0).abs() < 1e-4);
+    /// ```
+    pub fn prepare_many<T: Element>(
+        &self,
+        op: Op,
+        mode: Mode,
+        a_shape: Shape,
+        b: &[ArrayView<'_, T>],
+    ) -> Result<Prepared<T>> {
+        let b_shape = common_shape(b, "second input")?;
+        let (b, b_exponents) = in_range(b, self.runs_on_gpu::<T>(), "second input")?;
+        let b: Vec<_> = b.iter().map(|x| x.view()).collect();
+        let plan = Plan::new(op, mode, a_shape, b_shape)?;
         let inner = match self.route::<T>()? {
             Route::Cpu => {
                 let mut cpu = CpuPlan::new(&plan);
-                cpu.set_template(b);
+                cpu.set_templates(&b);
                 PreparedInner::Cpu(Box::new(cpu))
             }
             #[cfg(feature = "gpu")]
             Route::Gpu(ctx) => {
-                let gpu = DevicePlan::<T>::new(ctx, &plan)?;
-                crate::blocking::wait(async { gpu.lock().await.set_template(b.data()) })?;
-                PreparedInner::Gpu(Box::new(gpu))
+                // One device plan per template: a GPU runs each pair as its own correlation.
+                let gpu = b
+                    .iter()
+                    .map(|b| {
+                        let gpu = DevicePlan::<T>::new(ctx, &plan)?;
+                        crate::blocking::wait(async { gpu.lock().await.set_template(b.data()) })?;
+                        Ok(gpu)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                PreparedInner::Gpu(gpu)
             }
             #[cfg(not(feature = "gpu"))]
             Route::Never(_) => unreachable!(),
@@ -666,9 +732,51 @@ impl Engine {
         Ok(Prepared {
             plan,
             inner,
-            b_exponent,
+            b_exponents,
         })
     }
+}
+
+/// The one shape of several inputs (`what` names them in errors).
+fn common_shape<T: Element>(x: &[ArrayView<'_, T>], what: &str) -> Result<Shape> {
+    let Some(first) = x.first() else {
+        return Err(Error::InvalidArgument(format!("no {what} given")));
+    };
+    if let Some(other) = x.iter().find(|v| v.shape() != first.shape()) {
+        return Err(Error::ShapeMismatch(format!(
+            "every {what} must have one shape, got {} and {}",
+            first.shape(),
+            other.shape()
+        )));
+    }
+    Ok(first.shape())
+}
+
+/// Every pair indexes an existing first and second argument.
+fn check_pairs(pairs: &[Pair], a: usize, b: usize) -> Result<()> {
+    match pairs.iter().find(|&&(i, k)| i >= a || k >= b) {
+        Some((i, k)) => Err(Error::InvalidArgument(format!(
+            "pair ({i}, {k}) is out of range: {a} first and {b} second argument(s)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Validated inputs, each scaled by a power of two into range for the type it is computed in
+/// (only those far from 1 are copied), with the exponents.
+fn in_range<'a, T: Element>(
+    x: &[ArrayView<'a, T>],
+    on_device: bool,
+    what: &str,
+) -> Result<(Vec<range::Input<'a, T>>, Vec<i32>)> {
+    let mut inputs = Vec::with_capacity(x.len());
+    let mut exponents = Vec::with_capacity(x.len());
+    for x in x {
+        let k = exponent_in::<T>(on_device, x.validate_magnitude(what)?, x.shape().len());
+        inputs.push(range::Input::new(*x, k));
+        exponents.push(k);
+    }
+    Ok((inputs, exponents))
 }
 
 /// [`range::exponent`] for the type work on `T` is computed in: f32 on a device.
@@ -682,8 +790,9 @@ fn exponent_in<T: Element>(on_device: bool, max: f64, len: usize) -> i32 {
 
 enum PreparedInner<T: Element> {
     Cpu(Box<CpuPlan<T>>),
+    /// One plan per second argument.
     #[cfg(feature = "gpu")]
-    Gpu(Box<DevicePlan<T>>),
+    Gpu(Vec<DevicePlan<T>>),
 }
 
 enum Route<'a> {
@@ -792,12 +901,13 @@ fn from_c32<T: Element>(x: &[Complex<f32>]) -> Vec<T> {
         .collect()
 }
 
-/// A second argument prepared once (its spectrum kept), run against many first arguments.
+/// Second arguments prepared once (their spectra kept), run against many first arguments:
+/// one from [`Engine::prepare`], several from [`Engine::prepare_many`].
 pub struct Prepared<T: Element> {
     plan: Plan,
     inner: PreparedInner<T>,
-    /// The power of two the second argument was scaled by ([`crate::range`]).
-    b_exponent: i32,
+    /// The powers of two the second arguments were scaled by ([`crate::range`]).
+    b_exponents: Vec<i32>,
 }
 
 impl<T: Element> Prepared<T> {
@@ -806,37 +916,87 @@ impl<T: Element> Prepared<T> {
         &self.plan
     }
 
+    /// How many second arguments are kept.
+    pub fn len(&self) -> usize {
+        self.b_exponents.len()
+    }
+
+    /// Whether none are (never: preparing needs at least one).
+    pub fn is_empty(&self) -> bool {
+        self.b_exponents.is_empty()
+    }
+
     /// Correlate (or convolve) `a` with the prepared second argument; blocks until the
-    /// result is back.
+    /// result is back. An error when several are kept ([`run_all`](Self::run_all) gives
+    /// each).
     pub fn run<'a>(&self, a: impl Into<ArrayView<'a, T>>) -> Result<Array<T>> {
         crate::blocking::wait(self.run_async(a))
     }
 
     /// [`run`](Self::run) as a future.
     pub async fn run_async<'a>(&self, a: impl Into<ArrayView<'a, T>>) -> Result<Array<T>> {
-        let a = a.into();
-        if a.shape() != self.plan.a {
+        if self.len() != 1 {
+            return Err(Error::InvalidArgument(format!(
+                "this plan keeps {} second arguments: run_all or run_pairs gives each \
+                 correlation",
+                self.len()
+            )));
+        }
+        Ok(self
+            .run_pairs_async(&[a.into()], &[(0, 0)])
+            .await?
+            .remove(0))
+    }
+
+    /// `a` with every kept second argument, in the order they were given.
+    pub fn run_all<'a>(&self, a: impl Into<ArrayView<'a, T>>) -> Result<Vec<Array<T>>> {
+        crate::blocking::wait(self.run_all_async(a))
+    }
+
+    /// [`run_all`](Self::run_all) as a future.
+    pub async fn run_all_async<'a>(&self, a: impl Into<ArrayView<'a, T>>) -> Result<Vec<Array<T>>> {
+        let pairs: Vec<Pair> = (0..self.len()).map(|k| (0, k)).collect();
+        self.run_pairs_async(&[a.into()], &pairs).await
+    }
+
+    /// For each pair `(i, k)`, `inputs[i]` with kept second argument `k` (as
+    /// [`Engine::compute_pairs`], with the second arguments' spectra kept).
+    pub fn run_pairs(&self, inputs: &[ArrayView<'_, T>], pairs: &[Pair]) -> Result<Vec<Array<T>>> {
+        crate::blocking::wait(self.run_pairs_async(inputs, pairs))
+    }
+
+    /// [`run_pairs`](Self::run_pairs) as a future.
+    pub async fn run_pairs_async(
+        &self,
+        inputs: &[ArrayView<'_, T>],
+        pairs: &[Pair],
+    ) -> Result<Vec<Array<T>>> {
+        if let Some(a) = inputs.iter().find(|a| a.shape() != self.plan.a) {
             return Err(Error::ShapeMismatch(format!(
                 "input has shape {}, but this plan was prepared for {}",
                 a.shape(),
                 self.plan.a
             )));
         }
+        check_pairs(pairs, inputs.len(), self.len())?;
         let on_device = !matches!(self.inner, PreparedInner::Cpu(_));
-        let ka = exponent_in::<T>(
-            on_device,
-            a.validate_magnitude("first input")?,
-            a.shape().len(),
-        );
-        let a = range::Input::new(a, ka);
-        let a = a.view();
-        let mut out = match &self.inner {
-            PreparedInner::Cpu(cpu) => cpu.run(a),
+        let (a, ka) = in_range(inputs, on_device, "first input")?;
+        let a: Vec<_> = a.iter().map(|x| x.view()).collect();
+        let mut outs = match &self.inner {
+            PreparedInner::Cpu(cpu) => cpu.run_pairs(&a, pairs),
             #[cfg(feature = "gpu")]
-            PreparedInner::Gpu(gpu) => gpu.lock().await.run(a.data()).await?,
+            PreparedInner::Gpu(gpu) => {
+                let mut outs = Vec::with_capacity(pairs.len());
+                for &(i, k) in pairs {
+                    outs.push(gpu[k].lock().await.run(a[i].data()).await?);
+                }
+                outs
+            }
         };
-        range::unscale(out.data_mut(), -(ka + self.b_exponent), "the result")?;
-        Ok(out)
+        for (out, &(i, k)) in outs.iter_mut().zip(pairs) {
+            range::unscale(out.data_mut(), -(ka[i] + self.b_exponents[k]), "the result")?;
+        }
+        Ok(outs)
     }
 }
 

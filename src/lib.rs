@@ -37,7 +37,7 @@ pub use peaks::{Extremum, Peak, PeakOptions};
 pub use registration::{
     register, register_with, register_with_async, RegisterOptions, Registrar, Registration,
 };
-pub use spec::{Mode, Op};
+pub use spec::{Mode, Op, Pair};
 
 /// The `num-complex` this crate's complex element types come from, so callers need not
 /// match its version by hand.

@@ -155,6 +155,12 @@ pub fn wrap(i: isize, len: usize) -> usize {
     i.rem_euclid(len as isize) as usize
 }
 
+/// One correlation of a call that computes several sharing inputs
+/// ([`Engine::compute_pairs`](crate::Engine::compute_pairs),
+/// [`Prepared::run_pairs`](crate::Prepared::run_pairs)): `(i, k)`, the index of its first
+/// argument and of its second.
+pub type Pair = (usize, usize);
+
 /// Everything a backend needs to know about one call's shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Plan {

@@ -124,3 +124,40 @@ fn auto_never_picks_a_software_adapter() {
         assert!(info.contains("auto (the default) uses: gpu"), "{info}");
     }
 }
+
+#[test]
+fn pairs_on_gpu_equal_separate_correlations() {
+    // The GPU runs each pair as its own correlation; the results are those of separate
+    // calls, and within the f32 bound of the f64 CPU oracle, one-shot and prepared.
+    let Some(gpu) = gpu_engine() else { return };
+    let cpu = Engine::cpu();
+    let (sa, sb) = (Shape::d2(40, 50), Shape::d2(9, 12));
+    let a: Vec<_> = (0..2).map(|s| random::<f32>(sa, 30 + s)).collect();
+    let b: Vec<_> = (0..3).map(|s| random::<f32>(sb, 40 + s)).collect();
+    let (av, bv): (Vec<_>, Vec<_>) = (
+        a.iter().map(|x| x.view()).collect(),
+        b.iter().map(|x| x.view()).collect(),
+    );
+    let pairs = [(0, 0), (0, 1), (1, 1), (0, 2), (1, 0)];
+    let once = gpu
+        .compute_pairs(Op::Correlate, &av, &bv, &pairs, Mode::Valid)
+        .unwrap();
+    let prepared = gpu
+        .prepare_many(Op::Correlate, Mode::Valid, sa, &bv)
+        .unwrap()
+        .run_pairs(&av, &pairs)
+        .unwrap();
+    for ((got, kept), &(i, k)) in once.iter().zip(&prepared).zip(&pairs) {
+        let alone = gpu.correlate(&a[i], &b[k], Mode::Valid).unwrap();
+        let err = rel_l2(&to_c64(got), &to_c64(&alone));
+        assert!(err < 1e-6, "pair ({i}, {k}) one-shot: {err:e}");
+        let err = rel_l2(&to_c64(kept), &to_c64(&alone));
+        assert!(err < 1e-6, "pair ({i}, {k}) prepared: {err:e}");
+        let f64 = |x: &xcorr::Array<f32>| x.map(|&v| v as f64);
+        let want = cpu
+            .correlate(&f64(&a[i]), &f64(&b[k]), Mode::Valid)
+            .unwrap();
+        let err = rel_l2(&to_c64(got), &to_c64(&want));
+        assert!(err < 1e-5, "pair ({i}, {k}) against the CPU: {err:e}");
+    }
+}

@@ -6,7 +6,7 @@ mod vision;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use xcorr::matching::{match_peaks, match_template, Mask, Scene, Template, Tracker};
+use xcorr::matching::{match_peaks, match_template, Mask, Sample, Scene, Template, Tracker};
 use xcorr::peaks::PeakOptions;
 use xcorr::{reference, Array, ArrayView, Engine, Error, Method, Real, Shape};
 
@@ -72,6 +72,51 @@ fn rel_err<T: xcorr::Element>(a: &Array<T>, b: &Array<f64>) -> f64 {
         / scale
 }
 
+/// `mask` as a [`Mask`]: weights, or binary.
+fn mask_of<T: Sample>(mask: &[Array<T>], weighted: bool) -> Mask<T> {
+    if weighted {
+        Mask::weights(&views(mask)).unwrap()
+    } else {
+        Mask::binary(&views(mask)).unwrap()
+    }
+}
+
+/// The masked map of `method`, in `T`.
+fn masked_map<T: Sample>(
+    engine: &Engine,
+    scene: &[Array<T>],
+    template: &[Array<T>],
+    mask: &Mask<T>,
+    method: Method,
+) -> Array<T> {
+    let template = Template::new(views(template), Some(mask));
+    match_template(engine, views(scene), template, method).unwrap()
+}
+
+/// A case's scene, template and mask planes.
+type Planes<'a> = (&'a [Array<f64>], &'a [Array<f64>], &'a [Array<f64>]);
+
+/// The masked map of `method` in f64 and in f32 of the same data, each against the direct
+/// f64 sums: within 1e-10 and 2e-4 (`what` names the case). Returns the f64 map.
+fn assert_f64_and_f32(
+    engine: &Engine,
+    (scene, template, mask): Planes<'_>,
+    weighted: bool,
+    method: Method,
+    what: &str,
+) -> Array<f64> {
+    let expect = oracle(scene, template, mask, method);
+    let got = masked_map(engine, scene, template, &mask_of(mask, weighted), method);
+    let err = rel_err(&got, &expect);
+    assert!(err < 1e-10, "f64 {what} {method}: {err:e}");
+    let (scene32, template32) = (to_f32(scene), to_f32(template));
+    let mask32 = mask_of(&to_f32(mask), weighted);
+    let got32 = masked_map(engine, &scene32, &template32, &mask32, method);
+    let err = rel_err(&got32, &expect);
+    assert!(err < 2e-4, "f32 {what} {method}: {err:e}");
+    got
+}
+
 #[test]
 fn random_data_all_methods_binary_and_weighted_grey_and_colour() {
     let engine = Engine::cpu();
@@ -84,41 +129,12 @@ fn random_data_all_methods_binary_and_weighted_grey_and_colour() {
             let scene = planes(channels, Shape::d2(23, 29), 0.0, 1.0, seed);
             let template = planes(channels, Shape::d2(6, 7), 0.0, 1.0, seed + 1);
             let mask = mask_planes(mask_channels, Shape::d2(6, 7), weighted, seed + 2);
-            let m = if weighted {
-                Mask::weights(&views(&mask)).unwrap()
-            } else {
-                Mask::binary(&views(&mask)).unwrap()
-            };
-            assert_eq!(m.is_binary(), !weighted);
-            let (scene32, template32) = (to_f32(&scene), to_f32(&template));
-            let m32 = Mask::weights(&views(&to_f32(&mask))).unwrap();
+            assert_eq!(mask_of(&mask, weighted).is_binary(), !weighted);
+            let what = format!("{channels}ch mask {mask_channels} weighted {weighted}");
             for method in Method::ALL {
-                let expect = oracle(&scene, &template, &mask, method);
-                let got = match_template(
-                    &engine,
-                    views(&scene),
-                    Template::new(views(&template), Some(&m)),
-                    method,
-                )
-                .unwrap();
+                let inputs = (&scene[..], &template[..], &mask[..]);
+                let got = assert_f64_and_f32(&engine, inputs, weighted, method, &what);
                 assert_eq!(got.shape(), Shape::d2(18, 23));
-                let err = rel_err(&got, &expect);
-                assert!(
-                    err < 1e-10,
-                    "f64 {channels}ch mask {mask_channels} weighted {weighted} {method}: {err:e}"
-                );
-                let got = match_template(
-                    &engine,
-                    views(&scene32),
-                    Template::new(views(&template32), Some(&m32)),
-                    method,
-                )
-                .unwrap();
-                let err = rel_err(&got, &expect);
-                assert!(
-                    err < 2e-4,
-                    "f32 {channels}ch mask {mask_channels} weighted {weighted} {method}: {err:e}"
-                );
             }
         }
     }
@@ -158,17 +174,9 @@ fn scene_and_tracker_equal_the_one_shot_match() {
         let mask = mask_planes(1, Shape::d2(h, w), i == 1, 30 + i as u64);
         let mask = Mask::weights(&views(&mask)).unwrap();
         for method in Method::ALL {
-            let one = match_template(
-                &engine,
-                views(&scene),
-                Template::new(views(&template), Some(&mask)),
-                method,
-            )
-            .unwrap();
-            let via_scene = prepared
-                .match_template(Template::new(views(&template), Some(&mask)), method)
-                .unwrap();
+            let one = masked_map(&engine, &scene, &template, &mask, method);
             let masked = Template::new(views(&template), Some(&mask));
+            let via_scene = prepared.match_template(masked.clone(), method).unwrap();
             let tracker = Tracker::new(&engine, masked, scene[0].shape(), method).unwrap();
             let via_tracker = tracker.match_frame(views(&scene)).unwrap();
             assert!(rel_err(&via_scene, &one) < 1e-10, "{method}");
@@ -253,16 +261,10 @@ fn colour_photograph_with_a_shared_and_a_per_channel_mask() {
     });
     let per_channel = mask_planes(3, Shape::d2(20, 16), true, 77);
     for mask in [vec![disc], per_channel] {
-        let m = Mask::weights(&views(&mask)).unwrap();
+        let m = mask_of(&mask, true);
         for method in Method::ALL {
             let expect = oracle(&scene, &template, &mask, method);
-            let got = match_template(
-                &engine,
-                views(&scene),
-                Template::new(views(&template), Some(&m)),
-                method,
-            )
-            .unwrap();
+            let got = masked_map(&engine, &scene, &template, &m, method);
             assert!(rel_err(&got, &expect) < 1e-10, "{method}");
             // The unnormalised correlations favour bright windows, not the template.
             if method.is_normed() || method == Method::SqDiff {

@@ -1,4 +1,4 @@
-//! A reusable CPU correlation plan: FFTs planned once, one argument's spectrum kept.
+//! A reusable CPU correlation plan: FFTs planned once, the second arguments' spectra kept.
 //!
 //! The 2-D transform runs rows first (real-to-complex for real data), then columns. Columns
 //! are processed in blocks of [`BLOCK`]: a block is gathered from the row spectra into a
@@ -6,11 +6,15 @@
 //! and scattered to the rows the output window needs, all while it sits in cache. No
 //! full-size transposed copy of the spectrum is ever made, and only the output rows are
 //! inverse-transformed along the rows.
+//!
+//! One call may compute several correlations that share inputs ([`CpuPlan::run_pairs`],
+//! [`CpuPlan::execute_pairs`]): each input and each template is transformed once, and each
+//! pair costs one product and one inverse.
 
 use super::columns::{self, BLOCK};
 use super::{inverse_real_row, resize_for_overwrite};
 use crate::array::{Array, ArrayView, Element, Real};
-use crate::spec::{next_fast_len, Op, Plan};
+use crate::spec::{next_fast_len, Op, Pair, Plan};
 use num_complex::Complex;
 use num_traits::Zero;
 use rayon::prelude::*;
@@ -35,24 +39,24 @@ enum RowTransforms<R: Real> {
 /// Buffers reused from call to call, so a warm plan allocates nothing large.
 #[derive(Default)]
 struct Workspace<R> {
-    /// Row spectra of the varying input, row-major (`rows_in × width`).
-    rows: Vec<Complex<R>>,
-    /// The output rows' spectra after the column pass, by column block
-    /// (`blocks × out_rows × BLOCK`).
+    /// Row spectra of each varying input, row-major (`rows_in × width`).
+    rows: Vec<Vec<Complex<R>>>,
+    /// The output rows' spectra after the column pass, by column block, then pair
+    /// (`blocks × pairs × out_rows × BLOCK`).
     inverse: Vec<Complex<R>>,
-    /// The second input's row spectra when both inputs vary ([`CpuPlan::execute`]).
-    other_rows: Vec<Complex<R>>,
+    /// The templates' row spectra when they are not kept ([`CpuPlan::execute_pairs`]).
+    other_rows: Vec<Vec<Complex<R>>>,
 }
 
-/// What the column pass multiplies the varying input's spectrum with.
+/// What the column pass multiplies the varying inputs' spectra with.
 #[derive(Clone, Copy)]
-enum Other<'a, R> {
-    /// The second input's kept spectrum, column-major (`width × Lr`).
-    Spectrum(&'a [Complex<R>]),
-    /// The second input's row spectra (`rows_in × width`, row-major) and `rows_in`: its
-    /// columns are transformed block by block beside the first input's, so its whole
-    /// spectrum is never stored (`execute`).
-    Rows(&'a [Complex<R>], usize),
+enum Others<'a, R> {
+    /// The templates' kept spectra, each column-major (`width × Lr`).
+    Spectra(&'a [Vec<Complex<R>>]),
+    /// The templates' row spectra (each `rows_in × width`, row-major) and `rows_in`: their
+    /// columns are transformed block by block beside the inputs', so no whole spectrum is
+    /// ever stored (`execute*`).
+    Rows(&'a [Vec<Complex<R>>], usize),
 }
 
 /// A correlation (or convolution) of fixed shapes, planned once and run many times.
@@ -79,8 +83,8 @@ pub struct CpuPlan<T: Element> {
     /// precomputed, since each is a Euclidean remainder.
     source_rows: Vec<usize>,
     source_cols: Vec<usize>,
-    /// The second argument's spectrum, column-major (`width × Lr`), once set.
-    template: Option<Vec<Complex<T::Real>>>,
+    /// The second arguments' spectra, each column-major (`width × Lr`), once set.
+    templates: Vec<Vec<Complex<T::Real>>>,
     workspace: Mutex<Option<Workspace<T::Real>>>,
     _element: PhantomData<T>,
 }
@@ -122,7 +126,7 @@ impl<T: Element> CpuPlan<T> {
             source_cols: (0..col_axis.out_len)
                 .map(|j| col_axis.source(j, len[1]))
                 .collect(),
-            template: None,
+            templates: Vec::new(),
             workspace: Mutex::new(None),
             _element: PhantomData,
         }
@@ -141,30 +145,72 @@ impl<T: Element> CpuPlan<T> {
     /// Transform the second argument once; later [`run`](Self::run) calls reuse it.
     /// Panics if `b`'s shape is not the plan's.
     pub fn set_template(&mut self, b: ArrayView<'_, T>) {
-        assert_eq!(
-            b.shape(),
-            self.plan.b,
-            "template shape differs from the plan's"
-        );
-        self.template = Some(self.spectrum(b));
+        self.set_templates(&[b]);
     }
 
-    /// Correlate `a` with the template. Panics without a template or if `a`'s shape is not
-    /// the plan's (the engine checks both before calling).
+    /// Transform several second arguments once (replacing any kept before), for
+    /// [`run_pairs`](Self::run_pairs). Panics if a shape is not the plan's.
+    ///
+    /// ```
+    /// use xcorr::{cpu::CpuPlan, spec::Plan, Array, Mode, Op, Shape};
+    /// let plan = Plan::new(Op::Correlate, Mode::Valid, Shape::d1(5), Shape::d1(2)).unwrap();
+    /// let mut cpu = CpuPlan::<f64>::new(&plan);
+    /// let (b0, b1) = (Array::from_vec(vec![1.0, 0.0]), Array::from_vec(vec![0.0, 1.0]));
+    /// cpu.set_templates(&[b0.view(), b1.view()]);
+    /// let a = Array::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+    /// let a2 = a.map(|v| v * v);
+    /// // a ⋆ b0, a ⋆ b1 and a² ⋆ b1: `a` is transformed once for both of its correlations.
+    /// let out = cpu.run_pairs(&[a.view(), a2.view()], &[(0, 0), (0, 1), (1, 1)]);
+    /// assert_eq!(out[1].data()[0].round(), 2.0);
+    /// assert_eq!(out[2].data()[3].round(), 25.0);
+    /// ```
+    pub fn set_templates(&mut self, b: &[ArrayView<'_, T>]) {
+        for b in b {
+            assert_eq!(
+                b.shape(),
+                self.plan.b,
+                "template shape differs from the plan's"
+            );
+        }
+        self.templates = b.iter().map(|b| self.spectrum(*b)).collect();
+    }
+
+    /// How many templates are kept.
+    pub fn templates(&self) -> usize {
+        self.templates.len()
+    }
+
+    /// Correlate `a` with the first (usually the only) kept template. Panics without a
+    /// template or if `a`'s shape is not the plan's (the engine checks both before calling).
     pub fn run(&self, a: ArrayView<'_, T>) -> Array<T> {
-        assert_eq!(
-            a.shape(),
-            self.plan.a,
-            "input shape differs from the plan's"
-        );
-        let mut out = Vec::new();
-        self.run_offset_into(a, 0.0, &mut out);
-        Array::new(out, self.plan.out).expect("output length follows the plan")
+        self.run_pairs(&[a], &[(0, 0)]).remove(0)
+    }
+
+    /// Several correlations with the kept templates: for each pair `(i, k)`, `inputs[i]`
+    /// with template `k`. Each input is transformed once however many pairs read it. Panics
+    /// on an index out of range or an input not of the plan's shape.
+    pub fn run_pairs(&self, inputs: &[ArrayView<'_, T>], pairs: &[Pair]) -> Vec<Array<T>> {
+        let mut outs = vec![Vec::new(); pairs.len()];
+        self.correlate_into(inputs, 0.0, None, pairs, &mut outs);
+        self.arrays(outs)
     }
 
     /// One-shot: correlate `a` with `b` without keeping either (the plan stays shareable).
     pub fn execute(&self, a: ArrayView<'_, T>, b: ArrayView<'_, T>) -> Array<T> {
         self.execute_offset(a, 0.0, b)
+    }
+
+    /// One-shot [`run_pairs`](Self::run_pairs): for each pair `(i, k)`, `inputs[i]` with
+    /// `templates[k]`, each input and each template transformed once, none kept.
+    pub fn execute_pairs(
+        &self,
+        inputs: &[ArrayView<'_, T>],
+        templates: &[ArrayView<'_, T>],
+        pairs: &[Pair],
+    ) -> Vec<Array<T>> {
+        let mut outs = vec![Vec::new(); pairs.len()];
+        self.correlate_into(inputs, 0.0, Some(templates), pairs, &mut outs);
+        self.arrays(outs)
     }
 
     /// [`execute`](Self::execute) of `a − offset` (subtracted from the real part, in f64, as
@@ -175,46 +221,76 @@ impl<T: Element> CpuPlan<T> {
         offset: f64,
         b: ArrayView<'_, T>,
     ) -> Array<T> {
-        assert_eq!(
-            a.shape(),
-            self.plan.a,
-            "input shape differs from the plan's"
-        );
-        assert_eq!(
-            b.shape(),
-            self.plan.b,
-            "template shape differs from the plan's"
-        );
-        // Both inputs' row transforms, then one column pass that transforms the columns of
-        // both, block by block, while they are in cache; the workspace is reused, so a
-        // repeated call allocates only its output.
-        let mut work = self.take_workspace();
-        self.row_forward(b, 0.0, &mut work.other_rows);
-        self.row_forward(a, offset, &mut work.rows);
-        let other = Other::Rows(&work.other_rows, b.shape().rows());
-        self.column_pass(&work.rows, a.shape().rows(), other, &mut work.inverse);
-        let mut out = Vec::new();
-        self.row_inverse(&work.inverse, &mut out);
-        self.return_workspace(work);
-        Array::new(out, self.plan.out).expect("output length follows the plan")
+        let mut out = vec![Vec::new()];
+        self.correlate_into(&[a], offset, Some(&[b]), &[(0, 0)], &mut out);
+        self.arrays(out).remove(0)
     }
 
     /// [`run`](Self::run) of `a − offset` (subtracted from the real part, in f64, as the
     /// rows are loaded: no centred copy of `a`) into `out`, whose allocation is reused.
     /// Panics like `run`.
     pub(crate) fn run_offset_into(&self, a: ArrayView<'_, T>, offset: f64, out: &mut Vec<T>) {
-        assert_eq!(
-            a.shape(),
-            self.plan.a,
-            "input shape differs from the plan's"
-        );
-        let spectrum = self.template.as_ref().expect("set_template before run");
+        self.correlate_into(&[a], offset, None, &[(0, 0)], std::slice::from_mut(out));
+    }
+
+    fn arrays(&self, outs: Vec<Vec<T>>) -> Vec<Array<T>> {
+        let shape = self.plan.out;
+        let array = |out| Array::new(out, shape).expect("output length follows the plan");
+        outs.into_iter().map(array).collect()
+    }
+
+    /// The pairs' correlations of `inputs − offset` into `outs` (one per pair, resized):
+    /// with `templates` one-shot, or with the kept spectra when `None`.
+    fn correlate_into(
+        &self,
+        inputs: &[ArrayView<'_, T>],
+        offset: f64,
+        templates: Option<&[ArrayView<'_, T>]>,
+        pairs: &[Pair],
+        outs: &mut [Vec<T>],
+    ) {
+        for a in inputs {
+            assert_eq!(
+                a.shape(),
+                self.plan.a,
+                "input shape differs from the plan's"
+            );
+        }
+        let kept = templates.map_or(self.templates.len(), <[_]>::len);
+        assert!(kept > 0, "set_template before run");
+        for &(i, k) in pairs {
+            assert!(i < inputs.len() && k < kept, "pair ({i}, {k}) out of range");
+        }
+        if pairs.is_empty() {
+            return; // nothing asked for (and the column pass needs a pair per block)
+        }
+        // Each input's (and one-shot template's) row transforms, then one column pass that
+        // transforms the columns of all, block by block, while they are in cache; the
+        // workspace is reused, so a repeated call allocates only its outputs.
         let mut work = self.take_workspace();
-        self.row_forward(a, offset, &mut work.rows);
-        let rows_in = a.shape().rows();
-        let other = Other::Spectrum(spectrum);
-        self.column_pass(&work.rows, rows_in, other, &mut work.inverse);
-        self.row_inverse(&work.inverse, out);
+        let Workspace {
+            rows,
+            inverse,
+            other_rows,
+        } = &mut work;
+        rows.resize_with(inputs.len(), Vec::new);
+        for (a, spectra) in inputs.iter().zip(rows.iter_mut()) {
+            self.row_forward(*a, offset, spectra);
+        }
+        let others = match templates {
+            Some(templates) => {
+                other_rows.resize_with(templates.len(), Vec::new);
+                for (b, spectra) in templates.iter().zip(other_rows.iter_mut()) {
+                    self.row_forward(*b, 0.0, spectra);
+                }
+                Others::Rows(other_rows, self.plan.b.rows())
+            }
+            None => Others::Spectra(&self.templates),
+        };
+        self.column_pass(rows, self.plan.a.rows(), others, pairs, inverse);
+        for (pair, out) in outs.iter_mut().enumerate() {
+            self.row_inverse(inverse, pair, pairs.len(), out);
+        }
         self.return_workspace(work);
     }
 
@@ -303,14 +379,16 @@ impl<T: Element> CpuPlan<T> {
         columns
     }
 
-    /// For each block of columns of the varying input's row spectra: column FFTs, product
-    /// with the other input's spectrum (kept, or its block transformed here), inverse column
-    /// FFTs, and the output rows kept in `inverse` (`blocks × out_rows × BLOCK`).
+    /// For each block of columns of the varying inputs' row spectra: column FFTs of every
+    /// input (and one-shot template), then per pair the product with its template's
+    /// spectrum, inverse column FFTs, and the output rows kept in `inverse`
+    /// (`blocks × pairs × out_rows × BLOCK`).
     fn column_pass(
         &self,
-        rows: &[Complex<T::Real>],
+        rows: &[Vec<Complex<T::Real>>],
         rows_in: usize,
-        other: Other<'_, T::Real>,
+        others: Others<'_, T::Real>,
+        pairs: &[Pair],
         inverse: &mut Vec<Complex<T::Real>>,
     ) {
         let lr = self.len[0];
@@ -320,7 +398,13 @@ impl<T: Element> CpuPlan<T> {
         let zero = Complex::<T::Real>::zero();
         // Each block writes its `count` columns of every kept row, the only entries
         // `row_inverse` reads, so stale entries past `count` in the last block are harmless.
-        resize_for_overwrite(inverse, blocks * out_rows * BLOCK, zero);
+        resize_for_overwrite(inverse, blocks * pairs.len() * out_rows * BLOCK, zero);
+        // The last pair that reads an input multiplies its transformed block in place; an
+        // earlier one works on a copy, so a single correlation copies nothing.
+        let in_place: Vec<bool> = (0..pairs.len())
+            .map(|n| pairs[n + 1..].iter().all(|p| p.0 != pairs[n].0))
+            .collect();
+        let copies = in_place.contains(&false);
         // correlate: A · conj(B); convolve: A · B.
         let correlate = self.plan.op == Op::Correlate;
         let (fwd, inv) = (&self.col_forward, &self.col_inverse);
@@ -328,56 +412,80 @@ impl<T: Element> CpuPlan<T> {
         let scratch_len = fwd
             .get_inplace_scratch_len()
             .max(inv.get_inplace_scratch_len());
+        let one_shot = match others {
+            Others::Spectra(..) => 0,
+            Others::Rows(other_rows, _) => other_rows.len(),
+        };
         inverse
-            .par_chunks_mut(out_rows * BLOCK)
+            .par_chunks_mut(pairs.len() * out_rows * BLOCK)
             .enumerate()
             .for_each_init(
                 || {
-                    let other_len = match other {
-                        Other::Spectrum(..) => 0,
-                        Other::Rows(..) => stride * BLOCK,
-                    };
-                    let buffer = |len| vec![zero; len];
+                    let buffers = |n| vec![vec![zero; stride * BLOCK]; n];
                     (
-                        buffer(stride * BLOCK),
-                        buffer(other_len),
-                        buffer(scratch_len),
+                        buffers(rows.len()),
+                        buffers(one_shot),
+                        vec![zero; if copies { stride * BLOCK } else { 0 }],
+                        vec![zero; scratch_len],
                     )
                 },
-                |(columns, other_columns, scratch), (block, out)| {
+                |(inputs, templates, spare, scratch), (block, out)| {
                     let k0 = block * BLOCK;
                     let count = BLOCK.min(width - k0);
-                    let columns = &mut columns[..stride * count];
-                    gather_block(rows, rows_in, width, k0, lr, stride, columns);
-                    transform_columns(fwd.as_ref(), columns, stride, lr, scratch);
-                    let (other_block, other_stride) = match other {
-                        Other::Spectrum(spectrum) => (&spectrum[k0 * lr..(k0 + count) * lr], lr),
-                        Other::Rows(other_rows, other_rows_in) => {
-                            let block = &mut other_columns[..stride * count];
-                            gather_block(other_rows, other_rows_in, width, k0, lr, stride, block);
-                            transform_columns(fwd.as_ref(), block, stride, lr, scratch);
-                            (&*block, stride)
-                        }
-                    };
-                    let pairs = columns
-                        .chunks_mut(stride)
-                        .zip(other_block.chunks(other_stride));
-                    for (column, other_column) in pairs {
-                        for (x, k) in column[..lr].iter_mut().zip(other_column) {
-                            *x = if correlate { *x * k.conj() } else { *x * k };
+                    let used = stride * count;
+                    let mut transform =
+                        |spectra: &[Complex<T::Real>], rows_in, buffer: &mut [_]| {
+                            gather_block(spectra, rows_in, width, k0, lr, stride, buffer);
+                            transform_columns(fwd.as_ref(), buffer, stride, lr, scratch);
+                        };
+                    for (spectra, buffer) in rows.iter().zip(inputs.iter_mut()) {
+                        transform(spectra, rows_in, &mut buffer[..used]);
+                    }
+                    if let Others::Rows(other_rows, other_rows_in) = others {
+                        for (spectra, buffer) in other_rows.iter().zip(templates.iter_mut()) {
+                            transform(spectra, other_rows_in, &mut buffer[..used]);
                         }
                     }
-                    transform_columns(inv.as_ref(), columns, stride, lr, scratch);
-                    let out_rows = out.chunks_mut(BLOCK).map(|row| &mut row[..count]);
-                    let sources = self.source_rows.iter().copied();
-                    columns::scatter(columns, stride, sources.zip(out_rows));
+                    let outs = out.chunks_mut(out_rows * BLOCK);
+                    for ((&(i, k), out), &in_place) in pairs.iter().zip(outs).zip(&in_place) {
+                        let columns = if in_place {
+                            &mut inputs[i][..used]
+                        } else {
+                            spare[..used].copy_from_slice(&inputs[i][..used]);
+                            &mut spare[..used]
+                        };
+                        let (other_block, other_stride) = match others {
+                            Others::Spectra(spectra) => {
+                                (&spectra[k][k0 * lr..(k0 + count) * lr], lr)
+                            }
+                            Others::Rows(..) => (&templates[k][..used], stride),
+                        };
+                        let pairs = columns
+                            .chunks_mut(stride)
+                            .zip(other_block.chunks(other_stride));
+                        for (column, other_column) in pairs {
+                            for (x, k) in column[..lr].iter_mut().zip(other_column) {
+                                *x = if correlate { *x * k.conj() } else { *x * k };
+                            }
+                        }
+                        transform_columns(inv.as_ref(), columns, stride, lr, scratch);
+                        let out_rows = out.chunks_mut(BLOCK).map(|row| &mut row[..count]);
+                        let sources = self.source_rows.iter().copied();
+                        columns::scatter(columns, stride, sources.zip(out_rows));
+                    }
                 },
             );
     }
 
-    /// Inverse row transforms of the output rows, read through the column window, scaled,
-    /// into `out` (resized to the output's length).
-    fn row_inverse(&self, inverse: &[Complex<T::Real>], out: &mut Vec<T>) {
+    /// Inverse row transforms of pair `pair`'s output rows (of `pairs` in `inverse`), read
+    /// through the column window, scaled, into `out` (resized to the output's length).
+    fn row_inverse(
+        &self,
+        inverse: &[Complex<T::Real>],
+        pair: usize,
+        pairs: usize,
+        out: &mut Vec<T>,
+    ) {
         let lc = self.len[1];
         let width = self.width;
         let out_rows = self.source_rows.len();
@@ -387,7 +495,7 @@ impl<T: Element> CpuPlan<T> {
         let source_cols = &self.source_cols;
         let gather_row = |i: usize, row: &mut [Complex<T::Real>]| {
             for (block, chunk) in row.chunks_mut(BLOCK).enumerate() {
-                let start = (block * out_rows + i) * BLOCK;
+                let start = ((block * pairs + pair) * out_rows + i) * BLOCK;
                 chunk.copy_from_slice(&inverse[start..start + chunk.len()]);
             }
         };

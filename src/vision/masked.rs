@@ -27,7 +27,10 @@
 //! Per channel, with `J = I − c` the scene centred on its mean `c`, four valid-mode
 //! correlations through the [`Engine`] (any backend): `q = corr(J, m²(T − a))`,
 //! `p₁ = corr(J, m²)`, `p₂ = corr(J², m²)` and, for a weighted mask only, `p_w = corr(J, m)`
-//! (a binary mask has `p_w = p₁`). Every score is these plus template constants, combined in
+//! (a binary mask has `p_w = p₁`). They go to the engine as one call
+//! ([`Engine::compute_pairs`], [`Prepared::run_pairs`]), so on the CPU `J`, `J²` and each
+//! template term are transformed once: two scene transforms, two or three template
+//! transforms and three or four inverses, instead of a pair of transforms per correlation. Every score is these plus template constants, combined in
 //! f64: `Σ m²(T − a)(I − b) = q − (p_w / Σ m)·Σ m²(T − a)`,
 //! `Σ m²(I − b)² = p₂ − 2β p₁ + β² Σ m²` with `β = p_w / Σ m`, and so on (the code spells
 //! out each). A [`Tracker`](crate::matching::Tracker) with a masked or colour template (and
@@ -71,7 +74,7 @@ use super::matching::{check_fits, flat_tolerance, normalised, out_shape, pad, Me
 use crate::array::{Array, ArrayView, Real, Shape};
 use crate::engine::{Engine, Prepared};
 use crate::error::{Error, Result};
-use crate::spec::{next_fast_len, Mode, Op};
+use crate::spec::{next_fast_len, Mode, Op, Pair};
 use rayon::prelude::*;
 
 fn to64<T: Sample>(v: T) -> f64 {
@@ -358,6 +361,34 @@ struct Sums<T> {
     pw: Option<Vec<T>>,
 }
 
+/// The scene inputs of a channel's correlations.
+const J: usize = 0;
+const J2: usize = 1;
+
+impl<T> Sums<T> {
+    /// The correlations a channel needs, `(scene input, template term)`, in the order
+    /// [`Sums::new`] reads them: `q`, `p₁`, `p₂`, and `p_w` for a weighted mask. `J` serves
+    /// three of them and `m²` two, so each is transformed once ([`Engine::compute_pairs`]).
+    fn pairs(weighted: bool) -> &'static [(usize, Term)] {
+        const PAIRS: [(usize, Term); 4] =
+            [(J, Term::U), (J, Term::M2), (J2, Term::M2), (J, Term::M)];
+        &PAIRS[..if weighted { 4 } else { 3 }]
+    }
+
+    /// The maps of [`Sums::pairs`], in that order.
+    fn new(maps: impl IntoIterator<Item = Vec<T>>) -> Self {
+        let mut maps = maps.into_iter();
+        let mut next = || maps.next().expect("a map per pair");
+        let (q, p1, p2) = (next(), next(), next());
+        Sums {
+            q,
+            p1,
+            p2,
+            pw: maps.next(),
+        }
+    }
+}
+
 /// Combine the channels' sums into `method`'s scores (module docs), in f64.
 fn combine<T: Sample>(
     method: Method,
@@ -459,9 +490,9 @@ pub(crate) struct MaskedTracker<T: Sample> {
 
 /// Where a tracker's template-side correlations come from.
 enum TemplateCorrelations<T: Sample> {
-    /// Many frames: per channel, the spectra of `u`, `m²`, and `m` (weighted masks only),
-    /// prepared once.
-    Kept(Vec<[Option<Prepared<T>>; 3]>),
+    /// Many frames: per channel, the spectra of the channel's terms (`u`, `m²`, and `m` for
+    /// weighted masks), prepared once.
+    Kept(Vec<Prepared<T>>),
     /// One frame: the engine's one-shot correlations, whose plans (and workspaces) the engine
     /// caches by shape. Preparing spectra for a single frame built fresh plans every call, and
     /// filling their new buffers was most of a one-shot call's time (`perf`: 29 % in
@@ -469,8 +500,8 @@ enum TemplateCorrelations<T: Sample> {
     OneShot(Engine),
 }
 
-/// The template-side arrays of [`ChannelTemplate`], in the order [`TemplateCorrelations::Kept`]
-/// holds them.
+/// The template-side arrays of [`ChannelTemplate`], by their index in
+/// [`ChannelTemplate::terms`].
 #[derive(Clone, Copy)]
 enum Term {
     U = 0,
@@ -479,12 +510,11 @@ enum Term {
 }
 
 impl<T: Sample> ChannelTemplate<T> {
-    fn term(&self, term: Term) -> Option<&Array<T>> {
-        match term {
-            Term::U => Some(&self.u),
-            Term::M2 => Some(&self.m2),
-            Term::M => self.m.as_ref(),
-        }
+    /// `u`, `m²` and, for a weighted mask, `m`: indexed by [`Term`].
+    fn terms(&self) -> Vec<ArrayView<'_, T>> {
+        let mut terms = vec![self.u.view(), self.m2.view()];
+        terms.extend(self.m.as_ref().map(Array::view));
+        terms
     }
 }
 
@@ -509,15 +539,10 @@ impl<T: Sample> MaskedTracker<T> {
         let [rows, cols] = frame_shape.axes();
         let frame = Shape::d2(rows, cols);
         let correlations = if keep {
-            let prepare =
-                |x: &Array<T>| engine.prepare(Op::Correlate, Mode::Valid, frame, x.view());
             let prepared = tpl
                 .channels
                 .iter()
-                .map(|ch| {
-                    let kept = |term| ch.term(term).map(prepare).transpose();
-                    Ok([kept(Term::U)?, kept(Term::M2)?, kept(Term::M)?])
-                })
+                .map(|ch| engine.prepare_many(Op::Correlate, Mode::Valid, frame, &ch.terms()))
                 .collect::<Result<Vec<_>>>()?;
             TemplateCorrelations::Kept(prepared)
         } else {
@@ -531,22 +556,26 @@ impl<T: Sample> MaskedTracker<T> {
         })
     }
 
-    /// `x` correlated (valid mode) with channel `c`'s `term`; `None` where the channel has no
-    /// such term (`m` of a binary mask).
-    async fn correlate(&self, c: usize, term: Term, x: &Array<T>) -> Result<Option<Vec<T>>> {
-        let Some(b) = self.tpl.channels[c].term(term) else {
-            return Ok(None);
-        };
-        let out = match &self.correlations {
+    /// Channel `c`'s correlations of `J` and `J²` (valid mode) with its terms.
+    async fn sums(&self, c: usize, j: &Array<T>, j2: &Array<T>) -> Result<Sums<T>> {
+        let ch = &self.tpl.channels[c];
+        let scene = [j.view(), j2.view()];
+        let pairs: Vec<Pair> = Sums::<T>::pairs(ch.m.is_some())
+            .iter()
+            .map(|&(input, term)| (input, term as usize))
+            .collect();
+        let maps = match &self.correlations {
             TemplateCorrelations::Kept(prepared) => {
-                let p = prepared[c][term as usize].as_ref().expect("prepared");
-                p.run_async(x).await?
+                prepared[c].run_pairs_async(&scene, &pairs).await?
             }
             TemplateCorrelations::OneShot(engine) => {
-                engine.correlate_async(x, b, Mode::Valid).await?
+                let terms = ch.terms();
+                engine
+                    .compute_pairs_async(Op::Correlate, &scene, &terms, &pairs, Mode::Valid)
+                    .await?
             }
         };
-        Ok(Some(out.into_vec()))
+        Ok(Sums::new(maps.into_iter().map(Array::into_vec)))
     }
 
     /// The map of scores for one frame (one plane per channel).
@@ -566,13 +595,8 @@ impl<T: Sample> MaskedTracker<T> {
             let plane = as_2d(*plane);
             let s = ChannelStats::new(plane);
             let (j, j2) = s.centred(plane);
-            let always = "every channel has u and m²";
-            let q = self.correlate(c, Term::U, &j).await?.expect(always);
-            let p1 = self.correlate(c, Term::M2, &j).await?.expect(always);
-            let p2 = self.correlate(c, Term::M2, &j2).await?.expect(always);
-            let pw = self.correlate(c, Term::M, &j).await?;
+            sums.push(self.sums(c, &j, &j2).await?);
             stats.push(s);
-            sums.push(Sums { q, p1, p2, pw });
         }
         let out = out_shape(self.frame_shape, self.tpl.shape);
         combine(self.method, &self.tpl, &stats, &sums, out)
@@ -588,8 +612,8 @@ pub(crate) struct MaskedScene<T: Sample> {
     shape: Shape,
     padded: [usize; 2],
     stats: Vec<ChannelStats>,
-    /// Per channel: the prepared `J` and `J²`.
-    prepared: Vec<[Prepared<T>; 2]>,
+    /// Per channel: the prepared `J` and `J²` (indexed by [`J`] and [`J2`]).
+    prepared: Vec<Prepared<T>>,
 }
 
 impl<T: Sample> MaskedScene<T> {
@@ -604,15 +628,10 @@ impl<T: Sample> MaskedScene<T> {
             let plane = as_2d(*plane);
             let s = ChannelStats::new(plane);
             let (j, j2) = s.centred(plane);
-            let prepare = |x: &Array<T>| {
-                engine.prepare(
-                    Op::Correlate,
-                    Mode::CIRCULAR,
-                    Shape::d2(padded[0], padded[1]),
-                    pad(x.view(), padded).view(),
-                )
-            };
-            prepared.push([prepare(&j)?, prepare(&j2)?]);
+            let (j, j2) = (pad(j.view(), padded), pad(j2.view(), padded));
+            let shape = Shape::d2(padded[0], padded[1]);
+            let kept = [j.view(), j2.view()];
+            prepared.push(engine.prepare_many(Op::Correlate, Mode::CIRCULAR, shape, &kept)?);
             stats.push(s);
         }
         Ok(MaskedScene {
@@ -654,19 +673,20 @@ impl<T: Sample> MaskedScene<T> {
             v
         };
         let mut sums = Vec::new();
-        for (ch, [j, j2]) in tpl.channels.iter().zip(&self.prepared) {
-            let run = async |p: &Prepared<T>, x: &Array<T>| -> Result<Vec<T>> {
-                Ok(valid(p.run_async(&pad(x.view(), self.padded)).await?))
-            };
-            sums.push(Sums {
-                q: run(j, &ch.u).await?,
-                p1: run(j, &ch.m2).await?,
-                p2: run(j2, &ch.m2).await?,
-                pw: match &ch.m {
-                    Some(m) => Some(run(j, m).await?),
-                    None => None,
-                },
-            });
+        for (ch, prepared) in tpl.channels.iter().zip(&self.prepared) {
+            // The template's terms are the varying inputs here, the scene's kept.
+            let terms: Vec<_> = ch
+                .terms()
+                .into_iter()
+                .map(|x| pad(x, self.padded))
+                .collect();
+            let terms: Vec<_> = terms.iter().map(Array::view).collect();
+            let pairs: Vec<Pair> = Sums::<T>::pairs(ch.m.is_some())
+                .iter()
+                .map(|&(input, term)| (term as usize, input))
+                .collect();
+            let maps = prepared.run_pairs_async(&terms, &pairs).await?;
+            sums.push(Sums::new(maps.into_iter().map(valid)));
         }
         combine(method, &tpl, &self.stats, &sums, out)
     }
