@@ -389,6 +389,16 @@ impl<T> Sums<T> {
     }
 }
 
+/// `out[i] = f(num[i], win[i])`: generic, so that `f` is inlined and the loop vectorised.
+fn write_scores<T: Sample>(out: &mut [T], num: &[f64], win: &[f64], f: impl Fn(f64, f64) -> f64) {
+    for (o, (&num, &win)) in out.iter_mut().zip(num.iter().zip(win)) {
+        *o = from64::<T>(f(num, win));
+    }
+}
+
+/// Scores [`combine`] computes per parallel task.
+const COMBINE_CHUNK: usize = 4096;
+
 /// Combine the channels' sums into `method`'s scores (module docs), in f64.
 fn combine<T: Sample>(
     method: Method,
@@ -412,40 +422,66 @@ fn combine<T: Sample>(
         e_t += ch.energy;
         e_tc += ch.energy_centred;
     }
-    let scores: Vec<T> = (0..len)
-        .into_par_iter()
-        .map(|i| {
-            // Accumulate over channels: the numerator and the window's energy.
-            let (mut num, mut win) = (0.0, 0.0);
+    let mut scores = vec![T::zero(); len];
+    scores
+        .par_chunks_mut(COMBINE_CHUNK)
+        .enumerate()
+        .for_each(|(k, out)| {
+            let at = k * COMBINE_CHUNK;
+            let n = out.len();
+            // Over the channels, the numerator and the window's energy; then the scores. One
+            // method per loop, no branch inside: the compiler vectorises these loops, where
+            // the element-by-element version ran its divisions and square roots scalar (a
+            // fifth of W4M's time on the CPU).
+            let (mut num, mut win) = (vec![0.0f64; n], vec![0.0f64; n]);
             for ((ch, s), sum) in tpl.channels.iter().zip(stats).zip(sums) {
-                let (q, p1, p2) = (to64(sum.q[i]), to64(sum.p1[i]), to64(sum.p2[i]));
-                let pw = sum.pw.as_ref().map_or(p1, |pw| to64(pw[i]));
+                let (q, p1, p2) = (&sum.q[at..at + n], &sum.p1[at..at + n], &sum.p2[at..at + n]);
+                let pw = sum.pw.as_ref().map_or(p1, |pw| &pw[at..at + n]);
                 let c = s.mean;
+                let terms = num
+                    .iter_mut()
+                    .zip(win.iter_mut())
+                    .zip(q.iter().zip(p1))
+                    .zip(p2.iter().zip(pw))
+                    .map(|(((num, win), (&q, &p1)), (&p2, &pw))| {
+                        (num, win, to64(q), to64(p1), to64(p2), to64(pw))
+                    });
                 match method {
                     Method::CCoeff | Method::CCoeffNormed => {
-                        let beta = pw / ch.n; // b − c
-                        num += q - beta * ch.su;
-                        win += (p2 - 2.0 * beta * p1 + beta * beta * ch.w2).max(0.0);
+                        for (num, win, q, p1, p2, pw) in terms {
+                            let beta = pw / ch.n; // b − c
+                            *num += q - beta * ch.su;
+                            *win += (p2 - 2.0 * beta * p1 + beta * beta * ch.w2).max(0.0);
+                        }
                     }
                     Method::CCorr | Method::CCorrNormed => {
-                        num += q + c * ch.su + ch.a * (p1 + c * ch.w2);
-                        win += (p2 + 2.0 * c * p1 + c * c * ch.w2).max(0.0);
+                        for (num, win, q, p1, p2, _) in terms {
+                            *num += q + c * ch.su + ch.a * (p1 + c * ch.w2);
+                            *win += (p2 + 2.0 * c * p1 + c * c * ch.w2).max(0.0);
+                        }
                     }
                     Method::SqDiff | Method::SqDiffNormed => {
                         // T − I = (T − a) − J + D with D = a − c.
                         let d = ch.a - c;
-                        num += ch.energy_centred + p2 + d * d * ch.w2 - 2.0 * q + 2.0 * d * ch.su
-                            - 2.0 * d * p1;
-                        win += (p2 + 2.0 * c * p1 + c * c * ch.w2).max(0.0);
+                        for (num, win, q, p1, p2, _) in terms {
+                            *num += ch.energy_centred + p2 + d * d * ch.w2 - 2.0 * q
+                                + 2.0 * d * ch.su
+                                - 2.0 * d * p1;
+                            *win += (p2 + 2.0 * c * p1 + c * c * ch.w2).max(0.0);
+                        }
                     }
                 }
             }
-            let score = match method {
-                Method::CCoeff | Method::CCorr => num,
-                Method::SqDiff => num.max(0.0),
-                Method::CCoeffNormed => normalised(num, e_tc * win, tpl_flat, win <= floor_c),
-                Method::CCorrNormed => normalised(num, e_t * win, tpl_zero, win <= floor),
-                Method::SqDiffNormed => {
+            match method {
+                Method::CCoeff | Method::CCorr => write_scores(out, &num, &win, |num, _| num),
+                Method::SqDiff => write_scores(out, &num, &win, |num, _| num.max(0.0)),
+                Method::CCoeffNormed => write_scores(out, &num, &win, |num, win| {
+                    normalised(num, e_tc * win, tpl_flat, win <= floor_c)
+                }),
+                Method::CCorrNormed => write_scores(out, &num, &win, |num, win| {
+                    normalised(num, e_t * win, tpl_zero, win <= floor)
+                }),
+                Method::SqDiffNormed => write_scores(out, &num, &win, |num, win| {
                     let win_zero = win <= floor;
                     if tpl_zero || win_zero {
                         if tpl_zero && win_zero {
@@ -456,11 +492,9 @@ fn combine<T: Sample>(
                     } else {
                         (num.max(0.0) / (e_t * win).sqrt()).clamp(0.0, 1.0)
                     }
-                }
-            };
-            from64::<T>(score)
-        })
-        .collect();
+                }),
+            }
+        });
     if let Some(i) = scores.iter().position(|v| !to64(*v).is_finite()) {
         return Err(Error::NonFinite {
             what: format!("the masked {method} map (the inputs' values are too large)"),
