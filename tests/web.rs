@@ -14,11 +14,11 @@
 
 use num_complex::Complex;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
-use xcorr::gpu::{find_peaks_async, FftPlan, GpuContext};
+use xcorr::gpu::{find_peaks_async, CorrelationPlan, FftPlan, GpuContext};
 use xcorr::matching::match_peaks_async;
 use xcorr::peaks::{top_k, PeakOptions};
 use xcorr::registration::{register_with_async, RegisterOptions};
-use xcorr::spec::{Mode, Op};
+use xcorr::spec::{Mode, Op, Plan};
 use xcorr::{match_template_async, Array, Element, Engine, Error, Method, Real, Shape, Tracker};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -198,6 +198,86 @@ async fn complex_correlations_match_the_cpu() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The one-dispatch line kernel (stockham_shared.wgsl with its generated `main`) is off by
+/// default on the browser's fallback adapter, whose compiler takes about 10 s to build each of
+/// its pipelines that exchanges through workgroup memory (src/gpu/context.rs). Switched on
+/// here, every fused load and store it has runs once through Tint and SwiftShader: lines of
+/// 16 (one register stage) and of 64 (an exchange), rows and columns, complex and real
+/// (paired and not), against the CPU path.
+#[wasm_bindgen_test]
+async fn the_line_kernel_matches_the_cpu() {
+    let Some(engine) = gpu_engine().await else {
+        return;
+    };
+    let ctx = engine.gpu_context().expect("a GPU engine");
+    ctx.set_workgroup_fft(true);
+    let cpu = Engine::cpu();
+    let cases = [
+        (Shape::d1(12), Shape::d1(5), true),
+        (Shape::d1(50), Shape::d1(9), true),
+        (Shape::d1(12), Shape::d1(5), false),
+        (Shape::d2(12, 12), Shape::d2(3, 5), false),
+    ];
+    for (i, (sa, sb, complex)) in cases.into_iter().enumerate() {
+        let plan = Plan::new(Op::Correlate, Mode::Full, sa, sb).unwrap();
+        let (a, b) = if complex {
+            (
+                random_complex(40 + i as u64, sa.len()),
+                random_complex(50 + i as u64, sb.len()),
+            )
+        } else {
+            let real = |seed, n| {
+                random(seed, n)
+                    .into_iter()
+                    .map(|v| Complex::new(v, 0.0))
+                    .collect()
+            };
+            (real(40 + i as u64, sa.len()), real(50 + i as u64, sb.len()))
+        };
+        let (got, dispatches): (Vec<C32>, _) = if complex {
+            let mut gpu = CorrelationPlan::new(ctx, &plan).unwrap();
+            gpu.set_template(&b).unwrap();
+            (gpu.run_async(&a).await.unwrap(), gpu.run_dispatches())
+        } else {
+            let re = |x: &[C32]| x.iter().map(|c| c.re).collect::<Vec<f32>>();
+            let mut gpu = CorrelationPlan::new_real(ctx, &plan).unwrap();
+            gpu.set_template_real(&re(&b)).unwrap();
+            let out = gpu.run_real_async(&re(&a)).await.unwrap();
+            (
+                out.into_iter().map(|v| Complex::new(v, 0.0)).collect(),
+                gpu.run_dispatches(),
+            )
+        };
+        assert!(
+            dispatches.iter().any(|d| d.contains("stockham_shared")),
+            "{sa} {sb}: the plan takes no line kernel: {dispatches:?}"
+        );
+        let (wa, wb) = (widen(&a), widen(&b));
+        let expected = cpu
+            .correlate_async(
+                &Array::new(wa.clone(), sa).unwrap(),
+                &Array::new(wb.clone(), sb).unwrap(),
+                Mode::Full,
+            )
+            .await
+            .unwrap();
+        let err = floored_l2(&widen(&got), expected.data(), &wa, &wb);
+        assert!(
+            err <= BOUND,
+            "{sa} {sb} complex {complex}: rel L2 {err:.2e}"
+        );
+    }
+    let shape = Shape::d2(64, 64);
+    let x = random_complex(60, shape.len());
+    let got = FftPlan::new(ctx, shape)
+        .unwrap()
+        .forward_async(&x)
+        .await
+        .unwrap();
+    let err = fft_error(&got, &x, shape);
+    assert!(err <= 1e-5, "FFT {shape}: rel L2 {err:.2e}");
+}
+
 #[wasm_bindgen_test]
 async fn a_prepared_template_runs_many_frames() {
     let Some(gpu) = gpu_engine().await else {
@@ -257,7 +337,6 @@ async fn ffts_match_rustfft() {
         return;
     };
     let ctx = engine.gpu_context().expect("a GPU engine");
-    let mut planner = rustfft::FftPlanner::<f64>::new();
     // Radix-2/4 passes, odd radices, a Bluestein length, and 2-D shapes.
     let shapes = [
         Shape::d1(2),
@@ -275,25 +354,31 @@ async fn ffts_match_rustfft() {
             .forward_async(&x)
             .await
             .unwrap();
-        // The oracle: rows, then columns, in f64.
-        let [rows, cols] = shape.axes();
-        let mut want = widen(&x);
-        for row in want.chunks_mut(cols) {
-            planner.plan_fft_forward(cols).process(row);
-        }
-        let column_fft = planner.plan_fft_forward(rows);
-        for c in 0..cols {
-            let mut column: Vec<C64> = (0..rows).map(|r| want[r * cols + c]).collect();
-            column_fft.process(&mut column);
-            for (r, v) in column.into_iter().enumerate() {
-                want[r * cols + c] = v;
-            }
-        }
-        let norm = |v: &[C64]| v.iter().map(|c| c.norm_sqr()).sum::<f64>().sqrt();
-        let diff: Vec<C64> = widen(&got).iter().zip(&want).map(|(g, w)| g - w).collect();
-        let err = norm(&diff) / norm(&want);
+        let err = fft_error(&got, &x, shape);
         assert!(err <= 1e-5, "FFT {shape}: rel L2 {err:.2e}");
     }
+}
+
+/// Relative L2 error of `got`, the 2-D forward FFT of `x`, against rustfft in f64 (rows,
+/// then columns).
+fn fft_error(got: &[C32], x: &[C32], shape: Shape) -> f64 {
+    let mut planner = rustfft::FftPlanner::<f64>::new();
+    let [rows, cols] = shape.axes();
+    let mut want = widen(x);
+    for row in want.chunks_mut(cols) {
+        planner.plan_fft_forward(cols).process(row);
+    }
+    let column_fft = planner.plan_fft_forward(rows);
+    for c in 0..cols {
+        let mut column: Vec<C64> = (0..rows).map(|r| want[r * cols + c]).collect();
+        column_fft.process(&mut column);
+        for (r, v) in column.into_iter().enumerate() {
+            want[r * cols + c] = v;
+        }
+    }
+    let norm = |v: &[C64]| v.iter().map(|c| c.norm_sqr()).sum::<f64>().sqrt();
+    let diff: Vec<C64> = widen(got).iter().zip(&want).map(|(g, w)| g - w).collect();
+    norm(&diff) / norm(&want)
 }
 
 #[wasm_bindgen_test]

@@ -96,7 +96,7 @@ impl GpuContext {
         let info = device.adapter_info();
         let limits = device.limits();
         let pipelines = PipelineCache::new(&device, &limits)?;
-        let workgroup_fft = default_workgroup_fft()?;
+        let workgroup_fft = default_workgroup_fft(&info)?;
         Ok(GpuContext {
             inner: Arc::new(Inner {
                 device,
@@ -128,8 +128,9 @@ impl GpuContext {
     /// (`shaders/stockham_shared.wgsl`), instead of one dispatch per pass through device
     /// memory. Other lengths always take one dispatch per pass.
     ///
-    /// On by default on every adapter: on lavapipe, the one device measured, it takes about
-    /// half the time of the per-pass kernels (BENCHMARKS.md, session 8).
+    /// On by default on every adapter but a browser's fallback adapter: on lavapipe it takes
+    /// about half the time of the per-pass kernels (BENCHMARKS.md, session 8); Chromium's
+    /// SwiftShader takes about 10 s to build each of its pipelines (session 11).
     /// `XCORR_WORKGROUP_FFT=on`, `off` or `auto` sets the default. Results agree either way
     /// to within rounding.
     pub fn set_workgroup_fft(&self, on: bool) {
@@ -336,9 +337,16 @@ pub async fn list_adapters_async() -> Vec<String> {
         .collect()
 }
 
-/// The workgroup FFT's default: `XCORR_WORKGROUP_FFT` if set, else on.
-fn default_workgroup_fft() -> Result<bool> {
-    Ok(workgroup_fft_override()?.unwrap_or(true))
+/// The workgroup FFT's default: `XCORR_WORKGROUP_FFT` if set, else on, except on a
+/// browser's fallback adapter (SwiftShader in Chromium), whose shader compiler takes about
+/// 10 s to build each line-kernel pipeline with an exchange through workgroup memory
+/// (0.2 s for the per-pass kernels), and whose per-pass kernels then also run faster
+/// (BENCHMARKS.md, session 11). Lavapipe, also a CPU adapter, builds them in well under a
+/// second and runs them about twice as fast as the per-pass kernels: it keeps them.
+fn default_workgroup_fft(info: &wgpu::AdapterInfo) -> Result<bool> {
+    let browser_fallback =
+        info.backend == wgpu::Backend::BrowserWebGpu && info.device_type == wgpu::DeviceType::Cpu;
+    Ok(workgroup_fft_override()?.unwrap_or(!browser_fallback))
 }
 
 /// `XCORR_WORKGROUP_FFT`: `Some(on)` when set to on or off, `None` when unset or auto.
