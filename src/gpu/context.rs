@@ -341,8 +341,8 @@ pub async fn list_adapters_async() -> Vec<String> {
 /// browser's fallback adapter (SwiftShader in Chromium), whose shader compiler takes about
 /// 10 s to build each line-kernel pipeline with an exchange through workgroup memory
 /// (0.2 s for the per-pass kernels), and whose per-pass kernels then also run faster
-/// (BENCHMARKS.md, session 11). Lavapipe, also a CPU adapter, builds them in well under a
-/// second and runs them about twice as fast as the per-pass kernels: it keeps them.
+/// (BENCHMARKS.md, session 11). Lavapipe, also a CPU adapter, keeps them: it runs them in
+/// about half the per-pass kernels' time (session 8) and shows no such build times.
 fn default_workgroup_fft(info: &wgpu::AdapterInfo) -> Result<bool> {
     let browser_fallback =
         info.backend == wgpu::Backend::BrowserWebGpu && info.device_type == wgpu::DeviceType::Cpu;
