@@ -20,7 +20,7 @@
 //! CSV: a header, then one row per match (`frame,file,rank,row,col,y,x,score,decode_ms,
 //! compute_ms`) or per registered frame (`frame,file,dy,dx,error,peak,decode_ms,compute_ms`).
 
-use crate::frames::{decode_ahead, expand_inputs};
+use crate::frames::{decode_ahead, decoder_threads, expand_inputs};
 use crate::output::{AtomicFile, OutputKind};
 use crate::progress::Progress;
 use crate::vision::json_number;
@@ -311,9 +311,12 @@ impl Batch {
     ) -> Result<usize> {
         let total = self.frames.len();
         let budget = self.budget;
-        let decoded = decode_ahead(std::mem::take(&mut self.frames), LOOKAHEAD, move |path| {
-            T::from_any(crate::read_real_input(path, budget)?)
-        });
+        let decoded = decode_ahead(
+            std::mem::take(&mut self.frames),
+            LOOKAHEAD,
+            decoder_threads(),
+            move |path| T::from_any(crate::read_real_input(path, budget)?),
+        )?;
         let mut outcomes = Outcomes {
             sink: &mut self.sink,
             progress: Progress::new(total, self.args.quiet),

@@ -110,8 +110,9 @@ pub struct Decoded<F> {
     pub decode_ms: f64,
 }
 
-/// Decode `paths` in order on a separate thread, `lookahead` frames at a time in parallel,
-/// so the next frames are ready while the engine works on the current one. The channel is
+/// Decode `paths` in order on a separate thread, `lookahead` frames at a time on `threads`
+/// threads (at most `lookahead`; [`decoder_threads`] is the batch's choice), so the next
+/// frames are ready while the engine works on the current one. The channel is
 /// bounded by `lookahead`: decoding never runs far ahead of the engine, so memory stays at a
 /// few frames whatever the batch's length.
 ///
@@ -123,51 +124,70 @@ pub struct Decoded<F> {
 pub fn decode_ahead<F: Send + 'static>(
     paths: Vec<PathBuf>,
     lookahead: usize,
+    threads: usize,
     decode: impl Fn(&Path) -> Result<F> + Send + Sync + 'static,
-) -> Receiver<Decoded<F>> {
+) -> Result<Receiver<Decoded<F>>> {
     use rayon::prelude::*;
     let lookahead = lookahead.max(1);
     let (sender, receiver) = sync_channel(lookahead);
-    std::thread::spawn(move || {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(lookahead.min(decoder_threads()))
-            .thread_name(|i| format!("xcorr-decode-{i}"))
-            .build();
-        let indexed: Vec<(usize, PathBuf)> = paths.into_iter().enumerate().collect();
-        for chunk in indexed.chunks(lookahead) {
-            let decode_chunk = || {
-                chunk
+    let threads = threads.clamp(1, lookahead);
+    let decoder = std::thread::Builder::new().name("xcorr-decode".into());
+    let spawned = decoder.spawn(move || {
+        let decode_one = |index: usize, path: PathBuf| {
+            let start = Instant::now();
+            let frame = decode(&path);
+            Decoded {
+                index,
+                path,
+                frame,
+                decode_ms: start.elapsed().as_secs_f64() * 1e3,
+            }
+        };
+        // The receiver hanging up (a --strict failure) stops the decoding.
+        let decode_all = || {
+            if threads == 1 {
+                // Each frame sent as soon as it is ready.
+                for (index, path) in paths.into_iter().enumerate() {
+                    if sender.send(decode_one(index, path)).is_err() {
+                        return;
+                    }
+                }
+                return;
+            }
+            let indexed: Vec<(usize, PathBuf)> = paths.into_iter().enumerate().collect();
+            for chunk in indexed.chunks(lookahead) {
+                let decoded: Vec<Decoded<F>> = chunk
                     .par_iter()
-                    .map(|(index, path)| {
-                        let start = Instant::now();
-                        let frame = decode(path);
-                        Decoded {
-                            index: *index,
-                            path: path.clone(),
-                            frame,
-                            decode_ms: start.elapsed().as_secs_f64() * 1e3,
-                        }
-                    })
-                    .collect::<Vec<Decoded<F>>>()
-            };
-            // Without a pool of its own (threads refused), decode on this thread.
-            let decoded = match &pool {
-                Ok(pool) => pool.install(decode_chunk),
-                Err(_) => decode_chunk(),
-            };
-            for d in decoded {
-                // The receiver hung up (a --strict failure): stop decoding.
-                if sender.send(d).is_err() {
-                    return;
+                    .map(|(index, path)| decode_one(*index, path.clone()))
+                    .collect();
+                for d in decoded {
+                    if sender.send(d).is_err() {
+                        return;
+                    }
                 }
             }
+        };
+        // The whole loop runs in the decoders' pool, so that their own parallel work (the
+        // finiteness check of a large frame) stays off the engine's threads too; entered
+        // once, not per chunk, since each entry is a hand-over between threads.
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("xcorr-decode-{i}"))
+            .build()
+        {
+            Ok(pool) => pool.install(decode_all),
+            // Without a pool of its own (threads refused), decode on this thread.
+            Err(_) => decode_all(),
         }
     });
-    receiver
+    spawned.map_err(|e| {
+        Error::InvalidArgument(format!("cannot start the thread that decodes frames: {e}"))
+    })?;
+    Ok(receiver)
 }
 
 /// Threads decoding frames: a quarter of the cores, at least one.
-fn decoder_threads() -> usize {
+pub fn decoder_threads() -> usize {
     (rayon::current_num_threads() / 4).max(1)
 }
 
@@ -209,19 +229,43 @@ mod tests {
 
     #[test]
     fn decoding_keeps_the_order_and_reports_failures() {
-        let paths: Vec<PathBuf> = (0..10).map(|i| PathBuf::from(format!("{i}"))).collect();
-        let got: Vec<_> = decode_ahead(paths, 3, |p| {
-            let n: usize = p.to_str().unwrap().parse().unwrap();
-            if n == 4 {
-                Err(Error::InvalidArgument("bad".into()))
-            } else {
-                Ok(n * 2)
-            }
+        // One decoder sends each frame as it is ready; several decode a chunk in parallel.
+        for threads in [1, 3] {
+            let paths: Vec<PathBuf> = (0..10).map(|i| PathBuf::from(format!("{i}"))).collect();
+            let got: Vec<_> = decode_ahead(paths, 3, threads, |p| {
+                let n: usize = p.to_str().unwrap().parse().unwrap();
+                if n == 4 {
+                    Err(Error::InvalidArgument("bad".into()))
+                } else {
+                    Ok(n * 2)
+                }
+            })
+            .unwrap()
+            .iter()
+            .map(|d| (d.index, d.frame.ok()))
+            .collect();
+            let expected: Vec<_> = (0..10).map(|i| (i, (i != 4).then_some(i * 2))).collect();
+            assert_eq!(got, expected, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn decoding_stops_when_the_batch_hangs_up() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let decoded = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&decoded);
+        let paths: Vec<PathBuf> = (0..1000).map(|i| PathBuf::from(format!("{i}"))).collect();
+        let receiver = decode_ahead(paths, 2, 1, move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok(())
         })
-        .iter()
-        .map(|d| (d.index, d.frame.ok()))
-        .collect();
-        let expected: Vec<_> = (0..10).map(|i| (i, (i != 4).then_some(i * 2))).collect();
-        assert_eq!(got, expected);
+        .unwrap();
+        assert_eq!(receiver.recv().unwrap().index, 0);
+        drop(receiver);
+        // The channel holds two frames and the decoder one more when it learns of the hang-up.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let n = decoded.load(Ordering::SeqCst);
+        assert!(n <= 5, "{n} frames decoded after the batch stopped");
     }
 }
