@@ -405,6 +405,28 @@ impl Engine {
         }
     }
 
+    /// The engine's cached host plan for `op` in `mode` on these shapes, where it runs work
+    /// on `T` on the host; `None` where a device does. A caller with inputs it can load
+    /// rather than copy ([`crate::cpu::Load`]) runs them through it.
+    pub(crate) fn host_plan<T: Element>(
+        &self,
+        op: Op,
+        mode: Mode,
+        a_shape: Shape,
+        b_shape: Shape,
+    ) -> Result<Option<Arc<CpuPlan<T>>>> {
+        let plan = Plan::new(op, mode, a_shape, b_shape)?;
+        match self.route::<T>()? {
+            Route::Cpu => {
+                Ok(Some(self.plans.get_or_build(&plan, || {
+                    Ok::<_, Error>(CpuPlan::<T>::new(&plan))
+                })?))
+            }
+            #[allow(unreachable_patterns)] // no device in a build without `gpu`
+            _ => Ok(None),
+        }
+    }
+
     /// Matching's numerator on the host, or the whole match on a device: the engine's choice
     /// for work on `T` (f64 stays on the host), for `centred_template` against frames of
     /// `frame_shape`. `keep`: many frames follow (a tracker), so the plan is the caller's own;
@@ -911,6 +933,15 @@ pub struct Prepared<T: Element> {
 }
 
 impl<T: Element> Prepared<T> {
+    /// The host plan holding the kept spectra, where they are on the host and none of the
+    /// second arguments was scaled into range (its caller then needs no exponents).
+    pub(crate) fn host_plan(&self) -> Option<&CpuPlan<T>> {
+        match &self.inner {
+            PreparedInner::Cpu(cpu) if self.b_exponents.iter().all(|&k| k == 0) => Some(cpu),
+            _ => None,
+        }
+    }
+
     /// The shapes this was prepared for.
     pub fn plan(&self) -> &Plan {
         &self.plan

@@ -188,6 +188,49 @@ fn scene_and_tracker_equal_the_one_shot_match() {
     }
 }
 
+/// Values far from 1 are scaled into range by the engine (the centred scene and its square
+/// are then made, not loaded as the rows are transformed): the normalised scores of a scene
+/// and template multiplied by 2^50 (J² near 2^100) are those of the originals, one-shot and
+/// through a tracker, and `ccoeff` scales by 2^100.
+#[test]
+fn values_far_from_one_score_as_their_scaled_originals() {
+    let engine = Engine::cpu();
+    let shape = Shape::d2(40, 36);
+    let scene = to_f32(&planes(1, shape, 0.0, 1.0, 41));
+    let template = to_f32(&planes(1, Shape::d2(7, 6), 0.0, 1.0, 42));
+    let big = |x: &[Array<f32>]| -> Vec<Array<f32>> {
+        x.iter().map(|p| p.map(|&v| v * 2f32.powi(50))).collect()
+    };
+    let (scene_big, template_big) = (big(&scene), big(&template));
+    for weighted in [false, true] {
+        let mask = mask_of(
+            &to_f32(&mask_planes(1, Shape::d2(7, 6), weighted, 43)),
+            weighted,
+        );
+        for method in [
+            Method::CCoeffNormed,
+            Method::CCorrNormed,
+            Method::SqDiffNormed,
+            Method::CCoeff,
+        ] {
+            let small =
+                masked_map(&engine, &scene, &template, &mask, method).map(|&v| f64::from(v));
+            let unscale = if method == Method::CCoeff {
+                2f64.powi(-100)
+            } else {
+                1.0
+            };
+            let large = masked_map(&engine, &scene_big, &template_big, &mask, method);
+            let err = rel_err(&large.map(|&v| (f64::from(v) * unscale) as f32), &small);
+            assert!(err < 1e-4, "one-shot {method} weighted={weighted}: {err:e}");
+            let masked = Template::new(views(&template_big), Some(&mask));
+            let tracker = Tracker::new(&engine, masked, shape, method).unwrap();
+            let tracked = tracker.match_frame(views(&scene_big)).unwrap();
+            assert_eq!(tracked, large, "tracker {method} weighted={weighted}");
+        }
+    }
+}
+
 #[test]
 fn a_grey_scene_takes_masked_and_plain_templates() {
     // A grey Scene keeps the unmasked matcher's spectrum and makes the masked one on the

@@ -7,6 +7,7 @@ mod plan;
 
 pub use fft2::Fft2;
 pub use plan::CpuPlan;
+pub(crate) use plan::Load;
 
 use crate::array::{Array, ArrayView, Element};
 use crate::spec::Plan;

@@ -25,6 +25,37 @@ use std::sync::{Arc, Mutex};
 
 /// Transforms along a row (the last axis): real-to-complex for real data (half the work),
 /// complex for complex data.
+/// How an input's values enter its row transforms: computed in f64 from the real part and
+/// rounded once to the element type, so a centred or squared copy of a frame is never made.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Load {
+    /// `x − offset`.
+    Centred(f64),
+    /// `(x − offset)²` (for a complex input, `|x − offset|²`).
+    CentredSquared(f64),
+}
+
+impl Load {
+    const AS_IS: Load = Load::Centred(0.0);
+
+    fn real(self, v: f64) -> f64 {
+        match self {
+            Load::Centred(c) => v - c,
+            Load::CentredSquared(c) => (v - c) * (v - c),
+        }
+    }
+
+    fn complex<R: Real>(self, z: Complex<R>) -> Complex<R> {
+        match self {
+            Load::Centred(c) => Complex::new(<R as Real>::from_f64(z.re.to_f64() - c), z.im),
+            Load::CentredSquared(c) => {
+                let (re, im) = (z.re.to_f64() - c, z.im.to_f64());
+                Complex::new(<R as Real>::from_f64(re * re + im * im), R::zero())
+            }
+        }
+    }
+}
+
 enum RowTransforms<R: Real> {
     Real {
         forward: Arc<dyn RealToComplex<R>>,
@@ -190,8 +221,18 @@ impl<T: Element> CpuPlan<T> {
     /// with template `k`. Each input is transformed once however many pairs read it. Panics
     /// on an index out of range or an input not of the plan's shape.
     pub fn run_pairs(&self, inputs: &[ArrayView<'_, T>], pairs: &[Pair]) -> Vec<Array<T>> {
+        self.run_loaded_pairs(inputs, &vec![Load::AS_IS; inputs.len()], pairs)
+    }
+
+    /// [`run_pairs`](Self::run_pairs) of each input loaded as `loads` says.
+    pub(crate) fn run_loaded_pairs(
+        &self,
+        inputs: &[ArrayView<'_, T>],
+        loads: &[Load],
+        pairs: &[Pair],
+    ) -> Vec<Array<T>> {
         let mut outs = vec![Vec::new(); pairs.len()];
-        self.correlate_into(inputs, 0.0, None, pairs, &mut outs);
+        self.correlate_into(inputs, loads, None, pairs, &mut outs);
         self.arrays(outs)
     }
 
@@ -208,8 +249,19 @@ impl<T: Element> CpuPlan<T> {
         templates: &[ArrayView<'_, T>],
         pairs: &[Pair],
     ) -> Vec<Array<T>> {
+        self.execute_loaded_pairs(inputs, &vec![Load::AS_IS; inputs.len()], templates, pairs)
+    }
+
+    /// [`execute_pairs`](Self::execute_pairs) of each input loaded as `loads` says.
+    pub(crate) fn execute_loaded_pairs(
+        &self,
+        inputs: &[ArrayView<'_, T>],
+        loads: &[Load],
+        templates: &[ArrayView<'_, T>],
+        pairs: &[Pair],
+    ) -> Vec<Array<T>> {
         let mut outs = vec![Vec::new(); pairs.len()];
-        self.correlate_into(inputs, 0.0, Some(templates), pairs, &mut outs);
+        self.correlate_into(inputs, loads, Some(templates), pairs, &mut outs);
         self.arrays(outs)
     }
 
@@ -222,7 +274,8 @@ impl<T: Element> CpuPlan<T> {
         b: ArrayView<'_, T>,
     ) -> Array<T> {
         let mut out = vec![Vec::new()];
-        self.correlate_into(&[a], offset, Some(&[b]), &[(0, 0)], &mut out);
+        let load = [Load::Centred(offset)];
+        self.correlate_into(&[a], &load, Some(&[b]), &[(0, 0)], &mut out);
         self.arrays(out).remove(0)
     }
 
@@ -230,7 +283,8 @@ impl<T: Element> CpuPlan<T> {
     /// rows are loaded: no centred copy of `a`) into `out`, whose allocation is reused.
     /// Panics like `run`.
     pub(crate) fn run_offset_into(&self, a: ArrayView<'_, T>, offset: f64, out: &mut Vec<T>) {
-        self.correlate_into(&[a], offset, None, &[(0, 0)], std::slice::from_mut(out));
+        let load = [Load::Centred(offset)];
+        self.correlate_into(&[a], &load, None, &[(0, 0)], std::slice::from_mut(out));
     }
 
     fn arrays(&self, outs: Vec<Vec<T>>) -> Vec<Array<T>> {
@@ -239,12 +293,12 @@ impl<T: Element> CpuPlan<T> {
         outs.into_iter().map(array).collect()
     }
 
-    /// The pairs' correlations of `inputs − offset` into `outs` (one per pair, resized):
-    /// with `templates` one-shot, or with the kept spectra when `None`.
+    /// The pairs' correlations of `inputs` (each loaded as `loads` says) into `outs` (one per
+    /// pair, resized): with `templates` one-shot, or with the kept spectra when `None`.
     fn correlate_into(
         &self,
         inputs: &[ArrayView<'_, T>],
-        offset: f64,
+        loads: &[Load],
         templates: Option<&[ArrayView<'_, T>]>,
         pairs: &[Pair],
         outs: &mut [Vec<T>],
@@ -274,14 +328,15 @@ impl<T: Element> CpuPlan<T> {
             other_rows,
         } = &mut work;
         rows.resize_with(inputs.len(), Vec::new);
-        for (a, spectra) in inputs.iter().zip(rows.iter_mut()) {
-            self.row_forward(*a, offset, spectra);
+        assert_eq!(loads.len(), inputs.len(), "a load per input");
+        for ((a, &load), spectra) in inputs.iter().zip(loads).zip(rows.iter_mut()) {
+            self.row_forward(*a, load, spectra);
         }
         let others = match templates {
             Some(templates) => {
                 other_rows.resize_with(templates.len(), Vec::new);
                 for (b, spectra) in templates.iter().zip(other_rows.iter_mut()) {
-                    self.row_forward(*b, 0.0, spectra);
+                    self.row_forward(*b, Load::AS_IS, spectra);
                 }
                 Others::Rows(other_rows, self.plan.b.rows())
             }
@@ -307,8 +362,9 @@ impl<T: Element> CpuPlan<T> {
         }
     }
 
-    /// Row transforms of `x − offset` zero-padded to `Lc`: `rows_in × width`, row-major.
-    fn row_forward(&self, x: ArrayView<'_, T>, offset: f64, out: &mut Vec<Complex<T::Real>>) {
+    /// Row transforms of `x` loaded as `load` says, zero-padded to `Lc`: `rows_in × width`,
+    /// row-major.
+    fn row_forward(&self, x: ArrayView<'_, T>, load: Load, out: &mut Vec<Complex<T::Real>>) {
         let [_, lc] = self.len;
         let width = self.width;
         let [rows_in, cols_in] = x.shape().axes();
@@ -323,13 +379,13 @@ impl<T: Element> CpuPlan<T> {
                     || (vec![T::Real::zero(); lc], forward.make_scratch_vec()),
                     |(signal, scratch), (r, spectrum)| {
                         let row = &data[r * cols_in..(r + 1) * cols_in];
-                        if offset == 0.0 {
+                        if load == Load::AS_IS {
                             for (s, v) in signal.iter_mut().zip(row) {
                                 *s = v.to_complex().re;
                             }
                         } else {
                             for (s, v) in signal.iter_mut().zip(row) {
-                                *s = T::Real::from_f64(v.to_complex().re.to_f64() - offset);
+                                *s = T::Real::from_f64(load.real(v.to_complex().re.to_f64()));
                             }
                         }
                         signal[cols_in..].fill(T::Real::zero());
@@ -345,8 +401,7 @@ impl<T: Element> CpuPlan<T> {
                     |scratch, (r, spectrum)| {
                         let row = &data[r * cols_in..(r + 1) * cols_in];
                         for (s, v) in spectrum.iter_mut().zip(row) {
-                            let c = v.to_complex();
-                            *s = Complex::new(T::Real::from_f64(c.re.to_f64() - offset), c.im);
+                            *s = load.complex(v.to_complex());
                         }
                         spectrum[cols_in..].fill(zero);
                         forward.process_with_scratch(spectrum, scratch);
@@ -362,7 +417,7 @@ impl<T: Element> CpuPlan<T> {
         let width = self.width;
         let rows_in = x.shape().rows();
         let mut rows = Vec::new();
-        self.row_forward(x, 0.0, &mut rows);
+        self.row_forward(x, Load::AS_IS, &mut rows);
         let zero = Complex::<T::Real>::zero();
         let mut columns = vec![zero; width * lr];
         let fft = &self.col_forward;
@@ -568,5 +623,50 @@ fn transform_columns<R: Real>(
         for column in block.chunks_mut(stride) {
             fft.process_with_scratch(&mut column[..lr], scratch);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::array::Shape;
+    use crate::spec::Mode;
+
+    /// Loading `x − c` and `(x − c)²` as the rows are transformed gives exactly what
+    /// transforming those arrays, made first (in f64, rounded once), gives: one-shot and with
+    /// kept templates, real and complex.
+    #[test]
+    fn loaded_inputs_equal_the_arrays_they_stand_for() {
+        let shape = Shape::d2(9, 14);
+        let x = Array::from_fn(shape, |r, c| ((r * 31 + c * 17) % 23) as f32 * 0.37 - 2.0);
+        let t = Array::from_fn(Shape::d2(3, 4), |r, c| (r as f32 - 1.0) * (c as f32 + 0.5));
+        let c = 1.7;
+        let j = x.map(|&v| (f64::from(v) - c) as f32);
+        let j2 = x.map(|&v| ((f64::from(v) - c) * (f64::from(v) - c)) as f32);
+        let loads = [Load::Centred(c), Load::CentredSquared(c)];
+        let pairs = [(0, 0), (1, 0), (1, 1)];
+        let plan = Plan::new(Op::Correlate, Mode::Valid, shape, t.shape()).unwrap();
+        let mut cpu = CpuPlan::<f32>::new(&plan);
+        let t2 = t.map(|v| v * 0.5 + 1.0);
+        let templates = [t.view(), t2.view()];
+        let made = cpu.execute_pairs(&[j.view(), j2.view()], &templates, &pairs);
+        let loaded = cpu.execute_loaded_pairs(&[x.view(), x.view()], &loads, &templates, &pairs);
+        assert_eq!(loaded, made);
+        cpu.set_templates(&templates);
+        assert_eq!(
+            cpu.run_loaded_pairs(&[x.view(), x.view()], &loads, &pairs),
+            made
+        );
+
+        let z = Array::from_fn(shape, |r, k| Complex::new(r as f64 - 3.0, k as f64 * 0.25));
+        let zt = t.map(|&v| Complex::new(f64::from(v), 1.0));
+        let centred = z.map(|v| Complex::new(v.re - c, v.im));
+        let energy = z.map(|v| Complex::new((v.re - c).powi(2) + v.im * v.im, 0.0));
+        let plan = Plan::new(Op::Correlate, Mode::Valid, shape, zt.shape()).unwrap();
+        let cpu = CpuPlan::<Complex<f64>>::new(&plan);
+        let made = cpu.execute_pairs(&[centred.view(), energy.view()], &[zt.view()], &pairs[..2]);
+        let loaded =
+            cpu.execute_loaded_pairs(&[z.view(), z.view()], &loads, &[zt.view()], &pairs[..2]);
+        assert_eq!(loaded, made);
     }
 }

@@ -72,8 +72,10 @@
 use super::inputs::{check_planes, Image, Template};
 use super::matching::{check_fits, flat_tolerance, normalised, out_shape, pad, Method, Sample};
 use crate::array::{Array, ArrayView, Real, Shape};
+use crate::cpu::Load;
 use crate::engine::{Engine, Prepared};
 use crate::error::{Error, Result};
+use crate::range;
 use crate::spec::{next_fast_len, Mode, Op, Pair};
 use rayon::prelude::*;
 
@@ -366,6 +368,9 @@ const J: usize = 0;
 const J2: usize = 1;
 
 impl<T> Sums<T> {
+    /// How [`J`] and [`J2`] are loaded from a scene plane centred on its mean.
+    const LOADS: [fn(f64) -> Load; 2] = [Load::Centred, Load::CentredSquared];
+
     /// The correlations a channel needs, `(scene input, template term)`, in the order
     /// [`Sums::new`] reads them: `q`, `p₁`, `p₂`, and `p_w` for a weighted mask. `J` serves
     /// three of them and `m²` two, so each is transformed once ([`Engine::compute_pairs`]).
@@ -404,7 +409,7 @@ fn combine<T: Sample>(
     method: Method,
     tpl: &TemplateSet<T>,
     stats: &[ChannelStats],
-    sums: &[Sums<T>],
+    mut sums: Vec<Sums<T>>,
     out: Shape,
 ) -> Result<Array<T>> {
     let len = out.len();
@@ -422,7 +427,10 @@ fn combine<T: Sample>(
         e_t += ch.energy;
         e_tc += ch.energy_centred;
     }
-    let mut scores = vec![T::zero(); len];
+    // The scores overwrite the first channel's `q`, chunk by chunk once it is read: one map
+    // less of fresh memory (page faults on fresh maps were about a tenth of W4M's time).
+    let mut scores = std::mem::take(&mut sums[0].q);
+    assert_eq!(scores.len(), len, "a score per window");
     scores
         .par_chunks_mut(COMBINE_CHUNK)
         .enumerate()
@@ -434,8 +442,13 @@ fn combine<T: Sample>(
             // the element-by-element version ran its divisions and square roots scalar (a
             // fifth of W4M's time on the CPU).
             let (mut num, mut win) = (vec![0.0f64; n], vec![0.0f64; n]);
-            for ((ch, s), sum) in tpl.channels.iter().zip(stats).zip(sums) {
-                let (q, p1, p2) = (&sum.q[at..at + n], &sum.p1[at..at + n], &sum.p2[at..at + n]);
+            for (index, ((ch, s), sum)) in tpl.channels.iter().zip(stats).zip(&sums).enumerate() {
+                let q = if index == 0 {
+                    &*out
+                } else {
+                    &sum.q[at..at + n]
+                };
+                let (p1, p2) = (&sum.p1[at..at + n], &sum.p2[at..at + n]);
                 let pw = sum.pw.as_ref().map_or(p1, |pw| &pw[at..at + n]);
                 let c = s.mean;
                 let terms = num
@@ -590,14 +603,27 @@ impl<T: Sample> MaskedTracker<T> {
         })
     }
 
-    /// Channel `c`'s correlations of `J` and `J²` (valid mode) with its terms.
-    async fn sums(&self, c: usize, j: &Array<T>, j2: &Array<T>) -> Result<Sums<T>> {
+    /// Channel `c`'s correlations of `J = I − c` and `J²` (valid mode) with its terms, `I`
+    /// being `plane`. On the host, where nothing needs scaling into range, `J` and `J²` are
+    /// loaded from the plane as its rows are transformed (making them, their fresh memory and
+    /// the engine's check of each were W4M's largest costs besides the FFTs, `perf`);
+    /// otherwise they are made first.
+    async fn sums(
+        &self,
+        c: usize,
+        plane: ArrayView<'_, T>,
+        stats: &ChannelStats,
+    ) -> Result<Sums<T>> {
         let ch = &self.tpl.channels[c];
-        let scene = [j.view(), j2.view()];
         let pairs: Vec<Pair> = Sums::<T>::pairs(ch.m.is_some())
             .iter()
             .map(|&(input, term)| (input, term as usize))
             .collect();
+        if let Some(maps) = self.host_sums(ch, c, plane, stats, &pairs)? {
+            return Ok(Sums::new(maps.into_iter().map(Array::into_vec)));
+        }
+        let (j, j2) = stats.centred(plane);
+        let scene = [j.view(), j2.view()];
         let maps = match &self.correlations {
             TemplateCorrelations::Kept(prepared) => {
                 prepared[c].run_pairs_async(&scene, &pairs).await?
@@ -610,6 +636,48 @@ impl<T: Sample> MaskedTracker<T> {
             }
         };
         Ok(Sums::new(maps.into_iter().map(Array::into_vec)))
+    }
+
+    /// [`sums`](Self::sums) with `J` and `J²` loaded by a host plan, or `None` where the
+    /// engine runs them on a device or some input needs scaling into range (then the
+    /// engine's own path scales it).
+    fn host_sums(
+        &self,
+        ch: &ChannelTemplate<T>,
+        c: usize,
+        plane: ArrayView<'_, T>,
+        stats: &ChannelStats,
+        pairs: &[Pair],
+    ) -> Result<Option<Vec<Array<T>>>> {
+        let len = plane.shape().len();
+        let in_range = |max: f64, len: usize| range::exponent::<T>(max, len) == 0;
+        // |J| is at most the largest |I − c|, J² at most its square.
+        let scale = stats.centred_scale;
+        if !in_range(scale, len) || !in_range(scale * scale, len) {
+            return Ok(None);
+        }
+        let (loads, scene) = (
+            Sums::<T>::LOADS.map(|load| load(stats.mean)),
+            [plane, plane],
+        );
+        Ok(match &self.correlations {
+            TemplateCorrelations::Kept(prepared) => prepared[c]
+                .host_plan()
+                .map(|cpu| cpu.run_loaded_pairs(&scene, &loads, pairs)),
+            TemplateCorrelations::OneShot(engine) => {
+                let terms = ch.terms();
+                let terms_in_range = terms.iter().all(|t| {
+                    t.validate_magnitude("template term")
+                        .is_ok_and(|max| in_range(max, t.shape().len()))
+                });
+                if !terms_in_range {
+                    return Ok(None);
+                }
+                engine
+                    .host_plan::<T>(Op::Correlate, Mode::Valid, plane.shape(), self.tpl.shape)?
+                    .map(|cpu| cpu.execute_loaded_pairs(&scene, &loads, &terms, pairs))
+            }
+        })
     }
 
     /// The map of scores for one frame (one plane per channel).
@@ -628,12 +696,11 @@ impl<T: Sample> MaskedTracker<T> {
         for (c, plane) in frame.iter().enumerate() {
             let plane = as_2d(*plane);
             let s = ChannelStats::new(plane);
-            let (j, j2) = s.centred(plane);
-            sums.push(self.sums(c, &j, &j2).await?);
+            sums.push(self.sums(c, plane, &s).await?);
             stats.push(s);
         }
         let out = out_shape(self.frame_shape, self.tpl.shape);
-        combine(self.method, &self.tpl, &stats, &sums, out)
+        combine(self.method, &self.tpl, &stats, sums, out)
     }
 }
 
@@ -722,7 +789,7 @@ impl<T: Sample> MaskedScene<T> {
             let maps = prepared.run_pairs_async(&terms, &pairs).await?;
             sums.push(Sums::new(maps.into_iter().map(valid)));
         }
-        combine(method, &tpl, &self.stats, &sums, out)
+        combine(method, &tpl, &self.stats, sums, out)
     }
 }
 
