@@ -43,7 +43,10 @@
 // spectra (`load_merged`, as real.wgsl's `merge`), and the last inverse row pass can write
 // only the output window (`store_window`, `store_real_*`: out[i, j] is transform element
 // ((first_r + i) mod rows, (first_c + j) mod N), as shift.wgsl's `gather` and real.wgsl's
-// `unpack`). Every other load reads the work buffer, where `valid` bounds the offset along
+// `unpack`). The forward row pass of paired real rows can split each packed row's spectrum
+// into the two real rows' half spectra as it stores them (`store_split`, real.wgsl's
+// `split`), through workgroup memory: Z[k] and Z[N − k] are in different invocations.
+// Every other load reads the work buffer, where `valid` bounds the offset along
 // the axis: rows a forward row pass skipped (zero padding) are read as zeros.
 //
 // PRODUCT, as in stockham.wgsl: when this dispatch ends the forward transform, each output
@@ -255,4 +258,16 @@ fn store_real_pair(r: u32, k: u32, v: vec2<f32>) {
     if (i1 < params.out_rows) {
         real_dst[i1 * params.out_cols + j] = v.y;
     }
+}
+
+// Packed row r's spectrum Z, in workgroup memory from `sh`, into the half spectra of real
+// rows 2r and 2r + 1 at column k ≤ N/2 (real.wgsl's `split`):
+// A[k] = (Z[k] + conj Z[−k]) / 2, B[k] = (Z[k] − conj Z[−k]) / 2i.
+fn store_split(r: u32, sh: u32, k: u32) {
+    let z = buf[sh + k];
+    let w = buf[sh + ((N - k) & (N - 1u))];
+    let mirror = vec2<f32>(w.x, -w.y);
+    let d = 0.5 * (z - mirror);
+    dst[2u * r * params.line_stride + k] = 0.5 * (z + mirror);
+    dst[(2u * r + 1u) * params.line_stride + k] = vec2<f32>(d.y, -d.x);
 }

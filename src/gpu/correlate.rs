@@ -596,22 +596,26 @@ impl Steps {
 /// them (the row passes and `split` cover only the rows holding input); elsewhere the row
 /// stage writes them (zeros in, zeros out). Where the row axis is one line-kernel pass (a
 /// power-of-two row that fits workgroup memory), that pass reads the input itself, zeros
-/// past its columns unread; elsewhere a `pad` or `pack` dispatch loads the work buffer.
+/// past its columns unread, and for paired real rows stores the two rows' half spectra
+/// (`split`'s work); elsewhere a `pad` or `pack` dispatch loads the work buffer and a
+/// `split` dispatch follows the paired row passes.
 fn forward(fft: &FftLayout, sample: Sample, shape: crate::Shape) -> (Vec<Step>, Buf) {
     let [rows, cols] = fft.logical;
     let pitch = fft.padded[1];
     let paired = sample == Sample::Real { paired: true };
     let spectrum_cols = if paired { cols / 2 + 1 } else { cols };
     let [src_rows, src_cols] = shape.axes();
-    // Transform rows that hold any input (packed row pairs where paired).
-    let live = if paired {
-        src_rows.div_ceil(2).min(rows / 2)
+    // Transform rows that hold any input (packed row pairs where paired), and all of them.
+    let (live, all) = if paired {
+        (src_rows.div_ceil(2).min(rows / 2), rows / 2)
     } else {
-        src_rows.min(rows)
+        (src_rows.min(rows), rows)
     };
     let mut out = Vec::new();
     let rows_at = fft.axis_steps(1, false, live, Buf::X, &mut out);
-    let cols_from = if paired { rows_at.other() } else { rows_at };
+    let one_pass = out.len() == 1 && matches!(out[0].kernel, Kernel::StockhamShared { .. });
+    let split_step = paired && !one_pass;
+    let cols_from = if split_step { rows_at.other() } else { rows_at };
     let mut columns = Vec::new();
     let at = fft.axis_steps(0, false, spectrum_cols, cols_from, &mut columns);
     // Rows of the transform the row stage computes, if the columns can take the rest as zero.
@@ -620,29 +624,37 @@ fn forward(fft: &FftLayout, sample: Sample, shape: crate::Shape) -> (Vec<Step>, 
         && columns
             .first_mut()
             .is_some_and(|c| bound_work_load(c, computed * pitch));
-    let row_lines = if paired || bounded { live } else { rows };
+    // A `split` dispatch writes the zero rows itself.
+    let row_lines = if bounded || split_step { live } else { all };
 
     out.clear();
     fft.axis_steps(1, false, row_lines, Buf::X, &mut out);
-    let io = LineIo {
-        load: match sample {
-            Sample::Complex => LineLoad::Complex,
-            Sample::Real { paired } => LineLoad::Real { paired },
-        },
-        store: LineStore::Work,
-    };
-    let fused_load = out.len() == 1
-        && fuse_row_io(&mut out[0], io, |p| {
+    if one_pass {
+        let io = LineIo {
+            load: match sample {
+                Sample::Complex => LineLoad::Complex,
+                Sample::Real { paired } => LineLoad::Real { paired },
+            },
+            store: if paired {
+                LineStore::Split
+            } else {
+                LineStore::Work
+            },
+        };
+        let fused = fuse_row_io(&mut out[0], io, |p| {
             p.src_rows = src_rows as u32;
             p.src_cols = src_cols as u32;
         });
-    if fused_load {
+        assert!(
+            fused,
+            "a row pass of the line kernel takes any load and store"
+        );
         set_src(&mut out[0], Buf::Input);
     } else {
         out.insert(0, load_step(fft, sample, shape, row_lines));
     }
-    if paired {
-        let split_rows = if bounded { live } else { rows / 2 };
+    if split_step {
+        let split_rows = if bounded { live } else { all };
         out.push(Step {
             kernel: Kernel::Split,
             bufs: Bufs::InOut {
@@ -890,9 +902,9 @@ mod tests {
         Plan::new(Op::Correlate, mode, a, b).unwrap()
     }
 
-    /// A paired real 2-D plan at power-of-two lengths is six FFT dispatches and `split`:
-    /// the row pass loads the input, the inverse row pass merges the half spectra and
-    /// writes the window; no pack, merge, unpack, spectrum.
+    /// A paired real 2-D plan at power-of-two lengths is six FFT dispatches: the row pass
+    /// loads the input and splits the half spectra, the inverse row pass merges them and
+    /// writes the window; no pack, split, merge, unpack, spectrum.
     #[test]
     fn real_plans_fuse_pack_merge_and_unpack_into_the_row_passes() {
         let plan = plan(Mode::Same, Shape::d2(1000, 1000), Shape::d2(64, 64));
@@ -900,15 +912,16 @@ mod tests {
         assert_eq!(logical, [2048, 2048]);
         let kernels: Vec<String> = run.iter().map(|s| s.kernel.label()).collect();
         let line = "xcorr stockham_shared.wgsl main";
-        let split = "xcorr real.wgsl split";
-        assert_eq!(
-            kernels,
-            [line, split, line, line, line, line, line],
-            "{kernels:?}"
-        );
+        assert_eq!(kernels, [line; 6], "{kernels:?}");
         let (first, last) = (&run[0], &run[run.len() - 1]);
         let load = LineLoad::Real { paired: true };
-        assert_eq!(line_io(first).unwrap().load, load);
+        assert_eq!(
+            line_io(first).unwrap(),
+            LineIo {
+                load,
+                store: LineStore::Split
+            }
+        );
         assert!(matches!(
             first.bufs,
             Bufs::FftPass {
@@ -919,11 +932,9 @@ mod tests {
         // 1000 real rows: 500 packed rows are transformed and split, not 1024; the first
         // column pass reads the 1000 rows of half spectra and takes the rest as zeros.
         assert_eq!(line_params(first).lines, 500);
-        let crate::gpu::params::Params::Real(split) = run[1].params else {
-            panic!("{:?}", run[1].params)
-        };
-        assert_eq!([split.rows, split.src_rows], [500, 500]);
-        assert_eq!(line_params(&run[2]).valid, 1000 * 2048);
+        assert_eq!(line_params(&run[1]).valid, 1000 * 2048);
+        // 2 × 1025 columns written per packed row, not the 2048 of the packed row.
+        assert_eq!(first.traffic(), (1000 * 1000 / 2 + 1000 * 1025) * ELEM);
         let io = line_io(last).unwrap();
         assert_eq!(io.load, LineLoad::Merge);
         assert_eq!(io.store, LineStore::RealWindow { paired: true });

@@ -26,8 +26,9 @@ pub(crate) enum LineLoad {
     Merge,
 }
 
-/// Where a line kernel's outputs go. All but `Work` are the last inverse row pass writing
-/// only the output window (`gather`, `unpack`), wrapped by the mode's first lag.
+/// Where a line kernel's outputs go. `Window` and `RealWindow` are the last inverse row pass
+/// writing only the output window (`gather`, `unpack`), wrapped by the mode's first lag;
+/// `Split` is the forward row pass of paired real rows (`split`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) enum LineStore {
     /// The work buffer (with PRODUCT and OUTER).
@@ -38,6 +39,10 @@ pub(crate) enum LineStore {
     /// Real output: the line's real part as `Window` does, or, `paired`, packed row r's
     /// real and imaginary parts to the output rows of transform rows 2r and 2r + 1.
     RealWindow { paired: bool },
+    /// Packed row r's spectrum Z split into the half spectra (columns k ≤ N/2) of real rows
+    /// 2r and 2r + 1, work-buffer rows 2r and 2r + 1. Z[k] and Z[N − k] sit in different
+    /// invocations, so the line goes through workgroup memory once more first.
+    Split,
 }
 
 /// A line kernel's load and store.
@@ -59,7 +64,7 @@ impl LineIo {
         [
             io(L::Work, S::Work),
             io(L::Complex, S::Work),
-            io(L::Real { paired: true }, S::Work),
+            io(L::Real { paired: true }, S::Split),
             io(L::Real { paired: false }, S::Work),
             io(L::Work, S::Window),
             io(L::Work, S::RealWindow { paired: false }),
@@ -162,7 +167,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
             }
         }
         register_dft(o, r, g);
-        if last {
+        if last && io.store == LineStore::Split {
+            // The whole line into workgroup memory, then invocation t splits columns
+            // k = t + T·i (i < R/2), and t = 0 column N/2 too. The barrier is reached by
+            // the whole workgroup, the stores only by live lines.
+            for i in 0..points {
+                let (b, m) = (i % g, i / g);
+                let _ = writeln!(o, "        buf[sh + j{b} + {}u] = x{i};", m * p);
+            }
+            let _ = writeln!(o, "        workgroupBarrier();\n        if (live) {{");
+            for i in 0..points / 2 {
+                let _ = writeln!(o, "            store_split(l, sh, t + {}u);", lanes * i);
+            }
+            let _ = writeln!(
+                o,
+                "            if (t == 0u) {{ store_split(l, sh, {}u); }}\n        }}",
+                n / 2
+            );
+        } else if last {
             // k = j here: output m of butterfly j lands at j + m·p.
             // OUTER: the four-step twiddle of output k = j + m·p before it is stored.
             let _ = writeln!(o, "        if (live) {{");
@@ -181,6 +203,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
                     LineStore::RealWindow { paired: true } => {
                         writeln!(o, "            store_real_pair(l, {k}, x{i});")
                     }
+                    LineStore::Split => unreachable!("stored above"),
                 };
             }
             let _ = writeln!(o, "        }}");

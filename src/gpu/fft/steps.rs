@@ -434,6 +434,7 @@ pub(crate) fn line_traffic(n: usize, io: LineIo, product: bool, p: &StockhamShar
         LineStore::Work => lines * n64 * ELEM,
         LineStore::Window => lines * p.out_cols as u64 * ELEM,
         LineStore::RealWindow { .. } => p.out_rows as u64 * p.out_cols as u64 * ELEM / 2,
+        LineStore::Split => 2 * lines * (n64 / 2 + 1) * ELEM,
     };
     let kept = if product { lines * n64 * ELEM } else { 0 };
     reads + writes + kept
