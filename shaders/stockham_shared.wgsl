@@ -127,35 +127,34 @@ fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
 }
 
-// A register DFT root, ROOTS[m], conjugated for INVERSE.
-fn root(m: u32) -> vec2<f32> {
-    var w = ROOTS[m];
-    if (INVERSE) {
-        w.y = -w.y;
-    }
-    return w;
+// The helpers below take the direction as an argument (`inverse`, INVERSE or a constant)
+// because a round trip runs both directions in one entry point.
+
+// A register DFT root, ROOTS[m], conjugated for the inverse.
+fn root(m: u32, inverse: bool) -> vec2<f32> {
+    return conj_inverse(ROOTS[m], inverse);
 }
 
 // z · (∓i): the quarter turn, −i forward, +i inverse.
-fn quarter(z: vec2<f32>) -> vec2<f32> {
-    if (INVERSE) {
+fn quarter(z: vec2<f32>, inverse: bool) -> vec2<f32> {
+    if (inverse) {
         return vec2<f32>(-z.y, z.x);
     }
     return vec2<f32>(z.y, -z.x);
 }
 
-// Stage twiddle t of the line's table, conjugated for INVERSE.
-fn twiddle(t: u32) -> vec2<f32> {
-    return conj_inverse(table[params.tw_offset + t * TW_STEP]);
+// Stage twiddle t of the line's table, conjugated for the inverse.
+fn twiddle(t: u32, inverse: bool) -> vec2<f32> {
+    return conj_inverse(table[params.tw_offset + t * TW_STEP], inverse);
 }
 
-// OUTER's four-step twiddle for output k of sub-line m, conjugated for INVERSE.
-fn outer(m: u32, k: u32) -> vec2<f32> {
-    return conj_inverse(table[params.tw_outer + m * k]);
+// OUTER's four-step twiddle for output k of sub-line m, conjugated for the inverse.
+fn outer(m: u32, k: u32, inverse: bool) -> vec2<f32> {
+    return conj_inverse(table[params.tw_outer + m * k], inverse);
 }
 
-fn conj_inverse(w: vec2<f32>) -> vec2<f32> {
-    if (INVERSE) {
+fn conj_inverse(w: vec2<f32>, inverse: bool) -> vec2<f32> {
+    if (inverse) {
         return vec2<f32>(w.x, -w.y);
     }
     return w;

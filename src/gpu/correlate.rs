@@ -2,8 +2,8 @@
 
 use super::context::GpuContext;
 use super::fft::{
-    bound_work_load, fuse_product, fuse_row_io, transform_shape, FftLayout, LineIo, LineLoad,
-    LineStore, RowCapacity,
+    bound_work_load, fuse_product, fuse_round_trip, fuse_row_io, transform_shape, FftLayout,
+    LineIo, LineLoad, LineStore, RowCapacity,
 };
 use super::params::{RealParams, ShiftParams, SpectrumParams, StockhamSharedParams};
 use super::pipelines::{Conj, Kernel, Product};
@@ -575,7 +575,15 @@ impl Steps {
                 threads: (rows * spectrum_cols) as u64,
             });
         }
+        let forward_end = run.len();
         let gather = inverse(fft, sample, plan, at, &mut run);
+        // The last forward and the first inverse column pass in one dispatch where they pair
+        // (the product fused in the first): the gather's buffers swap with the rest.
+        run.push(gather);
+        if fused.is_some() {
+            fuse_round_trip(&mut run, forward_end - 1);
+        }
+        let gather = run.pop().expect("the gather was pushed");
         let load = run.remove(0);
         Steps {
             template,
@@ -630,17 +638,17 @@ fn forward(fft: &FftLayout, sample: Sample, shape: crate::Shape) -> (Vec<Step>, 
     out.clear();
     fft.axis_steps(1, false, row_lines, Buf::X, &mut out);
     if one_pass {
-        let io = LineIo {
-            load: match sample {
+        let io = LineIo::new(
+            match sample {
                 Sample::Complex => LineLoad::Complex,
                 Sample::Real { paired } => LineLoad::Real { paired },
             },
-            store: if paired {
+            if paired {
                 LineStore::Split
             } else {
                 LineStore::Work
             },
-        };
+        );
         let fused = fuse_row_io(&mut out[0], io, |p| {
             p.src_rows = src_rows as u32;
             p.src_cols = src_cols as u32;
@@ -741,26 +749,14 @@ fn inverse(fft: &FftLayout, sample: Sample, plan: &Plan, from: Buf, out: &mut Ve
     let at = fft.axis_steps(0, true, spectrum_cols, from, out);
     let (io, lines) = match sample {
         Sample::Real { paired: true } => (
-            LineIo {
-                load: LineLoad::Merge,
-                store: LineStore::RealWindow { paired: true },
-            },
+            LineIo::new(LineLoad::Merge, LineStore::RealWindow { paired: true }),
             rows / 2,
         ),
         Sample::Real { paired: false } => (
-            LineIo {
-                load: LineLoad::Work,
-                store: LineStore::RealWindow { paired: false },
-            },
+            LineIo::new(LineLoad::Work, LineStore::RealWindow { paired: false }),
             out_rows,
         ),
-        Sample::Complex => (
-            LineIo {
-                load: LineLoad::Work,
-                store: LineStore::Window,
-            },
-            out_rows,
-        ),
+        Sample::Complex => (LineIo::new(LineLoad::Work, LineStore::Window), out_rows),
     };
     let mut row_pass = Vec::new();
     fft.axis_steps(1, true, lines, at, &mut row_pass);
@@ -902,9 +898,10 @@ mod tests {
         Plan::new(Op::Correlate, mode, a, b).unwrap()
     }
 
-    /// A paired real 2-D plan at power-of-two lengths is six FFT dispatches: the row pass
-    /// loads the input and splits the half spectra, the inverse row pass merges them and
-    /// writes the window; no pack, split, merge, unpack, spectrum.
+    /// A paired real 2-D plan at power-of-two lengths is five FFT dispatches: the row pass
+    /// loads the input and splits the half spectra; four-step columns whose second forward
+    /// pass, product and first inverse pass are one round trip; the inverse row pass merges
+    /// the half spectra and writes the window. No pack, split, merge, unpack, spectrum.
     #[test]
     fn real_plans_fuse_pack_merge_and_unpack_into_the_row_passes() {
         let plan = plan(Mode::Same, Shape::d2(1000, 1000), Shape::d2(64, 64));
@@ -912,16 +909,10 @@ mod tests {
         assert_eq!(logical, [2048, 2048]);
         let kernels: Vec<String> = run.iter().map(|s| s.kernel.label()).collect();
         let line = "xcorr stockham_shared.wgsl main";
-        assert_eq!(kernels, [line; 6], "{kernels:?}");
+        assert_eq!(kernels, [line; 5], "{kernels:?}");
         let (first, last) = (&run[0], &run[run.len() - 1]);
         let load = LineLoad::Real { paired: true };
-        assert_eq!(
-            line_io(first).unwrap(),
-            LineIo {
-                load,
-                store: LineStore::Split
-            }
-        );
+        assert_eq!(line_io(first).unwrap(), LineIo::new(load, LineStore::Split));
         assert!(matches!(
             first.bufs,
             Bufs::FftPass {
@@ -935,6 +926,32 @@ mod tests {
         assert_eq!(line_params(&run[1]).valid, 1000 * 2048);
         // 2 × 1025 columns written per packed row, not the 2048 of the packed row.
         assert_eq!(first.traffic(), (1000 * 1000 / 2 + 1000 * 1025) * ELEM);
+        // The trip: sub-lines k1 of 64 points (2048 = 32 · 64) on 1025 columns, the
+        // spectrum and the kept one read at k1 + 32·k2, the result stored where it came from.
+        let trip = &run[2];
+        assert!(line_io(trip).unwrap().round_trip);
+        assert!(matches!(
+            trip.kernel,
+            Kernel::StockhamShared {
+                n: 64,
+                outer: true,
+                product: Some(_),
+                ..
+            }
+        ));
+        let p = line_params(trip);
+        assert_eq!([p.stride, p.m_in], [2048, 64 * 2048]);
+        assert_eq!([p.stride_out, p.m_out], [32 * 2048, 2048]);
+        assert_eq!(p.lines, 1025 * 32);
+        assert_eq!(trip.traffic(), 3 * 2048 * 1025 * ELEM);
+        let (Bufs::FftPass { dst: before, .. }, Bufs::FftPass { src: after, .. }) =
+            (run[1].bufs, run[3].bufs)
+        else {
+            panic!("{:?}", run[1].bufs)
+        };
+        assert!(
+            matches!(trip.bufs, Bufs::FftPass { src, dst, .. } if src == before && dst == after && src != dst)
+        );
         let io = line_io(last).unwrap();
         assert_eq!(io.load, LineLoad::Merge);
         assert_eq!(io.store, LineStore::RealWindow { paired: true });
@@ -959,8 +976,8 @@ mod tests {
         assert_eq!(logical, [64, 64]);
         assert_eq!(
             run.len(),
-            4,
-            "rows, columns (with the product), columns, rows"
+            3,
+            "rows, columns there and back (with the product), rows"
         );
         assert!(run.iter().all(|s| line_io(s).is_some()));
         assert_eq!(line_io(&run[0]).unwrap().load, LineLoad::Complex);
@@ -971,24 +988,30 @@ mod tests {
             run[1].kernel,
             Kernel::StockhamShared {
                 product: Some(_),
+                io: LineIo {
+                    round_trip: true,
+                    ..
+                },
                 ..
             }
         ));
-        let p = line_params(&run[3]);
-        assert_eq!(line_io(&run[3]).unwrap().store, LineStore::Window);
+        let p = line_params(&run[2]);
+        assert_eq!(line_io(&run[2]).unwrap().store, LineStore::Window);
         assert_eq!([p.lines, p.out_rows, p.out_cols], [16, 16, 16]);
         assert_eq!([p.first_r, p.first_c], [0, 0]);
         assert!(matches!(
-            run[3].bufs,
+            run[2].bufs,
             Bufs::FftPass {
                 dst: Buf::Output,
                 ..
             }
         ));
-        // The model moves the input once, not the padded 64 × 64, and writes 16 × 16.
+        // The model moves the input once, not the padded 64 × 64, and writes 16 × 16; the
+        // trip reads the 40 rows holding input and the kept spectrum, writes all 64.
         let read_write = run[0].traffic();
         assert_eq!(read_write, (40 * 40 + 40 * 64) * ELEM);
-        assert_eq!(run[3].traffic(), (16 * 64 + 16 * 16) * ELEM);
+        assert_eq!(run[1].traffic(), (40 * 64 + 64 * 64 + 64 * 64) * ELEM);
+        assert_eq!(run[2].traffic(), (16 * 64 + 16 * 16) * ELEM);
     }
 
     /// A 1-D plan is one row pass each way: load and product in the first, the window in
@@ -1034,9 +1057,8 @@ mod tests {
                 let kernels: Vec<String> = run.iter().map(|s| s.kernel.label()).collect();
                 assert!(kernels[0].ends_with(load), "{kernels:?}");
                 assert!(kernels.last().unwrap().ends_with(gather), "{kernels:?}");
-                assert!(run
-                    .iter()
-                    .all(|s| line_io(s).is_none_or(|io| io == LineIo::default())));
+                assert!(run.iter().all(|s| line_io(s)
+                    .is_none_or(|io| (io.load, io.store) == (LineLoad::Work, LineStore::Work))));
                 if sample != Sample::Complex {
                     assert!(kernels.iter().any(|k| k.ends_with("merge")), "{kernels:?}");
                 }

@@ -59,6 +59,23 @@ pub(crate) enum Bufs {
 }
 
 impl Bufs {
+    /// The same bindings with the work buffers X and Y swapped.
+    pub(crate) fn swap_work(&mut self) {
+        let swap = |b: &mut Buf| {
+            if matches!(b, Buf::X | Buf::Y) {
+                *b = b.other();
+            }
+        };
+        match self {
+            Bufs::InOut { src, dst } => [src, dst].into_iter().for_each(swap),
+            Bufs::InPlace { data, table } => [data, table].into_iter().for_each(swap),
+            Bufs::FftPass { src, dst, kept } => {
+                [src, dst].into_iter().chain(kept.as_mut()).for_each(swap)
+            }
+            Bufs::Own => {}
+        }
+    }
+
     /// The layout these buffers bind and the buffers in its order; `None` for
     /// [`Bufs::Own`].
     pub(crate) fn in_binding_order(self) -> Option<(Layout, Vec<Buf>)> {

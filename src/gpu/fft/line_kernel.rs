@@ -45,24 +45,42 @@ pub(crate) enum LineStore {
     Split,
 }
 
-/// A line kernel's load and store.
+/// What a line kernel does besides its length: its load and store, and whether it goes
+/// there and back.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct LineIo {
     pub load: LineLoad,
     pub store: LineStore,
+    /// The forward transform, the spectrum product and the inverse transform in one
+    /// dispatch (the last forward and first inverse column pass, `fuse_round_trip`): the
+    /// line is stored back where it was loaded from, the spectrum never is.
+    pub round_trip: bool,
 }
 
 impl LineIo {
-    /// Every load and store the plans fuse (the ones `Steps::new` in correlate.rs pairs):
+    /// A one-way pass loading and storing as said.
+    pub(crate) const fn new(load: LineLoad, store: LineStore) -> LineIo {
+        LineIo {
+            load,
+            store,
+            round_trip: false,
+        }
+    }
+
+    /// Every variant the plans generate (the ones `Steps::new` in correlate.rs pairs):
     /// each is different code, so validation and the browser's compile check take each.
-    pub(crate) const ALL: [LineIo; 7] = {
+    pub(crate) const ALL: [LineIo; 8] = {
         use LineLoad as L;
         use LineStore as S;
         const fn io(load: LineLoad, store: LineStore) -> LineIo {
-            LineIo { load, store }
+            LineIo::new(load, store)
         }
         [
             io(L::Work, S::Work),
+            LineIo {
+                round_trip: true,
+                ..io(L::Work, S::Work)
+            },
             io(L::Complex, S::Work),
             io(L::Real { paired: true }, S::Split),
             io(L::Real { paired: false }, S::Work),
@@ -78,6 +96,10 @@ impl LineIo {
 pub(crate) fn line_main(n: usize, points: usize, io: LineIo) -> String {
     assert!(n.is_power_of_two() && points.is_power_of_two());
     assert!((2..=MAX_POINTS.min(n)).contains(&points));
+    assert!(
+        !io.round_trip || (io.load, io.store) == (LineLoad::Work, LineStore::Work),
+        "a round trip is a work-buffer pass"
+    );
     let lanes = n / points;
     let mut out = String::new();
     let o = &mut out;
@@ -140,11 +162,79 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         let _ = writeln!(o, "        x{i} = {value};");
     }
     let _ = writeln!(o, "    }}");
+    // Output k = t + T·i ends in x_i, the order the loads left the inputs in: a round
+    // trip's inverse starts from the registers as they are.
+    let dir = if io.round_trip {
+        stages(o, n, points, "false");
+        let _ = writeln!(o, "    if (live) {{");
+        for i in 0..points {
+            let _ = writeln!(
+                o,
+                "        x{i} = spectrum_product(x{i}, kept[base_out + (t + {}u) * s_out], params.scale);",
+                lanes * i
+            );
+        }
+        let _ = writeln!(o, "    }}");
+        stages(o, n, points, "true");
+        "true"
+    } else {
+        stages(o, n, points, "INVERSE");
+        "INVERSE"
+    };
+    if io.store == LineStore::Split {
+        // The whole line into workgroup memory, then invocation t splits columns
+        // k = t + T·i (i < R/2), and t = 0 column N/2 too. The barrier is reached by the
+        // whole workgroup, the stores only by live lines.
+        for i in 0..points {
+            let _ = writeln!(o, "    buf[sh + t + {}u] = x{i};", lanes * i);
+        }
+        let _ = writeln!(o, "    workgroupBarrier();\n    if (live) {{");
+        for i in 0..points / 2 {
+            let _ = writeln!(o, "        store_split(l, sh, t + {}u);", lanes * i);
+        }
+        let _ = writeln!(
+            o,
+            "        if (t == 0u) {{ store_split(l, sh, {}u); }}\n    }}\n}}",
+            n / 2
+        );
+        return out;
+    }
+    // OUTER: the four-step twiddle of output k before it is stored. A round trip stores
+    // where it loaded (stride, m_in); the spectrum it never stores sat at (stride_out, m_out).
+    let _ = writeln!(o, "    if (live) {{");
+    for i in 0..points {
+        let k = format!("t + {}u", lanes * i);
+        let _ = match io.store {
+            LineStore::Work if io.round_trip => writeln!(
+                o,
+                "        if (OUTER) {{ x{i} = cmul(x{i}, outer(m, {k}, {dir})); }}\n        dst[across + at_m + ({k}) * s] = x{i};"
+            ),
+            LineStore::Work => writeln!(
+                o,
+                "        if (OUTER) {{ x{i} = cmul(x{i}, outer(m, {k}, {dir})); }}\n        store(base_out + ({k}) * s_out, x{i});"
+            ),
+            LineStore::Window => writeln!(o, "        store_window(l, {k}, x{i});"),
+            LineStore::RealWindow { paired: false } => {
+                writeln!(o, "        store_real_row(l, {k}, x{i});")
+            }
+            LineStore::RealWindow { paired: true } => {
+                writeln!(o, "        store_real_pair(l, {k}, x{i});")
+            }
+            LineStore::Split => unreachable!("stored above"),
+        };
+    }
+    let _ = writeln!(o, "    }}\n}}");
+    out
+}
+
+/// The Stockham stages of an `n`-point transform on the registers, `dir` the WGSL bool
+/// saying whether it is inverse: inputs x_i = element t + T·i in, outputs the same way out.
+fn stages(o: &mut String, n: usize, points: usize, dir: &str) {
+    let lanes = n / points;
     let mut p = 1;
     while p < n {
         let r = points.min(n / p);
         let g = points / r;
-        let last = p * r == n;
         let _ = writeln!(o, "    {{ // radix {r} after p = {p}");
         // Butterfly b of this invocation is j = t + lanes·b, k = j mod p.
         for b in 0..g {
@@ -161,53 +251,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
                 let (b, q) = (i % g, i / g);
                 let _ = writeln!(
                     o,
-                    "        x{i} = cmul(x{i}, twiddle(k{b} * {}u));",
+                    "        x{i} = cmul(x{i}, twiddle(k{b} * {}u, {dir}));",
                     q * step
                 );
             }
         }
-        register_dft(o, r, g);
-        if last && io.store == LineStore::Split {
-            // The whole line into workgroup memory, then invocation t splits columns
-            // k = t + T·i (i < R/2), and t = 0 column N/2 too. The barrier is reached by
-            // the whole workgroup, the stores only by live lines.
-            for i in 0..points {
-                let (b, m) = (i % g, i / g);
-                let _ = writeln!(o, "        buf[sh + j{b} + {}u] = x{i};", m * p);
-            }
-            let _ = writeln!(o, "        workgroupBarrier();\n        if (live) {{");
-            for i in 0..points / 2 {
-                let _ = writeln!(o, "            store_split(l, sh, t + {}u);", lanes * i);
-            }
-            let _ = writeln!(
-                o,
-                "            if (t == 0u) {{ store_split(l, sh, {}u); }}\n        }}",
-                n / 2
-            );
-        } else if last {
-            // k = j here: output m of butterfly j lands at j + m·p.
-            // OUTER: the four-step twiddle of output k = j + m·p before it is stored.
-            let _ = writeln!(o, "        if (live) {{");
-            for i in 0..points {
-                let (b, m) = (i % g, i / g);
-                let k = format!("j{b} + {}u", m * p);
-                let _ = match io.store {
-                    LineStore::Work => writeln!(
-                        o,
-                        "            if (OUTER) {{ x{i} = cmul(x{i}, outer(m, {k})); }}\n            store(base_out + ({k}) * s_out, x{i});"
-                    ),
-                    LineStore::Window => writeln!(o, "            store_window(l, {k}, x{i});"),
-                    LineStore::RealWindow { paired: false } => {
-                        writeln!(o, "            store_real_row(l, {k}, x{i});")
-                    }
-                    LineStore::RealWindow { paired: true } => {
-                        writeln!(o, "            store_real_pair(l, {k}, x{i});")
-                    }
-                    LineStore::Split => unreachable!("stored above"),
-                };
-            }
-            let _ = writeln!(o, "        }}");
-        } else {
+        register_dft(o, r, g, dir);
+        // The last stage's output m of butterfly j lands at j + m·p = t + T·(b + m·g):
+        // already where x_(b + m·g) stands for it.
+        if p * r < n {
             for b in 0..g {
                 let _ = writeln!(o, "        let o{b} = sh + {r}u * (j{b} - k{b}) + k{b};");
             }
@@ -224,14 +276,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         let _ = writeln!(o, "    }}");
         p *= r;
     }
-    let _ = writeln!(o, "}}");
-    out
 }
 
 /// `g` interleaved `r`-point DFTs on the registers: DFT b takes x[b + q·g] (q < r) and
 /// leaves output m in x[b + m·g]. Radix-2 Stockham sub-stages, natural order in and out,
 /// each value a fresh `let`; roots that are ±1 or ±i cost no multiply.
-fn register_dft(o: &mut String, r: usize, g: usize) {
+fn register_dft(o: &mut String, r: usize, g: usize, dir: &str) {
     for b in 0..g {
         let mut names: Vec<String> = (0..r).map(|q| format!("x{}", b + q * g)).collect();
         let half = r / 2;
@@ -244,8 +294,8 @@ fn register_dft(o: &mut String, r: usize, g: usize) {
                 let root = k2 * (MAX_POINTS / 2 / p2);
                 let u1 = match root {
                     0 => names[j2 + half].clone(),
-                    4 => format!("quarter({})", names[j2 + half]),
-                    _ => format!("cmul({}, root({root}u))", names[j2 + half]),
+                    4 => format!("quarter({}, {dir})", names[j2 + half]),
+                    _ => format!("cmul({}, root({root}u, {dir}))", names[j2 + half]),
                 };
                 let at = 2 * j2 - k2;
                 let (lo, hi) = (

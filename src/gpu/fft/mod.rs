@@ -10,7 +10,9 @@ mod tables;
 
 pub(crate) use lengths::{transform_shape, RowCapacity};
 pub(crate) use line_kernel::{line_main, LineIo, LineLoad, LineStore, MAX_POINTS};
-pub(crate) use steps::{bound_work_load, fuse_product, fuse_row_io, line_traffic, FftLayout};
+pub(crate) use steps::{
+    bound_work_load, fuse_product, fuse_round_trip, fuse_row_io, line_traffic, FftLayout,
+};
 
 use super::context::GpuContext;
 use super::params::ShiftParams;

@@ -162,7 +162,11 @@ impl FftLayout {
         out: &mut Vec<Step>,
     ) -> Buf {
         // Columns whose whole-line workgroups would take fewer columns than fill a cache line
-        // per row: four-step, two dispatches over short sub-lines, many columns each.
+        // per row: four-step, two dispatches over short sub-lines, many columns each. With
+        // n = N2·n1 + n2 and k = k1 + N1·k2, the forward runs the N1-point sub-lines n2 first
+        // (Y[k1, n2], twiddled, at N2·k1 + n2) and then the N2-point sub-lines k1 into k;
+        // the inverse runs them the other way round, so that the forward's last pass and
+        // the inverse's first take the same sub-lines k1 (`fuse_round_trip`).
         if g.stride != 1 {
             if let Some([n1, n2]) = self.rows.four_step(n) {
                 let (k1, k2) = (self.rows.kernel_for(n1), self.rows.kernel_for(n2));
@@ -170,55 +174,49 @@ impl FftLayout {
                     unreachable!("four_step splits into lengths that fit")
                 };
                 let (s, cols) = (g.stride as u32, g.lines as u32);
-                // Sub-line n2' of each column: elements N2·n1 + n2', twiddled, in place.
-                let mid = at.other();
-                out.push(line_step(
-                    inverse,
-                    n1,
-                    k1,
-                    at,
-                    mid,
-                    StockhamSharedParams {
-                        stride: n2 as u32 * s,
-                        line_stride: g.line_stride as u32,
-                        lines: cols * n2 as u32,
-                        tw_offset: tw as u32,
-                        scale: 0.0,
-                        stride_out: n2 as u32 * s,
-                        cols,
-                        m_in: s,
-                        m_out: s,
-                        tw_outer: tw as u32,
-                        ..line_params()
-                    },
-                    (n / n1) as u32,
-                    true,
-                ));
-                // Sub-line k1 (contiguous), output k2 to k1 + N1·k2.
-                let to = mid.other();
-                out.push(line_step(
-                    inverse,
-                    n2,
-                    k2,
-                    mid,
-                    to,
-                    StockhamSharedParams {
-                        stride: s,
-                        line_stride: g.line_stride as u32,
-                        lines: cols * n1 as u32,
-                        tw_offset: tw as u32,
-                        scale: 0.0,
-                        stride_out: n1 as u32 * s,
-                        cols,
-                        m_in: n2 as u32 * s,
-                        m_out: s,
-                        tw_outer: 0,
-                        ..line_params()
-                    },
-                    (n / n2) as u32,
-                    false,
-                ));
-                return to;
+                let (n1u, n2u) = (n1 as u32, n2 as u32);
+                // Per pass: length, kernel, sub-lines, [stride, m_in, stride_out, m_out],
+                // OUTER (on the N1 pass forward, the N2 pass inverse).
+                // Sub-line n2 of each column: elements N2·n1 + n2 → N2·k1 + n2.
+                let across_n1 = (n1, k1, cols * n2u, [n2u * s, s, n2u * s, s], !inverse);
+                // Sub-line k1: elements N2·k1 + n2 → k1 + N1·k2, and back for the inverse.
+                let across_n2 = if inverse {
+                    (n2, k2, cols * n1u, [n1u * s, s, s, n2u * s], true)
+                } else {
+                    (n2, k2, cols * n1u, [s, n2u * s, n1u * s, s], false)
+                };
+                let order = if inverse {
+                    [across_n2, across_n1]
+                } else {
+                    [across_n1, across_n2]
+                };
+                for (len, kernel, lines, [stride, m_in, stride_out, m_out], outer) in order {
+                    let to = at.other();
+                    out.push(line_step(
+                        inverse,
+                        len,
+                        kernel,
+                        at,
+                        to,
+                        StockhamSharedParams {
+                            stride,
+                            line_stride: g.line_stride as u32,
+                            lines,
+                            tw_offset: tw as u32,
+                            scale: 0.0,
+                            stride_out,
+                            cols,
+                            m_in,
+                            m_out,
+                            tw_outer: tw as u32,
+                            ..line_params()
+                        },
+                        (n / len) as u32,
+                        outer,
+                    ));
+                    at = to;
+                }
+                return at;
             }
         }
         // A power-of-two line that fits workgroup memory, row or column: one dispatch.
@@ -374,6 +372,98 @@ pub(crate) fn fuse_row_io(
     set(params);
     params.cols = params.lines;
     step.threads = (params.lines as u64).div_ceil(*lines as u64) * (*n / *points * *lines) as u64;
+    true
+}
+
+/// Fuse `steps[at]`, the forward transform's last pass with the spectrum product in it,
+/// and `steps[at + 1]`, the inverse's first pass, into one round trip (`LineIo::round_trip`)
+/// where both are line-kernel passes over the same lines, the second reading the whole
+/// spectrum where the first wrote it and writing where the first read: the last forward
+/// and first inverse column pass, whole columns or four-step sub-lines k1. The spectrum
+/// then never goes through device memory. The trip writes the other work buffer than the
+/// inverse pass did, so every step from `at + 2` on swaps X and Y. False, changing nothing,
+/// where the passes do not pair.
+pub(crate) fn fuse_round_trip(steps: &mut Vec<Step>, at: usize) -> bool {
+    let [fwd, inv] = &steps[at..at + 2] else {
+        return false;
+    };
+    let (
+        Kernel::StockhamShared {
+            inverse: false,
+            n,
+            points,
+            lines,
+            tw_step,
+            outer: false,
+            product: product @ Some(_),
+            io,
+        },
+        Kernel::StockhamShared {
+            inverse: true,
+            n: inv_n,
+            points: inv_points,
+            lines: inv_lines,
+            tw_step: inv_tw_step,
+            outer,
+            product: None,
+            io: inv_io,
+        },
+        Params::StockhamShared(f),
+        Params::StockhamShared(i),
+        Bufs::FftPass {
+            src,
+            dst,
+            kept: kept @ Some(_),
+        },
+        Bufs::FftPass {
+            src: inv_src,
+            dst: inv_dst,
+            ..
+        },
+    ) = (
+        fwd.kernel, inv.kernel, fwd.params, inv.params, fwd.bufs, inv.bufs,
+    )
+    else {
+        return false;
+    };
+    let pairs = (n, points, lines, tw_step) == (inv_n, inv_points, inv_lines, inv_tw_step)
+        && io == LineIo::default()
+        && inv_io == LineIo::default()
+        && (inv_src, inv_dst) == (dst, dst.other())
+        && (f.lines, f.cols, f.line_stride, f.tw_offset)
+            == (i.lines, i.cols, i.line_stride, i.tw_offset)
+        && [f.stride_out, f.m_out] == [i.stride, i.m_in]
+        && [i.stride_out, i.m_out] == [f.stride, f.m_in]
+        && i.valid == u32::MAX;
+    if !pairs {
+        return false;
+    }
+    let trip = Step {
+        kernel: Kernel::StockhamShared {
+            inverse: false,
+            n,
+            points,
+            lines,
+            tw_step,
+            outer,
+            product,
+            io: LineIo {
+                round_trip: true,
+                ..io
+            },
+        },
+        bufs: Bufs::FftPass { src, dst, kept },
+        params: StockhamSharedParams {
+            tw_outer: i.tw_outer,
+            ..f
+        }
+        .into(),
+        threads: fwd.threads,
+    };
+    steps.splice(at..at + 2, [trip]);
+    for step in &mut steps[at + 1..] {
+        step.bufs.swap_work();
+    }
     true
 }
 
