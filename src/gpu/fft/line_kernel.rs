@@ -294,7 +294,7 @@ fn register_dft(o: &mut String, r: usize, g: usize, dir: &str) {
                 let root = k2 * (MAX_POINTS / 2 / p2);
                 let u1 = match root {
                     0 => names[j2 + half].clone(),
-                    4 => format!("quarter({}, {dir})", names[j2 + half]),
+                    r if r == MAX_POINTS / 4 => format!("quarter({}, {dir})", names[j2 + half]),
                     _ => format!("cmul({}, root({root}u, {dir}))", names[j2 + half]),
                 };
                 let at = 2 * j2 - k2;
