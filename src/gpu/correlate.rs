@@ -580,9 +580,7 @@ impl Steps {
         // The last forward and the first inverse column pass in one dispatch where they pair
         // (the product fused in the first): the gather's buffers swap with the rest.
         run.push(gather);
-        if fused.is_some() {
-            fuse_round_trip(&mut run, forward_end - 1);
-        }
+        fuse_round_trip(&mut run, forward_end - 1);
         let gather = run.pop().expect("the gather was pushed");
         let load = run.remove(0);
         Steps {
