@@ -6,7 +6,7 @@
 //
 // A workgroup takes C lines of length N = 2^s (rows: element stride 1; columns: element
 // stride = the row pitch, lines 1 apart), T = N / R invocations per line, each holding R
-// points (R a power of two ≤ 16) in registers. The transform runs as Stockham stages of
+// points (R a power of two ≤ 64; the host picks it per adapter) in registers. The transform runs as Stockham stages of
 // radix R (the last one smaller when log2 R does not divide s), p = 1, R, R², …: in a
 // radix-r stage invocation t does R/r butterflies j = t + T·b (b < R/r); butterfly j takes
 // the inputs x[j + q·N/r] (q < r), twiddles input q by exp(∓2πi·k·q/(r·p)) with
@@ -98,24 +98,40 @@ struct Params {
 @group(0) @binding(3) var<storage, read> kept: array<vec2<f32>>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-// exp(−2πi m / 16), m < 16: every root the register DFTs (r ≤ 16) need.
-const ROOTS = array<vec2<f32>, 16>(
+// exp(−2πi m / 64), m < 32: every root the register DFTs (r ≤ 64) need.
+const ROOTS = array<vec2<f32>, 32>(
     vec2<f32>(1.0, 0.0),
-    vec2<f32>(0.92387953, -0.38268343),
-    vec2<f32>(0.70710678, -0.70710678),
-    vec2<f32>(0.38268343, -0.92387953),
+    vec2<f32>(0.9951847267, -0.0980171403),
+    vec2<f32>(0.9807852804, -0.195090322),
+    vec2<f32>(0.9569403357, -0.2902846773),
+    vec2<f32>(0.9238795325, -0.3826834324),
+    vec2<f32>(0.8819212643, -0.4713967368),
+    vec2<f32>(0.8314696123, -0.555570233),
+    vec2<f32>(0.7730104534, -0.6343932842),
+    vec2<f32>(0.7071067812, -0.7071067812),
+    vec2<f32>(0.6343932842, -0.7730104534),
+    vec2<f32>(0.555570233, -0.8314696123),
+    vec2<f32>(0.4713967368, -0.8819212643),
+    vec2<f32>(0.3826834324, -0.9238795325),
+    vec2<f32>(0.2902846773, -0.9569403357),
+    vec2<f32>(0.195090322, -0.9807852804),
+    vec2<f32>(0.0980171403, -0.9951847267),
     vec2<f32>(0.0, -1.0),
-    vec2<f32>(-0.38268343, -0.92387953),
-    vec2<f32>(-0.70710678, -0.70710678),
-    vec2<f32>(-0.92387953, -0.38268343),
-    vec2<f32>(-1.0, 0.0),
-    vec2<f32>(-0.92387953, 0.38268343),
-    vec2<f32>(-0.70710678, 0.70710678),
-    vec2<f32>(-0.38268343, 0.92387953),
-    vec2<f32>(0.0, 1.0),
-    vec2<f32>(0.38268343, 0.92387953),
-    vec2<f32>(0.70710678, 0.70710678),
-    vec2<f32>(0.92387953, 0.38268343),
+    vec2<f32>(-0.0980171403, -0.9951847267),
+    vec2<f32>(-0.195090322, -0.9807852804),
+    vec2<f32>(-0.2902846773, -0.9569403357),
+    vec2<f32>(-0.3826834324, -0.9238795325),
+    vec2<f32>(-0.4713967368, -0.8819212643),
+    vec2<f32>(-0.555570233, -0.8314696123),
+    vec2<f32>(-0.6343932842, -0.7730104534),
+    vec2<f32>(-0.7071067812, -0.7071067812),
+    vec2<f32>(-0.7730104534, -0.6343932842),
+    vec2<f32>(-0.8314696123, -0.555570233),
+    vec2<f32>(-0.8819212643, -0.4713967368),
+    vec2<f32>(-0.9238795325, -0.3826834324),
+    vec2<f32>(-0.9569403357, -0.2902846773),
+    vec2<f32>(-0.9807852804, -0.195090322),
+    vec2<f32>(-0.9951847267, -0.0980171403),
 );
 
 // Declared after every override, product.wgsl's included: naga 30 gives this override-sized

@@ -1,7 +1,7 @@
 //! Shader modules, bind group layouts and compute pipelines: built once per device, keyed by
 //! kernel and its pipeline-overridable constants.
 
-use super::fft::{line_main, LineIo, MAX_POINTS};
+use super::fft::{line_main, LineIo, Registers};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -310,17 +310,18 @@ impl Kernel {
 /// browser's own (Chromium: Tint), whose verdict arrives asynchronously.
 ///
 /// The line kernel's module is compiled with the entry point generated for every power-of-two
-/// line length it takes (16 points per invocation, or the whole line when shorter) and every
-/// fused load and store ([`LineIo::ALL`]), since each is different code.
+/// line length it takes (the adapter's points per invocation, or the whole line when
+/// shorter) and every fused load and store ([`LineIo::ALL`]), since each is different code.
 pub(crate) async fn compile_every_module(device: &wgpu::Device) -> Result<Vec<&'static str>> {
     let mut files = Vec::new();
+    let registers = Registers::of(&device.adapter_info());
     for module in Module::ALL {
         let sources: Vec<String> = match module {
             Module::StockhamShared => (1..=12)
                 .map(|log2| 1usize << log2)
                 .flat_map(|n| LineIo::ALL.map(|io| (n, io)))
                 .map(|(n, io)| {
-                    let main = line_main(n, n.min(MAX_POINTS), io);
+                    let main = line_main(n, registers.points(n), io);
                     format!("{}{main}", module.source())
                 })
                 .collect(),

@@ -12,9 +12,11 @@ use crate::spec::{next_pow2, next_smooth, Plan};
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RowCapacity {
     /// Longest line (a power of two, or 0 for none): one copy of it, complex f32, must fit
-    /// `max_compute_workgroup_storage_size` (16 KiB: 2048, 32 KiB: 4096), and its N/16
-    /// invocations one workgroup.
+    /// `max_compute_workgroup_storage_size` (16 KiB: 2048, 32 KiB: 4096), and its
+    /// N/`points` invocations one workgroup.
     max_n: usize,
+    /// How many points an invocation holds.
+    registers: Registers,
     /// Most invocations per workgroup, a power of two.
     max_wg: u32,
     /// Workgroup storage, bytes.
@@ -24,7 +26,7 @@ pub(crate) struct RowCapacity {
 /// The one-dispatch kernel's shape for one line length: its `pipelines::Kernel` constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct LineKernel {
-    /// Points per invocation, held in registers (a power of two ≤ 16).
+    /// Points per invocation, held in registers (a power of two ≤ MAX_POINTS).
     pub points: u32,
     /// Lines per workgroup.
     pub lines: u32,
@@ -37,14 +39,17 @@ impl RowCapacity {
     #[cfg(test)]
     pub(crate) const NONE: RowCapacity = RowCapacity {
         max_n: 0,
+        registers: Registers::Gpu,
         max_wg: 256,
         storage: 0,
     };
 
-    /// Lavapipe's: 32 KiB of workgroup memory, 256 invocations (lines up to 4096).
+    /// Lavapipe's: 32 KiB of workgroup memory, 256 invocations (lines up to 4096), a CPU's
+    /// registers.
     #[cfg(test)]
     pub(crate) const LAVAPIPE: RowCapacity = RowCapacity {
         max_n: 4096,
+        registers: Registers::Cpu,
         max_wg: 256,
         storage: 32 * 1024,
     };
@@ -55,7 +60,9 @@ impl RowCapacity {
         // The device's workgroup size for every other kernel, rounded down to a power of two.
         let wg = ctx.inner.pipelines.workgroup_size;
         let max_wg = 1u32 << wg.ilog2();
-        let fit = (storage / ELEM).min(max_wg as u64 * MAX_POINTS as u64);
+        let registers = Registers::of(ctx.adapter_info());
+        // Long lines take the fewest points per invocation on every adapter.
+        let fit = (storage / ELEM).min(max_wg as u64 * LONG_POINTS as u64);
         let max_n = if ctx.workgroup_fft() && fit >= 2 {
             1usize << fit.ilog2()
         } else {
@@ -63,6 +70,7 @@ impl RowCapacity {
         };
         RowCapacity {
             max_n,
+            registers,
             max_wg,
             storage,
         }
@@ -73,13 +81,13 @@ impl RowCapacity {
     }
 
     /// The line kernel for length `n`, or `None` when it is not a power of two or does not
-    /// fit: 16 points per invocation (n itself when shorter), as many lines per workgroup as
-    /// the invocation cap and the workgroup storage allow.
+    /// fit: the adapter's points per invocation (`Registers::points`), as many lines per
+    /// workgroup as the invocation cap and the workgroup storage allow.
     pub(super) fn kernel_for(self, n: usize) -> Option<LineKernel> {
         if n < 2 || n > self.max_n || !n.is_power_of_two() {
             return None;
         }
-        let points = n.min(MAX_POINTS);
+        let points = self.registers.points(n);
         let lanes = n / points;
         let by_storage = (self.storage / (n as u64 * ELEM)).max(1) as usize;
         let lines = (self.max_wg as usize / lanes).min(by_storage).max(1);
@@ -104,6 +112,51 @@ impl RowCapacity {
         let n1 = 1usize << (n.ilog2() / 2);
         let n2 = n / n1;
         (wide(self.kernel_for(n1)) && wide(self.kernel_for(n2))).then_some([n1, n2])
+    }
+}
+
+/// How many points an invocation of the line kernel holds in registers, by adapter kind:
+/// GPUs hold 16 (32 registers of complex f32, room left for occupancy; VkFFT holds 8–16 on
+/// the GPUs it tunes for). Lavapipe, a CPU adapter behind Vulkan, holds up to 64 on lines
+/// up to 1024 points: there an invocation's registers are a stack frame and every exchange
+/// between stages a barrier (a coroutine switch per SIMD batch), so fewer, larger register
+/// stages win. BENCHMARKS.md, session 14: 2-D C2C 1.3–1.6× faster; longer lines at 64
+/// measured no faster and compile slower. Other CPU adapters keep 16: llvmpipe behind wgpu's
+/// GL backend compiles a kernel at its first submit under the one GL context lock, which
+/// another thread gives up on after 6 s (a panic inside wgpu), and cold 64-point builds
+/// went past that; the browser's SwiftShader builds line kernels slowly at any size
+/// (`default_workgroup_fft`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Registers {
+    Gpu,
+    Cpu,
+}
+
+/// Points per invocation on lines no adapter holds more of: every line on GPUs, lines
+/// longer than `CPU_WIDE_LINES` on CPU adapters.
+const LONG_POINTS: usize = 16;
+/// Points per invocation on CPU adapters' lines up to `CPU_WIDE_LINES`.
+const CPU_POINTS: usize = 64;
+const CPU_WIDE_LINES: usize = 1024;
+
+const _: () = assert!(LONG_POINTS <= MAX_POINTS && CPU_POINTS <= MAX_POINTS);
+
+impl Registers {
+    pub(crate) fn of(info: &wgpu::AdapterInfo) -> Registers {
+        if info.device_type == wgpu::DeviceType::Cpu && info.backend == wgpu::Backend::Vulkan {
+            Registers::Cpu
+        } else {
+            Registers::Gpu
+        }
+    }
+
+    /// Points per invocation on a line of `n` (a power of two): n itself when shorter.
+    pub(crate) fn points(self, n: usize) -> usize {
+        let most = match self {
+            Registers::Cpu if n <= CPU_WIDE_LINES => CPU_POINTS,
+            _ => LONG_POINTS,
+        };
+        n.min(most)
     }
 }
 
@@ -216,6 +269,7 @@ mod tests {
     const NO_WORKGROUP: RowCapacity = RowCapacity::NONE;
     const WORKGROUP_2048: RowCapacity = RowCapacity {
         max_n: 2048,
+        registers: Registers::Gpu,
         max_wg: 256,
         storage: 16384,
     };
@@ -244,12 +298,7 @@ mod tests {
     /// a store.
     #[test]
     fn four_step_splits_narrow_columns() {
-        let lavapipe = RowCapacity {
-            max_n: 4096,
-            max_wg: 256,
-            storage: 32 * 1024,
-        };
-        let split = |n| lavapipe.four_step(n);
+        let split = |n| RowCapacity::LAVAPIPE.four_step(n);
         assert_eq!(split(512), None, "8 columns of 512 fill a cache line");
         assert_eq!(split(1024), Some([32, 32]));
         assert_eq!(split(2048), Some([32, 64]));
@@ -257,6 +306,20 @@ mod tests {
         assert_eq!(split(8192), Some([64, 128]));
         assert_eq!(split(1120), None);
         assert_eq!(RowCapacity::NONE.four_step(1024), None);
+    }
+
+    /// CPU adapters hold up to 64 points on lines up to 1024, GPUs 16; a line shorter than
+    /// that is one invocation's, and long lines fill a workgroup of at most 256.
+    #[test]
+    fn points_per_invocation_follow_the_adapter() {
+        let points = |rows: RowCapacity, n| rows.kernel_for(n).map(|k| (k.points, k.wg));
+        assert_eq!(points(RowCapacity::LAVAPIPE, 32), Some((32, 128)));
+        assert_eq!(points(RowCapacity::LAVAPIPE, 1024), Some((64, 64)));
+        assert_eq!(points(RowCapacity::LAVAPIPE, 2048), Some((16, 256)));
+        assert_eq!(points(RowCapacity::LAVAPIPE, 4096), Some((16, 256)));
+        assert_eq!(points(WORKGROUP_2048, 32), Some((16, 128)));
+        assert_eq!(points(WORKGROUP_2048, 1024), Some((16, 128)));
+        assert_eq!(points(WORKGROUP_2048, 4096), None);
     }
 
     #[test]

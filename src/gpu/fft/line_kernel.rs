@@ -7,8 +7,10 @@
 
 use std::fmt::Write;
 
-/// Most points an invocation holds (the largest register DFT, radix 16).
-pub(crate) const MAX_POINTS: usize = 16;
+/// Most points an invocation can hold (the largest register DFT, radix 64: ROOTS in
+/// stockham_shared.wgsl has its roots). How many it does hold is the adapter's
+/// (`RowCapacity`).
+pub(crate) const MAX_POINTS: usize = 64;
 
 /// Where a line kernel's lines come from (stockham_shared.wgsl's `load_*` functions). All but
 /// `Work` are row passes that read a plan's input or a half spectrum directly, the load
@@ -92,7 +94,7 @@ impl LineIo {
 }
 
 /// `main` for lines of `n` points (a power of two ≥ 2), `points` per invocation (a power
-/// of two, `2 ≤ points ≤ min(n, 16)`), reading and writing as `io` says.
+/// of two, `2 ≤ points ≤ min(n, MAX_POINTS)`), reading and writing as `io` says.
 pub(crate) fn line_main(n: usize, points: usize, io: LineIo) -> String {
     assert!(n.is_power_of_two() && points.is_power_of_two());
     assert!((2..=MAX_POINTS.min(n)).contains(&points));
@@ -331,7 +333,7 @@ mod tests {
     fn generated_modules_validate() {
         let mut n = 2;
         while n <= 8192 {
-            for (points, io) in [2, 4, 8, 16]
+            for (points, io) in [2, 4, 8, 16, 32, 64]
                 .into_iter()
                 .filter(|&p| p <= n)
                 .flat_map(|p| LineIo::ALL.map(|io| (p, io)))

@@ -8,8 +8,8 @@ mod line_kernel;
 mod steps;
 mod tables;
 
-pub(crate) use lengths::{transform_shape, RowCapacity};
-pub(crate) use line_kernel::{line_main, LineIo, LineLoad, LineStore, MAX_POINTS};
+pub(crate) use lengths::{transform_shape, Registers, RowCapacity};
+pub(crate) use line_kernel::{line_main, LineIo, LineLoad, LineStore};
 pub(crate) use steps::{
     bound_work_load, fuse_product, fuse_round_trip, fuse_row_io, line_traffic, FftLayout,
 };
