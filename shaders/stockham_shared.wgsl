@@ -31,12 +31,10 @@
 // be a whole column. Line l is sub-line m = l / cols of column c = l % cols; it reads
 // element i at c·line_stride + m·m_in + i·stride and writes output i at
 // c·line_stride + m·m_out + i·stride_out. Its stage twiddles come from a longer table,
-// every tw_step-th entry. With `outer` set, output k of sub-line m is multiplied by
+// every TW_STEP-th entry. With OUTER, output k of sub-line m is multiplied by
 // table[tw_outer + m·k] (the four-step twiddle exp(∓2πi·m·k/N), m·k < N) before it is
 // stored. A whole line (rows, short columns) has cols = lines, m = 0, stride_out = stride,
-// tw_step 1 and no `outer`. Both are parameters, not pipeline constants, so that one
-// pipeline serves a length as a whole line and as every four-step sub-line (each pipeline
-// is a compile of its own on the driver).
+// TW_STEP 1 and no OUTER.
 //
 // Fused loads and stores (LineLoad and LineStore in line_kernel.rs, chosen when the host
 // generates `main`): the first forward row pass can read its rows straight from a plan's
@@ -61,14 +59,14 @@ override N: u32 = 16u;
 override C: u32 = 1u;
 override INVERSE: bool = false;
 override PRODUCT: bool = false;
+override TW_STEP: u32 = 1u;
+override OUTER: bool = false;
 
 struct Params {
     stride: u32,
     line_stride: u32,
     lines: u32,
     tw_offset: u32,
-    // Stage twiddles: every tw_step-th table entry.
-    tw_step: u32,
     // PRODUCT only: the spectrum product's scale.
     scale: f32,
     stride_out: u32,
@@ -76,8 +74,6 @@ struct Params {
     m_in: u32,
     m_out: u32,
     tw_outer: u32,
-    // Nonzero: the four-step twiddle on the outputs.
-    outer: u32,
     // Work loads: offsets along the axis (m·m_in + i·stride) at or past this read as zero.
     valid: u32,
     // Fused loads: the compact input's shape; the half spectra's stored columns (merge).
@@ -165,10 +161,10 @@ fn quarter(z: vec2<f32>, inverse: bool) -> vec2<f32> {
 
 // Stage twiddle t of the line's table, conjugated for the inverse.
 fn twiddle(t: u32, inverse: bool) -> vec2<f32> {
-    return conj_inverse(table[params.tw_offset + t * params.tw_step], inverse);
+    return conj_inverse(table[params.tw_offset + t * TW_STEP], inverse);
 }
 
-// `outer`'s four-step twiddle for output k of sub-line m, conjugated for the inverse.
+// OUTER's four-step twiddle for output k of sub-line m, conjugated for the inverse.
 fn outer(m: u32, k: u32, inverse: bool) -> vec2<f32> {
     return conj_inverse(table[params.tw_outer + m * k], inverse);
 }

@@ -87,22 +87,20 @@ params! {
     /// A whole line transform in one dispatch (stockham_shared.wgsl; its length and shape
     /// are pipeline constants): `lines` lines, line l being sub-line m = l / cols of the
     /// line c = l % cols, elements read at c·line_stride + m·m_in + i·stride and written at
-    /// c·line_stride + m·m_out + i·stride_out; twiddles from `tw_offset` every `tw_step`,
-    /// four-step twiddles from `tw_outer` where `outer` is nonzero; `scale` multiplies a fused spectrum product. `valid` bounds work
+    /// c·line_stride + m·m_out + i·stride_out; twiddles from `tw_offset`, four-step twiddles
+    /// from `tw_outer`; `scale` multiplies a fused spectrum product. `valid` bounds work
     /// loads; the rest serve the fused loads and window stores (see the WGSL).
     StockhamShared(StockhamSharedParams) {
         stride: u32,
         line_stride: u32,
         lines: u32,
         tw_offset: u32,
-        tw_step: u32,
         scale: f32,
         stride_out: u32,
         cols: u32,
         m_in: u32,
         m_out: u32,
         tw_outer: u32,
-        outer: u32,
         valid: u32,
         src_rows: u32,
         src_cols: u32,

@@ -140,6 +140,10 @@ pub(crate) enum Kernel {
         n: u32,
         points: u32,
         lines: u32,
+        /// Stage twiddles: every `tw_step`-th entry of a longer line's table (four-step).
+        tw_step: u32,
+        /// The four-step twiddle multiply on the outputs.
+        outer: bool,
         product: Option<Product>,
         /// Fused loads and stores: the first forward row pass reading the input, the last
         /// inverse row pass writing the output window (part of the generated code).
@@ -454,12 +458,16 @@ impl PipelineCache {
                 inverse,
                 n,
                 lines,
+                tw_step,
+                outer,
                 product,
                 ..
             } => {
                 constants.push(("INVERSE", inverse as u8 as f64));
                 constants.push(("N", n as f64));
                 constants.push(("C", lines as f64));
+                constants.push(("TW_STEP", tw_step as f64));
+                constants.push(("OUTER", outer as u8 as f64));
                 fused(product, &mut constants);
             }
             Kernel::Spectrum(product) => product_constants(product, &mut constants),

@@ -33,7 +33,7 @@ pub(crate) enum LineLoad {
 /// `Split` is the forward row pass of paired real rows (`split`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) enum LineStore {
-    /// The work buffer (with PRODUCT and the four-step `outer` twiddle).
+    /// The work buffer (with PRODUCT and OUTER).
     #[default]
     Work,
     /// Line i is output row i, read from transform row (first_r + i) mod rows; complex.
@@ -201,7 +201,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         );
         return out;
     }
-    // `outer`: the four-step twiddle of output k before it is stored. A round trip stores
+    // OUTER: the four-step twiddle of output k before it is stored. A round trip stores
     // where it loaded (stride, m_in); the spectrum it never stores sat at (stride_out, m_out).
     let _ = writeln!(o, "    if (live) {{");
     for i in 0..points {
@@ -209,11 +209,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         let _ = match io.store {
             LineStore::Work if io.round_trip => writeln!(
                 o,
-                "        if (params.outer != 0u) {{ x{i} = cmul(x{i}, outer(m, {k}, {dir})); }}\n        dst[across + at_m + ({k}) * s] = x{i};"
+                "        if (OUTER) {{ x{i} = cmul(x{i}, outer(m, {k}, {dir})); }}\n        dst[across + at_m + ({k}) * s] = x{i};"
             ),
             LineStore::Work => writeln!(
                 o,
-                "        if (params.outer != 0u) {{ x{i} = cmul(x{i}, outer(m, {k}, {dir})); }}\n        store(base_out + ({k}) * s_out, x{i});"
+                "        if (OUTER) {{ x{i} = cmul(x{i}, outer(m, {k}, {dir})); }}\n        store(base_out + ({k}) * s_out, x{i});"
             ),
             LineStore::Window => writeln!(o, "        store_window(l, {k}, x{i});"),
             LineStore::RealWindow { paired: false } => {

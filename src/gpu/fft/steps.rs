@@ -353,6 +353,7 @@ pub(crate) fn fuse_row_io(
 ) -> bool {
     let (
         Kernel::StockhamShared {
+            outer: false,
             io: own,
             n,
             points,
@@ -364,7 +365,7 @@ pub(crate) fn fuse_row_io(
     else {
         return false;
     };
-    if params.stride != 1 || params.m_in != 0 || params.outer != 0 {
+    if params.stride != 1 || params.m_in != 0 {
         return false;
     }
     *own = io;
@@ -392,6 +393,8 @@ pub(crate) fn fuse_round_trip(steps: &mut Vec<Step>, at: usize) -> bool {
             n,
             points,
             lines,
+            tw_step,
+            outer: false,
             product: product @ Some(_),
             io,
         },
@@ -400,6 +403,8 @@ pub(crate) fn fuse_round_trip(steps: &mut Vec<Step>, at: usize) -> bool {
             n: inv_n,
             points: inv_points,
             lines: inv_lines,
+            tw_step: inv_tw_step,
+            outer,
             product: None,
             io: inv_io,
         },
@@ -421,8 +426,7 @@ pub(crate) fn fuse_round_trip(steps: &mut Vec<Step>, at: usize) -> bool {
     else {
         return false;
     };
-    let pairs = (n, points, lines) == (inv_n, inv_points, inv_lines)
-        && (f.tw_step, f.outer) == (i.tw_step, 0)
+    let pairs = (n, points, lines, tw_step) == (inv_n, inv_points, inv_lines, inv_tw_step)
         && io == LineIo::default()
         && inv_io == LineIo::default()
         && (inv_src, inv_dst) == (dst, dst.other())
@@ -440,6 +444,8 @@ pub(crate) fn fuse_round_trip(steps: &mut Vec<Step>, at: usize) -> bool {
             n,
             points,
             lines,
+            tw_step,
+            outer,
             product,
             io: LineIo {
                 round_trip: true,
@@ -449,7 +455,6 @@ pub(crate) fn fuse_round_trip(steps: &mut Vec<Step>, at: usize) -> bool {
         bufs: Bufs::FftPass { src, dst, kept },
         params: StockhamSharedParams {
             tw_outer: i.tw_outer,
-            outer: i.outer,
             ..f
         }
         .into(),
@@ -544,6 +549,8 @@ fn line_step(
             n: n as u32,
             points: line.points,
             lines: line.lines,
+            tw_step,
+            outer,
             product: None,
             io: LineIo::default(),
         },
@@ -553,12 +560,7 @@ fn line_step(
             kept: None,
         },
         threads: (params.lines as usize).div_ceil(line.lines as usize) as u64 * line.wg as u64,
-        params: StockhamSharedParams {
-            tw_step,
-            outer: outer as u32,
-            ..params
-        }
-        .into(),
+        params: params.into(),
     }
 }
 
