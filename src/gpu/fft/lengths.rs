@@ -61,8 +61,7 @@ impl RowCapacity {
         let wg = ctx.inner.pipelines.workgroup_size;
         let max_wg = 1u32 << wg.ilog2();
         let registers = Registers::of(ctx.adapter_info());
-        // Long lines take the fewest points per invocation on every adapter.
-        let fit = (storage / ELEM).min(max_wg as u64 * LONG_POINTS as u64);
+        let fit = (storage / ELEM).min(max_wg as u64 * registers.most() as u64);
         let max_n = if ctx.workgroup_fft() && fit >= 2 {
             1usize << fit.ilog2()
         } else {
@@ -117,11 +116,10 @@ impl RowCapacity {
 
 /// How many points an invocation of the line kernel holds in registers, by adapter kind:
 /// GPUs hold 16 (32 registers of complex f32, room left for occupancy; VkFFT holds 8–16 on
-/// the GPUs it tunes for). Lavapipe, a CPU adapter behind Vulkan, holds up to 64 on lines
-/// up to 1024 points: there an invocation's registers are a stack frame and every exchange
-/// between stages a barrier (a coroutine switch per SIMD batch), so fewer, larger register
-/// stages win. BENCHMARKS.md, session 14: 2-D C2C 1.3–1.6× faster; longer lines at 64
-/// measured no faster and compile slower. Other CPU adapters keep 16: llvmpipe behind wgpu's
+/// the GPUs it tunes for). Lavapipe, a CPU adapter behind Vulkan, holds 64: there an
+/// invocation's registers are a stack frame and every exchange between stages a barrier
+/// (a coroutine switch per SIMD batch), so fewer, larger register stages win (BENCHMARKS.md,
+/// session 14: 2-D C2C 1.3–1.6× faster). Other CPU adapters keep 16: llvmpipe behind wgpu's
 /// GL backend compiles a kernel at its first submit under the one GL context lock, which
 /// another thread gives up on after 6 s (a panic inside wgpu), and cold 64-point builds
 /// went past that; the browser's SwiftShader builds line kernels slowly at any size
@@ -132,15 +130,6 @@ pub(crate) enum Registers {
     Cpu,
 }
 
-/// Points per invocation on lines no adapter holds more of: every line on GPUs, lines
-/// longer than `CPU_WIDE_LINES` on CPU adapters.
-const LONG_POINTS: usize = 16;
-/// Points per invocation on CPU adapters' lines up to `CPU_WIDE_LINES`.
-const CPU_POINTS: usize = 64;
-const CPU_WIDE_LINES: usize = 1024;
-
-const _: () = assert!(LONG_POINTS <= MAX_POINTS && CPU_POINTS <= MAX_POINTS);
-
 impl Registers {
     pub(crate) fn of(info: &wgpu::AdapterInfo) -> Registers {
         if info.device_type == wgpu::DeviceType::Cpu && info.backend == wgpu::Backend::Vulkan {
@@ -150,15 +139,21 @@ impl Registers {
         }
     }
 
+    /// Most points per invocation.
+    const fn most(self) -> usize {
+        match self {
+            Registers::Gpu => 16,
+            Registers::Cpu => 64,
+        }
+    }
+
     /// Points per invocation on a line of `n` (a power of two): n itself when shorter.
     pub(crate) fn points(self, n: usize) -> usize {
-        let most = match self {
-            Registers::Cpu if n <= CPU_WIDE_LINES => CPU_POINTS,
-            _ => LONG_POINTS,
-        };
-        n.min(most)
+        n.min(self.most())
     }
 }
+
+const _: () = assert!(Registers::Gpu.most() <= MAX_POINTS && Registers::Cpu.most() <= MAX_POINTS);
 
 /// Bytes per cache line on the CPUs software drivers run on (and the coalescing width of
 /// most GPUs' memory transactions is no smaller).
@@ -308,15 +303,15 @@ mod tests {
         assert_eq!(RowCapacity::NONE.four_step(1024), None);
     }
 
-    /// CPU adapters hold up to 64 points on lines up to 1024, GPUs 16; a line shorter than
-    /// that is one invocation's, and long lines fill a workgroup of at most 256.
+    /// Lavapipe holds 64 points per invocation, GPUs 16; a line shorter than that is one
+    /// invocation's, and a workgroup holds at most 256 invocations.
     #[test]
     fn points_per_invocation_follow_the_adapter() {
         let points = |rows: RowCapacity, n| rows.kernel_for(n).map(|k| (k.points, k.wg));
         assert_eq!(points(RowCapacity::LAVAPIPE, 32), Some((32, 128)));
         assert_eq!(points(RowCapacity::LAVAPIPE, 1024), Some((64, 64)));
-        assert_eq!(points(RowCapacity::LAVAPIPE, 2048), Some((16, 256)));
-        assert_eq!(points(RowCapacity::LAVAPIPE, 4096), Some((16, 256)));
+        assert_eq!(points(RowCapacity::LAVAPIPE, 2048), Some((64, 64)));
+        assert_eq!(points(RowCapacity::LAVAPIPE, 4096), Some((64, 64)));
         assert_eq!(points(WORKGROUP_2048, 32), Some((16, 128)));
         assert_eq!(points(WORKGROUP_2048, 1024), Some((16, 128)));
         assert_eq!(points(WORKGROUP_2048, 4096), None);
