@@ -16,7 +16,8 @@
 // invocations on neighbouring addresses), the others from workgroup memory after an exchange
 // (write, barrier, read, barrier); the last stage's outputs j + m·p are again contiguous
 // across invocations and go straight to device memory. A 4096-point line takes three radix-16
-// stages and two exchanges, each point read and written in device memory once.
+// stages and two exchanges at R = 16 (GPUs), two radix-64 stages and one exchange at R = 64
+// (lavapipe), each point read and written in device memory once.
 //
 // Columns take C neighbouring columns per workgroup with the column index fastest across
 // invocations, so device reads and writes stay contiguous in rows of C elements.

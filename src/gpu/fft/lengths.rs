@@ -119,7 +119,7 @@ impl RowCapacity {
 /// the GPUs it tunes for). Lavapipe, a CPU adapter behind Vulkan, holds 64: there an
 /// invocation's registers are a stack frame and every exchange between stages a barrier
 /// (a coroutine switch per SIMD batch), so fewer, larger register stages win (BENCHMARKS.md,
-/// session 14: 2-D C2C 1.3–1.6× faster). Other CPU adapters keep 16: llvmpipe behind wgpu's
+/// session 14: 2-D C2C 1.3–1.8× faster). Other CPU adapters keep 16: llvmpipe behind wgpu's
 /// GL backend compiles a kernel at its first submit under the one GL context lock, which
 /// another thread gives up on after 6 s (a panic inside wgpu), and cold 64-point builds
 /// went past that; the browser's SwiftShader builds line kernels slowly at any size

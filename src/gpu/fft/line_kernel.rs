@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 /// Most points an invocation can hold (the largest register DFT, radix 64: ROOTS in
 /// stockham_shared.wgsl has its roots). How many it does hold is the adapter's
-/// (`RowCapacity`).
+/// (`Registers` in lengths.rs).
 pub(crate) const MAX_POINTS: usize = 64;
 
 /// Where a line kernel's lines come from (stockham_shared.wgsl's `load_*` functions). All but
