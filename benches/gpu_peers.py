@@ -4,9 +4,10 @@
 Runs the VkFFT peer harness (`../shared/peers/vkfft/run.sh`, or --peer DIR) and
 `xcorr bench --backend gpu` back to back, then prints the side-by-side table: 2-D C2C forward
 FFT (VkFFT `c2c_fwd` against xcorr's `gpu-resident` FFTn rows, both K transforms per
-submission on data already on the device), R2C forward where both have it, and VkFFT's
-4096² real correlation (`conv`) against W2 `gpu-resident`. On a software driver the times
-measure work, not GPU speed: read the ratios (xcorr / VkFFT, lower is better).
+submission on data already on the device), R2C forward (`r2c_fwd` against RFFTn, timed the
+same way), and VkFFT's 4096² real correlation (`conv`) against W2 `gpu-resident`. On a
+software driver the times measure work, not GPU speed: read the ratios (xcorr / VkFFT, lower
+is better).
 
     cargo build --release && python3 benches/gpu_peers.py [--sizes 1024 2048 4096] [--markdown]
 """
@@ -41,7 +42,8 @@ def run_vkfft(peer, sizes, modes, reps):
 
 
 def run_xcorr(xcorr, sizes, with_w2, seconds):
-    workloads = [f"FFT{n}" for n in sizes] + (["W2"] if with_w2 else [])
+    workloads = [f"{kind}{n}" for n in sizes for kind in ("FFT", "RFFT")]
+    workloads += ["W2"] if with_w2 else []
     env = dict(os.environ, XCORR_REQUIRE_GPU="1")
     env.setdefault("XDG_RUNTIME_DIR", "/tmp")
     cmd = [xcorr, "bench", "--backend", "gpu", "--json", "--seconds", str(seconds)]
@@ -74,9 +76,9 @@ def main():
     table = []  # (case, vkfft ms, vkfft dispatches, xcorr ms, xcorr dispatches)
     for n in args.sizes:
         for mode, label, workload in [("c2c_fwd", "C2C forward", f"FFT{n}"),
-                                      ("r2c_fwd", "R2C forward", None)]:
+                                      ("r2c_fwd", "R2C forward", f"RFFT{n}")]:
             v = vk.get((mode, n))
-            x = xc.get((workload, "gpu-resident")) if workload else None
+            x = xc.get((workload, "gpu-resident"))
             table.append((f"{label} {n}²", v, x))
     if with_conv:
         table.append(("correlation 4096² (VkFFT conv) vs W2 gpu-resident",

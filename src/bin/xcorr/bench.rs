@@ -86,8 +86,9 @@ pub fn random_image(shape: Shape, seed: u64) -> Array<f32> {
 }
 
 /// The names of the standard workloads, in order.
-pub const WORKLOADS: [&str; 10] = [
-    "W1", "W2", "W3", "W4", "W4M", "W5", "W6", "FFT1024", "FFT2048", "FFT4096",
+pub const WORKLOADS: [&str; 13] = [
+    "W1", "W2", "W3", "W4", "W4M", "W5", "W6", "FFT1024", "FFT2048", "FFT4096", "RFFT1024",
+    "RFFT2048", "RFFT4096",
 ];
 
 /// Build the case for `workload` on `engine`, or `None` if the engine cannot run it.
@@ -160,6 +161,10 @@ pub fn build_case<'a>(workload: &str, engine: &'a Engine) -> Result<Option<Case<
         "FFT1024" | "FFT2048" | "FFT4096" => {
             let n: usize = workload[3..].parse().expect("size in the name");
             return fft_case(engine, n);
+        }
+        "RFFT1024" | "RFFT2048" | "RFFT4096" => {
+            let n: usize = workload[4..].parse().expect("size in the name");
+            return rfft_case(engine, n);
         }
         _ => return Ok(None),
     };
@@ -242,6 +247,22 @@ fn fft_case(engine: &Engine, n: usize) -> Result<Option<Case<'_>>> {
     Ok(None)
 }
 
+/// A bare 2-D real-to-complex FFT of `n × n` (forward, unnormalised, the half spectrum):
+/// GPU engines only, the plan built beforehand, each run uploading, transforming and reading
+/// back. (The CPU backend's real transforms live inside its correlation plans.)
+fn rfft_case(engine: &Engine, n: usize) -> Result<Option<Case<'_>>> {
+    #[cfg(feature = "gpu")]
+    if let Some(ctx) = engine.gpu_context() {
+        let image = random_image(Shape::d2(n, n), 7);
+        let plan = xcorr::gpu::FftPlan::new_real(ctx, Shape::d2(n, n))?;
+        return Ok(Some(Box::new(move || {
+            plan.forward_real(image.data()).map(drop)
+        })));
+    }
+    let _ = (engine, n);
+    Ok(None)
+}
+
 /// A GPU FFT case with the data on the device, timed as the VkFFT peer harness
 /// (`../shared/peers/vkfft`) times its plans: `ops` forward transforms recorded into one
 /// submission, submit, wait. Also the dispatches of one transform.
@@ -252,26 +273,34 @@ pub struct ResidentFft {
     pub dispatches: usize,
 }
 
-/// The resident GPU case of an `FFTn` workload, or `None` for other workloads and engines.
+/// The resident GPU case of an `FFTn` (complex) or `RFFTn` (real) workload, or `None` for
+/// other workloads and engines.
 #[cfg(feature = "gpu")]
 pub fn build_resident_fft(workload: &str, engine: &Engine) -> Result<Option<ResidentFft>> {
-    let (Some(ctx), Some(n)) = (
-        engine.gpu_context(),
-        workload
-            .strip_prefix("FFT")
-            .and_then(|n| n.parse::<usize>().ok()),
-    ) else {
+    use xcorr::gpu::FftPlan;
+    let Some(ctx) = engine.gpu_context() else {
         return Ok(None);
     };
-    let plan = xcorr::gpu::FftPlan::new(ctx, Shape::d2(n, n))?;
-    let data: Vec<Complex<f32>> = random_image(Shape::d2(n, n), 7)
-        .data()
-        .iter()
-        .map(|&v| Complex::new(v, 0.0))
-        .collect();
-    plan.upload(&data)?;
-    // Pads the input into the work buffer, where the timed transforms find it.
-    plan.run(0)?;
+    let (real, n) = match (workload.strip_prefix("RFFT"), workload.strip_prefix("FFT")) {
+        (Some(n), _) => (true, n),
+        (None, Some(n)) => (false, n),
+        (None, None) => return Ok(None),
+    };
+    let Ok(n) = n.parse::<usize>() else {
+        return Ok(None);
+    };
+    let shape = Shape::d2(n, n);
+    let image = random_image(shape, 7);
+    let plan = if real {
+        let plan = FftPlan::new_real(ctx, shape)?;
+        plan.upload_real(image.data())?;
+        plan
+    } else {
+        let plan = FftPlan::new(ctx, shape)?;
+        let data: Vec<Complex<f32>> = image.data().iter().map(|&v| Complex::new(v, 0.0)).collect();
+        plan.upload(&data)?;
+        plan
+    };
     // The peer harness's operations per submission at these sizes.
     let ops = match n {
         ..=1024 => 10,

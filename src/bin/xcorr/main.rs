@@ -100,7 +100,7 @@ enum Command {
     Info,
     /// Hide a patch in a generated scene and find it again by correlation.
     Demo(DemoArgs),
-    /// Time the standard workloads (W1-W6, FFT) on random data (fixed seed); print the
+    /// Time the standard workloads (W1-W6, FFT, RFFT) on random data (fixed seed); print the
     /// median milliseconds per workload and backend.
     ///
     /// W1 same correlation, 1024x1024 image with a 64x64 template; W2 full correlation of
@@ -108,8 +108,9 @@ enum Command {
     /// ccoeff-normed, 1024x1024 scene, 64x64 template; W4M the same with a binary disc mask
     /// (OpenCV's masked formulas); W5 tracking, 100 frames of 640x480
     /// with a cached 48x48 template, ccorr-normed; W6 registration of two 1024x1024 images,
-    /// upsample 100; FFTn a bare n x n complex FFT. "gpu-resident" rows time the GPU with the
-    /// data already on the device (no upload or readback).
+    /// upsample 100; FFTn a bare n x n complex FFT; RFFTn a bare n x n real-to-complex FFT
+    /// (GPU only). "gpu-resident" rows time the GPU with the data already on the device (no
+    /// upload or readback).
     Bench(BenchArgs),
 }
 

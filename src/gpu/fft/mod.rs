@@ -3,16 +3,16 @@
 //! passes of a transform as steps ([`steps`]), the generated entry point of the
 //! one-dispatch line kernel ([`line_kernel`]); and [`fft_forward`], a one-shot transform.
 
+mod forward;
 mod lengths;
 mod line_kernel;
 mod steps;
 mod tables;
 
+pub(crate) use forward::{forward, Sample};
 pub(crate) use lengths::{transform_shape, Registers, RowCapacity};
 pub(crate) use line_kernel::{line_main, LineIo, LineLoad, LineStore};
-pub(crate) use steps::{
-    bound_work_load, fuse_product, fuse_round_trip, fuse_row_io, line_traffic, FftLayout,
-};
+pub(crate) use steps::{fuse_product, fuse_round_trip, fuse_row_io, line_traffic, FftLayout};
 
 use super::context::GpuContext;
 use super::params::ShiftParams;
@@ -26,8 +26,8 @@ use crate::Shape;
 use num_complex::Complex;
 
 /// The exact forward DFT of a 1-D or 2-D array (row-major, unnormalised, like numpy's
-/// `fft2`) on the GPU: Stockham passes at power-of-two lengths, Bluestein elsewhere. A check
-/// of the transform on its own; correlation plans do not go through here.
+/// `fft2`) on the GPU: Stockham passes at 2,3,5,7-smooth lengths, Bluestein elsewhere. A
+/// check of the transform on its own; correlation plans do not go through here.
 pub fn fft_forward(
     ctx: &GpuContext,
     data: &[Complex<f32>],
@@ -36,23 +36,39 @@ pub fn fft_forward(
     FftPlan::new(ctx, shape)?.forward(data)
 }
 
-/// A forward transform built once on the device: [`fft_forward`]'s program (pad into the
-/// work buffer, the transform's passes, gather out), kept so that the transform can run
-/// again on data already on the device. Benchmarks time it the way peer libraries' plans are
-/// timed; [`encode_transforms`](Self::encode_transforms) records the passes alone.
+/// A forward transform built once on the device, complex ([`new`](Self::new), numpy's
+/// `fft2`) or real to complex ([`new_real`](Self::new_real), numpy's `rfft2`): the forward
+/// half of a correlation plan's program (the first pass reads the input, the last leaves the
+/// spectrum in a work buffer) and a gather of the spectrum, kept so that the transform can
+/// run again on data already on the device. Benchmarks time it the way peer libraries' plans
+/// are timed; [`encode_transforms`](Self::encode_transforms) records the transform alone.
 pub struct FftPlan {
     ctx: GpuContext,
     shape: Shape,
+    sample: Sample,
     input: wgpu::Buffer,
     output: wgpu::Buffer,
-    // Pad, then the transform's passes, then gather.
+    // The transform's passes (the first reads `input`), then the gather into `output`.
     dispatches: Vec<Dispatch>,
     _uniforms: Uniforms,
 }
 
 impl FftPlan {
-    /// Plan the forward DFT of `shape` (1-D or 2-D, non-empty) on `ctx`.
+    /// Plan the complex forward DFT of `shape` (1-D or 2-D, non-empty) on `ctx`.
     pub fn new(ctx: &GpuContext, shape: Shape) -> Result<FftPlan> {
+        Self::build(ctx, shape, Sample::Complex)
+    }
+
+    /// Plan the forward DFT of real data of `shape` on `ctx`: its half spectrum,
+    /// `rows × (cols/2 + 1)` (numpy's `rfft2`). With an even number of rows, two real rows
+    /// share each complex row FFT and the column FFTs cover the half spectrum only, as in a
+    /// real correlation plan.
+    pub fn new_real(ctx: &GpuContext, shape: Shape) -> Result<FftPlan> {
+        let paired = shape.rows() % 2 == 0;
+        Self::build(ctx, shape, Sample::Real { paired })
+    }
+
+    fn build(ctx: &GpuContext, shape: Shape, sample: Sample) -> Result<FftPlan> {
         if shape.is_empty() {
             return Err(Error::Empty {
                 what: "FFT input".into(),
@@ -60,41 +76,33 @@ impl FftPlan {
             });
         }
         let fft = FftLayout::new(shape.axes(), RowCapacity::of(ctx));
-        let (logical, padded) = (fft.logical, fft.padded);
-        let data_bytes = shape.len() as u64 * ELEM;
+        let spectrum = spectrum_shape(shape, sample);
+        let input_bytes = shape.len() as u64 * sample.bytes();
+        let output_bytes = spectrum.len() as u64 * ELEM;
         let work_bytes = fft.work_len() as u64 * ELEM;
         let table_bytes = fft.tables.len() as u64 * ELEM;
-        for bytes in [data_bytes, work_bytes, table_bytes] {
+        for bytes in [input_bytes, output_bytes, work_bytes, table_bytes] {
             check_buffer(ctx, bytes, true)?;
         }
-        let mut steps = vec![Step {
-            kernel: Kernel::Pad,
-            bufs: Bufs::InOut {
-                src: Buf::Input,
-                dst: Buf::X,
-            },
-            params: ShiftParams::pad(logical, logical, padded[1]).into(),
-            threads: shape.len() as u64,
-        }];
-        let at = fft.steps(false, Buf::X, &mut steps);
+        let (mut steps, at) = forward(&fft, sample, shape);
         steps.push(Step {
             kernel: Kernel::Gather,
             bufs: Bufs::InOut {
                 src: at,
                 dst: Buf::Output,
             },
-            params: ShiftParams::gather(logical, logical, padded[1], [0, 0]).into(),
-            threads: shape.len() as u64,
+            params: ShiftParams::gather(spectrum.axes(), fft.logical, fft.padded[1], [0, 0]).into(),
+            threads: spectrum.len() as u64,
         });
         ctx.scoped("building an FFT plan", || {
             let refs: Vec<&Step> = steps.iter().collect();
             let (uniforms, slots) = Uniforms::new(ctx, "xcorr fft", &refs)?;
             use wgpu::BufferUsages as U;
-            let input = ctx.create_buffer("xcorr fft input", data_bytes, U::STORAGE | U::COPY_DST);
+            let input = ctx.create_buffer("xcorr fft input", input_bytes, U::STORAGE | U::COPY_DST);
             let x = ctx.create_buffer("xcorr fft x", work_bytes, U::STORAGE);
             let y = ctx.create_buffer("xcorr fft y", work_bytes, U::STORAGE);
             let output =
-                ctx.create_buffer("xcorr fft output", data_bytes, U::STORAGE | U::COPY_SRC);
+                ctx.create_buffer("xcorr fft output", output_bytes, U::STORAGE | U::COPY_SRC);
             let tables =
                 ctx.create_buffer("xcorr fft tables", table_bytes, U::STORAGE | U::COPY_DST);
             ctx.queue()
@@ -115,6 +123,7 @@ impl FftPlan {
             Ok(FftPlan {
                 ctx: ctx.clone(),
                 shape,
+                sample,
                 input,
                 output,
                 dispatches,
@@ -123,57 +132,59 @@ impl FftPlan {
         })
     }
 
-    /// Dispatches of one transform, without the pad and gather around it.
-    pub fn transform_dispatches(&self) -> usize {
-        self.dispatches.len() - 2
+    /// The spectrum's shape: the input's for a complex plan, `rows × (cols/2 + 1)` for a
+    /// real one.
+    pub fn spectrum_shape(&self) -> Shape {
+        spectrum_shape(self.shape, self.sample)
     }
 
-    /// Write `data` (row-major, the plan's shape) into the plan's input buffer.
+    /// Dispatches of one transform, from the first read of the input to the spectrum
+    /// (without the gather after it).
+    pub fn transform_dispatches(&self) -> usize {
+        self.dispatches.len() - 1
+    }
+
+    /// Write `data` (row-major, the plan's shape) into the input buffer of a complex plan.
     pub fn upload(&self, data: &[Complex<f32>]) -> Result<()> {
-        if data.len() != self.shape.len() {
-            return Err(Error::LengthMismatch {
-                what: "FFT input".into(),
-                shape: self.shape,
-                expected: self.shape.len(),
-                got: data.len(),
-            });
-        }
+        self.expect_real(false, "upload_real or forward_real")?;
+        self.check_len(data.len())?;
         self.ctx
             .queue()
             .write_buffer(&self.input, 0, complex_bytes(data));
         Ok(())
     }
 
-    /// Record `repeats` transforms of the work buffer into one compute pass, without the
-    /// pad and gather around them: the work of one submission, for timing. Each transforms
-    /// whatever the one before left in the work buffer (the same passes either way);
-    /// [`run`](Self::run) pads the input in first.
+    /// Write `data` (row-major, the plan's shape) into the input buffer of a real plan.
+    pub fn upload_real(&self, data: &[f32]) -> Result<()> {
+        self.expect_real(true, "upload or forward")?;
+        self.check_len(data.len())?;
+        self.ctx
+            .queue()
+            .write_buffer(&self.input, 0, bytemuck::cast_slice(data));
+        Ok(())
+    }
+
+    /// Record `repeats` transforms of the uploaded input into one compute pass, without the
+    /// gather after them: the work of one submission, for timing. Each reads the input
+    /// buffer and leaves the same spectrum.
     pub fn encode_transforms(&self, encoder: &mut wgpu::CommandEncoder, repeats: usize) {
-        let passes = &self.dispatches[1..self.dispatches.len() - 1];
+        let passes = &self.dispatches[..self.dispatches.len() - 1];
         let mut pass = begin_pass(encoder, "xcorr fft");
         for _ in 0..repeats {
             record(&mut pass, passes);
         }
     }
 
-    /// Pad the uploaded input into the work buffer, transform it `repeats` times and gather
-    /// the last result into a mappable buffer (submitted, not yet waited on).
-    pub fn run(&self, repeats: usize) -> Result<wgpu::Buffer> {
+    /// Transform the uploaded input once and gather the spectrum into a mappable buffer
+    /// (submitted, not yet waited on).
+    fn run(&self) -> Result<wgpu::Buffer> {
         let ctx = &self.ctx;
-        let bytes = self.shape.len() as u64 * ELEM;
+        let bytes = self.spectrum_shape().len() as u64 * ELEM;
         ctx.scoped("running an FFT", || {
             use wgpu::BufferUsages as U;
             let staging = ctx.create_buffer("xcorr fft staging", bytes, U::MAP_READ | U::COPY_DST);
             ctx.submit("xcorr fft", |encoder| {
-                record(
-                    &mut begin_pass(encoder, "xcorr fft pad"),
-                    self.dispatches.first(),
-                );
-                self.encode_transforms(encoder, repeats);
-                record(
-                    &mut begin_pass(encoder, "xcorr fft gather"),
-                    self.dispatches.last(),
-                );
+                record(&mut begin_pass(encoder, "xcorr fft"), &self.dispatches);
                 encoder.copy_buffer_to_buffer(&self.output, 0, &staging, 0, None);
                 Ok(())
             })?;
@@ -181,7 +192,7 @@ impl FftPlan {
         })
     }
 
-    /// Transform `data` once: upload, transform, read back.
+    /// Transform `data` once with a complex plan: upload, transform, read back.
     pub fn forward(&self, data: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
         crate::blocking::wait(self.forward_async(data))
     }
@@ -189,8 +200,42 @@ impl FftPlan {
     /// [`forward`](Self::forward) as a future.
     pub async fn forward_async(&self, data: &[Complex<f32>]) -> Result<Vec<Complex<f32>>> {
         self.upload(data)?;
-        let staging = self.run(1)?;
-        read_back(&self.ctx, &staging).await
+        read_back(&self.ctx, &self.run()?).await
+    }
+
+    /// Transform real `data` once with a real plan: its half spectrum,
+    /// [`spectrum_shape`](Self::spectrum_shape), row-major.
+    pub fn forward_real(&self, data: &[f32]) -> Result<Vec<Complex<f32>>> {
+        crate::blocking::wait(self.forward_real_async(data))
+    }
+
+    /// [`forward_real`](Self::forward_real) as a future.
+    pub async fn forward_real_async(&self, data: &[f32]) -> Result<Vec<Complex<f32>>> {
+        self.upload_real(data)?;
+        read_back(&self.ctx, &self.run()?).await
+    }
+
+    fn check_len(&self, got: usize) -> Result<()> {
+        if got == self.shape.len() {
+            return Ok(());
+        }
+        Err(Error::LengthMismatch {
+            what: "FFT input".into(),
+            shape: self.shape,
+            expected: self.shape.len(),
+            got,
+        })
+    }
+
+    fn expect_real(&self, real: bool, instead: &str) -> Result<()> {
+        self.sample.expect(real, "FFT plan", instead)
+    }
+}
+
+fn spectrum_shape(shape: Shape, sample: Sample) -> Shape {
+    match sample {
+        Sample::Complex => shape,
+        Sample::Real { .. } => shape.with_axes([shape.rows(), shape.cols() / 2 + 1]),
     }
 }
 
@@ -220,9 +265,16 @@ mod tests {
             .collect()
     }
 
+    fn rel_l2(got: &[Complex<f32>], want: &[Complex<f32>]) -> f32 {
+        assert_eq!(got.len(), want.len());
+        let err: f32 = got.iter().zip(want).map(|(a, b)| (a - b).norm_sqr()).sum();
+        let norm: f32 = want.iter().map(|b| b.norm_sqr()).sum();
+        (err / norm).sqrt()
+    }
+
     /// A plan run again on new data transforms that data (against the CPU backend's FFT),
-    /// and its dispatch count (the bench's figure) is the passes alone: radix-4 passes per
-    /// axis.
+    /// and its dispatch count (the bench's figure) is the passes alone: without the line
+    /// kernel, a `pad` load of the work buffer, then radix-4 passes per axis.
     #[test]
     fn plan_reruns_and_counts_its_passes() {
         let Some(ctx) = context() else { return };
@@ -230,20 +282,108 @@ mod tests {
         let shape = Shape::d2(64, 256);
         let plan = FftPlan::new(&ctx, shape).unwrap();
         // 64 = 4^3, 256 = 4^4.
-        assert_eq!(plan.transform_dispatches(), 3 + 4);
+        assert_eq!(plan.transform_dispatches(), 1 + 3 + 4);
         let cpu = crate::cpu::Fft2::<f32>::new(64, 256, false);
         for seed in [1, 2] {
             let input = data(seed, shape.len());
             let got = plan.forward(&input).unwrap();
             let mut want = input;
             cpu.process(&mut want);
-            let err: f32 = got.iter().zip(&want).map(|(a, b)| (a - b).norm_sqr()).sum();
-            let norm: f32 = want.iter().map(|b| b.norm_sqr()).sum();
-            assert!(
-                (err / norm).sqrt() < 1e-5,
-                "seed {seed}: rel L2 {}",
-                (err / norm).sqrt()
-            );
+            let err = rel_l2(&got, &want);
+            assert!(err < 1e-5, "seed {seed}: rel L2 {err}");
         }
+    }
+
+    /// A real plan's half spectrum is the first `cols/2 + 1` columns of the complex FFT of
+    /// the same data, on every path of the real forward transform: paired rows (even row
+    /// count) and unpaired (odd, 1-D), rows one line-kernel pass and not (the kernel off,
+    /// a row past the workgroup's capacity), mixed radix and Bluestein lengths.
+    #[test]
+    fn real_plan_is_the_half_of_the_complex_spectrum() {
+        let Some(ctx) = context() else { return };
+        let shapes = [
+            Shape::d2(64, 256),
+            Shape::d2(7, 100),
+            Shape::d1(1000),
+            Shape::d2(6, 4099),
+            Shape::d2(4, 16384),
+        ];
+        for workgroup_fft in [true, false] {
+            ctx.set_workgroup_fft(workgroup_fft);
+            for shape in shapes {
+                let plan = FftPlan::new_real(&ctx, shape).unwrap();
+                let [rows, cols] = shape.axes();
+                let half = cols / 2 + 1;
+                assert_eq!(plan.spectrum_shape(), shape.with_axes([rows, half]));
+                let real: Vec<f32> = data(rows as u32, shape.len())
+                    .iter()
+                    .map(|z| z.re - 0.5)
+                    .collect();
+                let got = plan.forward_real(&real).unwrap();
+                let mut full: Vec<Complex<f32>> =
+                    real.iter().map(|&x| Complex::new(x, 0.0)).collect();
+                crate::cpu::Fft2::<f32>::new(rows, cols, false).process(&mut full);
+                let want: Vec<Complex<f32>> = full
+                    .chunks(cols)
+                    .flat_map(|row| row[..half].iter().copied())
+                    .collect();
+                let err = rel_l2(&got, &want);
+                assert!(
+                    err < 1e-6,
+                    "{shape:?} (line kernel {workgroup_fft}): rel L2 {err}"
+                );
+            }
+        }
+    }
+
+    /// Data of the wrong kind or length is refused with an error naming the call to make or
+    /// the length expected, not transformed.
+    #[test]
+    fn plans_refuse_the_wrong_kind_and_length() {
+        let Some(ctx) = context() else { return };
+        let shape = Shape::d2(4, 8);
+        let complex = FftPlan::new(&ctx, shape).unwrap();
+        let real = FftPlan::new_real(&ctx, shape).unwrap();
+        let err = complex.forward_real(&[0.0; 32]).unwrap_err().to_string();
+        assert!(
+            err.contains("complex data") && err.contains("call upload or forward "),
+            "{err}"
+        );
+        let err = real
+            .forward(&[Complex::new(0.0, 0.0); 32])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("real data") && err.contains("call upload_real or forward_real "),
+            "{err}"
+        );
+        let err = real.forward_real(&[0.0; 31]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::LengthMismatch {
+                    expected: 32,
+                    got: 31,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = complex.forward(&[Complex::new(0.0, 0.0); 33]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::LengthMismatch {
+                    expected: 32,
+                    got: 33,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(matches!(
+            FftPlan::new_real(&ctx, Shape::d2(0, 8)),
+            Err(Error::Empty { .. })
+        ));
     }
 }
