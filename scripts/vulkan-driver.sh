@@ -1,6 +1,7 @@
 # Sourced by scripts/test.sh and scripts/python-test.sh: GPU tests need a Vulkan driver, so
 # on a machine without one this installs Mesa's software driver (lavapipe) and the GPU code
-# paths run on the CPU. `caller` names the script in the message.
+# paths run on the CPU; likewise the GL driver for the OpenGL pass. `caller` names the
+# script in the message.
 ensure_vulkan_driver() {
     local caller="$1" f
     for f in /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json; do
@@ -8,6 +9,16 @@ ensure_vulkan_driver() {
     done
     echo "$caller: no Vulkan driver found; installing mesa-vulkan-drivers" >&2
     apt_install mesa-vulkan-drivers
+}
+
+# wgpu's OpenGL backend needs EGL and Mesa's GL driver (llvmpipe, swrast_dri.so).
+ensure_gl_driver() {
+    local caller="$1"
+    if ldconfig -p | grep -q 'libEGL.so.1 ' && ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "$caller: no EGL or Mesa GL driver found; installing libegl1 libegl-mesa0 libgl1-mesa-dri" >&2
+    apt_install libegl1 libegl-mesa0 libgl1-mesa-dri
 }
 
 # apt-get install, as root or through sudo, quietly.
