@@ -25,7 +25,7 @@ pub(crate) enum LineLoad {
     /// workgroup loads all its lines before it stores any (a barrier apart, or one
     /// invocation holding the whole line) and no two workgroups share a line. In place, a
     /// pass moves no more bytes, but a CPU adapter writes into cache lines it has just read
-    /// instead of fetching the other buffer's (lavapipe, BENCHMARKS.md session 16).
+    /// instead of fetching the other buffer's (lavapipe, BENCHMARKS.md sessions 16–17).
     InPlace,
     /// Row r of the compact complex input, zero past its rows and columns.
     Complex,
