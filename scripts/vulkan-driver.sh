@@ -14,7 +14,8 @@ ensure_vulkan_driver() {
 # wgpu's OpenGL backend needs EGL and Mesa's GL driver (llvmpipe, swrast_dri.so).
 ensure_gl_driver() {
     local caller="$1"
-    if ldconfig -p | grep -q 'libEGL.so.1 ' && ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1; then
+    # Files, not `ldconfig -p`: ldconfig is often off a non-root user's PATH.
+    if ls /usr/lib/*/libEGL.so.1 /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1; then
         return 0
     fi
     echo "$caller: no EGL or Mesa GL driver found; installing libegl1 libegl-mesa0 libgl1-mesa-dri" >&2
