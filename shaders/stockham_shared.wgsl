@@ -48,7 +48,11 @@
 // into the two real rows' half spectra as it stores them (`store_split`, real.wgsl's
 // `split`), through workgroup memory: Z[k] and Z[N − k] are in different invocations.
 // Every other load reads the work buffer, where `valid` bounds the offset along
-// the axis: rows a forward row pass skipped (zero padding) are read as zeros.
+// the axis: rows a forward row pass skipped (zero padding) are read as zeros. A pass that
+// stores every line where it loaded it runs in place (`load_in_place` reads `dst`): an
+// invocation holding a whole line loads all of it before it stores, and a workgroup sharing
+// lines between invocations loads before its first barrier and stores after its last. A
+// round trip always runs in place.
 //
 // PRODUCT, as in stockham.wgsl: when this dispatch ends the forward transform, each output
 // is written as `spectrum_product(value, kept[i], params.scale)` (product.wgsl, which the
@@ -194,6 +198,15 @@ fn zero() -> vec2<f32> {
 fn load_work(across: u32, pos: u32) -> vec2<f32> {
     if (pos < params.valid) {
         return src[across + pos];
+    }
+    return zero();
+}
+
+// The same from the buffer this dispatch writes: a pass in place (`src` is then bound to
+// the twiddle table and never read).
+fn load_in_place(across: u32, pos: u32) -> vec2<f32> {
+    if (pos < params.valid) {
+        return dst[across + pos];
     }
     return zero();
 }

@@ -1,7 +1,7 @@
 //! Shader modules, bind group layouts and compute pipelines: built once per device, keyed by
 //! kernel and its pipeline-overridable constants.
 
-use super::fft::{line_main, LineIo, Registers};
+use super::fft::{line_main, LineIo, LineLoad, Registers};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -259,6 +259,11 @@ impl Kernel {
             | Kernel::Merge
             | Kernel::Unpack { .. } => Layout::InOut,
         }
+    }
+
+    /// A line-kernel pass reading the buffer it writes (`LineLoad::InPlace`).
+    pub(crate) fn in_place(self) -> bool {
+        matches!(self, Kernel::StockhamShared { io, .. } if io.load == LineLoad::InPlace)
     }
 
     /// Invocations per workgroup: the kernel's own where it fixes one, else the device's.

@@ -48,7 +48,8 @@ pub(crate) enum Bufs {
     /// `data` in place, reading `table` (`Layout::InPlace`).
     InPlace { data: Buf, table: Buf },
     /// A Stockham pass `src` → `dst` with the twiddle tables; `kept` is the spectrum a fused
-    /// product reads (`Layout::FftPass`).
+    /// product reads (`Layout::FftPass`). `src == dst` is a line-kernel pass in place
+    /// (`LineLoad::InPlace`), which reads `dst` only.
     FftPass {
         src: Buf,
         dst: Buf,
@@ -59,23 +60,6 @@ pub(crate) enum Bufs {
 }
 
 impl Bufs {
-    /// The same bindings with the work buffers X and Y swapped.
-    pub(crate) fn swap_work(&mut self) {
-        let swap = |b: &mut Buf| {
-            if matches!(b, Buf::X | Buf::Y) {
-                *b = b.other();
-            }
-        };
-        match self {
-            Bufs::InOut { src, dst } => [src, dst].into_iter().for_each(swap),
-            Bufs::InPlace { data, table } => [data, table].into_iter().for_each(swap),
-            Bufs::FftPass { src, dst, kept } => {
-                [src, dst].into_iter().chain(kept.as_mut()).for_each(swap)
-            }
-            Bufs::Own => {}
-        }
-    }
-
     /// The layout these buffers bind and the buffers in its order; `None` for
     /// [`Bufs::Own`].
     pub(crate) fn in_binding_order(self) -> Option<(Layout, Vec<Buf>)> {
@@ -83,10 +67,16 @@ impl Bufs {
             Bufs::InOut { src, dst } => (Layout::InOut, vec![src, dst]),
             Bufs::InPlace { data, table } => (Layout::InPlace, vec![data, table]),
             // Passes without a product never read `kept`, but WebGPU wants every binding an
-            // entry point names bound: the tables stand in.
+            // entry point names bound: the tables stand in, and for `src` in place (one
+            // buffer cannot bind both read-only and read-write in a dispatch).
             Bufs::FftPass { src, dst, kept } => (
                 Layout::FftPass,
-                vec![src, dst, Buf::Tables, kept.unwrap_or(Buf::Tables)],
+                vec![
+                    if src == dst { Buf::Tables } else { src },
+                    dst,
+                    Buf::Tables,
+                    kept.unwrap_or(Buf::Tables),
+                ],
             ),
             Bufs::Own => return None,
         })
@@ -230,6 +220,16 @@ impl Uniforms {
             "{:?} bound as {layout:?}",
             step.kernel
         );
+        // An FFT pass with one buffer for both must be the kernel that reads `dst`.
+        if let Bufs::FftPass { src, dst, .. } = step.bufs {
+            assert_eq!(
+                src == dst,
+                step.kernel.in_place(),
+                "{:?} bound as {:?}",
+                step.kernel,
+                step.bufs
+            );
+        }
         let buffers: Vec<_> = bufs.into_iter().map(|b| whole(resolve(b))).collect();
         self.bind(ctx, step.kernel, slot, &buffers)
     }

@@ -168,6 +168,31 @@ fn load_step(fft: &FftLayout, sample: Sample, shape: crate::Shape, lines: usize)
     }
 }
 
+/// Make `step`, the first pass of a complex transform whose input has the work buffer's
+/// layout (no padding on either axis), transform that input in X, where the plan then
+/// uploads it: the row pass that loads the compact input becomes a pass in place. One
+/// buffer fewer to allocate and for the transform to go through. False, changing nothing,
+/// where the first step is not such a row pass (a `pad` dispatch).
+pub(crate) fn transform_where_uploaded(step: &mut Step) -> bool {
+    let Kernel::StockhamShared { io, .. } = &mut step.kernel else {
+        return false;
+    };
+    let loads_input = matches!(
+        step.bufs,
+        Bufs::FftPass {
+            src: Buf::Input,
+            dst: Buf::X,
+            ..
+        }
+    );
+    if *io != LineIo::new(LineLoad::Complex, LineStore::Work) || !loads_input {
+        return false;
+    }
+    *io = LineIo::IN_PLACE;
+    set_src(step, Buf::X);
+    true
+}
+
 /// Point an FFT pass's source at `src`.
 fn set_src(step: &mut Step, to: Buf) {
     let Bufs::FftPass { src, .. } = &mut step.bufs else {

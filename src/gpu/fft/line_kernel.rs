@@ -20,6 +20,13 @@ pub(crate) enum LineLoad {
     /// The work buffer; elements at or past `valid` along the axis are zero, not read.
     #[default]
     Work,
+    /// As `Work`, from the buffer the dispatch writes (`dst`): in place, for a pass that
+    /// stores each line's outputs at the addresses it loaded them from. Safe because a
+    /// workgroup loads all its lines before it stores any (a barrier apart, or one
+    /// invocation holding the whole line) and no two workgroups share a line. In place, a
+    /// pass moves no more bytes, but a CPU adapter writes into cache lines it has just read
+    /// instead of fetching the other buffer's (lavapipe, BENCHMARKS.md sessions 16–17).
+    InPlace,
     /// Row r of the compact complex input, zero past its rows and columns.
     Complex,
     /// Real input: rows 2r and 2r + 1 as one complex row when `paired`, else row r.
@@ -55,11 +62,14 @@ pub(crate) struct LineIo {
     pub store: LineStore,
     /// The forward transform, the spectrum product and the inverse transform in one
     /// dispatch (the last forward and first inverse column pass, `fuse_round_trip`): the
-    /// line is stored back where it was loaded from, the spectrum never is.
+    /// line is stored back where it was loaded from (`InPlace`), the spectrum never is.
     pub round_trip: bool,
 }
 
 impl LineIo {
+    /// A work-buffer pass in place.
+    pub(crate) const IN_PLACE: LineIo = LineIo::new(LineLoad::InPlace, LineStore::Work);
+
     /// A one-way pass loading and storing as said.
     pub(crate) const fn new(load: LineLoad, store: LineStore) -> LineIo {
         LineIo {
@@ -71,7 +81,7 @@ impl LineIo {
 
     /// Every variant the plans generate (the ones `Steps::new` in correlate.rs pairs):
     /// each is different code, so validation and the browser's compile check take each.
-    pub(crate) const ALL: [LineIo; 8] = {
+    pub(crate) const ALL: [LineIo; 9] = {
         use LineLoad as L;
         use LineStore as S;
         const fn io(load: LineLoad, store: LineStore) -> LineIo {
@@ -79,9 +89,10 @@ impl LineIo {
         }
         [
             io(L::Work, S::Work),
+            io(L::InPlace, S::Work),
             LineIo {
                 round_trip: true,
-                ..io(L::Work, S::Work)
+                ..io(L::InPlace, S::Work)
             },
             io(L::Complex, S::Work),
             io(L::Real { paired: true }, S::Split),
@@ -99,8 +110,8 @@ pub(crate) fn line_main(n: usize, points: usize, io: LineIo) -> String {
     assert!(n.is_power_of_two() && points.is_power_of_two());
     assert!((2..=MAX_POINTS.min(n)).contains(&points));
     assert!(
-        !io.round_trip || (io.load, io.store) == (LineLoad::Work, LineStore::Work),
-        "a round trip is a work-buffer pass"
+        !io.round_trip || (io.load, io.store) == (LineLoad::InPlace, LineStore::Work),
+        "a round trip is an in-place work-buffer pass"
     );
     let lanes = n / points;
     let mut out = String::new();
@@ -156,6 +167,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         let e = format!("t + {}u", lanes * i);
         let value = match io.load {
             LineLoad::Work => format!("load_work(across, at_m + ({e}) * s)"),
+            LineLoad::InPlace => format!("load_in_place(across, at_m + ({e}) * s)"),
             LineLoad::Complex => format!("load_padded(row, {e})"),
             LineLoad::Real { paired: true } => format!("load_real_pair(row, {e})"),
             LineLoad::Real { paired: false } => format!("load_real_row(row, {e})"),

@@ -9,6 +9,7 @@ mod line_kernel;
 mod steps;
 mod tables;
 
+use forward::transform_where_uploaded;
 pub(crate) use forward::{forward, Sample};
 pub(crate) use lengths::{transform_shape, Registers, RowCapacity};
 pub(crate) use line_kernel::{line_main, LineIo, LineLoad, LineStore};
@@ -46,6 +47,8 @@ pub struct FftPlan {
     ctx: GpuContext,
     shape: Shape,
     sample: Sample,
+    /// Where `upload` writes: the input buffer, or the work buffer X where the first pass
+    /// transforms the upload in place (`transform_where_uploaded`).
     input: wgpu::Buffer,
     output: wgpu::Buffer,
     // The transform's passes (the first reads `input`), then the gather into `output`.
@@ -85,6 +88,9 @@ impl FftPlan {
             check_buffer(ctx, bytes, true)?;
         }
         let (mut steps, at) = forward(&fft, sample, shape);
+        let in_x = sample == Sample::Complex
+            && fft.padded == shape.axes()
+            && transform_where_uploaded(&mut steps[0]);
         steps.push(Step {
             kernel: Kernel::Gather,
             bufs: Bufs::InOut {
@@ -98,8 +104,12 @@ impl FftPlan {
             let refs: Vec<&Step> = steps.iter().collect();
             let (uniforms, slots) = Uniforms::new(ctx, "xcorr fft", &refs)?;
             use wgpu::BufferUsages as U;
-            let input = ctx.create_buffer("xcorr fft input", input_bytes, U::STORAGE | U::COPY_DST);
-            let x = ctx.create_buffer("xcorr fft x", work_bytes, U::STORAGE);
+            let x = ctx.create_buffer("xcorr fft x", work_bytes, U::STORAGE | U::COPY_DST);
+            let input = if in_x {
+                x.clone()
+            } else {
+                ctx.create_buffer("xcorr fft input", input_bytes, U::STORAGE | U::COPY_DST)
+            };
             let y = ctx.create_buffer("xcorr fft y", work_bytes, U::STORAGE);
             let output =
                 ctx.create_buffer("xcorr fft output", output_bytes, U::STORAGE | U::COPY_SRC);
@@ -165,8 +175,10 @@ impl FftPlan {
     }
 
     /// Record `repeats` transforms of the uploaded input into one compute pass, without the
-    /// gather after them: the work of one submission, for timing. Each reads the input
-    /// buffer and leaves the same spectrum.
+    /// gather after them: the work of one submission, for timing. Each does the same work;
+    /// where the plan transforms its upload in place (complex data laid out as the work
+    /// buffer) each after the first transforms what the one before left, as a peer's
+    /// in-place plan run K times does.
     pub fn encode_transforms(&self, encoder: &mut wgpu::CommandEncoder, repeats: usize) {
         let passes = &self.dispatches[..self.dispatches.len() - 1];
         let mut pass = begin_pass(encoder, "xcorr fft");
@@ -291,6 +303,46 @@ mod tests {
             cpu.process(&mut want);
             let err = rel_l2(&got, &want);
             assert!(err < 1e-5, "seed {seed}: rel L2 {err}");
+        }
+    }
+
+    /// A complex input with the work buffer's layout is transformed where it is uploaded:
+    /// the line-kernel row pass that would load it from the input buffer reads X in place.
+    /// A plan whose first step is a `pad` (per-pass rows) keeps it. With the line kernel
+    /// the plan reruns on fresh uploads and matches the CPU.
+    #[test]
+    fn unpadded_complex_input_is_transformed_where_it_is_uploaded() {
+        for (rows, converts) in [(RowCapacity::LAVAPIPE, true), (RowCapacity::NONE, false)] {
+            let fft = FftLayout::new([64, 256], rows);
+            let (mut steps, _) = forward(&fft, Sample::Complex, Shape::d2(64, 256));
+            let first = steps[0].clone();
+            assert_eq!(transform_where_uploaded(&mut steps[0]), converts);
+            if converts {
+                assert!(steps[0].kernel.in_place());
+                assert!(matches!(
+                    steps[0].bufs,
+                    Bufs::FftPass {
+                        src: Buf::X,
+                        dst: Buf::X,
+                        kept: None
+                    }
+                ));
+            } else {
+                assert_eq!((steps[0].kernel, steps[0].bufs), (first.kernel, first.bufs));
+            }
+        }
+        let Some(ctx) = context() else { return };
+        ctx.set_workgroup_fft(true);
+        let shape = Shape::d2(256, 512);
+        let plan = FftPlan::new(&ctx, shape).unwrap();
+        let cpu = crate::cpu::Fft2::<f32>::new(256, 512, false);
+        for seed in [3, 4] {
+            let input = data(seed, shape.len());
+            let got = plan.forward(&input).unwrap();
+            let mut want = input;
+            cpu.process(&mut want);
+            let err = rel_l2(&got, &want);
+            assert!(err < 1e-6, "seed {seed}: rel L2 {err}");
         }
     }
 

@@ -166,7 +166,8 @@ impl FftLayout {
         // n = N2·n1 + n2 and k = k1 + N1·k2, the forward runs the N1-point sub-lines n2 first
         // (Y[k1, n2], twiddled, at N2·k1 + n2) and then the N2-point sub-lines k1 into k;
         // the inverse runs them the other way round, so that the forward's last pass and
-        // the inverse's first take the same sub-lines k1 (`fuse_round_trip`).
+        // the inverse's first take the same sub-lines k1 (`fuse_round_trip`). The N1-point
+        // pass stores where it loads and runs in place; the N2-point pass transposes.
         if g.stride != 1 {
             if let Some([n1, n2]) = self.rows.four_step(n) {
                 let (k1, k2) = (self.rows.kernel_for(n1), self.rows.kernel_for(n2));
@@ -191,13 +192,12 @@ impl FftLayout {
                     [across_n1, across_n2]
                 };
                 for (len, kernel, lines, [stride, m_in, stride_out, m_out], outer) in order {
-                    let to = at.other();
-                    out.push(line_step(
+                    at = push_line_step(
+                        out,
                         inverse,
                         len,
                         kernel,
                         at,
-                        to,
                         StockhamSharedParams {
                             stride,
                             line_stride: g.line_stride as u32,
@@ -213,15 +213,13 @@ impl FftLayout {
                         },
                         (n / len) as u32,
                         outer,
-                    ));
-                    at = to;
+                    );
                 }
                 return at;
             }
         }
         // A power-of-two line that fits workgroup memory, row or column: one dispatch.
         if let Some(line) = self.rows.kernel_for(n) {
-            let to = at.other();
             let whole = StockhamSharedParams {
                 stride: g.stride as u32,
                 line_stride: g.line_stride as u32,
@@ -235,8 +233,7 @@ impl FftLayout {
                 tw_outer: 0,
                 ..line_params()
             };
-            out.push(line_step(inverse, n, line, at, to, whole, 1, false));
-            return to;
+            return push_line_step(out, inverse, n, line, at, whole, 1, false);
         }
         let mut p = 1;
         for radix in radices(n).expect("Stockham lengths are smooth") {
@@ -380,8 +377,8 @@ pub(crate) fn fuse_row_io(
 /// where both are line-kernel passes over the same lines, the second reading the whole
 /// spectrum where the first wrote it and writing where the first read: the last forward
 /// and first inverse column pass, whole columns or four-step sub-lines k1. The spectrum
-/// then never goes through device memory. The trip writes the other work buffer than the
-/// inverse pass did, so every step from `at + 2` on swaps X and Y. False, changing nothing,
+/// then never goes through device memory. The trip runs in place, on the buffer the
+/// inverse pass wrote, so the steps after it stay as they are. False, changing nothing,
 /// where the passes do not pair.
 pub(crate) fn fuse_round_trip(steps: &mut Vec<Step>, at: usize) -> bool {
     let [fwd, inv] = &steps[at..at + 2] else {
@@ -426,10 +423,11 @@ pub(crate) fn fuse_round_trip(steps: &mut Vec<Step>, at: usize) -> bool {
     else {
         return false;
     };
+    let one_way = |io: LineIo| io == LineIo::default() || io == LineIo::IN_PLACE;
     let pairs = (n, points, lines, tw_step) == (inv_n, inv_points, inv_lines, inv_tw_step)
-        && io == LineIo::default()
-        && inv_io == LineIo::default()
-        && (inv_src, inv_dst) == (dst, dst.other())
+        && one_way(io)
+        && one_way(inv_io)
+        && (inv_src, inv_dst) == (dst, src)
         && (f.lines, f.cols, f.line_stride, f.tw_offset)
             == (i.lines, i.cols, i.line_stride, i.tw_offset)
         && [f.stride_out, f.m_out] == [i.stride, i.m_in]
@@ -449,10 +447,14 @@ pub(crate) fn fuse_round_trip(steps: &mut Vec<Step>, at: usize) -> bool {
             product,
             io: LineIo {
                 round_trip: true,
-                ..io
+                ..LineIo::IN_PLACE
             },
         },
-        bufs: Bufs::FftPass { src, dst, kept },
+        bufs: Bufs::FftPass {
+            src,
+            dst: src,
+            kept,
+        },
         params: StockhamSharedParams {
             tw_outer: i.tw_outer,
             ..f
@@ -461,9 +463,6 @@ pub(crate) fn fuse_round_trip(steps: &mut Vec<Step>, at: usize) -> bool {
         threads: fwd.threads,
     };
     steps.splice(at..at + 2, [trip]);
-    for step in &mut steps[at + 1..] {
-        step.bufs.swap_work();
-    }
     true
 }
 
@@ -476,7 +475,7 @@ pub(crate) fn bound_work_load(step: &mut Step, valid: usize) -> bool {
             Kernel::StockhamShared {
                 io:
                     LineIo {
-                        load: LineLoad::Work,
+                        load: LineLoad::Work | LineLoad::InPlace,
                         ..
                     },
                 ..
@@ -500,8 +499,8 @@ pub(crate) fn line_traffic(n: usize, io: LineIo, product: bool, p: &StockhamShar
     let n64 = n as u64;
     let input_cols = (p.src_cols as u64).min(n64);
     let reads = match io.load {
-        LineLoad::Work if p.valid == u32::MAX => lines * n64 * ELEM,
-        LineLoad::Work => {
+        LineLoad::Work | LineLoad::InPlace if p.valid == u32::MAX => lines * n64 * ELEM,
+        LineLoad::Work | LineLoad::InPlace => {
             // Sub-line m of each of `cols` lines reads m·m_in + i·stride < valid, i < n.
             let (cols, subs) = (p.cols as u64, lines / p.cols.max(1) as u64);
             let per_line: u64 = (0..subs)
@@ -530,20 +529,29 @@ pub(crate) fn line_traffic(n: usize, io: LineIo, product: bool, p: &StockhamShar
     reads + writes + kept
 }
 
-/// One dispatch of the line kernel: lines of `n` points shaped as `line`, from `src` to
-/// `dst`, stage twiddles every `tw_step`-th table entry, `outer` the four-step multiply.
+/// Append one dispatch of the line kernel: lines of `n` points shaped as `line`, from the
+/// work buffer `src`, stage twiddles every `tw_step`-th table entry, `outer` the four-step
+/// multiply. In place where every line is stored where it is loaded (`LineLoad::InPlace`),
+/// else into the other work buffer. Returns the buffer it writes.
 #[allow(clippy::too_many_arguments)]
-fn line_step(
+fn push_line_step(
+    out: &mut Vec<Step>,
     inverse: bool,
     n: usize,
     line: LineKernel,
     src: Buf,
-    dst: Buf,
     params: StockhamSharedParams,
     tw_step: u32,
     outer: bool,
-) -> Step {
-    Step {
+) -> Buf {
+    let in_place = (params.stride, params.m_in) == (params.stride_out, params.m_out)
+        && matches!(src, Buf::X | Buf::Y);
+    let (io, dst) = if in_place {
+        (LineIo::IN_PLACE, src)
+    } else {
+        (LineIo::default(), src.other())
+    };
+    out.push(Step {
         kernel: Kernel::StockhamShared {
             inverse,
             n: n as u32,
@@ -552,7 +560,7 @@ fn line_step(
             tw_step,
             outer,
             product: None,
-            io: LineIo::default(),
+            io,
         },
         bufs: Bufs::FftPass {
             src,
@@ -561,7 +569,8 @@ fn line_step(
         },
         threads: (params.lines as usize).div_ceil(line.lines as usize) as u64 * line.wg as u64,
         params: params.into(),
-    }
+    });
+    dst
 }
 
 #[derive(Clone, Copy)]
@@ -601,6 +610,50 @@ mod tests {
         conj: Conj::Kept,
         phase: false,
     };
+
+    /// Line passes that store every line where they load it run in place: whole rows and
+    /// columns, and the four-step N1-point column pass; the N2-point pass, which
+    /// transposes, and per-pass Stockham kernels write the other buffer.
+    #[test]
+    fn line_passes_run_in_place_where_they_store_what_they_load() {
+        let bufs = |s: &Step| match s.bufs {
+            Bufs::FftPass { src, dst, .. } => (src, dst),
+            other => panic!("{other:?}"),
+        };
+        for (n, inverse) in [(2048, false), (4096, false), (2048, true)] {
+            let mut steps = Vec::new();
+            let at =
+                FftLayout::new([n, n], RowCapacity::LAVAPIPE).steps(inverse, Buf::X, &mut steps);
+            let kinds: Vec<_> = steps
+                .iter()
+                .map(|s| (bufs(s), s.kernel.in_place()))
+                .collect();
+            // Forward: rows, sub-lines n2 (N1 points, in place), sub-lines k1 (N2 points);
+            // the inverse runs the column sub-lines the other way round.
+            let columns = if inverse {
+                [((Buf::X, Buf::Y), false), ((Buf::Y, Buf::Y), true)]
+            } else {
+                [((Buf::X, Buf::X), true), ((Buf::X, Buf::Y), false)]
+            };
+            assert_eq!(
+                kinds,
+                [vec![((Buf::X, Buf::X), true)], columns.to_vec()].concat()
+            );
+            assert_eq!(at, Buf::Y);
+            for s in &steps {
+                let Params::StockhamShared(p) = s.params else {
+                    panic!("{:?}", s.params)
+                };
+                let same = (p.stride, p.m_in) == (p.stride_out, p.m_out);
+                assert_eq!(same, s.kernel.in_place(), "{:?}", s.kernel);
+            }
+        }
+        let mut steps = Vec::new();
+        FftLayout::new([16, 8], RowCapacity::NONE).steps(false, Buf::X, &mut steps);
+        assert!(steps
+            .iter()
+            .all(|s| !s.kernel.in_place() && bufs(s).0 != bufs(s).1));
+    }
 
     /// The fused pass reads the kept spectrum and carries the scale, by name; a transform
     /// that ends in a Bluestein chirp is left as it was.
